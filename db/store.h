@@ -1,0 +1,153 @@
+#pragma once
+/// The dynfault database: one SQLite file holding campaign, programs, runs, traces, labels,
+/// feature vectors, split assignments and evaluation results. Torch-free; sqlite3.h stays out.
+///
+/// Every stage reads and writes it through this class. Opening refuses a file that is not a
+/// dynfault database or whose schema version is unknown, and never modifies such a file.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/check.h"
+#include "db/trace.h"
+
+namespace dynfault::db {
+
+/// An SQLite failure or a refused database; the message names the file and the cause.
+class DbError : public dynfault::Error {
+ public:
+  using dynfault::Error::Error;
+};
+
+class Database;  // RAII connection, db/database.h
+
+/// Current schema version written to PRAGMA user_version.
+inline constexpr int kSchemaVersion = 1;
+
+struct ProgramRow {
+  std::string id, family, task, dataset, source, changes, metric;
+  double satisfactory = 0;
+};
+
+struct LabelRow {
+  std::string run_uuid;
+  std::string label;    ///< class name; "" = not applicable to this run (excluded)
+  std::string details;  ///< JSON with the values the label was derived from
+};
+
+/// A feature matrix: one row per run, columns named.
+struct FeatureTable {
+  std::string feature_set;
+  std::vector<std::string> names;
+  std::vector<std::string> run_uuids;
+  std::vector<std::vector<double>> rows;  ///< rows[i][j] for run i, feature j; NaN allowed
+};
+
+struct SplitRow {
+  std::string run_uuid;
+  int64_t fold = 0;     ///< the fold in which this run is in the test part
+};
+
+/// One evaluation result row (also used for per-class recalls etc. via `metric`).
+struct EvaluationRow {
+  std::string evaluation_id;  ///< groups the rows of one `dynfault evaluate` call
+  std::string task;           ///< fault_type, instability, mismatch, detection, program_identity
+  std::string protocol;       ///< within, heldout, gap
+  std::string diagnoser;
+  std::string feature_set;
+  std::string metric;         ///< balanced_accuracy, macro_f1, recall/<class>, ...
+  double value = 0;
+  double ci_low = 0, ci_high = 0;  ///< NaN when no interval was computed
+  int64_t n = 0;                   ///< number of test predictions behind the value
+  std::string details;             ///< JSON (confusion matrix, class names, ...)
+};
+
+struct RunFilter {
+  std::string campaign;  ///< "" = any
+  std::string status;    ///< "" = any
+};
+
+class Store {
+ public:
+  /// Opens `path`, creating and initialising it when it does not exist and `create` is true.
+  /// Applies migrations to older dynfault schemas. Throws DbError (file untouched) for a file that
+  /// is not SQLite, not a dynfault database, or has a newer/unknown schema version.
+  static Store open(const std::string& path, bool create = true);
+  /// Opens an in-memory database (tests).
+  static Store memory();
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  const std::string& path() const;
+  Database& database();
+
+  // --- info ------------------------------------------------------------------------------
+  void set_info(const std::string& key, const std::string& value);
+  std::optional<std::string> info(const std::string& key) const;
+
+  // --- campaign and programs ------------------------------------------------------------
+  /// Records the campaign; a second call with the same name keeps the first creation time and
+  /// throws DbError if the config hash differs (a different campaign under the same name).
+  void upsert_campaign(const std::string& name, const std::string& config_text,
+                       const std::string& config_hash);
+  /// Names of the campaigns in this database.
+  std::vector<std::string> campaigns() const;
+  void upsert_program(const ProgramRow& p);
+  std::vector<ProgramRow> programs() const;
+
+  // --- runs -------------------------------------------------------------------------------
+  /// Inserts runs in one transaction; existing run ids are left untouched. Returns how many
+  /// were new.
+  int64_t insert_runs(const std::vector<RunSpec>& runs);
+  std::vector<RunRow> runs(const RunFilter& filter = {}) const;
+  std::optional<RunRow> run(const std::string& run_uuid) const;
+  /// SCHEDULED -> RUNNING (attempts+1, start/heartbeat = now_ms). False if not SCHEDULED.
+  bool mark_running(const std::string& run_uuid, int64_t now_ms);
+  void heartbeat(const std::vector<std::string>& run_uuids, int64_t now_ms);
+  /// Puts RUNNING runs whose heartbeat is older than `stale_before_ms` back to SCHEDULED.
+  int64_t requeue_stale(int64_t stale_before_ms);
+  /// Puts FAILED and KILLED runs (of `campaign`, "" = all) back to SCHEDULED.
+  int64_t requeue_unfinished(const std::string& campaign);
+  /// Stores a finished run in one transaction: replaces its metrics, sets status, outcome,
+  /// error and times. Nothing is written if any part fails.
+  void write_result(const RunResult& result);
+  /// Counts of runs per status.
+  std::vector<std::pair<std::string, int64_t>> status_counts(const std::string& campaign) const;
+
+  // --- traces ---------------------------------------------------------------------------
+  Trace trace(const std::string& run_uuid) const;
+  /// Traces of FINISHED runs (of `campaign`, "" = all), ordered by run_uuid.
+  std::vector<Trace> traces(const std::string& campaign = "") const;
+
+  // --- labels ---------------------------------------------------------------------------
+  /// Replaces all labels of `task` (fault_type/<taxonomy>, instability, mismatch, ...).
+  void write_labels(const std::string& task, const std::vector<LabelRow>& rows);
+  std::vector<LabelRow> labels(const std::string& task) const;
+
+  // --- features -------------------------------------------------------------------------
+  /// Replaces the stored vectors of `table.feature_set`.
+  void write_features(const FeatureTable& table);
+  /// Reads a stored feature set; throws DbError when it was never extracted.
+  FeatureTable features(const std::string& feature_set) const;
+  std::vector<std::string> feature_sets() const;
+
+  // --- evaluation -----------------------------------------------------------------------
+  /// Stores split assignments of one evaluation (task, protocol).
+  void write_splits(const std::string& evaluation_id, const std::string& task,
+                    const std::string& protocol, const std::vector<SplitRow>& rows);
+  std::vector<SplitRow> splits(const std::string& evaluation_id, const std::string& task,
+                               const std::string& protocol) const;
+  void write_evaluation(const std::vector<EvaluationRow>& rows);
+  /// Rows of `evaluation_id` ("" = the latest evaluation).
+  std::vector<EvaluationRow> evaluation(const std::string& evaluation_id = "") const;
+
+ private:
+  explicit Store(std::unique_ptr<Database> db);
+  std::unique_ptr<Database> db_;
+};
+
+}  // namespace dynfault::db

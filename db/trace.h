@@ -1,0 +1,92 @@
+#pragma once
+/// Plain records exchanged with the store (torch-free, SQLite-free).
+///
+/// Metric keys (the contract between the runner's probes and the feature sets):
+///   step-level (step = global optimizer step, 0-based):
+///     train/loss                       training loss of the step's batch
+///     time/step_ms                     wall time of the step (metadata, never a feature)
+///   epoch-level (step = epoch, 0-based):
+///     epoch/train_loss, epoch/train_metric, epoch/val_loss, epoch/val_metric, epoch/lr
+///     grad/<param>/{norm,mean_abs,max_abs,zero_frac,nonfinite}     last batch of the epoch
+///     grad/global_norm, grad/nonfinite, grad/first_last_ratio
+///     weight/<param>/{norm,mean,std,max_abs,near_zero_frac}       end of the epoch
+///     weight/nonfinite, weight/max_abs, weight/mean, weight/std
+///   Metrics: accuracy for classification, R^2 for regression. NaN and +-Inf are data: they are
+///   stored with is_nan / as +-1e308 sentinels and read back as NaN / +-Inf.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dynfault::db {
+
+/// A planned run: everything needed to execute it, fixed at plan time.
+struct RunSpec {
+  std::string run_uuid;      ///< 32 hex chars, hash of the canonical spec
+  std::string campaign;      ///< campaign name
+  std::string program;       ///< program id
+  std::string family;        ///< mlp, cnn, rnn, autoencoder
+  std::string task;          ///< multiclass, binary, regression
+  std::string faults_json;   ///< JSON array of {mutator, params, change}; "[]" = clean run
+  std::string fault_ids;     ///< mutator ids joined by '+', "" for a clean run
+  int64_t seed = 0;
+  int64_t repetition = 0;
+  std::string recipe_json;   ///< canonical Recipe JSON after mutation
+  double timeout_s = 0;      ///< wall-clock limit, 0 = none
+};
+
+/// One row of `runs` as read back.
+struct RunRow {
+  RunSpec spec;
+  std::string status;   ///< SCHEDULED, RUNNING, FINISHED, FAILED, KILLED
+  std::string outcome;  ///< completed, nan_loss, diverged, exception, timeout, crashed ("" if none)
+  std::string error;
+  int64_t start_time = 0, end_time = 0, heartbeat_time = 0;  ///< ms since epoch, 0 = unset
+  int64_t attempts = 0;
+};
+
+struct MetricPoint {
+  std::string key;
+  int64_t step = 0;
+  double value = 0;      ///< may be NaN / +-Inf
+  int64_t timestamp_ms = 0;
+};
+
+/// What one executed run produced; written in one transaction.
+struct RunResult {
+  std::string run_uuid;
+  std::string status = "FINISHED";  ///< FINISHED (trace stored) or FAILED (nothing usable)
+  std::string outcome = "completed";
+  std::string error;
+  int64_t start_time = 0, end_time = 0;
+  std::vector<MetricPoint> metrics;
+};
+
+/// One metric series, sorted by step.
+struct Series {
+  std::vector<int64_t> steps;
+  std::vector<double> values;
+  bool empty() const { return values.empty(); }
+  size_t size() const { return values.size(); }
+};
+
+/// A stored trace with the run facts features and labels need.
+struct Trace {
+  std::string run_uuid;
+  std::string program;
+  std::string family;
+  std::string task;
+  std::string fault_ids;
+  std::string faults_json;
+  std::string outcome;
+  std::string recipe_json;
+  std::map<std::string, Series> series;
+
+  /// The series for `key`, or nullptr.
+  const Series* find(const std::string& key) const {
+    auto it = series.find(key);
+    return it == series.end() ? nullptr : &it->second;
+  }
+};
+
+}  // namespace dynfault::db

@@ -1,0 +1,131 @@
+#include "mutators/mutator.h"
+
+#include <cmath>
+#include <map>
+
+#include "common/check.h"
+
+namespace dynfault::mutators {
+namespace {
+std::map<std::string, std::unique_ptr<Mutator>>& table() {
+  static std::map<std::string, std::unique_ptr<Mutator>> t;
+  return t;
+}
+
+std::string type_name(ParamSpec::Type t) {
+  switch (t) {
+    case ParamSpec::Type::kNumber: return "a number";
+    case ParamSpec::Type::kInteger: return "an integer";
+    case ParamSpec::Type::kString: return "a string";
+    case ParamSpec::Type::kBool: return "a boolean";
+  }
+  return "?";
+}
+}  // namespace
+
+bool register_mutator(MutatorFactory factory) {
+  auto m = factory();
+  const std::string id = m->id();
+  DYNFAULT_CHECK(table().emplace(id, std::move(m)).second,
+                 "register_mutator(): duplicate mutator id '", id, "'");
+  return true;
+}
+
+std::vector<std::string> mutator_ids() {
+  std::vector<std::string> ids;
+  for (const auto& kv : table()) ids.push_back(kv.first);
+  return ids;
+}
+
+bool has_mutator(const std::string& id) { return table().count(id) > 0; }
+
+const Mutator& mutator(const std::string& id) {
+  auto it = table().find(id);
+  if (it == table().end()) {
+    std::string known;
+    for (const auto& kv : table()) known += (known.empty() ? "" : ", ") + kv.first;
+    throw Error("unknown mutator '" + id + "' (known: " + known + ")");
+  }
+  return *it->second;
+}
+
+Json validate_params(const Mutator& m, const Json& given) {
+  DYNFAULT_CHECK(given.is_null() || given.is_object(), "mutator '", m.id(),
+                 "': parameters must be a mapping, got ", given.dump());
+  const auto specs = m.params();
+  if (given.is_object()) {
+    for (const auto& [k, v] : given.items()) {
+      bool known = false;
+      for (const auto& s : specs) known = known || s.name == k;
+      if (!known) {
+        std::string list;
+        for (const auto& s : specs) list += (list.empty() ? "" : ", ") + s.name;
+        throw Error("mutator '" + m.id() + "': unknown parameter '" + k + "' (known: " +
+                    (list.empty() ? "none" : list) + ")");
+      }
+    }
+  }
+  Json out = Json::object();
+  for (const auto& s : specs) {
+    Json v = (given.is_object() && given.contains(s.name)) ? given.at(s.name) : s.default_value;
+    if (v.is_null())
+      throw Error("mutator '" + m.id() + "': parameter '" + s.name + "' is required");
+    const auto bad = [&](const std::string& why) {
+      return Error("mutator '" + m.id() + "': parameter '" + s.name + "' value " + v.dump() +
+                   ": " + why);
+    };
+    switch (s.type) {
+      case ParamSpec::Type::kNumber:
+      case ParamSpec::Type::kInteger: {
+        if (!v.is_number()) throw bad("expected " + type_name(s.type));
+        const double d = v.get<double>();
+        if (!std::isfinite(d)) throw bad("must be finite");
+        if (s.type == ParamSpec::Type::kInteger) {
+          if (std::floor(d) != d) throw bad("expected an integer");
+          v = static_cast<int64_t>(d);
+        } else {
+          v = d;
+        }
+        if (d < s.min || d > s.max)
+          throw bad("out of range [" + Json(s.min).dump() + ", " + Json(s.max).dump() + "]");
+        break;
+      }
+      case ParamSpec::Type::kString: {
+        if (!v.is_string()) throw bad("expected a string");
+        if (!s.choices.empty()) {
+          bool ok = false;
+          std::string list;
+          for (const auto& c : s.choices) {
+            ok = ok || c == v.get<std::string>();
+            list += (list.empty() ? "" : ", ") + c;
+          }
+          if (!ok) throw bad("not one of: " + list);
+        }
+        break;
+      }
+      case ParamSpec::Type::kBool:
+        if (!v.is_boolean()) throw bad("expected a boolean");
+        break;
+    }
+    out[s.name] = v;
+  }
+  return out;
+}
+
+Recipe Mutator::apply(const Recipe& r, const Json& p) const {
+  const std::string why = not_applicable(r, p);
+  if (!why.empty())
+    throw Error("mutator '" + id() + "' does not apply to program '" + r.program + "': " + why);
+  return mutate(r, p);
+}
+
+void record_fault(Recipe& r, const Mutator& m, const Json& p, const std::string& change) {
+  programs::FaultRecord f;
+  f.mutator = m.id();
+  f.category = m.category();
+  f.params = p;
+  f.change = change;
+  r.faults.push_back(std::move(f));
+}
+
+}  // namespace dynfault::mutators

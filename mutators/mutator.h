@@ -1,0 +1,75 @@
+#pragma once
+/// Fault operators. A mutator is a pure function Recipe -> Recipe with a permanent id, a fault
+/// category, a parameter schema, an applicability check, and a record of what it changed (the
+/// FaultRecord appended to Recipe::faults, which is the run's ground truth).
+///
+/// Adding a fault type = one .cpp that defines a Mutator subclass and ends with
+/// DYNFAULT_REGISTER_MUTATOR(ClassName); one entry in configs/mutators.yaml; one test.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "programs/recipe.h"
+
+namespace dynfault::mutators {
+
+using programs::Json;
+using programs::Recipe;
+
+/// One declared parameter of a mutator.
+struct ParamSpec {
+  enum class Type { kNumber, kInteger, kString, kBool };
+  std::string name;
+  Type type = Type::kNumber;
+  Json default_value;                ///< null = required
+  double min = -1e300;               ///< inclusive bounds for numbers and integers
+  double max = 1e300;
+  std::vector<std::string> choices;  ///< allowed strings (empty = any)
+  std::string doc;
+};
+
+class Mutator {
+ public:
+  virtual ~Mutator() = default;
+  /// Permanent snake_case id, `<target>_<change>`, used unchanged in YAML, CLI, DB and docs.
+  virtual std::string id() const = 0;
+  /// Fault category (learning_rate, optimizer, loss, activation, weights, regularisation, ...).
+  virtual std::string category() const = 0;
+  /// One sentence: what it changes.
+  virtual std::string description() const = 0;
+  /// The symptom to expect in the trace.
+  virtual std::string symptom() const = 0;
+  virtual std::vector<ParamSpec> params() const { return {}; }
+  /// Empty when the mutator applies to `r` with (validated) parameters `p`; else the reason.
+  virtual std::string not_applicable(const Recipe& r, const Json& p) const = 0;
+  /// Returns the mutated recipe with a FaultRecord appended. Precondition: applicable.
+  virtual Recipe mutate(Recipe r, const Json& p) const = 0;
+
+  /// Checks applicability (throws dynfault::Error with the reason) and calls mutate().
+  Recipe apply(const Recipe& r, const Json& p) const;
+};
+
+/// Fills defaults and checks every parameter against the schema. Throws dynfault::Error naming
+/// the mutator, the parameter and the bad value; unknown parameters are errors too.
+Json validate_params(const Mutator& m, const Json& given);
+
+using MutatorFactory = std::unique_ptr<Mutator> (*)();
+bool register_mutator(MutatorFactory factory);
+/// Sorted ids.
+std::vector<std::string> mutator_ids();
+bool has_mutator(const std::string& id);
+/// Throws dynfault::Error naming the id and the known ids when unknown.
+const Mutator& mutator(const std::string& id);
+
+/// Appends the fault record for `m` with parameters `p` and a description of the change.
+void record_fault(Recipe& r, const Mutator& m, const Json& p, const std::string& change);
+
+}  // namespace dynfault::mutators
+
+#define DYNFAULT_MUTATOR_CONCAT_(a, b) a##b
+#define DYNFAULT_MUTATOR_CONCAT(a, b) DYNFAULT_MUTATOR_CONCAT_(a, b)
+/// Registers mutator class `Cls` (default-constructible) at start-up.
+#define DYNFAULT_REGISTER_MUTATOR(Cls)                                                    \
+  static const bool DYNFAULT_MUTATOR_CONCAT(dynfault_mutator_registered_, __LINE__) =    \
+      ::dynfault::mutators::register_mutator(                                             \
+          []() -> std::unique_ptr<::dynfault::mutators::Mutator> { return std::make_unique<Cls>(); })

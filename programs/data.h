@@ -1,0 +1,57 @@
+#pragma once
+/// Offline data sets as plain arrays (torch-free). Loaders register by name; the runner turns a
+/// Dataset into tensors. Nothing is downloaded: Fashion-MNIST comes from Debian's
+/// dataset-fashion-mnist, the scikit-learn tables are vendored under data/, sequences are
+/// generated from a seed.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "programs/recipe.h"
+#include "programs/registry.h"
+
+namespace dynfault::programs {
+
+/// Samples stored row-major. Classification targets are class indices stored as floats.
+struct Dataset {
+  std::vector<int64_t> sample_shape;  ///< shape of one input sample, e.g. {1, 28, 28}
+  std::vector<float> x;               ///< n * prod(sample_shape) values
+  std::vector<int64_t> target_shape;  ///< {} for a class index or a scalar target, else per-sample
+  std::vector<float> y;               ///< n * prod(target_shape) values
+  int64_t num_classes = 0;            ///< 0 for regression
+  bool integer_inputs = false;        ///< inputs are token ids (for embedding layers)
+
+  int64_t size() const;
+  int64_t sample_numel() const;
+  int64_t target_numel() const;
+};
+
+/// Training and held-back test part of a data set.
+struct DataSplit {
+  Dataset train;
+  Dataset test;
+};
+
+/// A loader reads or generates the full data set for `spec` (subset limits are applied by
+/// load_data, so loaders may ignore them). `seed` drives synthetic generators only.
+using DataLoaderFn = std::function<DataSplit(const DataSpec& spec, uint64_t seed)>;
+
+bool register_data_loader(const std::string& name, DataLoaderFn fn);
+std::vector<std::string> data_loader_names();
+
+/// Loads spec.name and applies train_limit / test_limit as deterministic, class-stratified
+/// prefixes. Throws dynfault::Error naming the missing file and the Debian package providing it.
+DataSplit load_data(const DataSpec& spec, uint64_t data_seed);
+
+/// Directory holding vendored data files (env DYNFAULT_DATA_DIR overrides the built-in path).
+std::string vendored_data_dir();
+/// Directory holding the Fashion-MNIST gzip IDX files (env DYNFAULT_FASHION_MNIST_DIR overrides
+/// /usr/share/datasets/fashion-mnist).
+std::string fashion_mnist_dir();
+
+}  // namespace dynfault::programs
+
+#define DYNFAULT_REGISTER_DATA_LOADER(name, fn)                                            \
+  static const bool DYNFAULT_PROGRAM_CONCAT(dynfault_loader_registered_, __LINE__) =      \
+      ::dynfault::programs::register_data_loader(name, fn)
