@@ -21,13 +21,16 @@ class ConfigError : public Error {
         file_(std::move(file)),
         line_(line),
         key_(std::move(key)),
-        value_(std::move(value)) {}
-  explicit ConfigError(const std::string& what) : Error(what), line_(0) {}
+        value_(std::move(value)),
+        why_(why) {}
+  explicit ConfigError(const std::string& what) : Error(what), line_(0), why_(what) {}
 
   const std::string& file() const { return file_; }
   int line() const { return line_; }
   const std::string& key() const { return key_; }
   const std::string& value() const { return value_; }
+  /// The reason alone, without location, key and value.
+  const std::string& why() const { return why_; }
 
  private:
   static std::string format(const std::string& file, int line, const std::string& key,
@@ -46,6 +49,7 @@ class ConfigError : public Error {
   int line_;
   std::string key_;
   std::string value_;
+  std::string why_;
 };
 
 namespace detail {

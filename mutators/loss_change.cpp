@@ -1,1 +1,49 @@
-// placeholder: being written
+// Loss fault: DeepCrime's LCH and DeepFD's `loss` seeder (swap within or across the
+// probabilistic and regression families).
+#include "mutators/mutator.h"
+
+namespace dynfault::mutators {
+namespace {
+
+/// Replaces the loss function by `to`. Classification programs accept every loss (a regression
+/// loss is applied to one-hot targets, DeepFD's cross-family swap); regression programs accept only
+/// regression losses, since a classification loss needs class targets. Symptom: accuracy stalls
+/// or falls, loss scale changes, gradients shrink (MSE on logits) or saturate.
+class LossChange final : public Mutator {
+ public:
+  std::string id() const override { return "loss_change"; }
+  std::string category() const override { return "loss"; }
+  std::string description() const override { return "Replaces the loss function by `to`."; }
+  std::string symptom() const override {
+    return "stalled or falling accuracy, changed loss scale, small or saturated gradients";
+  }
+  std::vector<ParamSpec> params() const override {
+    ParamSpec to;
+    to.name = "to";
+    to.type = ParamSpec::Type::kString;
+    to.default_value = "mse";
+    to.choices = {"bce",   "bce_logits",    "categorical_hinge", "cross_entropy", "hinge",
+                  "huber", "kld",           "logcosh",           "mae",           "mape",
+                  "mse",   "msle",          "nll",               "poisson",       "smooth_l1",
+                  "squared_hinge"};
+    to.doc = "the new loss";
+    return {to};
+  }
+  std::string not_applicable(const Recipe& r, const Json& p) const override {
+    const auto to = p.at("to").get<std::string>();
+    if (r.loss == to) return "the program already uses " + to;
+    if (r.task == "regression" && !programs::is_regression_loss(to))
+      return "'" + to + "' needs class targets but '" + r.program + "' is a regression task";
+    return "";
+  }
+  Recipe mutate(Recipe r, const Json& p) const override {
+    const std::string before = r.loss;
+    r.loss = p.at("to").get<std::string>();
+    record_fault(r, *this, p, "loss: " + before + " -> " + r.loss);
+    return r;
+  }
+};
+
+}  // namespace
+DYNFAULT_REGISTER_MUTATOR(LossChange);
+}  // namespace dynfault::mutators

@@ -60,8 +60,9 @@ Json validate_params(const Mutator& m, const Json& given) {
       if (!known) {
         std::string list;
         for (const auto& s : specs) list += (list.empty() ? "" : ", ") + s.name;
-        throw Error("mutator '" + m.id() + "': unknown parameter '" + k + "' (known: " +
-                    (list.empty() ? "none" : list) + ")");
+        throw ConfigError("", 0, k, v.dump(),
+                          "unknown parameter of mutator '" + m.id() + "' (known: " +
+                              (list.empty() ? "none" : list) + ")");
       }
     }
   }
@@ -69,10 +70,10 @@ Json validate_params(const Mutator& m, const Json& given) {
   for (const auto& s : specs) {
     Json v = (given.is_object() && given.contains(s.name)) ? given.at(s.name) : s.default_value;
     if (v.is_null())
-      throw Error("mutator '" + m.id() + "': parameter '" + s.name + "' is required");
+      throw ConfigError("", 0, s.name, "", "parameter of mutator '" + m.id() + "' is required");
     const auto bad = [&](const std::string& why) {
-      return Error("mutator '" + m.id() + "': parameter '" + s.name + "' value " + v.dump() +
-                   ": " + why);
+      return ConfigError("", 0, s.name, v.is_string() ? v.get<std::string>() : v.dump(),
+                         "mutator '" + m.id() + "': " + why);
     };
     switch (s.type) {
       case ParamSpec::Type::kNumber:

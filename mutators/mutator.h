@@ -49,8 +49,9 @@ class Mutator {
   Recipe apply(const Recipe& r, const Json& p) const;
 };
 
-/// Fills defaults and checks every parameter against the schema. Throws dynfault::Error naming
-/// the mutator, the parameter and the bad value; unknown parameters are errors too.
+/// Fills defaults and checks every parameter against the schema. Throws dynfault::ConfigError
+/// whose key() is the parameter and value() the bad value (file and line are left to the caller);
+/// unknown parameters are errors too.
 Json validate_params(const Mutator& m, const Json& given);
 
 using MutatorFactory = std::unique_ptr<Mutator> (*)();
