@@ -1,1 +1,319 @@
-// placeholder: being written
+#include "runner/campaign.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/hash.h"
+#include "common/version.h"
+#include "common/yaml_util.h"
+#include "mutators/mutator.h"
+#include "programs/registry.h"
+
+namespace dynfault::runner {
+namespace {
+
+using programs::Json;
+namespace y = dynfault::yaml;
+
+/// Converts a YAML scalar to JSON, keeping integers, numbers, booleans and strings apart.
+Json scalar_to_json(const YAML::Node& n) {
+  const std::string s = n.Scalar();
+  if (n.Tag() == "!") return s;  // quoted: always a string
+  if (s == "true" || s == "True") return true;
+  if (s == "false" || s == "False") return false;
+  try {
+    size_t pos = 0;
+    const long long i = std::stoll(s, &pos);
+    if (pos == s.size()) return static_cast<int64_t>(i);
+  } catch (...) {
+  }
+  try {
+    size_t pos = 0;
+    const double d = std::stod(s, &pos);
+    if (pos == s.size()) return d;
+  } catch (...) {
+  }
+  return s;
+}
+
+/// Expands a params mapping whose values may be lists into the grid of plain mappings.
+std::vector<std::pair<Json, YAML::Node>> expand_grid(const y::Doc& doc, const YAML::Node& params,
+                                                     const std::string& where) {
+  std::vector<std::pair<Json, YAML::Node>> grid{{Json::object(), params}};
+  if (!params) return grid;
+  y::require_map(doc, params, where);
+  for (const auto& kv : params) {
+    const std::string key = kv.first.Scalar();
+    std::vector<Json> values;
+    if (kv.second.IsSequence()) {
+      if (kv.second.size() == 0)
+        throw ConfigError(doc.file, y::line_of(kv.second), where + "." + key, "[]",
+                          "an empty list of values plans nothing");
+      for (const auto& v : kv.second) {
+        if (!v.IsScalar())
+          throw ConfigError(doc.file, y::line_of(v), where + "." + key, y::render(v),
+                            "expected a scalar value");
+        values.push_back(scalar_to_json(v));
+      }
+    } else if (kv.second.IsScalar()) {
+      values.push_back(scalar_to_json(kv.second));
+    } else {
+      throw ConfigError(doc.file, y::line_of(kv.second), where + "." + key,
+                        y::render(kv.second), "expected a value or a list of values");
+    }
+    std::vector<std::pair<Json, YAML::Node>> next;
+    for (const auto& g : grid)
+      for (const auto& v : values) {
+        Json j = g.first;
+        j[key] = v;
+        next.emplace_back(j, params);
+      }
+    grid = std::move(next);
+  }
+  return grid;
+}
+
+/// Reads {mutator, params} into the grid of validated steps.
+std::vector<FaultStep> read_steps(const y::Doc& doc, const YAML::Node& node,
+                                  const std::string& where) {
+  y::require_known_keys(doc, node, {"mutator", "params", "programs"}, where);
+  const YAML::Node m = node["mutator"];
+  if (!m) throw ConfigError(doc.file, y::line_of(node), where + ".mutator", "", "missing key");
+  const std::string id = y::as<std::string>(doc, m, where + ".mutator");
+  if (!mutators::has_mutator(id)) {
+    std::string known;
+    for (const auto& k : mutators::mutator_ids()) known += (known.empty() ? "" : ", ") + k;
+    throw ConfigError(doc.file, y::line_of(m), where + ".mutator", id,
+                      "unknown mutator (known: " + known + ")");
+  }
+  const auto& mut = mutators::mutator(id);
+  std::vector<FaultStep> steps;
+  for (const auto& [params, pnode] : expand_grid(doc, node["params"], where + ".params")) {
+    try {
+      steps.push_back(FaultStep{id, mutators::validate_params(mut, params)});
+    } catch (const ConfigError& e) {
+      YAML::Node at = pnode && pnode[e.key()] ? pnode[e.key()] : (pnode ? pnode : node);
+      throw ConfigError(doc.file, y::line_of(at), where + ".params." + e.key(), e.value(),
+                        e.why());
+    }
+  }
+  return steps;
+}
+
+std::vector<std::string> read_programs(const y::Doc& doc, const YAML::Node& node,
+                                       const std::string& where) {
+  std::vector<std::string> out;
+  if (node.IsScalar() && node.Scalar() == "all") return programs::program_ids();
+  if (!node.IsSequence())
+    throw ConfigError(doc.file, y::line_of(node), where, y::render(node),
+                      "expected 'all' or a list of program ids");
+  for (const auto& p : node) {
+    const std::string id = y::as<std::string>(doc, p, where);
+    if (!programs::has_program(id)) {
+      std::string known;
+      for (const auto& k : programs::program_ids()) known += (known.empty() ? "" : ", ") + k;
+      throw ConfigError(doc.file, y::line_of(p), where, id,
+                        "unknown program (known: " + known + ")");
+    }
+    if (std::find(out.begin(), out.end(), id) != out.end())
+      throw ConfigError(doc.file, y::line_of(p), where, id, "program listed twice");
+    out.push_back(id);
+  }
+  if (out.empty())
+    throw ConfigError(doc.file, y::line_of(node), where, "[]", "no program selected");
+  return out;
+}
+
+}  // namespace
+
+Campaign parse_campaign(const std::string& text, const std::string& file) {
+  const y::Doc doc = y::load_string(text, file);
+  const YAML::Node& root = doc.root;
+  if (!root.IsMap())
+    throw ConfigError(file, y::line_of(root), "", y::render(root), "a campaign must be a mapping");
+  y::require_known_keys(doc, root,
+                        {"name", "description", "seed", "repetitions", "timeout_s", "clean",
+                         "programs", "overrides", "faults"},
+                        "");
+  Campaign c;
+  c.file = file;
+  c.text = text;
+  c.hash = hash128_hex(text);
+  if (!root["name"]) throw ConfigError(file, 1, "name", "", "missing key");
+  c.name = y::as<std::string>(doc, root["name"], "name");
+  if (c.name.empty() || c.name.find_first_of(" \t/\\") != std::string::npos)
+    throw ConfigError(file, y::line_of(root["name"]), "name", c.name,
+                      "expected a non-empty name without spaces or slashes");
+  y::read_opt(doc, root, "description", c.description);
+  y::read_opt(doc, root, "seed", c.seed);
+  y::read_opt(doc, root, "repetitions", c.repetitions);
+  if (c.repetitions < 1 || c.repetitions > 1000)
+    throw ConfigError(file, y::line_of(root["repetitions"]), "repetitions",
+                      std::to_string(c.repetitions), "out of range [1, 1000]");
+  y::read_opt(doc, root, "timeout_s", c.timeout_s);
+  if (!(c.timeout_s > 0) || c.timeout_s > 86400)
+    throw ConfigError(file, y::line_of(root["timeout_s"]), "timeout_s",
+                      y::render(root["timeout_s"]), "out of range (0, 86400]");
+  y::read_opt(doc, root, "clean", c.clean);
+  if (!root["programs"]) throw ConfigError(file, 1, "programs", "", "missing key");
+  c.programs = read_programs(doc, root["programs"], "programs");
+
+  if (const YAML::Node ov = root["overrides"]) {
+    y::require_known_keys(doc, ov, {"epochs", "train_limit", "test_limit", "batch_size"},
+                          "overrides");
+    for (const auto& kv : ov) {
+      const std::string key = "overrides." + kv.first.Scalar();
+      const auto v = y::as<int64_t>(doc, kv.second, key);
+      const int64_t lo = kv.first.Scalar() == "epochs" || kv.first.Scalar() == "batch_size" ? 1 : 0;
+      if (v < lo || v > 10000000)
+        throw ConfigError(file, y::line_of(kv.second), key, std::to_string(v),
+                          "out of range [" + std::to_string(lo) + ", 10000000]");
+      c.overrides[kv.first.Scalar()] = v;
+    }
+  }
+
+  if (const YAML::Node faults = root["faults"]) {
+    if (!faults.IsSequence())
+      throw ConfigError(file, y::line_of(faults), "faults", y::render(faults), "expected a list");
+    for (size_t i = 0; i < faults.size(); ++i) {
+      const YAML::Node f = faults[i];
+      const std::string where = "faults[" + std::to_string(i) + "]";
+      std::vector<std::string> progs;
+      if (f.IsMap() && f["programs"]) {
+        progs = read_programs(doc, f["programs"], where + ".programs");
+        for (const auto& p : progs)
+          if (std::find(c.programs.begin(), c.programs.end(), p) == c.programs.end())
+            throw ConfigError(file, y::line_of(f["programs"]), where + ".programs", p,
+                              "program is not among the campaign's programs");
+      }
+      if (f.IsMap() && f["compose"]) {
+        y::require_known_keys(doc, f, {"compose", "programs"}, where);
+        const YAML::Node comp = f["compose"];
+        if (!comp.IsSequence() || comp.size() < 2)
+          throw ConfigError(file, y::line_of(comp), where + ".compose", y::render(comp),
+                            "expected a list of at least two {mutator, params} steps");
+        // Each step may itself be a grid; the composition is their cartesian product.
+        std::vector<std::vector<FaultStep>> combos{{}};
+        for (size_t k = 0; k < comp.size(); ++k) {
+          const std::string w = where + ".compose[" + std::to_string(k) + "]";
+          if (comp[k]["programs"])
+            throw ConfigError(file, y::line_of(comp[k]["programs"]), w + ".programs", "",
+                              "put 'programs' on the composed entry, not on a step");
+          const auto steps = read_steps(doc, comp[k], w);
+          std::vector<std::vector<FaultStep>> next;
+          for (const auto& cmb : combos)
+            for (const auto& s : steps) {
+              auto v = cmb;
+              v.push_back(s);
+              next.push_back(std::move(v));
+            }
+          combos = std::move(next);
+        }
+        for (auto& cmb : combos) c.faults.push_back(FaultEntry{cmb, progs, y::line_of(f)});
+      } else {
+        if (!f.IsMap())
+          throw ConfigError(file, y::line_of(f), where, y::render(f),
+                            "expected a mapping with 'mutator' or 'compose'");
+        for (auto& s : read_steps(doc, f, where))
+          c.faults.push_back(FaultEntry{{s}, progs, y::line_of(f)});
+      }
+    }
+  }
+  if (!c.clean && c.faults.empty())
+    throw ConfigError(file, 1, "faults", "", "the campaign plans no runs (no faults, clean: false)");
+  return c;
+}
+
+Campaign load_campaign(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path, 0, "", "", "cannot open campaign file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_campaign(ss.str(), path);
+}
+
+programs::Recipe base_recipe(const Campaign& campaign, const std::string& program) {
+  programs::Recipe r = programs::program(program);
+  const auto& ov = campaign.overrides;
+  if (ov.contains("epochs")) r.epochs = ov.at("epochs").get<int64_t>();
+  if (ov.contains("batch_size")) r.batch_size = ov.at("batch_size").get<int64_t>();
+  if (ov.contains("train_limit")) r.data.train_limit = ov.at("train_limit").get<int64_t>();
+  if (ov.contains("test_limit")) r.data.test_limit = ov.at("test_limit").get<int64_t>();
+  return r;
+}
+
+int64_t run_seed(int64_t base_seed, const std::string& program, int64_t repetition) {
+  const std::string key = std::to_string(base_seed) + "/" + program + "/" + std::to_string(repetition);
+  // 31 bits keep the seed positive in every language that reads the database.
+  return static_cast<int64_t>(std::stoull(hash128_hex(key).substr(0, 8), nullptr, 16) & 0x7fffffff);
+}
+
+std::string run_id(const programs::Recipe& recipe, int64_t seed) {
+  Json spec = {{"recipe", recipe.to_json()},
+               {"seed", seed},
+               {"recipe_version", kRecipeVersion}};
+  return hash128_hex(spec.dump());
+}
+
+Plan plan_campaign(const Campaign& c) {
+  Plan plan;
+  std::set<std::string> seen;
+  const auto add = [&](const programs::Recipe& r, const std::string& program, int64_t rep) {
+    db::RunSpec s;
+    s.seed = run_seed(c.seed, program, rep);
+    s.run_uuid = run_id(r, s.seed);
+    if (!seen.insert(s.run_uuid).second) return;  // the same run planned twice (equal grid points)
+    s.campaign = c.name;
+    s.program = program;
+    s.family = r.family;
+    s.task = r.task;
+    s.faults_json = r.to_json().at("faults").dump();
+    for (const auto& f : r.faults) s.fault_ids += (s.fault_ids.empty() ? "" : "+") + f.mutator;
+    s.repetition = rep;
+    s.recipe_json = r.canonical();
+    s.timeout_s = c.timeout_s;
+    plan.runs.push_back(std::move(s));
+  };
+
+  for (const auto& program : c.programs) {
+    const programs::Recipe base = base_recipe(c, program);
+    if (c.clean)
+      for (int64_t rep = 0; rep < c.repetitions; ++rep) add(base, program, rep);
+  }
+  for (const auto& entry : c.faults) {
+    const auto& targets = entry.programs.empty() ? c.programs : entry.programs;
+    int applied = 0;
+    std::string last_reason;
+    for (const auto& program : targets) {
+      programs::Recipe r = base_recipe(c, program);
+      std::string why;
+      for (const auto& step : entry.steps) {
+        const auto& m = mutators::mutator(step.mutator);
+        why = m.not_applicable(r, step.params);
+        if (!why.empty()) {
+          why = step.mutator + " " + step.params.dump() + ": " + why;
+          break;
+        }
+        r = m.mutate(r, step.params);
+      }
+      if (!why.empty()) {
+        if (!entry.programs.empty())
+          throw ConfigError(c.file, entry.line, "programs", program,
+                            "fault does not apply: " + why);
+        plan.skipped.push_back(program + ": " + why);
+        last_reason = why;
+        continue;
+      }
+      ++applied;
+      for (int64_t rep = 0; rep < c.repetitions; ++rep) add(r, program, rep);
+    }
+    if (applied == 0)
+      throw ConfigError(c.file, entry.line, "faults", entry.steps.front().mutator,
+                        "applies to none of the campaign's programs (" + last_reason + ")");
+  }
+  return plan;
+}
+
+}  // namespace dynfault::runner
