@@ -1,1 +1,438 @@
-// placeholder: being written
+#include "runner/executor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include "common/check.h"
+#include "common/hash.h"
+#include "db/store.h"
+#include "runner/trainer.h"
+
+extern char** environ;
+
+namespace dynfault::runner {
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double mono_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::atomic<int> g_stop_signal{0};
+void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+/// Keeps the last `limit` bytes of a worker's standard error for crash reports.
+struct Tail {
+  std::string text;
+  void add(const char* p, size_t n, size_t limit = 4000) {
+    text.append(p, n);
+    if (text.size() > limit) text.erase(0, text.size() - limit);
+  }
+  std::string last_lines(int lines) const {
+    size_t pos = text.size();
+    for (int i = 0; i <= lines && pos > 0; ++i) {
+      pos = text.rfind('\n', pos - 1);
+      if (pos == std::string::npos) return text;
+    }
+    return text.substr(pos + 1);
+  }
+};
+
+struct Worker {
+  pid_t pid = -1;
+  int in = -1;   // we write RUN lines
+  int out = -1;  // we read DONE lines
+  int err = -1;  // we read diagnostics
+  std::string out_buf;
+  Tail err_tail;
+  std::optional<db::RunRow> run;  // the run in flight
+  double started = 0;             // monotonic start of the run in flight
+  double deadline = 0;            // monotonic SIGKILL time, 0 = none
+};
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+Worker spawn_worker(const ExecuteOptions& o) {
+  int in[2], out[2], err[2];
+  DYNFAULT_CHECK(::pipe2(in, O_CLOEXEC) == 0 && ::pipe2(out, O_CLOEXEC) == 0 &&
+                     ::pipe2(err, O_CLOEXEC) == 0,
+                 "cannot create worker pipes: ", std::strerror(errno));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  std::vector<std::string> args = {o.worker_binary, "worker", "--db", o.db_path};
+  if (!o.probes) args.push_back("--no-probes");
+  if (o.max_steps > 0) {
+    args.push_back("--max-steps");
+    args.push_back(std::to_string(o.max_steps));
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // One intra-op thread per training run: LibTorch on tiny models is far slower with two.
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e; ++e) {
+    const std::string kv = *e;
+    if (kv.rfind("OMP_NUM_THREADS=", 0) == 0 || kv.rfind("MKL_NUM_THREADS=", 0) == 0 ||
+        kv.rfind("OPENBLAS_NUM_THREADS=", 0) == 0)
+      continue;
+    env_store.push_back(kv);
+  }
+  env_store.push_back("OMP_NUM_THREADS=1");
+  env_store.push_back("MKL_NUM_THREADS=1");
+  env_store.push_back("OPENBLAS_NUM_THREADS=1");
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  Worker w;
+  const int rc = ::posix_spawn(&w.pid, o.worker_binary.c_str(), &fa, nullptr, argv.data(),
+                               envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (rc != 0) {
+    ::close(in[1]);
+    ::close(out[0]);
+    ::close(err[0]);
+    throw Error("cannot start worker '" + o.worker_binary + "': " + std::strerror(rc));
+  }
+  w.in = in[1];
+  w.out = out[0];
+  w.err = err[0];
+  ::fcntl(w.out, F_SETFL, O_NONBLOCK);
+  ::fcntl(w.err, F_SETFL, O_NONBLOCK);
+  return w;
+}
+
+std::string describe_status(int status) {
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    return "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + ")";
+  }
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  return "ended (status " + std::to_string(status) + ")";
+}
+
+/// Reaps a worker, returning how it ended; kills it first when `kill_first`.
+std::string reap(Worker& w, bool kill_first) {
+  if (w.pid <= 0) return "not running";
+  if (kill_first) ::kill(w.pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  // Drain what is left of its standard error for the report.
+  char buf[4096];
+  ssize_t n;
+  while (w.err >= 0 && (n = ::read(w.err, buf, sizeof buf)) > 0) w.err_tail.add(buf, n);
+  close_fd(w.in);
+  close_fd(w.out);
+  close_fd(w.err);
+  w.pid = -1;
+  return describe_status(status);
+}
+
+bool write_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    const ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+/// Holds an exclusive lock beside the database so two coordinators never share one file.
+class CoordinatorLock {
+ public:
+  explicit CoordinatorLock(const std::string& db_path) : path_(db_path + ".lock") {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      throw Error("cannot create lock file '" + path_ + "': " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw Error("another 'dynfault run' is executing runs of '" + db_path +
+                  "' (lock held on '" + path_ + "'); wait for it to finish or stop it");
+    }
+  }
+  ~CoordinatorLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock; the file stays (harmless, reused)
+  }
+  CoordinatorLock(const CoordinatorLock&) = delete;
+  CoordinatorLock& operator=(const CoordinatorLock&) = delete;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+int64_t shard_of(const std::string& run_uuid, int64_t count) {
+  DYNFAULT_CHECK(count >= 1, "shard_of(): shard count must be >= 1, got ", count);
+  // Run ids are already uniform hashes; their first 12 hex digits give a stable partition.
+  const uint64_t v = std::stoull(run_uuid.substr(0, 12), nullptr, 16);
+  return static_cast<int64_t>(v % static_cast<uint64_t>(count));
+}
+
+ExecuteSummary execute(const ExecuteOptions& o) {
+  DYNFAULT_CHECK(o.jobs >= 1 && o.jobs <= 256, "--jobs must be in [1, 256], got ", o.jobs);
+  DYNFAULT_CHECK(o.shard_count >= 1 && o.shard_index >= 0 && o.shard_index < o.shard_count,
+                 "invalid shard ", o.shard_index, "/", o.shard_count);
+  DYNFAULT_CHECK(!o.worker_binary.empty(), "execute(): no worker binary given");
+  const auto log = [&](const std::string& s) {
+    if (o.log) o.log(s);
+  };
+
+  CoordinatorLock lock(o.db_path);
+  db::Store store = db::Store::open(o.db_path, /*create=*/false);
+  ExecuteSummary summary;
+  // We hold the lock, so no other coordinator is alive: every RUNNING row is left over from a
+  // coordinator that died; FAILED and KILLED runs get another attempt.
+  summary.requeued = store.requeue_stale(now_ms() + 1) + store.requeue_unfinished(o.campaign);
+  if (summary.requeued > 0) log("requeued " + std::to_string(summary.requeued) + " unfinished run(s)");
+
+  std::deque<db::RunRow> queue;
+  for (auto& r : store.runs(db::RunFilter{o.campaign, "SCHEDULED"})) {
+    if (shard_of(r.spec.run_uuid, o.shard_count) != o.shard_index) continue;
+    queue.push_back(std::move(r));
+    if (o.limit > 0 && static_cast<int64_t>(queue.size()) >= o.limit) break;
+  }
+  Progress& p = summary.progress;
+  p.total = static_cast<int64_t>(queue.size());
+  if (queue.empty()) return summary;
+
+  g_stop_signal = 0;
+  struct sigaction sa{}, old_int{}, old_term{}, old_pipe{};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, &old_int);
+  ::sigaction(SIGTERM, &sa, &old_term);
+  struct sigaction ign{};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ign, &old_pipe);
+
+  const double t0 = mono_s();
+  std::vector<Worker> workers(static_cast<size_t>(std::min<int64_t>(o.jobs, p.total)));
+  double last_heartbeat = 0, last_progress = 0;
+
+  const auto finish_failed = [&](Worker& w, const std::string& outcome, const std::string& why) {
+    db::RunResult res;
+    res.run_uuid = w.run->spec.run_uuid;
+    res.status = "FAILED";
+    res.outcome = outcome;
+    res.error = why;
+    const std::string tail = w.err_tail.last_lines(20);
+    if (!tail.empty()) res.error += "\n--- last lines of the worker's error output ---\n" + tail;
+    res.start_time = w.run->start_time;
+    res.end_time = now_ms();
+    store.write_result(res);
+    ++p.failed;
+    ++summary.outcomes[outcome];
+    log("run " + res.run_uuid + " (" + w.run->spec.program + " " + w.run->spec.fault_ids +
+        "): " + outcome + ": " + why);
+    w.run.reset();
+  };
+
+  try {
+    while (true) {
+      const bool stopping = g_stop_signal != 0;
+      // Dispatch work to idle workers.
+      for (auto& w : workers) {
+        if (stopping || w.run || queue.empty()) continue;
+        if (w.pid <= 0) w = spawn_worker(o);
+        db::RunRow r = std::move(queue.front());
+        queue.pop_front();
+        if (!store.mark_running(r.spec.run_uuid, now_ms())) continue;  // taken meanwhile
+        r.start_time = now_ms();
+        w.run = std::move(r);
+        w.started = mono_s();
+        w.deadline = w.run->spec.timeout_s > 0 ? w.started + w.run->spec.timeout_s + o.grace_s : 0;
+        w.err_tail = Tail{};
+        if (!write_all(w.in, "RUN " + w.run->spec.run_uuid + "\n")) {
+          const std::string how = reap(w, true);
+          finish_failed(w, "crashed", "worker could not take the run: " + how);
+        }
+      }
+      p.running = 0;
+      for (auto& w : workers) p.running += w.run ? 1 : 0;
+      if (p.running == 0 && (queue.empty() || stopping)) break;
+
+      // Wait for output from any worker.
+      std::vector<pollfd> fds;
+      std::vector<std::pair<size_t, bool>> who;  // worker index, is stdout
+      for (size_t i = 0; i < workers.size(); ++i) {
+        if (workers[i].pid <= 0) continue;
+        fds.push_back({workers[i].out, POLLIN, 0});
+        who.emplace_back(i, true);
+        fds.push_back({workers[i].err, POLLIN, 0});
+        who.emplace_back(i, false);
+      }
+      const int rc = ::poll(fds.data(), fds.size(), 200);
+      if (rc < 0 && errno != EINTR) throw Error(std::string("poll: ") + std::strerror(errno));
+      for (size_t k = 0; rc > 0 && k < fds.size(); ++k) {
+        if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        Worker& w = workers[who[k].first];
+        if (w.pid <= 0) continue;
+        char buf[4096];
+        const ssize_t n = ::read(fds[k].fd, buf, sizeof buf);
+        if (!who[k].second) {  // stderr
+          if (n > 0) w.err_tail.add(buf, static_cast<size_t>(n));
+          continue;
+        }
+        if (n > 0) {
+          w.out_buf.append(buf, static_cast<size_t>(n));
+          size_t nl;
+          while ((nl = w.out_buf.find('\n')) != std::string::npos) {
+            const std::string line = w.out_buf.substr(0, nl);
+            w.out_buf.erase(0, nl + 1);
+            // "DONE <uuid> <status> <outcome>"
+            if (line.rfind("DONE ", 0) == 0 && w.run && line.size() >= 37 &&
+                line.compare(5, 32, w.run->spec.run_uuid) == 0) {
+              std::istringstream is(line.substr(38));
+              std::string status, outcome;
+              is >> status >> outcome;
+              if (status == "FINISHED") ++p.finished; else ++p.failed;
+              ++summary.outcomes[outcome];
+              w.run.reset();
+            }
+          }
+        } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+          // The worker died: its run in flight is recorded as crashed, the worker respawned.
+          const std::string how = reap(w, false);
+          if (w.run) finish_failed(w, "crashed", "worker " + how);
+        }
+      }
+
+      const double now = mono_s();
+      for (auto& w : workers) {
+        if (w.run && w.deadline > 0 && now > w.deadline) {
+          const std::string how = reap(w, true);
+          finish_failed(w, "timeout",
+                        "exceeded the wall-clock limit of " +
+                            std::to_string(static_cast<int64_t>(w.run->spec.timeout_s)) +
+                            " s (+" + std::to_string(static_cast<int64_t>(o.grace_s)) +
+                            " s grace); worker " + how);
+        }
+      }
+      if (now - last_heartbeat >= o.heartbeat_s) {
+        std::vector<std::string> ids;
+        for (auto& w : workers)
+          if (w.run) ids.push_back(w.run->spec.run_uuid);
+        if (!ids.empty()) store.heartbeat(ids, now_ms());
+        last_heartbeat = now;
+      }
+      p.elapsed_s = now - t0;
+      if (o.on_progress && now - last_progress >= 0.5) {
+        o.on_progress(p);
+        last_progress = now;
+      }
+    }
+  } catch (...) {
+    for (auto& w : workers) reap(w, true);
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
+    ::sigaction(SIGPIPE, &old_pipe, nullptr);
+    throw;
+  }
+
+  // Interrupted: runs in flight are marked KILLED (requeued by the next invocation).
+  for (auto& w : workers) {
+    if (w.run) {
+      reap(w, true);
+      db::RunResult res;
+      res.run_uuid = w.run->spec.run_uuid;
+      res.status = "KILLED";
+      res.outcome = "";
+      res.error = "interrupted by signal " + std::to_string(g_stop_signal.load());
+      res.start_time = w.run->start_time;
+      res.end_time = now_ms();
+      store.write_result(res);
+      ++p.failed;
+      w.run.reset();
+    } else if (w.pid > 0) {
+      close_fd(w.in);  // end of input: the worker exits by itself
+      reap(w, false);
+    }
+  }
+  p.running = 0;
+  p.elapsed_s = mono_s() - t0;
+  if (o.on_progress) o.on_progress(p);
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  ::sigaction(SIGPIPE, &old_pipe, nullptr);
+  if (g_stop_signal != 0)
+    throw Error("interrupted by signal " + std::to_string(g_stop_signal.load()) +
+                "; finished runs are stored, the rest resume on the next 'dynfault run'");
+  return summary;
+}
+
+int worker_main(const WorkerOptions& o) {
+  // A worker never outlives its coordinator: an orphan would race the next coordinator.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() == 1) return 1;
+  db::Store store = db::Store::open(o.db_path, /*create=*/false);
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line.rfind("RUN ", 0) != 0) continue;
+    const std::string uuid = line.substr(4);
+    db::RunResult res;
+    const auto row = store.run(uuid);
+    if (!row) {
+      std::cerr << "worker: unknown run " << uuid << '\n';
+      continue;
+    }
+    TrainOptions to;
+    to.timeout_s = row->spec.timeout_s;
+    to.probes = o.probes;
+    to.max_steps = o.max_steps;
+    const int64_t start = now_ms();
+    try {
+      res = train_spec(row->spec, to);
+    } catch (const std::exception& e) {
+      // An invalid recipe: nothing was trained, so nothing is stored but the reason.
+      res = db::RunResult{};
+      res.status = "FAILED";
+      res.outcome = "exception";
+      res.error = e.what();
+    }
+    res.run_uuid = uuid;
+    if (res.start_time == 0) res.start_time = start;
+    if (res.end_time == 0) res.end_time = now_ms();
+    store.write_result(res);
+    std::cout << "DONE " << uuid << ' ' << res.status << ' '
+              << (res.outcome.empty() ? "-" : res.outcome) << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace dynfault::runner
