@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages dynfault needs (only the missing ones), then configures and
+# builds. Usage: scripts/setup.sh [cmake --build target ...]   (default: all targets)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ cmake ninja-build pkg-config
+  libtorch-dev libyaml-cpp-dev libsqlite3-dev libboost-program-options-dev
+  nlohmann-json3-dev libxxhash-dev zlib1g-dev libxgboost-dev doctest-dev
+  dataset-fashion-mnist sqlite3
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake --preset release >/dev/null
+if [ $# -gt 0 ]; then
+  cmake --build --preset release --parallel "$jobs" --target "$@"
+else
+  cmake --build --preset release --parallel "$jobs"
+fi
