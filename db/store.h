@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/check.h"
@@ -148,6 +149,9 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Database> db);
   std::unique_ptr<Database> db_;
+  /// metric key -> key_id, filled only with ids whose transaction committed (a rolled-back id
+  /// may be reused by another connection for a different key).
+  std::unordered_map<std::string, int64_t> key_ids_;
 };
 
 }  // namespace dynfault::db

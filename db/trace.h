@@ -11,8 +11,9 @@
 ///     grad/global_norm, grad/nonfinite, grad/first_last_ratio
 ///     weight/<param>/{norm,mean,std,max_abs,near_zero_frac}       end of the epoch
 ///     weight/nonfinite, weight/max_abs, weight/mean, weight/std
-///   Metrics: accuracy for classification, R^2 for regression. NaN and +-Inf are data: they are
-///   stored with is_nan / as +-1e308 sentinels and read back as NaN / +-Inf.
+///   Metrics: accuracy for classification, R^2 for regression. NaN and +-Inf are data: NaN is
+///   stored as value NULL with is_nan = 1, +-Inf as REAL; both read back exactly. (-0.0 reads
+///   back as 0.0: SQLite stores an integral REAL as an integer.)
 #include <cstdint>
 #include <map>
 #include <string>
