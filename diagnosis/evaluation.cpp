@@ -1,1 +1,525 @@
-// placeholder: being written
+#include "diagnosis/evaluation.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "common/hash.h"
+#include "db/store.h"
+#include "features/feature_set.h"
+
+namespace dynfault::diagnosis {
+namespace {
+
+using nlohmann::json;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+// Independent stream per resample: results do not depend on which thread runs which resample.
+uint64_t resample_seed(uint64_t seed, int64_t b) {
+  SplitMix64 mix(seed ^ 0xD1B54A32D192ED03ULL);
+  const uint64_t base = mix.next();
+  SplitMix64 rng(base + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(b + 1));
+  return rng.next();
+}
+
+// Labels coded as indices into `classes`.
+std::vector<int> encode(const Labels& y, const std::vector<std::string>& classes) {
+  std::unordered_map<std::string, int> index;
+  for (size_t i = 0; i < classes.size(); ++i) index[classes[i]] = static_cast<int>(i);
+  std::vector<int> out(y.size());
+  for (size_t i = 0; i < y.size(); ++i) {
+    auto it = index.find(y[i]);
+    DYNFAULT_ASSERT(it != index.end());
+    out[i] = it->second;
+  }
+  return out;
+}
+
+ConfusionMatrix confusion_of(const std::vector<int>& t, const std::vector<int>& p,
+                             const std::vector<size_t>& idx,
+                             const std::vector<std::string>& classes) {
+  ConfusionMatrix cm;
+  cm.classes = classes;
+  cm.counts.assign(classes.size(), std::vector<int64_t>(classes.size(), 0));
+  for (size_t i : idx) ++cm.counts[static_cast<size_t>(t[i])][static_cast<size_t>(p[i])];
+  return cm;
+}
+
+std::string fresh_evaluation_id(const EvaluateOptions& o) {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  const std::string key = std::to_string(ns) + "|" + o.campaign() + "|" + join(o.tasks(), ",") +
+                          "|" + join(o.feature_sets(), ",") + "|" + join(o.diagnosers(), ",") +
+                          "|" + std::to_string(o.seed());
+  return std::string("ev-") + stamp + "-" + hash128_hex(key).substr(0, 8);
+}
+
+void validate(const EvaluateOptions& o) {
+  DYNFAULT_CHECK(!o.tasks().empty(), "evaluate(): no task given");
+  DYNFAULT_CHECK(!o.feature_sets().empty(), "evaluate(): no feature set given");
+  DYNFAULT_CHECK(!o.diagnosers().empty(), "evaluate(): no diagnoser given");
+  DYNFAULT_CHECK(o.within_folds() >= 2, "evaluate(): within_folds must be >= 2, got ",
+                 o.within_folds());
+  DYNFAULT_CHECK(o.heldout_folds() == 0 || o.heldout_folds() >= 2,
+                 "evaluate(): heldout_folds must be 0 (leave-one-program-out) or >= 2, got ",
+                 o.heldout_folds());
+  DYNFAULT_CHECK(o.bootstrap() >= 0, "evaluate(): bootstrap must be >= 0, got ", o.bootstrap());
+  DYNFAULT_CHECK(o.confidence() > 0 && o.confidence() < 1,
+                 "evaluate(): confidence must be in (0, 1), got ", o.confidence());
+  DYNFAULT_CHECK(o.threads() >= 1, "evaluate(): threads must be >= 1, got ", o.threads());
+  // Each (task, feature set, diagnoser) is one set of rows: a repeat would collide in storage.
+  for (const auto* list : {&o.tasks(), &o.feature_sets(), &o.diagnosers()}) {
+    const std::set<std::string> unique(list->begin(), list->end());
+    DYNFAULT_CHECK(unique.size() == list->size(), "evaluate(): '", join(*list, ", "),
+                   "' names an entry twice");
+  }
+  const auto known = diagnoser_names();
+  for (const auto& d : o.diagnosers())
+    DYNFAULT_CHECK(std::find(known.begin(), known.end(), d) != known.end(),
+                   "evaluate(): unknown diagnoser '", d, "' (known: ", join(known, ", "), ")");
+}
+
+// A feature table by spec: the stored table of that name, else the join of its '+' parts.
+db::FeatureTable load_table(db::Store& store, const std::string& spec,
+                            const std::vector<std::string>& stored) {
+  auto has = [&](const std::string& n) {
+    return std::find(stored.begin(), stored.end(), n) != stored.end();
+  };
+  if (has(spec)) return store.features(spec);
+  const auto parts = features::split_feature_set_spec(spec);
+  for (const auto& p : parts)
+    DYNFAULT_CHECK(has(p), "evaluate(): feature set '", p, "' has not been extracted (stored: ",
+                   stored.empty() ? std::string("none") : join(stored, ", "),
+                   "); run feature extraction first");
+  DYNFAULT_ASSERT(parts.size() > 1);
+  std::vector<db::FeatureTable> tables;
+  for (const auto& p : parts) tables.push_back(store.features(p));
+  db::FeatureTable out;
+  out.feature_set = spec;
+  std::set<std::string> seen;
+  for (const auto& t : tables)
+    for (const auto& n : t.names) {
+      DYNFAULT_CHECK(seen.insert(n).second, "evaluate(): column '", n,
+                     "' appears in two parts of '", spec, "'");
+      out.names.push_back(n);
+    }
+  std::vector<std::unordered_map<std::string, size_t>> index(tables.size());
+  for (size_t t = 0; t < tables.size(); ++t)
+    for (size_t i = 0; i < tables[t].run_uuids.size(); ++i) index[t][tables[t].run_uuids[i]] = i;
+  for (size_t i = 0; i < tables[0].run_uuids.size(); ++i) {
+    const std::string& run = tables[0].run_uuids[i];
+    std::vector<double> row;
+    bool everywhere = true;
+    for (size_t t = 0; t < tables.size() && everywhere; ++t) {
+      auto it = index[t].find(run);
+      if (it == index[t].end()) {
+        everywhere = false;
+        break;
+      }
+      const auto& part = tables[t].rows[it->second];
+      row.insert(row.end(), part.begin(), part.end());
+    }
+    if (!everywhere) continue;
+    out.run_uuids.push_back(run);
+    out.rows.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::vector<db::EvaluationRow> rows_of(const std::string& evaluation_id, const std::string& task,
+                                       const EvaluationResult& r, const TaskReport& tr,
+                                       const EvaluateOptions& o) {
+  std::vector<db::EvaluationRow> rows;
+  auto add = [&](const std::string& protocol, const std::string& metric, const Interval& v,
+                 int64_t n, const std::string& details) {
+    db::EvaluationRow row;
+    row.evaluation_id = evaluation_id;
+    row.task = task;
+    row.protocol = protocol;
+    row.diagnoser = r.diagnoser;
+    row.feature_set = r.feature_set;
+    row.metric = metric;
+    row.value = v.value;
+    row.ci_low = v.low;
+    row.ci_high = v.high;
+    row.n = n;
+    row.details = details;
+    rows.push_back(row);
+  };
+  auto protocol_rows = [&](const std::string& protocol, const ProtocolScores& s,
+                           const std::string& split) {
+    json d = {{"split", split},
+              {"folds", s.folds},
+              {"seed", o.seed()},
+              {"classes", s.confusion.classes},
+              {"confusion", s.confusion.counts},
+              {"n_programs", tr.n_programs},
+              {"n_features", r.n_features},
+              {"bootstrap", r.bootstrap},
+              {"confidence", o.confidence()},
+              {"campaign", o.campaign()},
+              {"pooled", "out-of-fold predictions pooled over folds"}};
+    add(protocol, "balanced_accuracy", s.balanced_accuracy, s.n, d.dump());
+    add(protocol, "macro_f1", s.macro_f1, s.n, "");
+    for (const auto& [cls, rec] : s.recall) add(protocol, "recall/" + cls, Interval{rec}, s.n, "");
+  };
+  protocol_rows("within", r.within, "by_run");
+  protocol_rows("heldout", r.heldout, "by_program");
+  const json gap = {{"definition", "within - heldout"},
+                    {"bootstrap", r.bootstrap},
+                    {"resampling", "programs with replacement"}};
+  add("gap", "balanced_accuracy", r.gap_balanced_accuracy, r.within.n, gap.dump());
+  add("gap", "macro_f1", r.gap_macro_f1, r.within.n, gap.dump());
+  return rows;
+}
+
+std::string fmt(double v) {
+  if (std::isnan(v)) return "  -  ";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3f", v);
+  return buf;
+}
+
+std::string fmt_interval(const Interval& v) {
+  std::string s = fmt(v.value);
+  if (!std::isnan(v.low) && !std::isnan(v.high)) s += " [" + fmt(v.low) + ", " + fmt(v.high) + "]";
+  return s;
+}
+
+std::string pad(const std::string& s, size_t w) {
+  return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' ');
+}
+
+}  // namespace
+
+Labels cross_val_predict(const std::string& diagnoser, const Matrix& x, const Labels& y,
+                         const std::vector<Fold>& folds, int threads) {
+  DYNFAULT_CHECK(x.rows == y.size(), "cross_val_predict(): ", x.rows, " rows, ", y.size(),
+                 " labels");
+  const std::vector<int64_t> fold_of = test_fold_of(folds, y.size());
+  for (size_t i = 0; i < fold_of.size(); ++i)
+    DYNFAULT_CHECK(fold_of[i] >= 0, "cross_val_predict(): sample ", i, " is never tested");
+  Labels pred(y.size());
+  std::string error;
+  const int64_t n_folds = static_cast<int64_t>(folds.size());
+#ifdef DYNFAULT_HAS_OPENMP
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+#endif
+  for (int64_t f = 0; f < n_folds; ++f) {
+    try {
+      const Fold& fold = folds[static_cast<size_t>(f)];
+      DYNFAULT_CHECK(!fold.train.empty(), "cross_val_predict(): fold ", f, " has no training rows");
+      Labels ytrain;
+      ytrain.reserve(fold.train.size());
+      for (size_t i : fold.train) ytrain.push_back(y[i]);
+      auto model = make_diagnoser(diagnoser);
+      model->fit(x.take_rows(fold.train), ytrain);
+      const Labels p = model->predict(x.take_rows(fold.test));
+      for (size_t i = 0; i < fold.test.size(); ++i) pred[fold.test[i]] = p[i];
+    } catch (const std::exception& e) {
+#ifdef DYNFAULT_HAS_OPENMP
+#pragma omp critical(dynfault_cv_error)
+#endif
+      if (error.empty()) error = e.what();
+    }
+  }
+  (void)threads;
+  if (!error.empty()) throw Error("cross_val_predict(" + diagnoser + "): " + error);
+  return pred;
+}
+
+std::vector<size_t> bootstrap_indices(const std::vector<std::string>& groups, uint64_t seed,
+                                      int64_t b) {
+  std::map<std::string, std::vector<size_t>> members;  // sorted: draws independent of row order
+  for (size_t i = 0; i < groups.size(); ++i) members[groups[i]].push_back(i);
+  std::vector<const std::vector<size_t>*> programs;
+  for (const auto& kv : members) programs.push_back(&kv.second);
+  std::vector<size_t> out;
+  if (programs.empty()) return out;
+  SplitMix64 rng(resample_seed(seed, b));
+  for (size_t draw = 0; draw < programs.size(); ++draw) {
+    const auto* m = programs[rng.below(programs.size())];
+    out.insert(out.end(), m->begin(), m->end());
+  }
+  return out;
+}
+
+double percentile(std::vector<double> values, double q) {
+  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }),
+               values.end());
+  if (values.empty()) return kNaN;
+  std::sort(values.begin(), values.end());
+  const double pos = q * static_cast<double>(values.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, values.size() - 1);
+  return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
+}
+
+void score_protocols(const Labels& y, const Labels& within_pred, const Labels& heldout_pred,
+                     const std::vector<std::string>& groups, int64_t resamples, double confidence,
+                     uint64_t seed, int threads, EvaluationResult& result) {
+  DYNFAULT_CHECK(y.size() == within_pred.size() && y.size() == heldout_pred.size() &&
+                     y.size() == groups.size(),
+                 "score_protocols(): sizes differ");
+  std::set<std::string> all(y.begin(), y.end());
+  all.insert(within_pred.begin(), within_pred.end());
+  all.insert(heldout_pred.begin(), heldout_pred.end());
+  const std::vector<std::string> classes(all.begin(), all.end());
+  const std::vector<int> t = encode(y, classes), pw = encode(within_pred, classes),
+                         ph = encode(heldout_pred, classes);
+  std::vector<size_t> everyone(y.size());
+  for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = i;
+
+  auto fill = [&](ProtocolScores& s, const std::vector<int>& p) {
+    s.confusion = confusion_of(t, p, everyone, classes);
+    s.balanced_accuracy = Interval{balanced_accuracy(s.confusion)};
+    s.macro_f1 = Interval{macro_f1(s.confusion)};
+    s.recall = per_class_recall(s.confusion);
+    s.n = static_cast<int64_t>(y.size());
+  };
+  fill(result.within, pw);
+  fill(result.heldout, ph);
+  result.gap_balanced_accuracy =
+      Interval{result.within.balanced_accuracy.value - result.heldout.balanced_accuracy.value};
+  result.gap_macro_f1 = Interval{result.within.macro_f1.value - result.heldout.macro_f1.value};
+  result.bootstrap = resamples;
+  if (resamples <= 0) return;
+
+  std::vector<double> wba(static_cast<size_t>(resamples)), hba(wba.size()), gba(wba.size()),
+      wf1(wba.size()), hf1(wba.size()), gf1(wba.size());
+#ifdef DYNFAULT_HAS_OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+  for (int64_t b = 0; b < resamples; ++b) {
+    const std::vector<size_t> idx = bootstrap_indices(groups, seed, b);
+    const ConfusionMatrix cw = confusion_of(t, pw, idx, classes);
+    const ConfusionMatrix ch = confusion_of(t, ph, idx, classes);
+    const size_t k = static_cast<size_t>(b);
+    wba[k] = balanced_accuracy(cw);
+    hba[k] = balanced_accuracy(ch);
+    gba[k] = wba[k] - hba[k];
+    wf1[k] = macro_f1(cw);
+    hf1[k] = macro_f1(ch);
+    gf1[k] = wf1[k] - hf1[k];
+  }
+  (void)threads;
+  const double lo = (1.0 - confidence) / 2.0, hi = 1.0 - lo;
+  auto ci = [&](Interval& v, const std::vector<double>& draws) {
+    v.low = percentile(draws, lo);
+    v.high = percentile(draws, hi);
+  };
+  ci(result.within.balanced_accuracy, wba);
+  ci(result.heldout.balanced_accuracy, hba);
+  ci(result.gap_balanced_accuracy, gba);
+  ci(result.within.macro_f1, wf1);
+  ci(result.heldout.macro_f1, hf1);
+  ci(result.gap_macro_f1, gf1);
+}
+
+EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string& feature_set,
+                                 const Matrix& x, const Labels& y,
+                                 const std::vector<std::string>& groups,
+                                 const std::vector<Fold>& within_folds,
+                                 const std::vector<Fold>& heldout_folds,
+                                 const EvaluateOptions& options) {
+  DYNFAULT_CHECK(groups_disjoint(heldout_folds, groups),
+                 "evaluate_matrix(): a program is on both sides of a held-out fold");
+  EvaluationResult r;
+  r.diagnoser = diagnoser;
+  r.feature_set = feature_set;
+  r.n_features = static_cast<int64_t>(x.cols);
+  const Labels within = cross_val_predict(diagnoser, x, y, within_folds, options.threads());
+  const Labels heldout = cross_val_predict(diagnoser, x, y, heldout_folds, options.threads());
+  score_protocols(y, within, heldout, groups, options.bootstrap(), options.confidence(),
+                  options.seed(), options.threads(), r);
+  r.within.folds = static_cast<int64_t>(within_folds.size());
+  r.heldout.folds = static_cast<int64_t>(heldout_folds.size());
+  return r;
+}
+
+EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
+  validate(options);
+  EvaluationReport report;
+  report.options = options;
+  report.evaluation_id =
+      options.evaluation_id().empty() ? fresh_evaluation_id(options) : options.evaluation_id();
+
+  // Everything is read and checked before the first write.
+  db::RunFilter filter;
+  filter.campaign = options.campaign();
+  filter.status = "FINISHED";
+  std::unordered_map<std::string, std::string> program_of;
+  for (const auto& run : store.runs(filter)) program_of[run.spec.run_uuid] = run.spec.program;
+
+  const std::vector<std::string> stored = store.feature_sets();
+  std::vector<db::FeatureTable> tables;
+  std::vector<std::unordered_map<std::string, size_t>> row_of;
+  for (const auto& spec : options.feature_sets()) {
+    tables.push_back(load_table(store, spec, stored));
+    row_of.emplace_back();
+    for (size_t i = 0; i < tables.back().run_uuids.size(); ++i)
+      row_of.back()[tables.back().run_uuids[i]] = i;
+  }
+
+  struct Pending {
+    std::vector<db::SplitRow> within, heldout;
+  };
+  std::vector<Pending> splits;
+  std::vector<db::EvaluationRow> rows;
+  for (const auto& task : options.tasks()) {
+    TaskReport tr;
+    tr.task = task;
+    // Runs of the campaign labelled for this task and present in every feature table, so that
+    // all feature sets and diagnosers share one set of folds.
+    std::vector<std::pair<std::string, std::string>> runs;  // (run_uuid, label)
+    const std::vector<db::LabelRow> labels = store.labels(task);
+    for (const auto& l : labels) {
+      if (!program_of.count(l.run_uuid)) continue;  // another campaign, or no longer FINISHED
+      if (l.label.empty()) {
+        ++tr.n_not_applicable;
+        continue;
+      }
+      bool everywhere = true;
+      for (const auto& m : row_of) everywhere = everywhere && m.count(l.run_uuid);
+      if (everywhere)
+        runs.emplace_back(l.run_uuid, l.label);
+      else
+        ++tr.n_missing_features;
+    }
+    std::sort(runs.begin(), runs.end());
+    Labels y;
+    std::vector<std::string> groups, run_ids;
+    std::set<std::string> programs;
+    for (const auto& [run, label] : runs) {
+      run_ids.push_back(run);
+      y.push_back(label);
+      groups.push_back(program_of[run]);
+      programs.insert(program_of[run]);
+      ++tr.class_counts[label];
+    }
+    for (const auto& kv : tr.class_counts) tr.classes.push_back(kv.first);
+    tr.n_traces = static_cast<int64_t>(y.size());
+    tr.n_programs = static_cast<int64_t>(programs.size());
+    if (labels.empty()) {
+      tr.message = "no labels stored for task '" + task + "' (derive labels first)";
+    } else if (tr.classes.size() < 2) {
+      tr.message = "needs at least 2 classes, found " + std::to_string(tr.classes.size()) +
+                   (tr.classes.empty() ? "" : " (" + join(tr.classes, ", ") + ")") + " among " +
+                   std::to_string(tr.n_traces) + " labelled traces with features";
+    } else if (tr.n_programs < 2) {
+      tr.message =
+          "needs at least 2 programs to hold one out, found " + std::to_string(tr.n_programs);
+    }
+    if (!tr.message.empty()) {
+      report.tasks.push_back(std::move(tr));
+      continue;
+    }
+
+    const auto within_folds =
+        make_splits(SplitKind::by_run, y, groups, options.within_folds(), options.seed());
+    const auto heldout_folds =
+        make_splits(SplitKind::by_program, y, groups, options.heldout_folds(), options.seed());
+    DYNFAULT_ASSERT(groups_disjoint(heldout_folds, groups));
+    Pending p;
+    const auto wf = test_fold_of(within_folds, y.size());
+    const auto hf = test_fold_of(heldout_folds, y.size());
+    for (size_t i = 0; i < y.size(); ++i) {
+      p.within.push_back(db::SplitRow{run_ids[i], wf[i]});
+      p.heldout.push_back(db::SplitRow{run_ids[i], hf[i]});
+    }
+    splits.push_back(std::move(p));
+
+    for (size_t s = 0; s < tables.size(); ++s) {
+      const db::FeatureTable& table = tables[s];
+      Matrix x(y.size(), table.names.size());
+      for (size_t i = 0; i < y.size(); ++i) {
+        const auto& src = table.rows[row_of[s].at(run_ids[i])];
+        DYNFAULT_CHECK(src.size() == table.names.size(), "evaluate(): feature set '",
+                       table.feature_set, "' has a row of ", src.size(), " values for ",
+                       table.names.size(), " columns (run ", run_ids[i], ")");
+        std::copy(src.begin(), src.end(), x.row(i));
+      }
+      for (const auto& d : options.diagnosers()) {
+        EvaluationResult r = evaluate_matrix(d, options.feature_sets()[s], x, y, groups,
+                                             within_folds, heldout_folds, options);
+        const auto more = rows_of(report.evaluation_id, task, r, tr, options);
+        rows.insert(rows.end(), more.begin(), more.end());
+        tr.results.push_back(std::move(r));
+      }
+    }
+    report.tasks.push_back(std::move(tr));
+  }
+
+  size_t next_split = 0;
+  for (const auto& tr : report.tasks) {
+    if (!tr.message.empty()) continue;
+    const Pending& p = splits[next_split++];
+    store.write_splits(report.evaluation_id, tr.task, "within", p.within);
+    store.write_splits(report.evaluation_id, tr.task, "heldout", p.heldout);
+  }
+  if (!rows.empty()) store.write_evaluation(rows);
+  return report;
+}
+
+std::string format_table(const EvaluationReport& report) {
+  std::ostringstream out;
+  out << "evaluation " << report.evaluation_id << '\n';
+  const auto& o = report.options;
+  const int pct = static_cast<int>(std::lround(o.confidence() * 100));
+  for (const auto& tr : report.tasks) {
+    out << "\n== " << tr.task;
+    if (!tr.message.empty()) {
+      out << ": skipped: " << tr.message << '\n';
+      continue;
+    }
+    out << ": " << tr.classes.size() << " classes, " << tr.n_traces << " traces, " << tr.n_programs
+        << " programs ==\n";
+    if (tr.n_not_applicable > 0 || tr.n_missing_features > 0)
+      out << "excluded: " << tr.n_not_applicable << " traces labelled not applicable, "
+          << tr.n_missing_features << " without features\n";
+    out << "classes:";
+    for (const auto& [cls, n] : tr.class_counts) out << ' ' << cls << " (" << n << ')';
+    out << '\n';
+    out << "within = stratified " << o.within_folds() << "-fold over traces; held-out = "
+        << (o.heldout_folds() == 0 ? std::string("leave-one-program-out")
+                                   : std::to_string(o.heldout_folds()) + "-fold by program")
+        << "; gap = within - held-out\n";
+    if (o.bootstrap() > 0)
+      out << "[" << pct << "% percentile interval, " << o.bootstrap()
+          << " bootstrap resamples of programs]\n";
+    for (const bool f1 : {false, true}) {
+      out << '\n' << (f1 ? "macro-F1" : "balanced accuracy") << '\n';
+      out << pad("diagnoser", 21) << pad("feature set", 18) << pad("within", 23)
+          << pad("held-out", 23) << pad("gap", 24) << pad("traces", 8) << "programs\n";
+      for (const auto& r : tr.results) {
+        const Interval& w = f1 ? r.within.macro_f1 : r.within.balanced_accuracy;
+        const Interval& h = f1 ? r.heldout.macro_f1 : r.heldout.balanced_accuracy;
+        const Interval& g = f1 ? r.gap_macro_f1 : r.gap_balanced_accuracy;
+        out << pad(r.diagnoser, 21) << pad(r.feature_set, 18) << pad(fmt_interval(w), 23)
+            << pad(fmt_interval(h), 23) << pad(fmt_interval(g), 24)
+            << pad(std::to_string(tr.n_traces), 8) << tr.n_programs << '\n';
+      }
+    }
+  }
+  return out.str();
+}
+
+}  // namespace dynfault::diagnosis

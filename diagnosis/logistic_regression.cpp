@@ -1,1 +1,428 @@
-// placeholder: being written
+#include "diagnosis/logistic_regression.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <istream>
+#include <limits>
+#include <map>
+#include <ostream>
+#include <set>
+
+namespace dynfault::diagnosis {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// numpy's default (linear) percentile on sorted data.
+double quantile_sorted(const std::vector<double>& s, double q) {
+  if (s.empty()) return 0.0;
+  const double pos = q * static_cast<double>(s.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, s.size() - 1);
+  return s[lo] + (pos - static_cast<double>(lo)) * (s[hi] - s[lo]);
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+double max_abs(const std::vector<double>& a) {
+  double m = 0;
+  for (double v : a) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+// The penalised multinomial cross-entropy over standardised data. Parameters: K x d weights
+// (row k = class k) then K intercepts. Both layouts of X are kept so that the two products
+// (logits, gradient) are axpy loops the compiler vectorises without reassociating sums.
+class Objective {
+ public:
+  Objective(const Matrix& x, std::vector<size_t> y, size_t classes, double c)
+      : n_(x.rows),
+        d_(x.cols),
+        k_(classes),
+        x_(x),
+        y_(std::move(y)),
+        lambda_(1.0 / (c * static_cast<double>(x.rows))),
+        xt_(d_ * n_),
+        z_(k_ * n_),
+        r_(n_ * k_) {
+    for (size_t i = 0; i < n_; ++i)
+      for (size_t j = 0; j < d_; ++j) xt_[j * n_ + i] = x_(i, j);
+  }
+
+  size_t size() const { return k_ * d_ + k_; }
+
+  double operator()(const std::vector<double>& theta, std::vector<double>& grad) {
+    const double* w = theta.data();
+    const double* b = theta.data() + k_ * d_;
+    for (size_t k = 0; k < k_; ++k)
+      std::fill(z_.begin() + static_cast<long>(k * n_),
+                z_.begin() + static_cast<long>((k + 1) * n_), b[k]);
+    for (size_t j = 0; j < d_; ++j) {
+      const double* col = xt_.data() + j * n_;
+      for (size_t k = 0; k < k_; ++k) {
+        const double wk = w[k * d_ + j];
+        if (wk == 0.0) continue;
+        double* zk = z_.data() + k * n_;
+        for (size_t i = 0; i < n_; ++i) zk[i] += wk * col[i];
+      }
+    }
+    double loss = 0;
+    for (size_t i = 0; i < n_; ++i) {
+      double m = -kInf;
+      for (size_t k = 0; k < k_; ++k) m = std::max(m, z_[k * n_ + i]);
+      double sum = 0;
+      for (size_t k = 0; k < k_; ++k) sum += std::exp(z_[k * n_ + i] - m);
+      const double lse = m + std::log(sum);
+      loss += lse - z_[y_[i] * n_ + i];
+      for (size_t k = 0; k < k_; ++k)
+        r_[i * k_ + k] = std::exp(z_[k * n_ + i] - lse) - (k == y_[i] ? 1.0 : 0.0);
+    }
+    const double inv_n = 1.0 / static_cast<double>(n_);
+    std::fill(grad.begin(), grad.end(), 0.0);
+    for (size_t i = 0; i < n_; ++i) {
+      const double* xi = x_.row(i);
+      for (size_t k = 0; k < k_; ++k) {
+        const double rik = r_[i * k_ + k];
+        double* gk = grad.data() + k * d_;
+        for (size_t j = 0; j < d_; ++j) gk[j] += rik * xi[j];
+        grad[k_ * d_ + k] += rik;
+      }
+    }
+    double penalty = 0;
+    for (size_t p = 0; p < k_ * d_; ++p) {
+      grad[p] = grad[p] * inv_n + lambda_ * w[p];
+      penalty += w[p] * w[p];
+    }
+    for (size_t k = 0; k < k_; ++k) grad[k_ * d_ + k] *= inv_n;
+    return loss * inv_n + 0.5 * lambda_ * penalty;
+  }
+
+ private:
+  size_t n_, d_, k_;
+  const Matrix& x_;
+  std::vector<size_t> y_;
+  double lambda_;
+  std::vector<double> xt_, z_, r_;
+};
+
+void write_vector(std::ostream& out, const char* tag, const std::vector<double>& v) {
+  out << tag;
+  char buf[40];
+  for (double x : v) {
+    std::snprintf(buf, sizeof(buf), " %.17g", x);  // 17 digits: exact round trip
+    out << buf;
+  }
+  out << '\n';
+}
+
+double read_double(std::istream& in, const char* what) {
+  std::string tok;
+  DYNFAULT_CHECK(static_cast<bool>(in >> tok), "LogisticRegression::load(): missing ", what);
+  char* end = nullptr;
+  const double v = std::strtod(tok.c_str(), &end);
+  DYNFAULT_CHECK(end && *end == '\0', "LogisticRegression::load(): bad number '", tok, "' in ",
+                 what);
+  return v;
+}
+
+std::vector<double> read_vector(std::istream& in, const std::string& tag, size_t n) {
+  std::string got;
+  DYNFAULT_CHECK(static_cast<bool>(in >> got) && got == tag,
+                 "LogisticRegression::load(): expected '", tag, "', got '", got, "'");
+  std::vector<double> v(n);
+  for (auto& x : v) x = read_double(in, tag.c_str());
+  return v;
+}
+
+}  // namespace
+
+LogisticRegression::LogisticRegression(LogisticRegressionOptions options) : options_(options) {
+  DYNFAULT_CHECK(options_.c() > 0 && std::isfinite(options_.c()),
+                 "LogisticRegression: C must be positive, got ", options_.c());
+  DYNFAULT_CHECK(options_.max_iter() > 0, "LogisticRegression: max_iter must be positive, got ",
+                 options_.max_iter());
+  DYNFAULT_CHECK(options_.tol() > 0, "LogisticRegression: tol must be positive, got ",
+                 options_.tol());
+  DYNFAULT_CHECK(options_.memory() > 0, "LogisticRegression: memory must be positive, got ",
+                 options_.memory());
+  DYNFAULT_CHECK(options_.clip_quantile() >= 0 && options_.clip_quantile() < 0.5,
+                 "LogisticRegression: clip_quantile must be in [0, 0.5), got ",
+                 options_.clip_quantile());
+}
+
+void LogisticRegression::fit(const Matrix& x, const Labels& y) {
+  DYNFAULT_CHECK(x.rows == y.size(), "LogisticRegression::fit(): ", x.rows, " rows but ", y.size(),
+                 " labels");
+  DYNFAULT_CHECK(x.rows > 0, "LogisticRegression::fit(): no training samples");
+  DYNFAULT_CHECK(x.data.size() == x.rows * x.cols, "LogisticRegression::fit(): malformed matrix");
+  std::set<std::string> seen;
+  for (const auto& label : y) {
+    DYNFAULT_CHECK(!label.empty(), "LogisticRegression::fit(): empty label");
+    seen.insert(label);
+  }
+  classes_.assign(seen.begin(), seen.end());
+  dims_ = x.cols;
+  const size_t n = x.rows, d = x.cols, k = classes_.size();
+
+  // Preprocessing statistics from this (training) matrix only.
+  impute_.assign(d, 0.0);
+  lo_.assign(d, -kInf);
+  hi_.assign(d, kInf);
+  mean_.assign(d, 0.0);
+  scale_.assign(d, 0.0);
+  std::vector<double> col(n);
+  for (size_t j = 0; j < d; ++j) {
+    std::vector<double> finite;
+    for (size_t i = 0; i < n; ++i)
+      if (std::isfinite(x(i, j))) finite.push_back(x(i, j));
+    std::sort(finite.begin(), finite.end());
+    impute_[j] = finite.empty() ? 0.0 : quantile_sorted(finite, 0.5);
+    for (size_t i = 0; i < n; ++i) col[i] = std::isfinite(x(i, j)) ? x(i, j) : impute_[j];
+    if (options_.clip_quantile() > 0) {
+      std::vector<double> sorted = col;
+      std::sort(sorted.begin(), sorted.end());
+      lo_[j] = quantile_sorted(sorted, options_.clip_quantile());
+      hi_[j] = quantile_sorted(sorted, 1.0 - options_.clip_quantile());
+    }
+    double sum = 0;
+    for (double& v : col) {
+      v = std::clamp(v, lo_[j], hi_[j]);
+      sum += v;
+    }
+    mean_[j] = sum / static_cast<double>(n);
+    double ss = 0;
+    for (double v : col) ss += (v - mean_[j]) * (v - mean_[j]);
+    const double sd = std::sqrt(ss / static_cast<double>(n));
+    // Round-off of a constant column is not signal.
+    scale_[j] = sd > 1e-12 * std::max(1.0, std::fabs(mean_[j])) ? sd : 0.0;
+  }
+
+  coef_.assign(k * d, 0.0);
+  intercept_.assign(k, 0.0);
+  iterations_ = 0;
+  converged_ = true;
+  objective_ = 0;
+  fitted_ = true;
+  if (k == 1) return;  // one class: the constant prediction is the exact answer
+
+  std::map<std::string, size_t> index;
+  for (size_t c = 0; c < k; ++c) index[classes_[c]] = c;
+  std::vector<size_t> yi(n);
+  for (size_t i = 0; i < n; ++i) yi[i] = index[y[i]];
+  const Matrix xs = transform(x);
+  Objective f(xs, yi, k, options_.c());
+
+  // L-BFGS (Nocedal & Wright, Algorithm 7.4/7.5) with Armijo backtracking; pairs failing the
+  // curvature condition are skipped so the implicit Hessian stays positive definite.
+  const size_t p = f.size();
+  std::vector<double> theta(p, 0.0), grad(p), next(p), next_grad(p), dir(p);
+  std::deque<std::vector<double>> s_hist, y_hist;
+  std::deque<double> rho_hist;
+  double fx = f(theta, grad);
+  converged_ = false;
+  for (iterations_ = 0; iterations_ < options_.max_iter(); ++iterations_) {
+    if (max_abs(grad) <= options_.tol()) {
+      converged_ = true;
+      break;
+    }
+    std::vector<double> q = grad;
+    std::vector<double> alpha(s_hist.size());
+    for (size_t m = s_hist.size(); m-- > 0;) {
+      alpha[m] = rho_hist[m] * dot(s_hist[m], q);
+      for (size_t t = 0; t < p; ++t) q[t] -= alpha[m] * y_hist[m][t];
+    }
+    double gamma = 1.0;
+    if (!s_hist.empty())
+      gamma = dot(s_hist.back(), y_hist.back()) / dot(y_hist.back(), y_hist.back());
+    for (double& v : q) v *= gamma;
+    for (size_t m = 0; m < s_hist.size(); ++m) {
+      const double beta = rho_hist[m] * dot(y_hist[m], q);
+      for (size_t t = 0; t < p; ++t) q[t] += s_hist[m][t] * (alpha[m] - beta);
+    }
+    for (size_t t = 0; t < p; ++t) dir[t] = -q[t];
+    double slope = dot(grad, dir);
+    if (!(slope < 0)) {  // not a descent direction (round-off): restart from steepest descent
+      s_hist.clear();
+      y_hist.clear();
+      rho_hist.clear();
+      for (size_t t = 0; t < p; ++t) dir[t] = -grad[t];
+      slope = dot(grad, dir);
+    }
+    double step = s_hist.empty() ? std::min(1.0, 1.0 / std::sqrt(dot(grad, grad))) : 1.0;
+    double fnext = 0;
+    bool accepted = false;
+    for (int halvings = 0; halvings < 60; ++halvings, step *= 0.5) {
+      for (size_t t = 0; t < p; ++t) next[t] = theta[t] + step * dir[t];
+      fnext = f(next, next_grad);
+      if (std::isfinite(fnext) && fnext <= fx + 1e-4 * step * slope) {
+        accepted = true;
+        break;
+      }
+    }
+    if (!accepted) break;  // no decrease possible at machine precision: as good as it gets
+    std::vector<double> s(p), yv(p);
+    for (size_t t = 0; t < p; ++t) {
+      s[t] = next[t] - theta[t];
+      yv[t] = next_grad[t] - grad[t];
+    }
+    const double sy = dot(s, yv);
+    if (sy > 1e-10 * std::sqrt(dot(yv, yv) * dot(s, s))) {
+      s_hist.push_back(std::move(s));
+      y_hist.push_back(std::move(yv));
+      rho_hist.push_back(1.0 / sy);
+      if (static_cast<int>(s_hist.size()) > options_.memory()) {
+        s_hist.pop_front();
+        y_hist.pop_front();
+        rho_hist.pop_front();
+      }
+    }
+    const double decrease = fx - fnext;
+    theta.swap(next);
+    grad.swap(next_grad);
+    fx = fnext;
+    // scipy's lbfgs `factr` test: relative decrease at machine-precision level.
+    if (decrease <= 64 * std::numeric_limits<double>::epsilon() * std::max({1.0, std::fabs(fx)})) {
+      converged_ = max_abs(grad) <= options_.tol();
+      ++iterations_;
+      break;
+    }
+  }
+  if (!converged_ && max_abs(grad) <= options_.tol()) converged_ = true;
+  objective_ = fx;
+  std::copy(theta.begin(), theta.begin() + static_cast<long>(k * d), coef_.begin());
+  std::copy(theta.begin() + static_cast<long>(k * d), theta.end(), intercept_.begin());
+}
+
+void LogisticRegression::check_fitted(const Matrix& x) const {
+  DYNFAULT_CHECK(fitted_, "LogisticRegression: predict() before fit()");
+  DYNFAULT_CHECK(x.cols == dims_, "LogisticRegression: fitted on ", dims_, " features, got ",
+                 x.cols);
+}
+
+Matrix LogisticRegression::transform(const Matrix& x) const {
+  Matrix out(x.rows, x.cols);
+  for (size_t i = 0; i < x.rows; ++i)
+    for (size_t j = 0; j < x.cols; ++j) {
+      double v = x(i, j);
+      if (!std::isfinite(v)) v = impute_[j];
+      v = std::clamp(v, lo_[j], hi_[j]);
+      out(i, j) = scale_[j] > 0 ? (v - mean_[j]) / scale_[j] : 0.0;
+    }
+  return out;
+}
+
+Matrix LogisticRegression::predict_proba(const Matrix& x) const {
+  check_fitted(x);
+  const size_t k = classes_.size(), d = dims_;
+  Matrix proba(x.rows, k);
+  const Matrix xs = transform(x);
+  std::vector<double> z(k);
+  for (size_t i = 0; i < x.rows; ++i) {
+    double m = -kInf;
+    for (size_t c = 0; c < k; ++c) {
+      double s = intercept_[c];
+      const double* w = coef_.data() + c * d;
+      const double* xi = xs.row(i);
+      for (size_t j = 0; j < d; ++j) s += w[j] * xi[j];
+      z[c] = s;
+      m = std::max(m, s);
+    }
+    double sum = 0;
+    for (size_t c = 0; c < k; ++c) sum += std::exp(z[c] - m);
+    for (size_t c = 0; c < k; ++c) proba(i, c) = std::exp(z[c] - m) / sum;
+  }
+  return proba;
+}
+
+Labels LogisticRegression::predict(const Matrix& x) const {
+  const Matrix proba = predict_proba(x);
+  Labels out(x.rows);
+  for (size_t i = 0; i < x.rows; ++i) {
+    size_t best = 0;  // ties go to the first class in sorted order
+    for (size_t c = 1; c < classes_.size(); ++c)
+      if (proba(i, c) > proba(i, best)) best = c;
+    out[i] = classes_[best];
+  }
+  return out;
+}
+
+void LogisticRegression::save(std::ostream& out) const {
+  DYNFAULT_CHECK(fitted_, "LogisticRegression::save(): not fitted");
+  out << name() << " 1\n";
+  write_vector(out, "options",
+               {options_.c(), static_cast<double>(options_.max_iter()), options_.tol(),
+                static_cast<double>(options_.memory()), options_.clip_quantile()});
+  out << "classes " << classes_.size() << '\n';
+  // Length-prefixed so that any class name (spaces included) round-trips.
+  for (const auto& c : classes_) out << c.size() << ' ' << c << '\n';
+  out << "dims " << dims_ << '\n';
+  write_vector(out, "impute", impute_);
+  write_vector(out, "lo", lo_);
+  write_vector(out, "hi", hi_);
+  write_vector(out, "mean", mean_);
+  write_vector(out, "scale", scale_);
+  write_vector(out, "coef", coef_);
+  write_vector(out, "intercept", intercept_);
+  out << "end\n";
+  DYNFAULT_CHECK(static_cast<bool>(out), "LogisticRegression::save(): write failed");
+}
+
+void LogisticRegression::load(std::istream& in) {
+  std::string tag;
+  int version = 0;
+  DYNFAULT_CHECK(static_cast<bool>(in >> tag >> version) && tag == name() && version == 1,
+                 "LogisticRegression::load(): not a logistic_regression v1 model (got '", tag,
+                 "')");
+  const auto opt = read_vector(in, "options", 5);
+  LogisticRegressionOptions o;
+  o.c(opt[0])
+      .max_iter(static_cast<int>(opt[1]))
+      .tol(opt[2])
+      .memory(static_cast<int>(opt[3]))
+      .clip_quantile(opt[4]);
+  size_t k = 0;
+  DYNFAULT_CHECK(static_cast<bool>(in >> tag >> k) && tag == "classes" && k > 0,
+                 "LogisticRegression::load(): bad classes header");
+  std::vector<std::string> classes(k);
+  for (auto& c : classes) {
+    size_t len = 0;
+    DYNFAULT_CHECK(static_cast<bool>(in >> len), "LogisticRegression::load(): bad class name");
+    in.get();  // the single space after the length
+    c.resize(len);
+    in.read(c.data(), static_cast<std::streamsize>(len));
+    DYNFAULT_CHECK(static_cast<bool>(in), "LogisticRegression::load(): truncated class name");
+  }
+  size_t d = 0;
+  DYNFAULT_CHECK(static_cast<bool>(in >> tag >> d) && tag == "dims",
+                 "LogisticRegression::load(): bad dims");
+  auto impute = read_vector(in, "impute", d);
+  auto lo = read_vector(in, "lo", d);
+  auto hi = read_vector(in, "hi", d);
+  auto mean = read_vector(in, "mean", d);
+  auto scale = read_vector(in, "scale", d);
+  auto coef = read_vector(in, "coef", k * d);
+  auto intercept = read_vector(in, "intercept", k);
+  DYNFAULT_CHECK(static_cast<bool>(in >> tag) && tag == "end",
+                 "LogisticRegression::load(): missing 'end'");
+  // Commit only after everything parsed: a failed load leaves the object unchanged.
+  *this = LogisticRegression(o);
+  classes_ = std::move(classes);
+  dims_ = d;
+  impute_ = std::move(impute);
+  lo_ = std::move(lo);
+  hi_ = std::move(hi);
+  mean_ = std::move(mean);
+  scale_ = std::move(scale);
+  coef_ = std::move(coef);
+  intercept_ = std::move(intercept);
+  fitted_ = true;
+}
+
+}  // namespace dynfault::diagnosis

@@ -1,1 +1,320 @@
-// placeholder: being written
+// DeepFD's runtime features, recomputed from a stored trace.
+//
+// Sources (read in the public repositories; prior-work sections 3.1, 3.2, 4.1):
+//   * DeepFD `CodeBook/Callbacks/Monitor.py` (`gradient_issue`, `weights_issue`, `loss_issue`,
+//     `ol_judge`, `max_delta_acc`, `IssueMonitor.feature`): the flags and their update order;
+//   * DeepFD `CodeBook/Config.py` `params`: beta_1 = 1e-3, beta_2 = 1e-4, beta_3 = 70,
+//     gamma = 0.7, zeta = 0.03, eta = 0.2, delta = 0.01, Theta = 0.6; `OPERATORS`: the 8 stats;
+//   * DeepFD `CodeBook/Utils/analysis_utils.py` `extract_feature`: `df.agg(OPERATORS)` into
+//     `ft_<column>_<stat>`; `cal_stats.py` `summary`: `ft_<log.csv column>` of the last epoch;
+//   * AUTOTRAINER `AutoTrainer/utils/monitor.py`: the same rules (DeepFD copied them), defaults
+//     in `reproduce.py`; large weight > 5 from `weights_issue(threshold_large=5)`.
+//
+// Semantics kept from DeepFD (its monitor state persists across checks, and each check writes a
+// row of the current state):
+//   * sticky booleans (once true, true): not_converge, unstable_loss, sc_accuracy, nan_gradient,
+//     nan_weight;
+//   * counters (+1 per check where the condition holds): nan_loss, nan_acc, test_not_well,
+//     died_relu, vanish_gradient, explode_gradient, large_weight, decrease_acc, increase_loss,
+//     cons_mean_weight and cons_std_weight (+ the number of tensors whose mean / std equals the
+//     previous check's);
+//   * test_turn_bad is overwritten each check: DeepFD's `try/except/else: ...; break` makes it 1
+//     when, at the latest epoch, train loss fell by more than epsilon = 10e-3 and validation loss
+//     rose by more than epsilon, else 0;
+//   * early returns: a non-finite gradient skips the other gradient flags of that check, a
+//     non-finite weight the other weight flags, a NaN loss (or val loss >= 1e5) the other loss
+//     flags, a NaN accuracy the remaining ones; trend checks start once the epochs run reach
+//     30 % of the planned epochs (`judgment_point = 0.3`).
+// Deliberate differences, each because the stored trace differs from a Keras callback's view:
+//   * one check per recorded epoch (DeepFD checks every 256 batches);
+//   * gradients are the runner's last-batch-of-epoch statistics, not a fresh first-batch pass;
+//   * the zero-gradient share uses `grad/zero_frac` when recorded, else the unweighted mean of
+//     the per-tensor `grad/<p>/zero_frac` (tensor sizes are not in the trace);
+//   * the first-kernel gradient norm (vanishing rule) uses `grad/first_norm` when recorded,
+//     else the smallest `grad/<p>/norm` over tensors named `*weight`;
+//   * an absent validation series is "not recorded" (DeepFD's None), never a NaN;
+//   * `unstable_loss` needs at least one accuracy value (DeepFD's `ol_judge` returns true for
+//     an empty history because 0 >= 0.2 x 0);
+//   * for regression the metric is R^2, compared with the same accuracy thresholds.
+#include "features/deepfd.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "features/stats.h"
+#include "features/trace_util.h"
+
+namespace dynfault::features {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// DeepFD CodeBook/Config.py `params` and Monitor.py defaults.
+constexpr double kBeta1 = 1e-3;         // vanishing: first/last kernel gradient-norm ratio
+constexpr double kBeta2 = 1e-4;         // vanishing: first kernel gradient norm
+constexpr double kBeta3 = 70.0;         // exploding: first/last ratio
+constexpr double kGamma = 0.7;          // dying ReLU: share of zero gradient entries
+constexpr double kZeta = 0.03;          // oscillation amplitude
+constexpr double kEta = 0.2;            // oscillation share of epochs
+constexpr double kDelta = 0.01;         // slow convergence: largest per-epoch accuracy gain
+constexpr double kTheta = 0.6;          // not converged: best accuracy
+constexpr double kJudgmentPoint = 0.3;  // trend checks start at 30 % of planned epochs
+constexpr double kEpsilon = 10e-3;      // test_turn_bad loss movement (Python 10e-3 = 0.01)
+constexpr double kNanLossVal = 1e5;     // val loss at or above this counts as nan_loss
+constexpr double kLargeWeight = 5.0;    // weights_issue threshold_large
+constexpr double kGapLowAcc = 0.1;      // test_not_well gap when train acc <= 0.9
+constexpr double kGapHighAcc = 0.07;    // test_not_well gap when train acc > 0.9
+constexpr double kHighAcc = 0.9;
+
+enum Column {
+  kNotConverge,
+  kUnstableLoss,
+  kNanLoss,
+  kTestNotWell,
+  kTestTurnBad,
+  kScAccuracy,
+  kDiedRelu,
+  kVanishGradient,
+  kExplodeGradient,
+  kNanGradient,
+  kNanWeight,
+  kNanAcc,
+  kLargeWeightCol,
+  kDecreaseAcc,
+  kIncreaseLoss,
+  kConsMeanWeight,
+  kConsStdWeight,
+  kLoss,
+  kAcc,
+  kValLoss,
+  kValAcc,
+  kColumnCount
+};
+
+// History of one epoch curve up to the current check (values only, in epoch order).
+std::vector<double> history(const db::Trace& trace, const char* key, int64_t up_to_step) {
+  std::vector<double> out;
+  if (const db::Series* s = trace.find(key))
+    for (size_t i = 0; i < s->steps.size() && i < s->values.size(); ++i)
+      if (s->steps[i] <= up_to_step) out.push_back(s->values[i]);
+  return out;
+}
+
+// Monitor.py `max_delta_acc`: the largest single-step gain, 0 when there is none.
+double max_delta(const std::vector<double>& v) {
+  double best = 0;
+  for (size_t i = 0; i + 1 < v.size(); ++i)
+    if (v[i + 1] - v[i] > best) best = v[i + 1] - v[i];
+  return best;
+}
+
+// Monitor.py `ol_judge` on the training accuracy.
+bool ol_judge(const std::vector<double>& acc, double threshold, double rate) {
+  std::vector<double> maxima, minima;
+  for (size_t i = 1; i + 1 < acc.size(); ++i) {
+    if (acc[i] - acc[i - 1] >= 0 && acc[i] - acc[i + 1] >= 0) maxima.push_back(acc[i]);
+    if (acc[i] - acc[i - 1] <= 0 && acc[i] - acc[i + 1] <= 0) minima.push_back(acc[i]);
+  }
+  int64_t count = 0;
+  for (size_t j = 0; j < std::min(maxima.size(), minima.size()); ++j)
+    if (maxima[j] - minima[j] >= threshold) ++count;
+  return static_cast<double>(count) >= rate * static_cast<double>(acc.size());
+}
+
+double max_of(const std::vector<double>& v) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (double x : v) m = std::max(m, x);
+  return m;
+}
+
+bool present(double x) { return !std::isnan(x); }
+
+}  // namespace
+
+const std::vector<std::string>& deepfd_columns() {
+  static const std::vector<std::string> kColumns = {
+      "not_converge",     "unstable_loss", "nan_loss",      "test_not_well",
+      "test_turn_bad",    "sc_accuracy",   "died_relu",     "vanish_gradient",
+      "explode_gradient", "nan_gradient",  "nan_weight",    "nan_acc",
+      "large_weight",     "decrease_acc",  "increase_loss", "cons_mean_weight",
+      "cons_std_weight",  "loss",          "acc",           "val_loss",
+      "val_acc"};
+  return kColumns;
+}
+
+CheckTable deepfd_checks(const db::Trace& trace) {
+  CheckTable table;
+  table.columns = deepfd_columns();
+  const std::vector<int64_t> steps = epoch_steps(trace);
+  const int64_t planned = planned_epochs(trace);
+  const double total_epoch =
+      static_cast<double>(planned > 0 ? planned : static_cast<int64_t>(steps.size()));
+
+  const std::vector<std::string> grad_params = param_names(trace, "grad", "zero_frac");
+  const std::vector<std::string> grad_norm_params = param_names(trace, "grad", "norm");
+  const std::vector<std::string> weight_params = param_names(trace, "weight", "mean");
+  const std::vector<std::string> weight_std_params = param_names(trace, "weight", "std");
+
+  std::vector<double> state(kColumnCount, 0.0);  // DeepFD's persistent `self.feature`
+  int64_t prev_weight_step = -1;                 // DeepFD's `self.last_weight`
+  bool has_prev_weights = false;
+
+  for (int64_t step : steps) {
+    // --- gradient_issue -----------------------------------------------------------------
+    double nonfinite = value_at(trace, keys::kGradNonfinite, step);
+    if (!present(nonfinite)) {
+      for (const auto& p : grad_params) {
+        const double v = value_at(trace, "grad/" + p + "/nonfinite", step);
+        if (present(v)) nonfinite = (present(nonfinite) ? nonfinite : 0.0) + v;
+      }
+    }
+    const double ratio = value_at(trace, keys::kGradFirstLastRatio, step);
+    double zero_share = value_at(trace, keys::kGradZeroFrac, step);
+    if (!present(zero_share)) {
+      double sum = 0;
+      int n = 0;
+      for (const auto& p : grad_params) {
+        const double v = value_at(trace, "grad/" + p + "/zero_frac", step);
+        if (std::isfinite(v)) {
+          sum += v;
+          ++n;
+        }
+      }
+      if (n > 0) zero_share = sum / n;
+    }
+    double first_norm = value_at(trace, keys::kGradFirstNorm, step);
+    if (!present(first_norm)) {
+      for (const auto& p : grad_norm_params) {
+        if (p.size() < 6 || p.compare(p.size() - 6, 6, "weight") != 0) continue;
+        const double v = value_at(trace, "grad/" + p + "/norm", step);
+        if (present(v) && (!present(first_norm) || v < first_norm)) first_norm = v;
+      }
+    }
+    const bool has_grad = present(nonfinite) || present(ratio) || present(zero_share);
+    if (has_grad) {
+      if (present(nonfinite) && nonfinite > 0) {
+        state[kNanGradient] = 1;
+      } else {
+        if (ratio < kBeta1 && first_norm < kBeta2) state[kVanishGradient] += 1;
+        if (ratio > kBeta3) state[kExplodeGradient] += 1;
+        if (zero_share >= kGamma) state[kDiedRelu] += 1;
+      }
+    }
+
+    // --- weights_issue ------------------------------------------------------------------
+    const double w_nonfinite = value_at(trace, keys::kWeightNonfinite, step);
+    const double w_max_abs = value_at(trace, keys::kWeightMaxAbs, step);
+    bool has_weights = present(w_nonfinite) || present(w_max_abs);
+    for (const auto& p : weight_params)
+      has_weights = has_weights || present(value_at(trace, "weight/" + p + "/mean", step));
+    if (has_weights) {
+      if ((present(w_nonfinite) && w_nonfinite > 0) ||
+          (present(w_max_abs) && !std::isfinite(w_max_abs))) {
+        state[kNanWeight] = 1;
+      } else {
+        if (w_max_abs > kLargeWeight) state[kLargeWeightCol] += 1;
+        if (has_prev_weights) {
+          for (const auto& p : weight_params) {
+            const double cur = value_at(trace, "weight/" + p + "/mean", step);
+            const double last = value_at(trace, "weight/" + p + "/mean", prev_weight_step);
+            if (present(cur) && present(last) && cur == last) state[kConsMeanWeight] += 1;
+          }
+          for (const auto& p : weight_std_params) {
+            const double cur = value_at(trace, "weight/" + p + "/std", step);
+            const double last = value_at(trace, "weight/" + p + "/std", prev_weight_step);
+            if (present(cur) && present(last) && cur == last) state[kConsStdWeight] += 1;
+          }
+        }
+      }
+      prev_weight_step = step;
+      has_prev_weights = true;
+    }
+
+    // --- loss_issue ---------------------------------------------------------------------
+    state[kLoss] = value_at(trace, keys::kTrainLoss, step);
+    state[kAcc] = value_at(trace, keys::kTrainMetric, step);
+    state[kValLoss] = value_at(trace, keys::kValLoss, step);
+    state[kValAcc] = value_at(trace, keys::kValMetric, step);
+    const std::vector<double> loss = history(trace, keys::kTrainLoss, step);
+    const std::vector<double> acc = history(trace, keys::kTrainMetric, step);
+    const std::vector<double> val_loss = history(trace, keys::kValLoss, step);
+    const std::vector<double> val_acc = history(trace, keys::kValMetric, step);
+    [&] {
+      if (loss.empty()) return;
+      if (any_nonfinite(loss) || any_nonfinite(val_loss) ||
+          (!val_loss.empty() && val_loss.back() >= kNanLossVal)) {
+        state[kNanLoss] += 1;
+        return;
+      }
+      if (any_nonfinite(acc) || any_nonfinite(val_acc)) {
+        state[kNanAcc] += 1;
+        return;
+      }
+      if (static_cast<double>(loss.size()) < kJudgmentPoint * total_epoch) return;
+      if (!acc.empty() && !val_acc.empty()) {
+        const double a = acc.back(), gap = acc.back() - val_acc.back();
+        if ((a <= kHighAcc && gap >= kGapLowAcc) || (a > kHighAcc && gap >= kGapHighAcc))
+          state[kTestNotWell] += 1;
+      }
+      if (loss.size() >= 2 && val_loss.size() >= 2) {
+        const double dl = loss[loss.size() - 1] - loss[loss.size() - 2];
+        const double dv = val_loss[val_loss.size() - 1] - val_loss[val_loss.size() - 2];
+        state[kTestTurnBad] = (dl < -kEpsilon && dv > kEpsilon) ? 1 : 0;
+      }
+      if (!acc.empty() && ol_judge(acc, kZeta, kEta)) state[kUnstableLoss] = 1;
+      if (!acc.empty() && !val_acc.empty()) {
+        if (max_of(val_acc) < kTheta || max_of(acc) < kTheta) state[kNotConverge] = 1;
+        if (max_delta(val_acc) < kDelta && max_delta(acc) < kDelta) state[kScAccuracy] = 1;
+      }
+      if (loss.size() > 1 && loss[loss.size() - 1] > loss[loss.size() - 2])
+        state[kIncreaseLoss] += 1;
+      if (acc.size() > 1 && acc[acc.size() - 1] < acc[acc.size() - 2]) state[kDecreaseAcc] += 1;
+    }();
+
+    table.epochs.push_back(step);
+    table.rows.push_back(state);
+  }
+  return table;
+}
+
+const std::vector<std::string>& deepfd_feature_names() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const auto& c : deepfd_columns())
+      for (const char* s : kDeepfdStats) names.push_back("ft_" + c + "_" + s);
+    // DeepFD cal_stats.py: `ft_<head>` for the last line of log.csv
+    // (val_loss, val_accuracy, loss, accuracy).
+    for (const char* n : {"ft_val_loss", "ft_val_accuracy", "ft_loss", "ft_accuracy"})
+      names.push_back(n);
+    return names;
+  }();
+  return kNames;
+}
+
+std::vector<double> deepfd_features(const db::Trace& trace) {
+  const CheckTable table = deepfd_checks(trace);
+  std::vector<double> out;
+  out.reserve(deepfd_feature_names().size());
+  std::vector<double> column(table.rows.size());
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    for (size_t r = 0; r < table.rows.size(); ++r) column[r] = table.rows[r][c];
+    for (double v : column_stats(column).as_array()) out.push_back(v);
+  }
+  if (table.rows.empty()) {
+    out.insert(out.end(), 4, kNaN);
+  } else {
+    const std::vector<double>& last = table.rows.back();
+    for (int c : {kValLoss, kValAcc, kLoss, kAcc}) out.push_back(last[static_cast<size_t>(c)]);
+  }
+  return out;
+}
+
+FeatureSet make_deepfd_feature_set() {
+  return FeatureSet("deepfd",
+                    "DeepFD/AUTOTRAINER monitor flags per epoch with 8 statistics each, plus the "
+                    "last epoch's loss and metric",
+                    deepfd_feature_names(), &deepfd_features);
+}
+
+}  // namespace dynfault::features

@@ -1,1 +1,438 @@
-// placeholder: being written
+#include "features/labels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_set>
+
+#include "common/yaml_util.h"
+#include "db/store.h"
+#include "features/stats.h"
+#include "features/trace_util.h"
+
+namespace dynfault::features {
+namespace {
+
+using nlohmann::json;
+
+// JSON cannot hold NaN/Inf: details record them as null (and the finite flag beside them).
+json num(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::vector<double> finite_only(const std::vector<double>& v) {
+  std::vector<double> out;
+  for (double x : v)
+    if (std::isfinite(x)) out.push_back(x);
+  return out;
+}
+
+// --- YAML -----------------------------------------------------------------------------------
+
+std::string read_class(const yaml::Doc& doc, const YAML::Node& node, const std::string& key,
+                       const std::set<std::string>& classes) {
+  const std::string cls = yaml::as<std::string>(doc, node, key);
+  if (!cls.empty() && classes.count(cls) == 0)
+    throw ConfigError(doc.file, yaml::line_of(node), key, cls,
+                      "class not declared under 'classes' (declared: " +
+                          join(std::vector<std::string>(classes.begin(), classes.end()), ", ") +
+                          "; use \"\" for not applicable)");
+  return cls;
+}
+
+std::map<std::string, std::string> read_class_map(const yaml::Doc& doc, const YAML::Node& node,
+                                                  const std::string& where,
+                                                  const std::set<std::string>& classes) {
+  std::map<std::string, std::string> out;
+  if (!node) return out;
+  if (node.IsNull()) return out;
+  yaml::require_map(doc, node, where);
+  for (const auto& kv : node) {
+    const std::string k = yaml::as<std::string>(doc, kv.first, where);
+    out[k] = read_class(doc, kv.second, where + "." + k, classes);
+  }
+  return out;
+}
+
+Taxonomies parse_taxonomies_doc(const yaml::Doc& doc) {
+  Taxonomies result;
+  if (!doc.root || doc.root.IsNull()) throw ConfigError(doc.file, 0, "", "", "no taxonomy defined");
+  yaml::require_map(doc, doc.root, "");
+  for (const auto& entry : doc.root) {
+    Taxonomy t;
+    t.name = yaml::as<std::string>(doc, entry.first, "taxonomy name");
+    const YAML::Node spec = entry.second;
+    yaml::require_known_keys(doc, spec, {"description", "classes", "categories", "mutators"},
+                             t.name);
+    yaml::read_opt(doc, spec, "description", t.description);
+    const YAML::Node classes = spec["classes"];
+    if (!classes || !classes.IsSequence() || classes.size() == 0)
+      throw ConfigError(doc.file, yaml::line_of(classes ? classes : spec), t.name + ".classes",
+                        yaml::render(classes), "expected a non-empty list of class names");
+    std::set<std::string> declared;
+    for (const auto& c : classes) {
+      const std::string name = yaml::as<std::string>(doc, c, t.name + ".classes");
+      if (name.empty() || !declared.insert(name).second)
+        throw ConfigError(doc.file, yaml::line_of(c), t.name + ".classes", name,
+                          "class names must be non-empty and unique");
+    }
+    t.classes.assign(declared.begin(), declared.end());
+    t.categories = read_class_map(doc, spec["categories"], t.name + ".categories", declared);
+    t.mutators = read_class_map(doc, spec["mutators"], t.name + ".mutators", declared);
+    result.list.push_back(std::move(t));
+  }
+  std::sort(result.list.begin(), result.list.end(),
+            [](const Taxonomy& a, const Taxonomy& b) { return a.name < b.name; });
+  return result;
+}
+
+double read_positive(const yaml::Doc& doc, const YAML::Node& map, const std::string& key,
+                     const std::string& where, double fallback) {
+  double v = fallback;
+  yaml::read_opt(doc, map, key, v);
+  if (!(std::isfinite(v) && v > 0))
+    throw ConfigError(doc.file, yaml::line_of(map[key]), where + "." + key, yaml::render(map[key]),
+                      "expected a positive number");
+  return v;
+}
+
+Thresholds parse_thresholds_doc(const yaml::Doc& doc) {
+  Thresholds t;
+  if (!doc.root || doc.root.IsNull()) return t;
+  yaml::require_known_keys(doc, doc.root, {"instability", "mismatch"}, "");
+  if (const YAML::Node in = doc.root["instability"]) {
+    yaml::require_known_keys(
+        doc, in, {"huge_loss", "diverge_ratio", "accuracy_oscillation", "loss_oscillation"},
+        "instability");
+    auto& s = t.instability;
+    s.huge_loss = read_positive(doc, in, "huge_loss", "instability", s.huge_loss);
+    s.diverge_ratio = read_positive(doc, in, "diverge_ratio", "instability", s.diverge_ratio);
+    if (const YAML::Node acc = in["accuracy_oscillation"]) {
+      yaml::require_known_keys(doc, acc, {"zeta", "eta"}, "instability.accuracy_oscillation");
+      s.acc_zeta = read_positive(doc, acc, "zeta", "instability.accuracy_oscillation", s.acc_zeta);
+      s.acc_eta = read_positive(doc, acc, "eta", "instability.accuracy_oscillation", s.acc_eta);
+    }
+    if (const YAML::Node loss = in["loss_oscillation"]) {
+      yaml::require_known_keys(doc, loss, {"rise", "eta"}, "instability.loss_oscillation");
+      s.loss_rise = read_positive(doc, loss, "rise", "instability.loss_oscillation", s.loss_rise);
+      s.loss_eta = read_positive(doc, loss, "eta", "instability.loss_oscillation", s.loss_eta);
+    }
+  }
+  if (const YAML::Node mm = doc.root["mismatch"]) {
+    yaml::require_known_keys(doc, mm, {"high_metric", "families"}, "mismatch");
+    yaml::read_opt(doc, mm, "high_metric", t.mismatch.high_metric);
+    if (const YAML::Node fam = mm["families"]) {
+      yaml::require_map(doc, fam, "mismatch.families");
+      for (const auto& kv : fam) {
+        const std::string family = yaml::as<std::string>(doc, kv.first, "mismatch.families");
+        const std::string where = "mismatch.families." + family;
+        yaml::require_known_keys(doc, kv.second, {"gap", "gap_high_metric"}, where);
+        MismatchThreshold m;
+        m.gap = read_positive(doc, kv.second, "gap", where, m.gap);
+        m.gap_high_metric =
+            read_positive(doc, kv.second, "gap_high_metric", where, m.gap_high_metric);
+        t.mismatch.families[family] = m;
+      }
+    }
+  }
+  return t;
+}
+
+// --- rules ------------------------------------------------------------------------------------
+
+// AUTOTRAINER `ol_judge` (AutoTrainer/utils/monitor.py; same code in DeepFD
+// CodeBook/Callbacks/Monitor.py): interior points that are >= both neighbours are maxima, <= both
+// are minima (a flat point is both); the j-th maximum is paired with the j-th minimum.
+int64_t oscillation_pairs(const std::vector<double>& acc, double zeta) {
+  std::vector<double> maxima, minima;
+  for (size_t i = 1; i + 1 < acc.size(); ++i) {
+    if (acc[i] - acc[i - 1] >= 0 && acc[i] - acc[i + 1] >= 0) maxima.push_back(acc[i]);
+    if (acc[i] - acc[i - 1] <= 0 && acc[i] - acc[i + 1] <= 0) minima.push_back(acc[i]);
+  }
+  int64_t count = 0;
+  for (size_t j = 0; j < std::min(maxima.size(), minima.size()); ++j)
+    if (maxima[j] - minima[j] >= zeta) ++count;
+  return count;
+}
+
+}  // namespace
+
+std::string fault_type_task(const std::string& taxonomy) { return "fault_type/" + taxonomy; }
+
+std::string Taxonomy::classify(const std::string& mutator, const std::string& category) const {
+  if (auto it = mutators.find(mutator); it != mutators.end()) return it->second;
+  if (auto it = categories.find(category); it != categories.end()) return it->second;
+  return "";
+}
+
+const Taxonomy& Taxonomies::get(const std::string& name) const {
+  for (const auto& t : list)
+    if (t.name == name) return t;
+  std::vector<std::string> names;
+  for (const auto& t : list) names.push_back(t.name);
+  throw Error("unknown taxonomy '" + name + "' (known: " + join(names, ", ") + ")");
+}
+
+Taxonomies load_taxonomies(const std::string& path) {
+  return parse_taxonomies_doc(yaml::load_file(path));
+}
+Taxonomies parse_taxonomies(const std::string& yaml_text, const std::string& name) {
+  return parse_taxonomies_doc(yaml::load_string(yaml_text, name));
+}
+Thresholds load_thresholds(const std::string& path) {
+  return parse_thresholds_doc(yaml::load_file(path));
+}
+Thresholds parse_thresholds(const std::string& yaml_text, const std::string& name) {
+  return parse_thresholds_doc(yaml::load_string(yaml_text, name));
+}
+
+const MismatchThreshold* MismatchThresholds::for_family(const std::string& family) const {
+  if (auto it = families.find(family); it != families.end()) return &it->second;
+  if (auto it = families.find("default"); it != families.end()) return &it->second;
+  return nullptr;
+}
+
+Label fault_type_label(const db::Trace& trace, const Taxonomy& taxonomy) {
+  json d = {{"taxonomy", taxonomy.name}};
+  if (is_clean(trace)) {
+    d["reason"] = "clean run";
+    return {"", d.dump()};
+  }
+  // (mutator, category) of each injected fault; fault_ids alone (no faults_json) leaves the
+  // category unknown, so only a mutator override can classify such a fault.
+  std::vector<std::pair<std::string, std::string>> faults;
+  const json arr = json::parse(trace.faults_json.empty() ? "[]" : trace.faults_json, nullptr,
+                               /*allow_exceptions=*/false);
+  if (!arr.is_array()) {
+    d["reason"] = "unparsable faults_json";
+    return {"", d.dump()};
+  }
+  for (const auto& f : arr) {
+    std::string mutator, category;
+    if (f.is_object()) {
+      if (f.contains("mutator") && f["mutator"].is_string()) mutator = f["mutator"];
+      if (f.contains("category") && f["category"].is_string()) category = f["category"];
+    }
+    faults.emplace_back(mutator, category);
+  }
+  if (faults.empty()) {
+    size_t start = 0;
+    while (start <= trace.fault_ids.size()) {
+      const size_t plus = std::min(trace.fault_ids.find('+', start), trace.fault_ids.size());
+      if (plus > start) faults.emplace_back(trace.fault_ids.substr(start, plus - start), "");
+      start = plus + 1;
+    }
+  }
+  json list = json::array();
+  std::set<std::string> classes;
+  bool unmapped = false;
+  for (const auto& [mutator, category] : faults) {
+    const std::string cls = taxonomy.classify(mutator, category);
+    list.push_back({{"mutator", mutator}, {"category", category}, {"class", cls}});
+    if (cls.empty())
+      unmapped = true;
+    else
+      classes.insert(cls);
+  }
+  d["faults"] = list;
+  if (unmapped) {
+    d["reason"] = "a fault is not applicable under this taxonomy";
+    return {"", d.dump()};
+  }
+  if (classes.size() != 1) {
+    d["reason"] = "faults of different classes";
+    return {"", d.dump()};
+  }
+  return {*classes.begin(), d.dump()};
+}
+
+Label detection_label(const db::Trace& trace) {
+  const bool clean = is_clean(trace);
+  json d = {{"fault_ids", trace.fault_ids}, {"rule", "injected fault present"}};
+  return {clean ? "clean" : "faulty", d.dump()};
+}
+
+Label instability_label(const db::Trace& trace, const InstabilityThresholds& th) {
+  const auto& step_loss = series_values(trace, keys::kStepLoss);
+  const auto& train_loss = series_values(trace, keys::kTrainLoss);
+  const auto& val_loss = series_values(trace, keys::kValLoss);
+  const std::vector<double> acc = finite_only(series_values(trace, keys::kTrainMetric));
+  const std::vector<double> loss = finite_only(train_loss);
+
+  bool nonfinite = false;
+  double max_abs_loss = 0;
+  for (const auto* s : {&step_loss, &train_loss, &val_loss})
+    for (double x : *s) {
+      if (!std::isfinite(x))
+        nonfinite = true;
+      else
+        max_abs_loss = std::max(max_abs_loss, std::fabs(x));
+    }
+  const double first = loss.empty() ? NAN : loss.front();
+  const double final_loss = loss.empty() ? NAN : loss.back();
+  const double min_loss = finite_min(loss);
+  const bool ratio_blowup = !loss.empty() && min_loss > 0 &&
+                            final_loss > th.diverge_ratio * min_loss && final_loss > first;
+
+  json d = {{"outcome", trace.outcome},
+            {"nonfinite_loss", nonfinite},
+            {"max_abs_loss", num(max_abs_loss)},
+            {"first_train_loss", num(first)},
+            {"final_train_loss", num(final_loss)},
+            {"min_train_loss", num(min_loss)},
+            {"epochs", static_cast<int64_t>(train_loss.size())},
+            {"huge_loss", th.huge_loss},
+            {"diverge_ratio", th.diverge_ratio}};
+
+  std::vector<std::string> why;
+  if (trace.outcome == "nan_loss" || trace.outcome == "diverged") why.push_back("outcome");
+  if (nonfinite) why.push_back("nonfinite loss");
+  if (max_abs_loss >= th.huge_loss) why.push_back("huge loss");
+  if (ratio_blowup) why.push_back("final loss above diverge_ratio x minimum");
+  if (!why.empty()) {
+    d["rule"] = join(why, ", ");
+    return {"diverged", d.dump()};
+  }
+  if (trace.outcome == "exception" || trace.outcome == "timeout" || trace.outcome == "crashed") {
+    d["rule"] = "not applicable: training ended by " + trace.outcome;
+    return {"", d.dump()};
+  }
+  if (train_loss.empty()) {
+    d["rule"] = "not applicable: no epoch/train_loss";
+    return {"", d.dump()};
+  }
+
+  const int64_t pairs = oscillation_pairs(acc, th.acc_zeta);
+  const double needed = th.acc_eta * static_cast<double>(acc.size());
+  const bool acc_osc = acc.size() >= 3 && static_cast<double>(pairs) >= needed;
+  int64_t rises = 0;
+  for (size_t t = 1; t < loss.size(); ++t)
+    if (loss[t] > loss[t - 1] + th.loss_rise * std::fabs(loss[t - 1])) ++rises;
+  const int64_t transitions = loss.size() > 1 ? static_cast<int64_t>(loss.size()) - 1 : 0;
+  const double rise_share =
+      transitions > 0 ? static_cast<double>(rises) / static_cast<double>(transitions) : 0.0;
+  const bool loss_osc = transitions >= 2 && rise_share >= th.loss_eta;
+  d["acc_oscillation_pairs"] = pairs;
+  d["acc_oscillation_needed"] = needed;
+  d["acc_zeta"] = th.acc_zeta;
+  d["loss_rises"] = rises;
+  d["loss_rise_share"] = rise_share;
+  d["loss_rise"] = th.loss_rise;
+  d["loss_eta"] = th.loss_eta;
+  if (acc_osc || loss_osc) {
+    d["rule"] = acc_osc && loss_osc ? "accuracy and loss oscillation"
+                                    : (acc_osc ? "accuracy oscillation" : "loss oscillation");
+    return {"oscillating", d.dump()};
+  }
+  d["rule"] = "no divergence or oscillation";
+  return {"stable", d.dump()};
+}
+
+Label mismatch_label(const db::Trace& trace, const MismatchThresholds& th) {
+  json d = {{"family", trace.family}, {"task", trace.task}};
+  const db::Series* train = trace.find(keys::kTrainMetric);
+  const db::Series* val = trace.find(keys::kValMetric);
+  int64_t epoch = -1;
+  double tm = NAN, vm = NAN;
+  // The last epoch recorded in both series; a NaN there is data (the label is then ""), not a
+  // reason to look further back, which would no longer be the end of training.
+  if (train && val) {
+    for (size_t i = std::min(train->steps.size(), train->values.size()); i-- > 0;) {
+      auto it = std::lower_bound(val->steps.begin(), val->steps.end(), train->steps[i]);
+      if (it == val->steps.end() || *it != train->steps[i]) continue;
+      const size_t j = static_cast<size_t>(it - val->steps.begin());
+      if (j >= val->values.size()) continue;
+      epoch = train->steps[i];
+      tm = train->values[i];
+      vm = val->values[j];
+      break;
+    }
+  }
+  d["epoch"] = epoch;
+  d["train_metric"] = num(tm);
+  d["val_metric"] = num(vm);
+  const MismatchThreshold* m = th.for_family(trace.family);
+  if (epoch < 0 || !std::isfinite(tm) || !std::isfinite(vm)) {
+    d["rule"] = "not applicable: no finite end-of-training train and validation metric";
+    return {"", d.dump()};
+  }
+  if (!m) {
+    d["rule"] = "not applicable: no threshold for family '" + trace.family + "'";
+    return {"", d.dump()};
+  }
+  const double gap = std::fabs(tm - vm);
+  const double threshold = tm <= th.high_metric ? m->gap : m->gap_high_metric;
+  d["gap"] = gap;
+  d["threshold"] = threshold;
+  d["high_metric"] = th.high_metric;
+  d["rule"] = "|train_metric - val_metric| > threshold";
+  return {gap > threshold ? "mismatch" : "consistent", d.dump()};
+}
+
+std::vector<std::pair<std::string, Label>> derive_trace_labels(const db::Trace& trace,
+                                                               const Taxonomies& taxonomies,
+                                                               const Thresholds& thresholds) {
+  std::vector<std::pair<std::string, Label>> out;
+  for (const auto& t : taxonomies.list)
+    out.emplace_back(fault_type_task(t.name), fault_type_label(trace, t));
+  out.emplace_back(kTaskDetection, detection_label(trace));
+  out.emplace_back(kTaskInstability, instability_label(trace, thresholds.instability));
+  out.emplace_back(kTaskMismatch, mismatch_label(trace, thresholds.mismatch));
+  return out;
+}
+
+LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {
+  // Both configs load before anything is read or written: a bad file changes nothing.
+  const Taxonomies taxonomies = load_taxonomies(options.taxonomies_path());
+  const Thresholds thresholds = load_thresholds(options.thresholds_path());
+
+  std::vector<std::string> all_tasks;
+  for (const auto& t : taxonomies.list) all_tasks.push_back(fault_type_task(t.name));
+  all_tasks.insert(all_tasks.end(), {kTaskDetection, kTaskInstability, kTaskMismatch});
+  std::set<std::string> wanted(options.tasks().begin(), options.tasks().end());
+  for (const auto& t : wanted)
+    if (std::find(all_tasks.begin(), all_tasks.end(), t) == all_tasks.end())
+      throw Error("derive_labels(): unknown task '" + t + "' (known: " + join(all_tasks, ", ") +
+                  ")");
+  if (wanted.empty()) wanted.insert(all_tasks.begin(), all_tasks.end());
+
+  std::map<std::string, std::vector<db::LabelRow>> rows;
+  LabelCounts counts;
+  for_each_trace_chunk(
+      store, options.campaign(), options.chunk_size(), [&](std::vector<db::Trace>& chunk) {
+        for (const auto& trace : chunk) {
+          ++counts.traces;
+          for (auto& [task, label] : derive_trace_labels(trace, taxonomies, thresholds)) {
+            if (!wanted.count(task)) continue;
+            ++counts.by_task[task][label.value];
+            rows[task].push_back(db::LabelRow{trace.run_uuid, label.value, label.details});
+          }
+        }
+      });
+
+  // write_labels replaces a whole task: keep the rows of runs outside this campaign.
+  std::unordered_set<std::string> campaign_runs;
+  if (!options.campaign().empty()) {
+    db::RunFilter filter;
+    filter.campaign = options.campaign();
+    for (const auto& r : store.runs(filter)) campaign_runs.insert(r.spec.run_uuid);
+  }
+  for (const auto& task : wanted) {
+    std::vector<db::LabelRow>& out = rows[task];
+    if (!options.campaign().empty())
+      for (auto& old : store.labels(task))
+        if (!campaign_runs.count(old.run_uuid)) out.push_back(std::move(old));
+    std::sort(out.begin(), out.end(),
+              [](const db::LabelRow& a, const db::LabelRow& b) { return a.run_uuid < b.run_uuid; });
+    store.write_labels(task, out);
+    counts.by_task[task];  // a task with no runs still appears in the report
+  }
+  return counts;
+}
+
+}  // namespace dynfault::features

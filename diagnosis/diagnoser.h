@@ -1,0 +1,72 @@
+#pragma once
+/// One interface for every learner (STYLE.md section 15): the constructor yields a usable,
+/// unfitted object; `fit` learns from a feature matrix and labels; `predict` and
+/// `predict_proba` never refit. Diagnosers are found by name in a registry.
+///
+/// The registry is an explicit table in diagnoser.cpp (`dynfault_diagnosis` is a STATIC library:
+/// self-registering objects could be dropped by the linker). A new diagnoser = one .cpp, one
+/// line in that table, one test.
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "diagnosis/metrics.h"
+
+namespace dynfault::diagnosis {
+
+/// Dense row-major matrix of doubles (features: rows = traces, columns = features; NaN/Inf
+/// allowed, diagnosers impute).
+struct Matrix {
+  size_t rows = 0;
+  size_t cols = 0;
+  std::vector<double> data;  ///< rows * cols, row-major
+
+  Matrix() = default;
+  Matrix(size_t r, size_t c, double fill = 0.0) : rows(r), cols(c), data(r * c, fill) {}
+  double& operator()(size_t r, size_t c) { return data[r * cols + c]; }
+  double operator()(size_t r, size_t c) const { return data[r * cols + c]; }
+  const double* row(size_t r) const { return data.data() + r * cols; }
+  double* row(size_t r) { return data.data() + r * cols; }
+  /// The given rows, in the given order.
+  Matrix take_rows(const std::vector<size_t>& idx) const;
+};
+
+/// A classifier of traces.
+class Diagnoser {
+ public:
+  virtual ~Diagnoser() = default;
+
+  /// Learns from `x` (n x d) and `y` (n labels, none empty). Refitting replaces the model.
+  virtual void fit(const Matrix& x, const Labels& y) = 0;
+  /// One label per row of `x`; throws if not fitted or the column count differs.
+  virtual Labels predict(const Matrix& x) const = 0;
+  /// n x classes().size() probabilities, columns in classes() order.
+  virtual Matrix predict_proba(const Matrix& x) const = 0;
+  /// The classes seen in fit(), sorted.
+  virtual const std::vector<std::string>& classes() const = 0;
+  /// Registry name, e.g. "logistic_regression".
+  virtual std::string name() const = 0;
+  /// Writes the fitted model as text (first line: the name); load() on a fresh object of the
+  /// same type restores it exactly (same predictions bit for bit).
+  virtual void save(std::ostream& out) const = 0;
+  virtual void load(std::istream& in) = 0;
+};
+
+/// Names of the registered diagnosers, sorted.
+std::vector<std::string> diagnoser_names();
+
+/// A fresh, unfitted diagnoser with default options; throws dynfault::Error listing the known
+/// names for an unknown one.
+std::unique_ptr<Diagnoser> make_diagnoser(const std::string& name);
+
+/// Reads a model written by Diagnoser::save (dispatches on its first line).
+std::unique_ptr<Diagnoser> load_diagnoser(std::istream& in);
+
+/// Adds a factory to the registry (tests, plug-ins); throws on a duplicate name. Thread-safe.
+void register_diagnoser(const std::string& name,
+                        std::function<std::unique_ptr<Diagnoser>()> factory);
+
+}  // namespace dynfault::diagnosis

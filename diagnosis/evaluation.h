@@ -1,0 +1,140 @@
+#pragma once
+/// The evaluation: every (task, feature set, diagnoser) scored under both protocols,
+///   within  - stratified k-fold over traces (the same programs on both sides), and
+///   heldout - folds grouped by program (leave-one-program-out by default),
+/// on pooled out-of-fold predictions (every trace predicted once per protocol, by a model that
+/// never saw it; pooling rather than averaging per fold because a held-out program rarely has
+/// every class). Gap = within - heldout. Confidence intervals come from a clustered bootstrap:
+/// programs are resampled with replacement, each drawn program brings all its traces with their
+/// out-of-fold predictions from both protocols, and both scores and the gap are recomputed;
+/// percentile intervals. Splits and results are stored, so every number is recomputable.
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/check.h"
+#include "diagnosis/diagnoser.h"
+#include "diagnosis/metrics.h"
+#include "diagnosis/splits.h"
+
+namespace dynfault::db {
+class Store;
+}  // namespace dynfault::db
+
+namespace dynfault::diagnosis {
+
+/// Options of evaluate().
+///
+/// Example:
+///   evaluate(store, EvaluateOptions().tasks({"fault_type/default4"}).bootstrap(1000).threads(2));
+struct EvaluateOptions {
+  DYNFAULT_ARG(std::string, campaign) = "";  ///< "" = every campaign
+  /// Label tasks (`labels` table names); traces labelled "" are dropped per task.
+  DYNFAULT_ARG(std::vector<std::string>, tasks) = std::vector<std::string>{"fault_type/default4"};
+  /// Stored feature sets; "a+b" uses the stored table of that name or joins a and b by run.
+  DYNFAULT_ARG(std::vector<std::string>, feature_sets) = std::vector<std::string>{
+      "deepfd", "curves", "deepfd+curves"};
+  DYNFAULT_ARG(std::vector<std::string>,
+               diagnosers) = std::vector<std::string>{"logistic_regression"};
+  DYNFAULT_ARG(int, within_folds) = 5;            ///< stratified k for the within protocol
+  DYNFAULT_ARG(int, heldout_folds) = 0;           ///< 0 = leave-one-program-out, else group k-fold
+  DYNFAULT_ARG(int64_t, bootstrap) = 1000;        ///< program resamples; 0 = no intervals
+  DYNFAULT_ARG(double, confidence) = 0.95;        ///< percentile interval level
+  DYNFAULT_ARG(uint64_t, seed) = 0;               ///< splits and bootstrap
+  DYNFAULT_ARG(int, threads) = 1;                 ///< OpenMP threads across folds and resamples
+  DYNFAULT_ARG(std::string, evaluation_id) = "";  ///< "" = a fresh id
+};
+
+/// A point estimate with its percentile interval (NaN bounds when none was computed).
+struct Interval {
+  double value = std::numeric_limits<double>::quiet_NaN();
+  double low = std::numeric_limits<double>::quiet_NaN();
+  double high = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// Scores of one protocol on the pooled out-of-fold predictions.
+struct ProtocolScores {
+  Interval balanced_accuracy;
+  Interval macro_f1;
+  std::map<std::string, double> recall;  ///< per class present in the labels
+  ConfusionMatrix confusion;
+  int64_t n = 0;  ///< predictions
+  int64_t folds = 0;
+};
+
+/// One (diagnoser, feature set) under both protocols.
+struct EvaluationResult {
+  std::string diagnoser;
+  std::string feature_set;
+  int64_t n_features = 0;
+  ProtocolScores within;
+  ProtocolScores heldout;
+  Interval gap_balanced_accuracy;  ///< within - heldout
+  Interval gap_macro_f1;
+  int64_t bootstrap = 0;  ///< resamples behind the intervals
+};
+
+/// One task: its data and results, or why it was skipped (`message` non-empty).
+struct TaskReport {
+  std::string task;
+  std::string message;
+  std::vector<std::string> classes;
+  std::map<std::string, int64_t> class_counts;
+  int64_t n_traces = 0;  ///< traces evaluated (labelled, with every feature set)
+  int64_t n_programs = 0;
+  int64_t n_not_applicable = 0;    ///< FINISHED traces whose label is "" (excluded)
+  int64_t n_missing_features = 0;  ///< labelled traces missing from some feature table
+  std::vector<EvaluationResult> results;
+};
+
+struct EvaluationReport {
+  std::string evaluation_id;
+  EvaluateOptions options;
+  std::vector<TaskReport> tasks;
+};
+
+// --- pure building blocks (no database) -------------------------------------------------------
+
+/// Out-of-fold predictions: for each fold a fresh `diagnoser` is fitted on the train rows and
+/// predicts the test rows (OpenMP across folds). Every row must be tested exactly once.
+Labels cross_val_predict(const std::string& diagnoser, const Matrix& x, const Labels& y,
+                         const std::vector<Fold>& folds, int threads);
+
+/// Sample indices of bootstrap resample `b`: programs drawn with replacement (as many draws as
+/// programs), each draw contributing all of its samples. A pure function of (groups, seed, b).
+std::vector<size_t> bootstrap_indices(const std::vector<std::string>& groups, uint64_t seed,
+                                      int64_t b);
+
+/// Percentile (linear interpolation, numpy's default) of the non-NaN values; NaN if none.
+double percentile(std::vector<double> values, double q);
+
+/// Scores both protocols' out-of-fold predictions and the gap, with clustered bootstrap
+/// intervals over `groups` (OpenMP across resamples; the result does not depend on threads).
+void score_protocols(const Labels& y, const Labels& within_pred, const Labels& heldout_pred,
+                     const std::vector<std::string>& groups, int64_t resamples, double confidence,
+                     uint64_t seed, int threads, EvaluationResult& result);
+
+/// Evaluates one diagnoser on one matrix under both protocols with the given folds.
+EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string& feature_set,
+                                 const Matrix& x, const Labels& y,
+                                 const std::vector<std::string>& groups,
+                                 const std::vector<Fold>& within_folds,
+                                 const std::vector<Fold>& heldout_folds,
+                                 const EvaluateOptions& options);
+
+// --- over a store -------------------------------------------------------------------------------
+
+/// Runs the evaluation on the stored labels and feature tables of FINISHED runs of
+/// `options.campaign`; stores the splits (`within`, `heldout`) and the results (protocols
+/// `within`, `heldout`, `gap`) under one evaluation id. A task with fewer than 2 classes or 2
+/// programs gets a message in the report instead of results. Unknown diagnosers, feature sets
+/// never extracted and bad option values throw before anything is written.
+EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options);
+
+/// Plain-text tables, one per task: rows diagnoser x feature set; columns within, held-out and
+/// gap (balanced accuracy with intervals), traces, programs; then the same for macro-F1.
+std::string format_table(const EvaluationReport& report);
+
+}  // namespace dynfault::diagnosis

@@ -1,0 +1,122 @@
+// Curve-shape features. Definitions (all per trace, epoch curves as recorded, x = epoch):
+//   <curve>_final             last recorded value (NaN/Inf kept: a blown-up run ends so)
+//   <curve>_min, _max         over finite values
+//   <curve>_slope_last_third  least-squares slope over the last max(2, ceil(n/3)) epochs
+//   train_loss_drop_norm      (first - last) / max(|first|, 1e-12) of epoch/train_loss
+//   final_metric_gap          last train_metric - last val_metric
+//   epochs_run                number of recorded epochs
+//   step_loss_nonfinite_share share of non-finite train/loss step values
+//   step_loss_cv_last_third   std / |mean| (ddof = 1) of finite step losses in the last third
+//   outcome_*                 one-hot run outcome: completed, nan_loss, diverged, other
+//                             (exception, timeout, crashed). These restate the outcome column:
+//                             useful for fault typing, trivially predictive for instability.
+#include "features/curves.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "features/stats.h"
+#include "features/trace_util.h"
+
+namespace dynfault::features {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Curve {
+  const char* name;
+  const char* key;
+};
+constexpr Curve kCurves[] = {{"train_loss", keys::kTrainLoss},
+                             {"val_loss", keys::kValLoss},
+                             {"train_metric", keys::kTrainMetric},
+                             {"val_metric", keys::kValMetric}};
+
+double last_or_nan(const std::vector<double>& v) { return v.empty() ? kNaN : v.back(); }
+
+size_t last_third_start(size_t n) {
+  const size_t k = std::max<size_t>(2, (n + 2) / 3);
+  return n > k ? n - k : 0;
+}
+
+}  // namespace
+
+const std::vector<std::string>& curves_feature_names() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const auto& c : kCurves)
+      for (const char* s : {"_final", "_min", "_max", "_slope_last_third"})
+        names.push_back(std::string(c.name) + s);
+    for (const char* n :
+         {"train_loss_drop_norm", "final_metric_gap", "epochs_run", "step_loss_nonfinite_share",
+          "step_loss_cv_last_third", "outcome_completed", "outcome_nan_loss", "outcome_diverged",
+          "outcome_other"})
+      names.push_back(n);
+    return names;
+  }();
+  return kNames;
+}
+
+std::vector<double> curves_features(const db::Trace& trace) {
+  std::vector<double> out;
+  out.reserve(curves_feature_names().size());
+  for (const auto& c : kCurves) {
+    const db::Series* s = trace.find(c.key);
+    if (!s || s->values.empty()) {
+      out.insert(out.end(), 4, kNaN);
+      continue;
+    }
+    const std::vector<double>& v = s->values;
+    out.push_back(v.back());
+    out.push_back(finite_min(v));
+    out.push_back(finite_max(v));
+    const size_t start = last_third_start(v.size());
+    std::vector<double> x, y;
+    for (size_t i = start; i < v.size() && i < s->steps.size(); ++i) {
+      x.push_back(static_cast<double>(s->steps[i]));
+      y.push_back(v[i]);
+    }
+    out.push_back(ls_slope(x, y));
+  }
+
+  const auto& loss = series_values(trace, keys::kTrainLoss);
+  out.push_back(loss.empty()
+                    ? kNaN
+                    : (loss.front() - loss.back()) / std::max(std::fabs(loss.front()), 1e-12));
+  out.push_back(last_or_nan(series_values(trace, keys::kTrainMetric)) -
+                last_or_nan(series_values(trace, keys::kValMetric)));
+  out.push_back(static_cast<double>(epoch_steps(trace).size()));
+
+  const auto& step_loss = series_values(trace, keys::kStepLoss);
+  if (step_loss.empty()) {
+    out.push_back(kNaN);
+    out.push_back(kNaN);
+  } else {
+    size_t bad = 0;
+    for (double x : step_loss) bad += std::isfinite(x) ? 0 : 1;
+    out.push_back(static_cast<double>(bad) / static_cast<double>(step_loss.size()));
+    std::vector<double> tail;
+    for (size_t i = last_third_start(step_loss.size()); i < step_loss.size(); ++i)
+      if (std::isfinite(step_loss[i])) tail.push_back(step_loss[i]);
+    const ColumnStats st = column_stats(tail);
+    out.push_back(std::fabs(st.mean) > 0 ? st.std / std::fabs(st.mean) : kNaN);
+  }
+
+  const std::string& o = trace.outcome;
+  const bool completed = o == "completed", nan_loss = o == "nan_loss", diverged = o == "diverged";
+  out.push_back(completed ? 1 : 0);
+  out.push_back(nan_loss ? 1 : 0);
+  out.push_back(diverged ? 1 : 0);
+  out.push_back(!completed && !nan_loss && !diverged ? 1 : 0);
+  return out;
+}
+
+FeatureSet make_curves_feature_set() {
+  return FeatureSet("curves",
+                    "Loss and metric curve shape: final/min/max, late slope, loss drop, "
+                    "epochs run, step-loss noise, outcome",
+                    curves_feature_names(), &curves_features);
+}
+
+}  // namespace dynfault::features

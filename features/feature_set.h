@@ -1,0 +1,97 @@
+#pragma once
+/// Named feature sets: pure, NaN-safe functions of a stored trace with a fixed list of column
+/// names (the same columns for every trace, empty ones included; a missing value is NaN).
+///
+/// The registry is an explicit table (feature_set.cpp, `builtin_sets()`) rather than static
+/// registrars: `dynfault_features` is a STATIC library and an unreferenced registrar object would
+/// be dropped by the linker. Adding a set = one .cpp defining `make_<name>_feature_set()`, one
+/// line in that table, one test. Tests and plug-ins may add sets at run time with
+/// `register_feature_set`.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/check.h"
+#include "db/trace.h"
+
+namespace dynfault::db {
+class Store;
+}  // namespace dynfault::db
+
+namespace dynfault::features {
+
+/// One trace's features: `values[i]` is the feature called `names[i]`.
+struct FeatureVector {
+  std::vector<std::string> names;
+  std::vector<double> values;
+};
+
+/// A named feature set.
+class FeatureSet {
+ public:
+  using Compute = std::function<std::vector<double>(const db::Trace&)>;
+
+  /// @param name        registry name (snake_case, no '+')
+  /// @param description one sentence for `--list-feature-sets`
+  /// @param names       the fixed column names, unique
+  /// @param compute     pure function returning exactly names.size() values
+  FeatureSet(std::string name, std::string description, std::vector<std::string> names,
+             Compute compute);
+
+  const std::string& name() const { return name_; }
+  const std::string& description() const { return description_; }
+  const std::vector<std::string>& names() const { return names_; }
+
+  /// The features of `trace`. Throws dynfault::Error if the function broke its column count.
+  FeatureVector compute(const db::Trace& trace) const;
+  /// Values only, in names() order.
+  std::vector<double> values(const db::Trace& trace) const;
+
+ private:
+  std::string name_;
+  std::string description_;
+  std::vector<std::string> names_;
+  Compute compute_;
+};
+
+/// Names of the registered sets, sorted.
+std::vector<std::string> feature_set_names();
+
+/// The set called `spec`: a registered name, or a union of registered names joined by '+'
+/// ("deepfd+curves": columns of each part in order; a column name used twice is an error).
+/// Throws dynfault::Error naming the unknown part and listing the known sets.
+FeatureSet feature_set(const std::string& spec);
+
+/// Parts of a union spec ("deepfd+curves" -> {"deepfd", "curves"}).
+std::vector<std::string> split_feature_set_spec(const std::string& spec);
+
+/// Adds a set to the registry; throws on a duplicate or malformed name. Thread-safe.
+void register_feature_set(FeatureSet set);
+
+/// Options of extract_features.
+///
+/// Example:
+///   extract_features(store, ExtractOptions().feature_sets({"deepfd", "curves"}).threads(2));
+struct ExtractOptions {
+  DYNFAULT_ARG(std::string, campaign) = "";  ///< "" = every campaign
+  /// Sets (or unions) to compute; each is stored as one FeatureTable under its spec name.
+  DYNFAULT_ARG(std::vector<std::string>, feature_sets) = std::vector<std::string>{"deepfd",
+                                                                                  "curves"};
+  DYNFAULT_ARG(int, threads) = 1;           ///< OpenMP threads across traces
+  DYNFAULT_ARG(int64_t, chunk_size) = 256;  ///< traces held in memory at once
+};
+
+/// What extract_features stored: feature set -> (rows, columns).
+struct ExtractReport {
+  int64_t traces = 0;
+  std::map<std::string, std::pair<int64_t, int64_t>> tables;
+};
+
+/// Computes the requested feature sets for every FINISHED trace of `options.campaign`
+/// (OpenMP across traces; the result does not depend on the thread count) and replaces each
+/// set's stored table (`Store::write_features`). Unknown set names throw before any work.
+ExtractReport extract_features(db::Store& store, const ExtractOptions& options);
+
+}  // namespace dynfault::features

@@ -1,0 +1,161 @@
+#pragma once
+/// Labels derived from a stored trace: fault type under a taxonomy, detection (clean vs
+/// faulty), instability triage and train/validation mismatch. Each label is a pure function of
+/// one trace plus configuration (`configs/taxonomies.yaml`, `configs/thresholds.yaml`); the
+/// values it was derived from are kept in the label's `details` JSON so it can be re-checked.
+/// A label "" means "not applicable to this run": such runs are excluded from that task.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/check.h"
+#include "db/trace.h"
+
+namespace dynfault::db {
+class Store;
+}  // namespace dynfault::db
+
+namespace dynfault::features {
+
+/// Task names as stored in the `labels` table.
+inline constexpr const char* kTaskDetection = "detection";
+inline constexpr const char* kTaskInstability = "instability";
+inline constexpr const char* kTaskMismatch = "mismatch";
+/// "fault_type/<taxonomy>", e.g. "fault_type/default4".
+std::string fault_type_task(const std::string& taxonomy);
+
+// --- taxonomies -------------------------------------------------------------------------------
+
+/// One fault-type taxonomy: fault categories (as mutators report them) map to classes; a
+/// mutator id may override its category's class. Categories not listed are not applicable.
+struct Taxonomy {
+  std::string name;
+  std::string description;
+  std::vector<std::string> classes;               ///< sorted
+  std::map<std::string, std::string> categories;  ///< category -> class
+  std::map<std::string, std::string> mutators;    ///< mutator id -> class ("" = not applicable)
+
+  /// Class of one injected fault, "" when not applicable. A mutator override wins over the
+  /// category mapping.
+  std::string classify(const std::string& mutator, const std::string& category) const;
+};
+
+/// All taxonomies of one file, sorted by name.
+struct Taxonomies {
+  std::vector<Taxonomy> list;
+  /// The taxonomy called `name`; throws dynfault::Error listing the known names.
+  const Taxonomy& get(const std::string& name) const;
+};
+
+/// Loads a taxonomy file (format: `configs/taxonomies.yaml`). Unknown keys, a class used in a
+/// mapping but not declared under `classes`, or a non-string value throw ConfigError naming the
+/// file, line and key.
+Taxonomies load_taxonomies(const std::string& path);
+/// Same, from text; `name` stands for the file name in errors.
+Taxonomies parse_taxonomies(const std::string& yaml_text, const std::string& name);
+
+// --- thresholds -------------------------------------------------------------------------------
+
+/// Instability triage thresholds (`instability:` in `configs/thresholds.yaml`).
+struct InstabilityThresholds {
+  double huge_loss = 1e5;       ///< |loss| >= this counts as divergence (DeepFD nan_loss)
+  double diverge_ratio = 10.0;  ///< final train loss > ratio x its minimum (and > its first)
+  double acc_zeta = 0.03;       ///< AUTOTRAINER zeta: amplitude of a max/min pair
+  double acc_eta = 0.2;         ///< AUTOTRAINER eta: share of epochs with such pairs
+  double loss_rise = 0.1;       ///< relative epoch-to-epoch train-loss rise that counts
+  double loss_eta = 0.2;        ///< share of epoch transitions with such a rise
+};
+
+/// Train/validation mismatch threshold of one architecture family.
+struct MismatchThreshold {
+  double gap = 0.1;               ///< when final train metric <= high_metric
+  double gap_high_metric = 0.07;  ///< when final train metric > high_metric
+};
+
+/// Per-family mismatch thresholds (`mismatch:` in `configs/thresholds.yaml`).
+struct MismatchThresholds {
+  double high_metric = 0.9;
+  std::map<std::string, MismatchThreshold> families;  ///< family -> threshold; "default" = rest
+  /// Threshold of `family`, else of "default", else nullptr.
+  const MismatchThreshold* for_family(const std::string& family) const;
+};
+
+struct Thresholds {
+  InstabilityThresholds instability;
+  MismatchThresholds mismatch;
+};
+
+/// Loads `configs/thresholds.yaml`; strict like load_taxonomies.
+Thresholds load_thresholds(const std::string& path);
+Thresholds parse_thresholds(const std::string& yaml_text, const std::string& name);
+
+// --- per-trace label rules (pure) ---------------------------------------------------------------
+
+/// A derived label: class ("" = not applicable) and the JSON of the values behind it.
+struct Label {
+  std::string value;
+  std::string details;
+};
+
+/// Fault type under `taxonomy`. Clean run -> "" (not applicable to fault typing). Each injected
+/// fault (from `faults_json`: mutator, category) is classified; the run gets that class when
+/// every fault maps to one and the same class, else "" (unmapped or mixed multi-fault run).
+Label fault_type_label(const db::Trace& trace, const Taxonomy& taxonomy);
+
+/// "clean" when no fault was injected, else "faulty". This is the injection label, not the
+/// DeepCrime killing test (an injected fault may leave training statistically unchanged).
+Label detection_label(const db::Trace& trace);
+
+/// "diverged", "oscillating" or "stable" (see the rule in labels.cpp and thresholds.yaml):
+///  1. diverged: outcome nan_loss or diverged; or a NaN/Inf in train/loss, epoch/train_loss or
+///     epoch/val_loss; or any |loss| >= huge_loss there; or the final epoch train loss exceeds
+///     both diverge_ratio x its minimum (> 0) and its first value.
+///  2. "" (excluded): outcome exception, timeout or crashed; or no epoch/train_loss at all.
+///  3. oscillating: AUTOTRAINER's accuracy oscillation on epoch/train_metric (pair the j-th
+///     local maximum with the j-th local minimum, count pairs with max - min >= acc_zeta,
+///     oscillating when count >= acc_eta x number of epochs), or the epoch train loss rises by
+///     more than loss_rise (relative) over the previous epoch in >= loss_eta of transitions.
+///  4. otherwise stable.
+Label instability_label(const db::Trace& trace, const InstabilityThresholds& thresholds);
+
+/// "mismatch" or "consistent": at the last epoch where both epoch/train_metric and
+/// epoch/val_metric exist, gap = |train - val|; mismatch when gap > the family's threshold
+/// (gap if train <= high_metric, else gap_high_metric). "" when either value is missing or not
+/// finite, or the family has no threshold.
+Label mismatch_label(const db::Trace& trace, const MismatchThresholds& thresholds);
+
+/// Every task's label for one trace: fault_type/<taxonomy> for each taxonomy, detection,
+/// instability, mismatch (in that order).
+std::vector<std::pair<std::string, Label>> derive_trace_labels(const db::Trace& trace,
+                                                               const Taxonomies& taxonomies,
+                                                               const Thresholds& thresholds);
+
+// --- over a store -------------------------------------------------------------------------------
+
+/// Options of derive_labels.
+///
+/// Example:
+///   derive_labels(store,
+///   LabelOptions().campaign("pilot").taxonomies_path("configs/taxonomies.yaml"));
+struct LabelOptions {
+  DYNFAULT_ARG(std::string, campaign) = "";  ///< "" = every campaign
+  DYNFAULT_ARG(std::string, taxonomies_path) = "configs/taxonomies.yaml";
+  DYNFAULT_ARG(std::string, thresholds_path) = "configs/thresholds.yaml";
+  /// Tasks to write ("" entries not allowed); empty = all tasks.
+  DYNFAULT_ARG(std::vector<std::string>, tasks) = {};
+  DYNFAULT_ARG(int64_t, chunk_size) = 256;  ///< traces held in memory at once
+};
+
+/// What derive_labels wrote: per task, the count of runs per class ("" = excluded).
+struct LabelCounts {
+  int64_t traces = 0;
+  std::map<std::string, std::map<std::string, int64_t>> by_task;
+};
+
+/// Derives every task's labels for the FINISHED runs of `options.campaign` and stores them
+/// (`Store::write_labels`): a task's rows for these runs are replaced, rows of runs outside the
+/// campaign are kept. Idempotent. Config errors throw ConfigError before anything is written.
+LabelCounts derive_labels(db::Store& store, const LabelOptions& options);
+
+}  // namespace dynfault::features

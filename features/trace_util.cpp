@@ -1,0 +1,93 @@
+#include "features/trace_util.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "db/store.h"
+
+namespace dynfault::features {
+
+const std::vector<double>& series_values(const db::Trace& trace, const std::string& key) {
+  static const std::vector<double> kEmpty;
+  const db::Series* s = trace.find(key);
+  return s ? s->values : kEmpty;
+}
+
+double value_at(const db::Trace& trace, const std::string& key, int64_t step) {
+  const db::Series* s = trace.find(key);
+  if (!s) return std::numeric_limits<double>::quiet_NaN();
+  // Series are sorted by step (db/trace.h); fall back to a scan if a writer broke that.
+  auto it = std::lower_bound(s->steps.begin(), s->steps.end(), step);
+  if (it != s->steps.end() && *it == step) {
+    const size_t i = static_cast<size_t>(it - s->steps.begin());
+    if (i < s->values.size()) return s->values[i];
+  }
+  for (size_t i = 0; i < s->steps.size() && i < s->values.size(); ++i)
+    if (s->steps[i] == step) return s->values[i];
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+std::vector<int64_t> epoch_steps(const db::Trace& trace) {
+  std::vector<int64_t> steps;
+  for (const char* key : {keys::kTrainLoss, keys::kTrainMetric, keys::kValLoss, keys::kValMetric})
+    if (const db::Series* s = trace.find(key))
+      steps.insert(steps.end(), s->steps.begin(), s->steps.end());
+  std::sort(steps.begin(), steps.end());
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  return steps;
+}
+
+std::vector<std::string> param_names(const db::Trace& trace, const std::string& prefix,
+                                     const std::string& stat) {
+  std::vector<std::string> names;
+  const std::string head = prefix + "/";
+  const std::string tail = "/" + stat;
+  for (const auto& kv : trace.series) {
+    const std::string& k = kv.first;
+    if (k.size() <= head.size() + tail.size()) continue;
+    if (k.compare(0, head.size(), head) != 0) continue;
+    if (k.compare(k.size() - tail.size(), tail.size(), tail) != 0) continue;
+    names.push_back(k.substr(head.size(), k.size() - head.size() - tail.size()));
+  }
+  return names;  // std::map iteration order: already sorted
+}
+
+int64_t planned_epochs(const db::Trace& trace) {
+  if (trace.recipe_json.empty()) return 0;
+  const auto j = nlohmann::json::parse(trace.recipe_json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return 0;
+  const auto it = j.find("epochs");
+  if (it == j.end() || !it->is_number()) return 0;
+  const double e = it->get<double>();
+  return std::isfinite(e) && e > 0 ? static_cast<int64_t>(e) : 0;
+}
+
+bool is_clean(const db::Trace& trace) {
+  if (!trace.fault_ids.empty()) return false;
+  if (trace.faults_json.empty()) return true;
+  const auto j = nlohmann::json::parse(trace.faults_json, nullptr, /*allow_exceptions=*/false);
+  return j.is_array() && j.empty();
+}
+
+void for_each_trace_chunk(db::Store& store, const std::string& campaign, int64_t chunk_size,
+                          const std::function<void(std::vector<db::Trace>&)>& fn) {
+  DYNFAULT_CHECK(chunk_size > 0, "for_each_trace_chunk(): chunk_size must be positive, got ",
+                 chunk_size);
+  db::RunFilter filter;
+  filter.campaign = campaign;
+  filter.status = "FINISHED";
+  std::vector<std::string> ids;
+  for (const auto& r : store.runs(filter)) ids.push_back(r.spec.run_uuid);
+  std::sort(ids.begin(), ids.end());
+  std::vector<db::Trace> chunk;
+  for (size_t i = 0; i < ids.size(); i += static_cast<size_t>(chunk_size)) {
+    chunk.clear();
+    const size_t end = std::min(ids.size(), i + static_cast<size_t>(chunk_size));
+    for (size_t j = i; j < end; ++j) chunk.push_back(store.trace(ids[j]));
+    fn(chunk);
+  }
+}
+
+}  // namespace dynfault::features

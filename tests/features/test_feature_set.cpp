@@ -1,0 +1,111 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "features/curves.h"
+#include "features/deepfd.h"
+#include "features/feature_set.h"
+#include "fixtures.h"
+
+using namespace dynfault;
+using dynfault::testing::kNaN;
+
+namespace {
+double value(const features::FeatureVector& v, const std::string& name) {
+  const auto it = std::find(v.names.begin(), v.names.end(), name);
+  REQUIRE(it != v.names.end());
+  return v.values[static_cast<size_t>(it - v.names.begin())];
+}
+}  // namespace
+
+TEST_SUITE("features") {
+  TEST_CASE("Feature sets: deepfd and curves are registered") {
+    const auto names = features::feature_set_names();
+    CHECK(std::find(names.begin(), names.end(), "deepfd") != names.end());
+    CHECK(std::find(names.begin(), names.end(), "curves") != names.end());
+    CHECK(features::feature_set("deepfd").names().size() == 172);
+    CHECK(features::feature_set("curves").names().size() == 25);
+  }
+
+  TEST_CASE("Feature sets: a union concatenates its parts' columns and values") {
+    const auto u = features::feature_set("deepfd+curves");
+    CHECK(u.name() == "deepfd+curves");
+    REQUIRE(u.names().size() == 172 + 25);
+    CHECK(u.names()[0] == "ft_not_converge_mean");
+    CHECK(u.names()[172] == "train_loss_final");
+    const auto trace = testing::five_epoch_trace();
+    const auto v = u.values(trace);
+    const auto d = features::deepfd_features(trace);
+    const auto c = features::curves_features(trace);
+    REQUIRE(v.size() == d.size() + c.size());
+    for (size_t i = 0; i < d.size(); ++i)
+      CHECK((v[i] == d[i] || (std::isnan(v[i]) && std::isnan(d[i]))));
+    for (size_t i = 0; i < c.size(); ++i)
+      CHECK((v[d.size() + i] == c[i] || (std::isnan(v[d.size() + i]) && std::isnan(c[i]))));
+  }
+
+  TEST_CASE("Feature sets: unknown names and duplicate columns are errors") {
+    CHECK_THROWS_WITH_AS(features::feature_set("nope"), doctest::Contains("known: "),
+                         dynfault::Error);
+    CHECK_THROWS_AS(features::feature_set("deepfd+nope"), dynfault::Error);
+    CHECK_THROWS_AS(features::feature_set("curves+curves"), dynfault::Error);
+  }
+
+  TEST_CASE("Feature sets: a registered set is usable and its column count is enforced") {
+    features::register_feature_set(
+        features::FeatureSet("test_two", "two columns", {"a", "b"}, [](const db::Trace& t) {
+          return std::vector<double>{1.0, double(t.series.size())};
+        }));
+    CHECK(features::feature_set("test_two").compute(testing::base_trace("x")).values ==
+          std::vector<double>{1.0, 0.0});
+    CHECK_THROWS_AS(
+        features::register_feature_set(features::FeatureSet(
+            "test_two", "again", {"a"}, [](const db::Trace&) { return std::vector<double>{1.0}; })),
+        dynfault::Error);
+    features::register_feature_set(
+        features::FeatureSet("test_broken", "wrong count", {"a", "b"},
+                             [](const db::Trace&) { return std::vector<double>{1.0}; }));
+    CHECK_THROWS_AS(features::feature_set("test_broken").values(testing::base_trace("x")),
+                    dynfault::Error);
+  }
+
+  // Hand values: train loss {1,.8,.9,.6,.5}; the last third of 5 epochs is max(2, ceil(5/3)) = 2
+  // points, (3, .6) and (4, .5): slope -0.1. Drop (1 - .5)/1 = .5. Gap .80 - .62 = .18. Step
+  // losses (10): last third = last 4 {.7,.6,.55,.5}: mean .5875, std (ddof 1) .0853913.
+  TEST_CASE("Curves: hand values on the 5-epoch trace") {
+    const auto v = features::feature_set("curves").compute(testing::five_epoch_trace());
+    CHECK(value(v, "train_loss_final") == doctest::Approx(0.5));
+    CHECK(value(v, "train_loss_min") == doctest::Approx(0.5));
+    CHECK(value(v, "train_loss_max") == doctest::Approx(1.0));
+    CHECK(value(v, "train_loss_slope_last_third") == doctest::Approx(-0.1));
+    CHECK(value(v, "val_metric_max") == doctest::Approx(0.62));
+    CHECK(value(v, "train_loss_drop_norm") == doctest::Approx(0.5));
+    CHECK(value(v, "final_metric_gap") == doctest::Approx(0.18));
+    CHECK(value(v, "epochs_run") == 5.0);
+    CHECK(value(v, "step_loss_nonfinite_share") == 0.0);
+    CHECK(value(v, "step_loss_cv_last_third") == doctest::Approx(0.0853913 / 0.5875).epsilon(1e-4));
+    CHECK(value(v, "outcome_completed") == 1.0);
+    CHECK(value(v, "outcome_other") == 0.0);
+  }
+
+  TEST_CASE("Curves: an empty trace keeps every column, NaN where a curve is missing") {
+    const auto v = features::feature_set("curves").compute(testing::base_trace("empty"));
+    CHECK(v.values.size() == 25);
+    CHECK(std::isnan(value(v, "train_loss_final")));
+    CHECK(std::isnan(value(v, "val_metric_slope_last_third")));
+    CHECK(value(v, "epochs_run") == 0.0);
+  }
+
+  TEST_CASE("Curves: a blown-up run keeps NaN finals and finite extremes") {
+    auto t = testing::base_trace("nan");
+    t.outcome = "nan_loss";
+    testing::put(t, "epoch/train_loss", {2.0, 1.5, kNaN});
+    testing::put(t, "train/loss", {2.0, 1.0, kNaN, kNaN});
+    const auto v = features::feature_set("curves").compute(t);
+    CHECK(std::isnan(value(v, "train_loss_final")));
+    CHECK(value(v, "train_loss_min") == 1.5);
+    CHECK(value(v, "step_loss_nonfinite_share") == 0.5);
+    CHECK(value(v, "outcome_nan_loss") == 1.0);
+  }
+}
