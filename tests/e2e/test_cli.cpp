@@ -1,1 +1,218 @@
-// placeholder: being written
+// End to end through the real `dynfault` binary: a tiny campaign (2 programs x 2 faults, a few
+// steps each) into a temporary database, then labels, features and both evaluation protocols;
+// plus the promises about bad input (clear error, non-zero exit, database unchanged).
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "db/store.h"
+
+namespace fs = std::filesystem;
+using dynfault::db::Store;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;  // stdout and stderr, interleaved
+};
+
+/// Runs `dynfault <args>` in `dir`, capturing its output and exit code.
+Result dynfault(const std::string& args, const fs::path& dir) {
+  const std::string cmd = "cd '" + dir.string() + "' && '" + std::string(DYNFAULT_BINARY) + "' " +
+                          args + " 2>&1";
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return r;
+}
+
+fs::path temp_dir() {
+  std::string tmpl = (fs::temp_directory_path() / "dynfault-e2e-XXXXXX").string();
+  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+  return tmpl;
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const char* kCampaign = R"(name: e2e
+seed: 3
+repetitions: 2
+timeout_s: 120
+programs: [iris_mlp, lstm_sine]
+faults:
+  - mutator: lr_scale
+    params: {factor: 1000.0}
+  - mutator: optimizer_change
+    params: {to: adagrad}
+)";
+
+}  // namespace
+
+TEST_SUITE("e2e") {
+  TEST_CASE("A tiny campaign flows from YAML to an evaluation table") {
+    const fs::path dir = temp_dir();
+    write(dir / "c.yaml", kCampaign);
+
+    const auto plan = dynfault("plan c.yaml --db t.db", dir);
+    INFO(plan.out);
+    REQUIRE(plan.code == 0);
+    CHECK(plan.out.find("12 runs over 2 programs") != std::string::npos);
+    // Planning again adds nothing.
+    const auto again = dynfault("plan c.yaml --db t.db", dir);
+    CHECK(again.code == 0);
+    CHECK(again.out.find("0 new, 12 already present") != std::string::npos);
+
+    const auto run = dynfault("run --db t.db --jobs 2 --max-steps 12", dir);
+    INFO(run.out);
+    REQUIRE(run.code == 0);
+
+    {
+      Store store = Store::open((dir / "t.db").string(), false);
+      const auto runs = store.runs();
+      REQUIRE(runs.size() == 12);
+      std::set<std::string> programs;
+      for (const auto& r : runs) {
+        CHECK(r.status == "FINISHED");
+        CHECK_FALSE(r.outcome.empty());
+        programs.insert(r.spec.program);
+        const auto t = store.trace(r.spec.run_uuid);
+        REQUIRE(t.find("train/loss") != nullptr);
+        CHECK(t.find("train/loss")->size() >= 1);
+      }
+      CHECK(programs.size() == 2);
+      CHECK(store.info("libtorch_version").value_or("").rfind("1.13", 0) == 0);
+    }
+
+    const auto status = dynfault("status --db t.db", dir);
+    CHECK(status.code == 0);
+    CHECK(status.out.find("FINISHED=12") != std::string::npos);
+
+    const auto labels = dynfault("labels --db t.db", dir);
+    INFO(labels.out);
+    REQUIRE(labels.code == 0);
+    const auto features = dynfault("features --db t.db --sets deepfd", dir);
+    INFO(features.out);
+    REQUIRE(features.code == 0);
+    {
+      Store store = Store::open((dir / "t.db").string(), false);
+      const auto fault_type = store.labels("fault_type/default4");
+      REQUIRE(fault_type.size() == 12);
+      std::map<std::string, int> classes;
+      for (const auto& l : fault_type) ++classes[l.label];
+      CHECK(classes[""] == 4);  // clean runs have no fault type
+      CHECK(classes["learning_rate"] == 4);
+      CHECK(classes["optimizer"] == 4);
+      const auto table = store.features("deepfd");
+      CHECK(table.run_uuids.size() == 12);
+      CHECK(table.names.size() > 100);
+      for (const auto& row : table.rows) CHECK(row.size() == table.names.size());
+    }
+
+    const auto eval = dynfault("evaluate --db t.db --sets deepfd --bootstrap 50", dir);
+    INFO(eval.out);
+    REQUIRE(eval.code == 0);
+    CHECK(eval.out.find("within") != std::string::npos);
+    CHECK(eval.out.find("held-out") != std::string::npos);
+    {
+      Store store = Store::open((dir / "t.db").string(), false);
+      const auto rows = store.evaluation();
+      REQUIRE_FALSE(rows.empty());
+      std::set<std::string> protocols;
+      for (const auto& r : rows) protocols.insert(r.protocol);
+      CHECK(protocols.count("within") == 1);
+      CHECK(protocols.count("heldout") == 1);
+      // The stored held-out split never puts one program on both sides.
+      const auto splits = store.splits(rows.front().evaluation_id, "fault_type/default4", "heldout");
+      REQUIRE_FALSE(splits.empty());
+      std::map<std::string, std::string> program_of;
+      for (const auto& r : store.runs()) program_of[r.spec.run_uuid] = r.spec.program;
+      std::map<std::string, std::set<int64_t>> folds_of_program;
+      for (const auto& s : splits) folds_of_program[program_of[s.run_uuid]].insert(s.fold);
+      for (const auto& [prog, folds] : folds_of_program) CHECK(folds.size() == 1);
+    }
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("Bad input gets a clear error, a non-zero exit and no database change") {
+    const fs::path dir = temp_dir();
+    write(dir / "good.yaml", "name: g\nprograms: [iris_mlp]\n");
+    REQUIRE(dynfault("plan good.yaml --db t.db", dir).code == 0);
+    const std::string before = read_bytes(dir / "t.db");
+
+    const std::map<std::string, std::pair<std::string, std::string>> cases = {
+        // file text -> (text that must appear in the message, what it is)
+        {"malformed", {"name: b\nprograms: [iris_mlp\n", "bad.yaml:"}},
+        {"unknown key", {"name: b\nprograms: all\nseeed: 3\n", "bad.yaml:3: key 'seeed'"}},
+        {"unknown program", {"name: b\nprograms: [nope]\n", "bad.yaml:2: key 'programs' value 'nope'"}},
+        {"unknown mutator",
+         {"name: b\nprograms: all\nfaults:\n  - mutator: nope\n", "bad.yaml:4: key 'faults[0].mutator' value 'nope'"}},
+        {"out of range",
+         {"name: b\nprograms: all\nfaults:\n  - mutator: lr_scale\n    params: {factor: -1}\n",
+          "bad.yaml:5: key 'faults[0].params.factor' value '-1'"}},
+    };
+    for (const auto& [what, c] : cases) {
+      CAPTURE(what);
+      write(dir / "bad.yaml", c.first);
+      const auto r = dynfault("plan bad.yaml --db t.db", dir);
+      INFO(r.out);
+      CHECK(r.code != 0);
+      CHECK(r.out.find(c.second) != std::string::npos);
+      CHECK(read_bytes(dir / "t.db") == before);
+    }
+
+    // A database path that cannot be written.
+    const auto unwritable = dynfault("plan good.yaml --db /proc/nonexistent/x.db", dir);
+    CHECK(unwritable.code != 0);
+    CHECK(unwritable.out.find("/proc/nonexistent/x.db") != std::string::npos);
+
+    // A file that is not a dynfault database is refused and left alone.
+    write(dir / "notes.db", "these are my notes, not a database\n");
+    const auto foreign = dynfault("plan good.yaml --db notes.db", dir);
+    CHECK(foreign.code != 0);
+    CHECK(read_bytes(dir / "notes.db") == "these are my notes, not a database\n");
+
+    // Unknown subcommand and bad flag values are usage errors.
+    CHECK(dynfault("frobnicate", dir).code == 2);
+    CHECK(dynfault("run --db t.db --jobs 0", dir).code != 0);
+    CHECK(dynfault("run --db t.db --shard 3/2", dir).code != 0);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("list prints the registries as JSON for scripts") {
+    const fs::path dir = temp_dir();
+    const auto m = dynfault("list mutators --format json", dir);
+    REQUIRE(m.code == 0);
+    CHECK(m.out.find("\"lr_scale\"") != std::string::npos);
+    CHECK(m.out.find("\"category\"") != std::string::npos);
+    const auto p = dynfault("list programs --format json", dir);
+    REQUIRE(p.code == 0);
+    CHECK(p.out.find("\"iris_mlp\"") != std::string::npos);
+    CHECK(p.out.find("\"source\"") != std::string::npos);
+    fs::remove_all(dir);
+  }
+}
