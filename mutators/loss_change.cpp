@@ -1,6 +1,6 @@
 // Loss fault: DeepCrime's LCH and DeepFD's `loss` seeder (swap within or across the
 // probabilistic and regression families).
-#include "mutators/mutator.h"
+#include "mutators/mutator_util.h"
 
 namespace dynfault::mutators {
 namespace {
@@ -8,8 +8,9 @@ namespace {
 /// Replaces the loss function by `to`. Classification programs accept every loss (a regression
 /// loss is applied to one-hot targets, DeepFD's cross-family swap); regression programs accept only
 /// regression losses, since a classification loss needs class targets. Symptom: accuracy stalls
-/// or falls, loss scale changes, gradients shrink (MSE on logits) or saturate.
-class LossChange final : public Mutator {
+/// or falls, loss scale changes, gradients shrink (MSE on logits) or saturate. Source: DeepCrime
+/// LCH (13 Keras losses), DeepFD `loss`.
+class LossChange final : public EditMutator {
  public:
   std::string id() const override { return "loss_change"; }
   std::string category() const override { return "loss"; }
@@ -18,29 +19,25 @@ class LossChange final : public Mutator {
     return "stalled or falling accuracy, changed loss scale, small or saturated gradients";
   }
   std::vector<ParamSpec> params() const override {
-    ParamSpec to;
-    to.name = "to";
-    to.type = ParamSpec::Type::kString;
-    to.default_value = "mse";
-    to.choices = {"bce",   "bce_logits",    "categorical_hinge", "cross_entropy", "hinge",
-                  "huber", "kld",           "logcosh",           "mae",           "mape",
-                  "mse",   "msle",          "nll",               "poisson",       "smooth_l1",
-                  "squared_hinge"};
-    to.doc = "the new loss";
-    return {to};
+    return {choice_param(
+        "to", "mse",
+        {"bce", "bce_logits", "categorical_hinge", "cross_entropy", "hinge", "huber", "kld",
+         "logcosh", "mae", "mape", "mse", "msle", "nll", "poisson", "smooth_l1", "squared_hinge"},
+        "the new loss")};
   }
-  std::string not_applicable(const Recipe& r, const Json& p) const override {
+
+ protected:
+  std::string precondition(const Recipe& r, const Json& p) const override {
     const auto to = p.at("to").get<std::string>();
-    if (r.loss == to) return "the program already uses " + to;
     if (r.task == "regression" && !programs::is_regression_loss(to))
       return "'" + to + "' needs class targets but '" + r.program + "' is a regression task";
     return "";
   }
-  Recipe mutate(Recipe r, const Json& p) const override {
-    const std::string before = r.loss;
-    r.loss = p.at("to").get<std::string>();
-    record_fault(r, *this, p, "loss: " + before + " -> " + r.loss);
-    return r;
+  std::string edit(Recipe& r, const Json& p) const override {
+    return set_field("loss", r.loss, p.at("to").get<std::string>());
+  }
+  std::string no_op(const Recipe& r, const Json&) const override {
+    return "the program already uses " + r.loss;
   }
 };
 
