@@ -309,12 +309,13 @@ runner::ExecuteSummary run_campaign(const RunOptions& o) {
 
 po::options_description run_flags(RunOptions& o) {
   auto d = db_option(o.db);
-  d.add_options()("config", po::value(&o.config), "plan this campaign file first (idempotent)")(
+  d.add_options()("config", po::value(&o.config)->default_value(o.config),
+                  "plan this campaign file first (idempotent)")(
       "campaign", po::value(&o.campaign), "only runs of this campaign")(
-      "jobs,j", po::value(&o.jobs)->default_value(1), "worker processes (one thread each)")(
+      "jobs,j", po::value(&o.jobs)->default_value(o.jobs), "worker processes (one thread each)")(
       "shard", po::value(&o.shard), "run only shard i/N of the plan")(
-      "limit", po::value(&o.limit)->default_value(0), "execute at most N runs")(
-      "max-steps", po::value(&o.max_steps)->default_value(0),
+      "limit", po::value(&o.limit)->default_value(o.limit), "execute at most N runs")(
+      "max-steps", po::value(&o.max_steps)->default_value(o.max_steps),
       "stop each training after N steps (smoke tests)")(
       "no-probes", po::bool_switch(&o.no_probes), "record loss curves only");
   return d;
@@ -334,7 +335,7 @@ int cmd_worker(const std::vector<std::string>& args) {
   bool no_probes = false;
   auto d = db_option(o.db_path);
   d.add_options()("no-probes", po::bool_switch(&no_probes), "")(
-      "max-steps", po::value(&o.max_steps)->default_value(0), "");
+      "max-steps", po::value(&o.max_steps)->default_value(o.max_steps), "");
   parse("worker", args, d, "worker --db PATH (started by 'dynfault run')");
   o.probes = !no_probes;
   return runner::worker_main(o);

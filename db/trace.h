@@ -11,6 +11,22 @@
 ///     grad/global_norm, grad/nonfinite, grad/first_last_ratio
 ///     weight/<param>/{norm,mean,std,max_abs,near_zero_frac}       end of the epoch
 ///     weight/nonfinite, weight/max_abs, weight/mean, weight/std
+///     grad/first_norm, grad/last_norm, grad/zero_frac (element-weighted share of exact zeros)
+///   probe-level (step = epoch; cadence configurable, default every epoch; issue "probes"):
+///     weight/<param>/update_ratio, weight/update_ratio   ||W_t - W_{t-1}|| / ||W_{t-1}|| over
+///                                                         the last optimizer step of the epoch
+///     act/<layer>/{mean,std,dead_frac,sat_frac}          probe batch, eval mode; <layer> is the
+///                                                         module path of the activation, e.g.
+///                                                         layers.1 (relu); sat_frac measures
+///                                                         pre-activations beyond +-5 (sigmoid,
+///                                                         tanh), dead_frac outputs <= 0 (ReLU-like)
+///     act/dead_frac_max, act/sat_frac_max, act/mean_abs_max, act/std_mean   over layers
+///     opt/<param>/{exp_avg_norm,exp_avg_sq_norm,eff_step_mean,momentum_norm,accum_norm}
+///     opt/exp_avg_norm, opt/exp_avg_sq_norm, opt/eff_step_mean, opt/momentum_norm,
+///     opt/accum_norm                                     global (absent when not applicable)
+///     curv/lambda_max, curv/trace, curv/lr_lambda, curv/iterations   probe batch
+///   run-level (step = last epoch):
+///     final/test_loss, final/test_metric
 ///   Metrics: accuracy for classification, R^2 for regression. NaN and +-Inf are data: NaN is
 ///   stored as value NULL with is_nan = 1, +-Inf as REAL; both read back exactly. (-0.0 reads
 ///   back as 0.0: SQLite stores an integral REAL as an integer.)

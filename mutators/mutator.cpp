@@ -71,8 +71,10 @@ Json validate_params(const Mutator& m, const Json& given) {
     Json v = (given.is_object() && given.contains(s.name)) ? given.at(s.name) : s.default_value;
     if (v.is_null())
       throw ConfigError("", 0, s.name, "", "parameter of mutator '" + m.id() + "' is required");
+    // Errors quote the value as given, before any integer/number normalisation.
+    const std::string as_given = v.is_string() ? v.get<std::string>() : v.dump();
     const auto bad = [&](const std::string& why) {
-      return ConfigError("", 0, s.name, v.is_string() ? v.get<std::string>() : v.dump(),
+      return ConfigError("", 0, s.name, as_given,
                          "mutator '" + m.id() + "': " + why);
     };
     switch (s.type) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "programs/recipe.h"
@@ -49,6 +50,46 @@ std::string vendored_data_dir();
 /// Directory holding the Fashion-MNIST gzip IDX files (env DYNFAULT_FASHION_MNIST_DIR overrides
 /// /usr/share/datasets/fashion-mnist).
 std::string fashion_mnist_dir();
+
+/// Indices of a deterministic class-stratified subset of at most `limit` samples: each class keeps
+/// its first samples in stored order, in proportion to its share (largest remainder), and the
+/// result is sorted. Regression data keep the first `limit` samples. limit <= 0 or >= size()
+/// selects everything, so applying the same limit twice is a no-op.
+std::vector<int64_t> stratified_indices(const Dataset& d, int64_t limit);
+/// The samples at `indices`, in that order (same shapes and class count).
+Dataset subset(const Dataset& d, const std::vector<int64_t>& indices);
+
+/// splitmix64 finaliser of seed + stream: derives independent seeds (data, faults, shuffling)
+/// from one run seed.
+uint64_t mix_seed(uint64_t seed, uint64_t stream);
+
+/// Seeded PRNG for data generation and data faults: xoshiro256** seeded through splitmix64, with
+/// our own uniform and Box-Muller normal so that draws are identical on every platform (the
+/// std:: distributions are implementation-defined).
+class Rng {
+ public:
+  explicit Rng(uint64_t seed);
+  /// Next raw 64-bit value.
+  uint64_t next();
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform();
+  /// Uniform in [lo, hi).
+  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+  /// Uniform integer in [0, n), n > 0 (modulo, rejecting the biased tail of the range).
+  uint64_t below(uint64_t n);
+  /// Standard normal (Box-Muller; the second value of each pair is kept for the next call).
+  double normal();
+  /// Fisher-Yates shuffle of `v`.
+  template <typename T>
+  void shuffle(std::vector<T>& v) {
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
+  }
+
+ private:
+  uint64_t s_[4];
+  bool has_spare_ = false;
+  double spare_ = 0.0;
+};
 
 }  // namespace dynfault::programs
 

@@ -148,7 +148,7 @@ struct Recipe {
   std::string loss = "cross_entropy";
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
-  int64_t batch_size = 32;
+  int64_t batch_size = 32;            ///< 0 = the whole training set in one batch (DeepCrime HDB)
   int64_t epochs = 10;
   double l1 = 0.0;
   double l2 = 0.0;

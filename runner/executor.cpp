@@ -21,8 +21,11 @@
 
 #include "common/check.h"
 #include "common/hash.h"
+#include "common/version.h"
 #include "db/store.h"
 #include "runner/trainer.h"
+
+#include <torch/version.h>  // TORCH_VERSION only; cheap, unlike torch/torch.h
 
 extern char** environ;
 
@@ -197,6 +200,13 @@ class CoordinatorLock {
 
 }  // namespace
 
+std::map<std::string, std::string> environment_info() {
+  return {{"tool_version", kVersion},
+          {"libtorch_version", TORCH_VERSION},
+          {"git_commit", DYNFAULT_GIT_COMMIT},
+          {"compiler", std::string("gcc ") + __VERSION__}};
+}
+
 int64_t shard_of(const std::string& run_uuid, int64_t count) {
   DYNFAULT_CHECK(count >= 1, "shard_of(): shard count must be >= 1, got ", count);
   // Run ids are already uniform hashes; their first 12 hex digits give a stable partition.
@@ -215,6 +225,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
 
   CoordinatorLock lock(o.db_path);
   db::Store store = db::Store::open(o.db_path, /*create=*/false);
+  for (const auto& [k, v] : environment_info()) store.set_info(k, v);
   ExecuteSummary summary;
   // We hold the lock, so no other coordinator is alive: every RUNNING row is left over from a
   // coordinator that died; FAILED and KILLED runs get another attempt.

@@ -50,6 +50,10 @@ struct ExecuteSummary {
 /// database cannot be opened; never throws because a run failed.
 ExecuteSummary execute(const ExecuteOptions& options);
 
+/// Facts about this build stored in every database's `info` table: tool_version,
+/// libtorch_version, git_commit (at configure time), compiler.
+std::map<std::string, std::string> environment_info();
+
 /// The shard (0..count-1) of a run id: a stable partition by id.
 int64_t shard_of(const std::string& run_uuid, int64_t count);
 

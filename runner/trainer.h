@@ -3,25 +3,44 @@
 /// runner/*.cpp; this header is torch-free so the CLI and executor compile fast.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "db/trace.h"
 #include "programs/recipe.h"
 
 namespace dynfault::runner {
 
+/// How to run one training; the Recipe says what to train.
 struct TrainOptions {
-  int64_t max_steps = 0;       ///< stop after this many optimizer steps (0 = run all epochs)
-  double timeout_s = 0;        ///< cooperative wall-clock limit checked every step (0 = none)
-  bool probes = true;          ///< record gradient/weight statistics (loss curves always)
-  int64_t probe_every = 1;     ///< record tensor statistics every k epochs
+  int64_t max_steps = 0;    ///< stop after this many optimizer steps (0 = run all epochs)
+  double timeout_s = 0;     ///< cooperative wall-clock limit checked every step (0 = none)
+  bool probes = true;       ///< record gradient/weight statistics (loss curves always)
+  int64_t probe_every = 1;  ///< record tensor statistics every k epochs
   /// Called about once per second of training (the worker's heartbeat); may be empty.
   std::function<void()> on_progress;
+  /// Receives a copy of the final parameters (named as in the trace, flattened) when training
+  /// ends with any outcome but "exception"; for replay checks and tests. May be empty.
+  std::function<void(const std::map<std::string, std::vector<float>>&)> on_final_weights;
 };
 
 /// Trains `recipe` from `seed` with one intra-op thread. Training failures (NaN loss, divergence,
 /// exceptions from LibTorch, the cooperative timeout) are returned as outcomes with the trace
-/// recorded up to that point; this function throws only for an invalid recipe (dynfault::Error).
+/// recorded up to that point, status FINISHED; this function throws (dynfault::Error) only for
+/// an invalid recipe (unknown names, out-of-range values) or missing data. A layer list whose
+/// shapes do not fit the data (a mutated kernel larger than its feature map) is an outcome.
+///
+/// Outcomes: completed (all epochs, max_steps reached, or early stopping); nan_loss (a step's
+/// loss is NaN/Inf; training stops); diverged (|loss| > min(1e5, 1e3 * max(|first loss|, 1)),
+/// 1e5 being DeepFD's threshold; training stops); exception (the model could not be built, or
+/// LibTorch or the loss threw; `error` holds the message); timeout (the cooperative limit
+/// passed). The step whose loss is NaN or diverged is recorded but not applied; the epoch
+/// curves, weight statistics and final/test_* are recorded for the partial epoch too (not after
+/// an exception).
+///
+/// Same recipe, seed and options give bitwise-identical traces (timestamps and step times
+/// aside), and probes never change the losses or weights.
 db::RunResult train(const programs::Recipe& recipe, int64_t seed, const TrainOptions& options);
 
 /// Convenience: parses spec.recipe_json and trains with spec.seed; sets run_uuid.

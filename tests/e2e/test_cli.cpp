@@ -28,7 +28,7 @@ struct Result {
 };
 
 /// Runs `dynfault <args>` in `dir`, capturing its output and exit code.
-Result dynfault(const std::string& args, const fs::path& dir) {
+Result run_cli(const std::string& args, const fs::path& dir) {
   const std::string cmd = "cd '" + dir.string() + "' && '" + std::string(DYNFAULT_BINARY) + "' " +
                           args + " 2>&1";
   Result r;
@@ -78,16 +78,16 @@ TEST_SUITE("e2e") {
     const fs::path dir = temp_dir();
     write(dir / "c.yaml", kCampaign);
 
-    const auto plan = dynfault("plan c.yaml --db t.db", dir);
+    const auto plan = run_cli("plan c.yaml --db t.db", dir);
     INFO(plan.out);
     REQUIRE(plan.code == 0);
     CHECK(plan.out.find("12 runs over 2 programs") != std::string::npos);
     // Planning again adds nothing.
-    const auto again = dynfault("plan c.yaml --db t.db", dir);
+    const auto again = run_cli("plan c.yaml --db t.db", dir);
     CHECK(again.code == 0);
     CHECK(again.out.find("0 new, 12 already present") != std::string::npos);
 
-    const auto run = dynfault("run --db t.db --jobs 2 --max-steps 12", dir);
+    const auto run = run_cli("run --db t.db --jobs 2 --max-steps 12", dir);
     INFO(run.out);
     REQUIRE(run.code == 0);
 
@@ -108,14 +108,14 @@ TEST_SUITE("e2e") {
       CHECK(store.info("libtorch_version").value_or("").rfind("1.13", 0) == 0);
     }
 
-    const auto status = dynfault("status --db t.db", dir);
+    const auto status = run_cli("status --db t.db", dir);
     CHECK(status.code == 0);
     CHECK(status.out.find("FINISHED=12") != std::string::npos);
 
-    const auto labels = dynfault("labels --db t.db", dir);
+    const auto labels = run_cli("labels --db t.db", dir);
     INFO(labels.out);
     REQUIRE(labels.code == 0);
-    const auto features = dynfault("features --db t.db --sets deepfd", dir);
+    const auto features = run_cli("features --db t.db --sets deepfd", dir);
     INFO(features.out);
     REQUIRE(features.code == 0);
     {
@@ -133,7 +133,7 @@ TEST_SUITE("e2e") {
       for (const auto& row : table.rows) CHECK(row.size() == table.names.size());
     }
 
-    const auto eval = dynfault("evaluate --db t.db --sets deepfd --bootstrap 50", dir);
+    const auto eval = run_cli("evaluate --db t.db --sets deepfd --bootstrap 50", dir);
     INFO(eval.out);
     REQUIRE(eval.code == 0);
     CHECK(eval.out.find("within") != std::string::npos);
@@ -161,7 +161,7 @@ TEST_SUITE("e2e") {
   TEST_CASE("Bad input gets a clear error, a non-zero exit and no database change") {
     const fs::path dir = temp_dir();
     write(dir / "good.yaml", "name: g\nprograms: [iris_mlp]\n");
-    REQUIRE(dynfault("plan good.yaml --db t.db", dir).code == 0);
+    REQUIRE(run_cli("plan good.yaml --db t.db", dir).code == 0);
     const std::string before = read_bytes(dir / "t.db");
 
     const std::map<std::string, std::pair<std::string, std::string>> cases = {
@@ -178,7 +178,7 @@ TEST_SUITE("e2e") {
     for (const auto& [what, c] : cases) {
       CAPTURE(what);
       write(dir / "bad.yaml", c.first);
-      const auto r = dynfault("plan bad.yaml --db t.db", dir);
+      const auto r = run_cli("plan bad.yaml --db t.db", dir);
       INFO(r.out);
       CHECK(r.code != 0);
       CHECK(r.out.find(c.second) != std::string::npos);
@@ -186,30 +186,30 @@ TEST_SUITE("e2e") {
     }
 
     // A database path that cannot be written.
-    const auto unwritable = dynfault("plan good.yaml --db /proc/nonexistent/x.db", dir);
+    const auto unwritable = run_cli("plan good.yaml --db /proc/nonexistent/x.db", dir);
     CHECK(unwritable.code != 0);
     CHECK(unwritable.out.find("/proc/nonexistent/x.db") != std::string::npos);
 
     // A file that is not a dynfault database is refused and left alone.
     write(dir / "notes.db", "these are my notes, not a database\n");
-    const auto foreign = dynfault("plan good.yaml --db notes.db", dir);
+    const auto foreign = run_cli("plan good.yaml --db notes.db", dir);
     CHECK(foreign.code != 0);
     CHECK(read_bytes(dir / "notes.db") == "these are my notes, not a database\n");
 
     // Unknown subcommand and bad flag values are usage errors.
-    CHECK(dynfault("frobnicate", dir).code == 2);
-    CHECK(dynfault("run --db t.db --jobs 0", dir).code != 0);
-    CHECK(dynfault("run --db t.db --shard 3/2", dir).code != 0);
+    CHECK(run_cli("frobnicate", dir).code == 2);
+    CHECK(run_cli("run --db t.db --jobs 0", dir).code != 0);
+    CHECK(run_cli("run --db t.db --shard 3/2", dir).code != 0);
     fs::remove_all(dir);
   }
 
   TEST_CASE("list prints the registries as JSON for scripts") {
     const fs::path dir = temp_dir();
-    const auto m = dynfault("list mutators --format json", dir);
+    const auto m = run_cli("list mutators --format json", dir);
     REQUIRE(m.code == 0);
     CHECK(m.out.find("\"lr_scale\"") != std::string::npos);
     CHECK(m.out.find("\"category\"") != std::string::npos);
-    const auto p = dynfault("list programs --format json", dir);
+    const auto p = run_cli("list programs --format json", dir);
     REQUIRE(p.code == 0);
     CHECK(p.out.find("\"iris_mlp\"") != std::string::npos);
     CHECK(p.out.find("\"source\"") != std::string::npos);
