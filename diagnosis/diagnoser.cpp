@@ -1,12 +1,19 @@
 #include "diagnosis/diagnoser.h"
 
+#include <algorithm>
 #include <istream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "common/check.h"
+#include "diagnosis/baselines.h"
+#include "diagnosis/gradient_boosting.h"
+#include "diagnosis/knn.h"
 #include "diagnosis/logistic_regression.h"
+#include "diagnosis/mlp.h"
+#include "diagnosis/tree.h"
 
 namespace dynfault::diagnosis {
 namespace {
@@ -22,9 +29,16 @@ Registry& registry() {
   static Registry* r = [] {
     auto* reg = new Registry();  // never destroyed: safe to use during static teardown
     // The built-in diagnosers, one line each.
-    reg->factories["logistic_regression"] = [] {
-      return std::unique_ptr<Diagnoser>(new LogisticRegression());
-    };
+    auto& f = reg->factories;
+    f["autotrainer_rules"] = [] { return std::make_unique<AutotrainerRules>(); };
+    f["decision_tree"] = [] { return std::make_unique<DecisionTree>(); };
+    f["deepfd"] = [] { return std::make_unique<DeepfdBaseline>(); };
+    f["default_rf"] = [] { return make_default_rf(); };
+    f["gradient_boosting"] = [] { return std::make_unique<GradientBoosting>(); };
+    f["knn"] = [] { return std::make_unique<Knn>(); };
+    f["logistic_regression"] = [] { return std::make_unique<LogisticRegression>(); };
+    f["mlp"] = [] { return std::make_unique<Mlp>(); };
+    f["random_forest"] = [] { return std::make_unique<RandomForest>(); };
     return reg;
   }();
   return *r;
@@ -34,9 +48,49 @@ Registry& registry() {
 
 Matrix Matrix::take_rows(const std::vector<size_t>& idx) const {
   Matrix out(idx.size(), cols);
+  out.names = names;
   for (size_t i = 0; i < idx.size(); ++i) {
     DYNFAULT_CHECK(idx[i] < rows, "Matrix::take_rows(): row ", idx[i], " of ", rows);
     std::copy(row(idx[i]), row(idx[i]) + cols, out.row(i));
+  }
+  return out;
+}
+
+std::vector<std::string> training_classes(const Matrix& x, const Labels& y,
+                                          const std::string& who) {
+  DYNFAULT_CHECK(x.rows == y.size(), who, "::fit(): ", x.rows, " rows but ", y.size(), " labels");
+  DYNFAULT_CHECK(x.rows > 0, who, "::fit(): no training samples");
+  DYNFAULT_CHECK(x.data.size() == x.rows * x.cols, who, "::fit(): malformed matrix");
+  DYNFAULT_CHECK(x.names.empty() || x.names.size() == x.cols, who, "::fit(): ", x.names.size(),
+                 " column names for ", x.cols, " columns");
+  std::set<std::string> seen;
+  for (const auto& label : y) {
+    DYNFAULT_CHECK(!label.empty(), who, "::fit(): empty label");
+    seen.insert(label);
+  }
+  return {seen.begin(), seen.end()};
+}
+
+std::vector<size_t> encode_labels(const Labels& y, const std::vector<std::string>& classes) {
+  std::vector<size_t> out(y.size());
+  for (size_t i = 0; i < y.size(); ++i) {
+    const auto it = std::lower_bound(classes.begin(), classes.end(), y[i]);
+    DYNFAULT_CHECK(it != classes.end() && *it == y[i], "encode_labels(): unknown class '", y[i],
+                   "'");
+    out[i] = static_cast<size_t>(it - classes.begin());
+  }
+  return out;
+}
+
+Labels argmax_labels(const Matrix& proba, const std::vector<std::string>& classes) {
+  DYNFAULT_CHECK(proba.cols == classes.size(), "argmax_labels(): ", proba.cols, " columns for ",
+                 classes.size(), " classes");
+  Labels out(proba.rows);
+  for (size_t i = 0; i < proba.rows; ++i) {
+    size_t best = 0;
+    for (size_t c = 1; c < classes.size(); ++c)
+      if (proba(i, c) > proba(i, best)) best = c;
+    out[i] = classes[best];
   }
   return out;
 }

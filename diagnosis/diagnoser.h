@@ -23,6 +23,9 @@ struct Matrix {
   size_t rows = 0;
   size_t cols = 0;
   std::vector<double> data;  ///< rows * cols, row-major
+  /// Column names (optional: empty, or one per column). Learners ignore them; rule-based
+  /// diagnosers find their inputs by name.
+  std::vector<std::string> names;
 
   Matrix() = default;
   Matrix(size_t r, size_t c, double fill = 0.0) : rows(r), cols(c), data(r * c, fill) {}
@@ -30,7 +33,7 @@ struct Matrix {
   double operator()(size_t r, size_t c) const { return data[r * cols + c]; }
   const double* row(size_t r) const { return data.data() + r * cols; }
   double* row(size_t r) { return data.data() + r * cols; }
-  /// The given rows, in the given order.
+  /// The given rows, in the given order (names kept).
   Matrix take_rows(const std::vector<size_t>& idx) const;
 };
 
@@ -49,11 +52,26 @@ class Diagnoser {
   virtual const std::vector<std::string>& classes() const = 0;
   /// Registry name, e.g. "logistic_regression".
   virtual std::string name() const = 0;
+  /// The feature set this diagnoser is defined on ("" = any). A named baseline (`deepfd`,
+  /// `default_rf`) or a rule set reading named columns is evaluated on its own set only.
+  virtual std::string feature_set() const { return ""; }
   /// Writes the fitted model as text (first line: the name); load() on a fresh object of the
   /// same type restores it exactly (same predictions bit for bit).
   virtual void save(std::ostream& out) const = 0;
   virtual void load(std::istream& in) = 0;
 };
+
+// --- helpers shared by the implementations -----------------------------------------------------
+
+/// Checks a training set (rows == labels > 0, no empty label, well-formed matrix) and returns its
+/// sorted classes; errors name `who`.
+std::vector<std::string> training_classes(const Matrix& x, const Labels& y, const std::string& who);
+
+/// Labels as indices into sorted `classes`; throws for a label outside them.
+std::vector<size_t> encode_labels(const Labels& y, const std::vector<std::string>& classes);
+
+/// Row-wise arg max of a probability matrix (ties go to the first class in sorted order).
+Labels argmax_labels(const Matrix& proba, const std::vector<std::string>& classes);
 
 /// Names of the registered diagnosers, sorted.
 std::vector<std::string> diagnoser_names();

@@ -1,6 +1,7 @@
 #include "diagnosis/evaluation.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -92,9 +93,126 @@ void validate(const EvaluateOptions& o) {
                    "' names an entry twice");
   }
   const auto known = diagnoser_names();
-  for (const auto& d : o.diagnosers())
+  std::vector<std::string> used = o.diagnosers();
+  if (o.program_structure()) used.push_back(o.identity_diagnoser());
+  for (const auto& d : used)
     DYNFAULT_CHECK(std::find(known.begin(), known.end(), d) != known.end(),
                    "evaluate(): unknown diagnoser '", d, "' (known: ", join(known, ", "), ")");
+  DYNFAULT_CHECK(o.top_features() >= 0, "evaluate(): top_features must be >= 0, got ",
+                 o.top_features());
+}
+
+// Bootstrap resample b as a multiplicity per program (programs in sorted order): the same draws
+// as bootstrap_indices(), so scores computed from weighted per-program confusion matrices equal
+// those on the concatenated indices, at a cost independent of the number of traces.
+std::vector<std::vector<int>> bootstrap_weights(size_t programs, uint64_t seed, int64_t resamples) {
+  std::vector<std::vector<int>> w(static_cast<size_t>(std::max<int64_t>(resamples, 0)),
+                                  std::vector<int>(programs, 0));
+  for (int64_t b = 0; b < resamples; ++b) {
+    SplitMix64 rng(resample_seed(seed, b));
+    for (size_t draw = 0; draw < programs; ++draw)
+      ++w[static_cast<size_t>(b)][static_cast<size_t>(rng.below(programs))];
+  }
+  return w;
+}
+
+// Per-program confusion counts of one protocol: cells[g][t * k + p].
+std::vector<std::vector<int64_t>> program_confusions(const std::vector<int>& t,
+                                                     const std::vector<int>& p,
+                                                     const std::vector<size_t>& program_of,
+                                                     size_t programs, size_t k) {
+  std::vector<std::vector<int64_t>> cells(programs, std::vector<int64_t>(k * k, 0));
+  for (size_t i = 0; i < t.size(); ++i)
+    ++cells[program_of[i]][static_cast<size_t>(t[i]) * k + static_cast<size_t>(p[i])];
+  return cells;
+}
+
+ConfusionMatrix weighted_confusion(const std::vector<std::vector<int64_t>>& cells,
+                                   const std::vector<int>& weights,
+                                   const std::vector<std::string>& classes) {
+  const size_t k = classes.size();
+  ConfusionMatrix cm;
+  cm.classes = classes;
+  cm.counts.assign(k, std::vector<int64_t>(k, 0));
+  for (size_t g = 0; g < cells.size(); ++g) {
+    if (weights[g] == 0) continue;
+    for (size_t a = 0; a < k; ++a)
+      for (size_t b = 0; b < k; ++b) cm.counts[a][b] += weights[g] * cells[g][a * k + b];
+  }
+  return cm;
+}
+
+// Shared by every result of one task: program index per sample and the resample weights.
+struct BootstrapPlan {
+  std::vector<size_t> program_of;
+  size_t programs = 0;
+  std::vector<std::vector<int>> weights;
+};
+
+BootstrapPlan make_plan(const std::vector<std::string>& groups, uint64_t seed, int64_t resamples) {
+  BootstrapPlan plan;
+  std::map<std::string, size_t> index;  // sorted, as bootstrap_indices
+  for (const auto& g : groups) index.emplace(g, 0);
+  for (auto& [g, i] : index) i = plan.programs++;
+  for (const auto& g : groups) plan.program_of.push_back(index[g]);
+  plan.weights = bootstrap_weights(plan.programs, seed, resamples);
+  return plan;
+}
+
+void score_with_plan(const Labels& y, const Labels& within_pred, const Labels& heldout_pred,
+                     const BootstrapPlan& plan, double confidence, EvaluationResult& result) {
+  std::set<std::string> all(y.begin(), y.end());
+  all.insert(within_pred.begin(), within_pred.end());
+  all.insert(heldout_pred.begin(), heldout_pred.end());
+  const std::vector<std::string> classes(all.begin(), all.end());
+  const std::vector<int> t = encode(y, classes), pw = encode(within_pred, classes),
+                         ph = encode(heldout_pred, classes);
+  std::vector<size_t> everyone(y.size());
+  for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = i;
+  auto fill = [&](ProtocolScores& s, const std::vector<int>& p) {
+    s.confusion = confusion_of(t, p, everyone, classes);
+    s.balanced_accuracy = Interval{balanced_accuracy(s.confusion)};
+    s.macro_f1 = Interval{macro_f1(s.confusion)};
+    s.recall = per_class_recall(s.confusion);
+    s.n = static_cast<int64_t>(y.size());
+  };
+  fill(result.within, pw);
+  fill(result.heldout, ph);
+  result.gap_balanced_accuracy =
+      Interval{result.within.balanced_accuracy.value - result.heldout.balanced_accuracy.value};
+  result.gap_macro_f1 = Interval{result.within.macro_f1.value - result.heldout.macro_f1.value};
+  const size_t resamples = plan.weights.size();
+  result.bootstrap = static_cast<int64_t>(resamples);
+  result.heldout_draws.clear();
+  if (resamples == 0) return;
+
+  const size_t k = classes.size();
+  const auto cw = program_confusions(t, pw, plan.program_of, plan.programs, k);
+  const auto ch = program_confusions(t, ph, plan.program_of, plan.programs, k);
+  std::vector<double> wba(resamples), hba(resamples), gba(resamples), wf1(resamples),
+      hf1(resamples), gf1(resamples);
+  for (size_t b = 0; b < resamples; ++b) {
+    const ConfusionMatrix mw = weighted_confusion(cw, plan.weights[b], classes);
+    const ConfusionMatrix mh = weighted_confusion(ch, plan.weights[b], classes);
+    wba[b] = balanced_accuracy(mw);
+    hba[b] = balanced_accuracy(mh);
+    gba[b] = wba[b] - hba[b];
+    wf1[b] = macro_f1(mw);
+    hf1[b] = macro_f1(mh);
+    gf1[b] = wf1[b] - hf1[b];
+  }
+  const double lo = (1.0 - confidence) / 2.0, hi = 1.0 - lo;
+  auto ci = [&](Interval& v, const std::vector<double>& draws) {
+    v.low = percentile(draws, lo);
+    v.high = percentile(draws, hi);
+  };
+  ci(result.within.balanced_accuracy, wba);
+  ci(result.heldout.balanced_accuracy, hba);
+  ci(result.gap_balanced_accuracy, gba);
+  ci(result.within.macro_f1, wf1);
+  ci(result.heldout.macro_f1, hf1);
+  ci(result.gap_macro_f1, gf1);
+  result.heldout_draws = std::move(hba);
 }
 
 // A feature table by spec: the stored table of that name, else the join of its '+' parts.
@@ -210,42 +328,6 @@ std::string pad(const std::string& s, size_t w) {
 
 }  // namespace
 
-Labels cross_val_predict(const std::string& diagnoser, const Matrix& x, const Labels& y,
-                         const std::vector<Fold>& folds, int threads) {
-  DYNFAULT_CHECK(x.rows == y.size(), "cross_val_predict(): ", x.rows, " rows, ", y.size(),
-                 " labels");
-  const std::vector<int64_t> fold_of = test_fold_of(folds, y.size());
-  for (size_t i = 0; i < fold_of.size(); ++i)
-    DYNFAULT_CHECK(fold_of[i] >= 0, "cross_val_predict(): sample ", i, " is never tested");
-  Labels pred(y.size());
-  std::string error;
-  const int64_t n_folds = static_cast<int64_t>(folds.size());
-#ifdef DYNFAULT_HAS_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
-#endif
-  for (int64_t f = 0; f < n_folds; ++f) {
-    try {
-      const Fold& fold = folds[static_cast<size_t>(f)];
-      DYNFAULT_CHECK(!fold.train.empty(), "cross_val_predict(): fold ", f, " has no training rows");
-      Labels ytrain;
-      ytrain.reserve(fold.train.size());
-      for (size_t i : fold.train) ytrain.push_back(y[i]);
-      auto model = make_diagnoser(diagnoser);
-      model->fit(x.take_rows(fold.train), ytrain);
-      const Labels p = model->predict(x.take_rows(fold.test));
-      for (size_t i = 0; i < fold.test.size(); ++i) pred[fold.test[i]] = p[i];
-    } catch (const std::exception& e) {
-#ifdef DYNFAULT_HAS_OPENMP
-#pragma omp critical(dynfault_cv_error)
-#endif
-      if (error.empty()) error = e.what();
-    }
-  }
-  (void)threads;
-  if (!error.empty()) throw Error("cross_val_predict(" + diagnoser + "): " + error);
-  return pred;
-}
-
 std::vector<size_t> bootstrap_indices(const std::vector<std::string>& groups, uint64_t seed,
                                       int64_t b) {
   std::map<std::string, std::vector<size_t>> members;  // sorted: draws independent of row order
@@ -279,59 +361,85 @@ void score_protocols(const Labels& y, const Labels& within_pred, const Labels& h
   DYNFAULT_CHECK(y.size() == within_pred.size() && y.size() == heldout_pred.size() &&
                      y.size() == groups.size(),
                  "score_protocols(): sizes differ");
-  std::set<std::string> all(y.begin(), y.end());
-  all.insert(within_pred.begin(), within_pred.end());
-  all.insert(heldout_pred.begin(), heldout_pred.end());
-  const std::vector<std::string> classes(all.begin(), all.end());
-  const std::vector<int> t = encode(y, classes), pw = encode(within_pred, classes),
-                         ph = encode(heldout_pred, classes);
-  std::vector<size_t> everyone(y.size());
-  for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = i;
+  (void)threads;  // per-program weighting makes 1,000 resamples cost milliseconds
+  score_with_plan(y, within_pred, heldout_pred, make_plan(groups, seed, resamples), confidence,
+                  result);
+}
 
-  auto fill = [&](ProtocolScores& s, const std::vector<int>& p) {
-    s.confusion = confusion_of(t, p, everyone, classes);
-    s.balanced_accuracy = Interval{balanced_accuracy(s.confusion)};
-    s.macro_f1 = Interval{macro_f1(s.confusion)};
-    s.recall = per_class_recall(s.confusion);
-    s.n = static_cast<int64_t>(y.size());
-  };
-  fill(result.within, pw);
-  fill(result.heldout, ph);
-  result.gap_balanced_accuracy =
-      Interval{result.within.balanced_accuracy.value - result.heldout.balanced_accuracy.value};
-  result.gap_macro_f1 = Interval{result.within.macro_f1.value - result.heldout.macro_f1.value};
-  result.bootstrap = resamples;
-  if (resamples <= 0) return;
-
-  std::vector<double> wba(static_cast<size_t>(resamples)), hba(wba.size()), gba(wba.size()),
-      wf1(wba.size()), hf1(wba.size()), gf1(wba.size());
-#ifdef DYNFAULT_HAS_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static)
-#endif
-  for (int64_t b = 0; b < resamples; ++b) {
-    const std::vector<size_t> idx = bootstrap_indices(groups, seed, b);
-    const ConfusionMatrix cw = confusion_of(t, pw, idx, classes);
-    const ConfusionMatrix ch = confusion_of(t, ph, idx, classes);
-    const size_t k = static_cast<size_t>(b);
-    wba[k] = balanced_accuracy(cw);
-    hba[k] = balanced_accuracy(ch);
-    gba[k] = wba[k] - hba[k];
-    wf1[k] = macro_f1(cw);
-    hf1[k] = macro_f1(ch);
-    gf1[k] = wf1[k] - hf1[k];
+double eta_squared(const std::vector<double>& values, const std::vector<std::string>& groups) {
+  DYNFAULT_CHECK(values.size() == groups.size(), "eta_squared(): sizes differ");
+  std::map<std::string, std::pair<double, int64_t>> by;  // group -> (sum, n)
+  double sum = 0;
+  int64_t n = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) continue;
+    auto& g = by[groups[i]];
+    g.first += values[i];
+    ++g.second;
+    sum += values[i];
+    ++n;
   }
-  (void)threads;
-  const double lo = (1.0 - confidence) / 2.0, hi = 1.0 - lo;
-  auto ci = [&](Interval& v, const std::vector<double>& draws) {
-    v.low = percentile(draws, lo);
-    v.high = percentile(draws, hi);
-  };
-  ci(result.within.balanced_accuracy, wba);
-  ci(result.heldout.balanced_accuracy, hba);
-  ci(result.gap_balanced_accuracy, gba);
-  ci(result.within.macro_f1, wf1);
-  ci(result.heldout.macro_f1, hf1);
-  ci(result.gap_macro_f1, gf1);
+  if (n < 2) return kNaN;
+  const double mean = sum / static_cast<double>(n);
+  double total = 0;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (std::isfinite(values[i])) total += (values[i] - mean) * (values[i] - mean);
+  // Round-off of a constant column is not variance.
+  if (!(total > 1e-12 * std::max(1.0, mean * mean) * static_cast<double>(n))) return kNaN;
+  double between = 0;
+  for (const auto& [g, sn] : by) {
+    const double gm = sn.first / static_cast<double>(sn.second);
+    between += static_cast<double>(sn.second) * (gm - mean) * (gm - mean);
+  }
+  return std::clamp(between / total, 0.0, 1.0);
+}
+
+VarianceShare variance_share(const std::string& feature_set, const Matrix& x,
+                             const std::vector<std::string>& groups, int top) {
+  VarianceShare v;
+  v.feature_set = feature_set;
+  std::vector<double> col(x.rows);
+  double sum = 0;
+  for (size_t j = 0; j < x.cols; ++j) {
+    for (size_t i = 0; i < x.rows; ++i) col[i] = x(i, j);
+    const double e = eta_squared(col, groups);
+    v.eta2.emplace_back(j < x.names.size() ? x.names[j] : std::to_string(j), e);
+    if (std::isnan(e)) continue;
+    sum += e;
+    ++v.n_defined;
+  }
+  if (v.n_defined > 0) v.mean_eta2 = sum / static_cast<double>(v.n_defined);
+  for (const auto& fe : v.eta2)
+    if (!std::isnan(fe.second)) v.top.push_back(fe);
+  std::stable_sort(v.top.begin(), v.top.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (v.top.size() > static_cast<size_t>(top)) v.top.resize(static_cast<size_t>(top));
+  return v;
+}
+
+PairedComparison compare_paired(const EvaluationResult& a, const EvaluationResult& b,
+                                double confidence) {
+  PairedComparison c;
+  c.diagnoser = a.diagnoser;
+  c.set_a = a.feature_set;
+  c.set_b = b.feature_set;
+  c.difference.value = a.heldout.balanced_accuracy.value - b.heldout.balanced_accuracy.value;
+  DYNFAULT_CHECK(a.heldout_draws.size() == b.heldout_draws.size(),
+                 "compare_paired(): results come from different resamples");
+  if (a.heldout_draws.empty()) return c;
+  std::vector<double> diff(a.heldout_draws.size());
+  size_t positive = 0, defined = 0;
+  for (size_t i = 0; i < diff.size(); ++i) {
+    diff[i] = a.heldout_draws[i] - b.heldout_draws[i];
+    if (std::isnan(diff[i])) continue;
+    ++defined;
+    positive += diff[i] > 0 ? 1 : 0;
+  }
+  const double lo = (1.0 - confidence) / 2.0;
+  c.difference.low = percentile(diff, lo);
+  c.difference.high = percentile(diff, 1.0 - lo);
+  c.share_positive = defined ? static_cast<double>(positive) / static_cast<double>(defined) : kNaN;
+  return c;
 }
 
 EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string& feature_set,
@@ -355,6 +463,112 @@ EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string
   return r;
 }
 
+namespace {
+
+// One (diagnoser, feature set) cell of a task's table.
+struct Cell {
+  std::string diagnoser;
+  size_t table = 0;  // index into the loaded tables
+};
+
+// One fit: a cell, a protocol (0 = within, 1 = heldout) and a fold.
+struct Job {
+  size_t cell = 0;
+  int protocol = 0;
+  size_t fold = 0;
+};
+
+// The matrix of `table` for `run_ids` (rows in that order), with column names.
+Matrix matrix_of(const db::FeatureTable& table, const std::unordered_map<std::string, size_t>& row,
+                 const std::vector<std::string>& run_ids) {
+  Matrix x(run_ids.size(), table.names.size());
+  x.names = table.names;
+  for (size_t i = 0; i < run_ids.size(); ++i) {
+    const auto& src = table.rows[row.at(run_ids[i])];
+    DYNFAULT_CHECK(src.size() == table.names.size(), "evaluate(): feature set '", table.feature_set,
+                   "' has a row of ", src.size(), " values for ", table.names.size(),
+                   " columns (run ", run_ids[i], ")");
+    std::copy(src.begin(), src.end(), x.row(i));
+  }
+  return x;
+}
+
+// Fits every job (OpenMP across jobs, largest training sets first); fills preds[cell][protocol].
+void run_jobs(const std::vector<Cell>& cells, const std::vector<Matrix>& matrices, const Labels& y,
+              const std::vector<Fold>* folds, int threads,
+              std::vector<std::array<Labels, 2>>& preds) {
+  std::vector<Job> jobs;
+  for (size_t c = 0; c < cells.size(); ++c)
+    for (int p = 0; p < 2; ++p)
+      for (size_t f = 0; f < folds[p].size(); ++f) jobs.push_back(Job{c, p, f});
+  preds.assign(cells.size(), {Labels(y.size()), Labels(y.size())});
+  std::string error;
+  const int64_t n_jobs = static_cast<int64_t>(jobs.size());
+#ifdef DYNFAULT_HAS_OPENMP
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+#endif
+  for (int64_t j = 0; j < n_jobs; ++j) {
+    const Job& job = jobs[static_cast<size_t>(j)];
+    try {
+      const Fold& fold = folds[job.protocol][job.fold];
+      const Matrix& x = matrices[cells[job.cell].table];
+      Labels ytrain;
+      ytrain.reserve(fold.train.size());
+      for (size_t i : fold.train) ytrain.push_back(y[i]);
+      auto model = make_diagnoser(cells[job.cell].diagnoser);
+      model->fit(x.take_rows(fold.train), ytrain);
+      const Labels p = model->predict(x.take_rows(fold.test));
+      Labels& out = preds[job.cell][static_cast<size_t>(job.protocol)];
+      for (size_t i = 0; i < fold.test.size(); ++i) out[fold.test[i]] = p[i];
+    } catch (const std::exception& e) {
+#ifdef DYNFAULT_HAS_OPENMP
+#pragma omp critical(dynfault_eval_error)
+#endif
+      if (error.empty()) error = cells[job.cell].diagnoser + ": " + e.what();
+    }
+  }
+  (void)threads;
+  if (!error.empty()) throw Error("evaluate(): " + error);
+}
+
+db::EvaluationRow program_row(const std::string& evaluation_id, const std::string& task,
+                              const std::string& protocol, const std::string& diagnoser,
+                              const std::string& feature_set, const std::string& metric,
+                              double value, int64_t n, const std::string& details) {
+  db::EvaluationRow row;
+  row.evaluation_id = evaluation_id;
+  row.task = task;
+  row.protocol = protocol;
+  row.diagnoser = diagnoser;
+  row.feature_set = feature_set;
+  row.metric = metric;
+  row.value = value;
+  row.ci_low = row.ci_high = kNaN;
+  row.n = n;
+  row.details = details;
+  return row;
+}
+
+json num_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+}  // namespace
+
+Labels cross_val_predict(const std::string& diagnoser, const Matrix& x, const Labels& y,
+                         const std::vector<Fold>& folds, int threads) {
+  DYNFAULT_CHECK(x.rows == y.size(), "cross_val_predict(): ", x.rows, " rows, ", y.size(),
+                 " labels");
+  const std::vector<int64_t> fold_of = test_fold_of(folds, y.size());
+  for (size_t i = 0; i < fold_of.size(); ++i)
+    DYNFAULT_CHECK(fold_of[i] >= 0, "cross_val_predict(): sample ", i, " is never tested");
+  for (size_t f = 0; f < folds.size(); ++f)
+    DYNFAULT_CHECK(!folds[f].train.empty(), "cross_val_predict(): fold ", f,
+                   " has no training rows");
+  const std::vector<Fold> protocols[2] = {folds, {}};
+  std::vector<std::array<Labels, 2>> preds;
+  run_jobs({Cell{diagnoser, 0}}, {x}, y, protocols, threads, preds);
+  return preds[0][0];
+}
+
 EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
   validate(options);
   EvaluationReport report;
@@ -369,15 +583,33 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
   std::unordered_map<std::string, std::string> program_of;
   for (const auto& run : store.runs(filter)) program_of[run.spec.run_uuid] = run.spec.program;
 
+  // Tables: the listed sets, then the sets that bound diagnosers (baselines, rules) need.
+  std::vector<std::string> specs = options.feature_sets();
+  std::vector<std::string> bound(options.diagnosers().size());
+  for (size_t d = 0; d < bound.size(); ++d) {
+    bound[d] = make_diagnoser(options.diagnosers()[d])->feature_set();
+    if (!bound[d].empty() && std::find(specs.begin(), specs.end(), bound[d]) == specs.end())
+      specs.push_back(bound[d]);
+  }
   const std::vector<std::string> stored = store.feature_sets();
   std::vector<db::FeatureTable> tables;
   std::vector<std::unordered_map<std::string, size_t>> row_of;
-  for (const auto& spec : options.feature_sets()) {
+  for (const auto& spec : specs) {
     tables.push_back(load_table(store, spec, stored));
     row_of.emplace_back();
     for (size_t i = 0; i < tables.back().run_uuids.size(); ++i)
       row_of.back()[tables.back().run_uuids[i]] = i;
   }
+  // Cells of every task: unbound diagnosers x listed sets, bound diagnosers x their own set.
+  std::vector<Cell> cells;
+  for (size_t s = 0; s < options.feature_sets().size(); ++s)
+    for (size_t d = 0; d < bound.size(); ++d)
+      if (bound[d].empty()) cells.push_back(Cell{options.diagnosers()[d], s});
+  for (size_t d = 0; d < bound.size(); ++d)
+    if (!bound[d].empty())
+      cells.push_back(Cell{
+          options.diagnosers()[d],
+          static_cast<size_t>(std::find(specs.begin(), specs.end(), bound[d]) - specs.begin())});
 
   struct Pending {
     std::vector<db::SplitRow> within, heldout;
@@ -433,39 +665,141 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
       continue;
     }
 
-    const auto within_folds =
-        make_splits(SplitKind::by_run, y, groups, options.within_folds(), options.seed());
-    const auto heldout_folds =
-        make_splits(SplitKind::by_program, y, groups, options.heldout_folds(), options.seed());
-    DYNFAULT_ASSERT(groups_disjoint(heldout_folds, groups));
+    const std::vector<Fold> folds[2] = {
+        make_splits(SplitKind::by_run, y, groups, options.within_folds(), options.seed()),
+        make_splits(SplitKind::by_program, y, groups, options.heldout_folds(), options.seed())};
+    DYNFAULT_ASSERT(groups_disjoint(folds[1], groups));
     Pending p;
-    const auto wf = test_fold_of(within_folds, y.size());
-    const auto hf = test_fold_of(heldout_folds, y.size());
+    const auto wf = test_fold_of(folds[0], y.size());
+    const auto hf = test_fold_of(folds[1], y.size());
     for (size_t i = 0; i < y.size(); ++i) {
       p.within.push_back(db::SplitRow{run_ids[i], wf[i]});
       p.heldout.push_back(db::SplitRow{run_ids[i], hf[i]});
     }
     splits.push_back(std::move(p));
 
-    for (size_t s = 0; s < tables.size(); ++s) {
-      const db::FeatureTable& table = tables[s];
-      Matrix x(y.size(), table.names.size());
-      for (size_t i = 0; i < y.size(); ++i) {
-        const auto& src = table.rows[row_of[s].at(run_ids[i])];
-        DYNFAULT_CHECK(src.size() == table.names.size(), "evaluate(): feature set '",
-                       table.feature_set, "' has a row of ", src.size(), " values for ",
-                       table.names.size(), " columns (run ", run_ids[i], ")");
-        std::copy(src.begin(), src.end(), x.row(i));
+    std::vector<Matrix> matrices;
+    for (size_t s = 0; s < tables.size(); ++s)
+      matrices.push_back(matrix_of(tables[s], row_of[s], run_ids));
+    std::vector<std::array<Labels, 2>> preds;
+    run_jobs(cells, matrices, y, folds, options.threads(), preds);
+
+    const BootstrapPlan plan = make_plan(groups, options.seed(), options.bootstrap());
+    tr.results.resize(cells.size());
+    const int64_t n_cells = static_cast<int64_t>(cells.size());
+#ifdef DYNFAULT_HAS_OPENMP
+#pragma omp parallel for num_threads(options.threads()) schedule(dynamic)
+#endif
+    for (int64_t c = 0; c < n_cells; ++c) {
+      EvaluationResult& r = tr.results[static_cast<size_t>(c)];
+      const Cell& cell = cells[static_cast<size_t>(c)];
+      r.diagnoser = cell.diagnoser;
+      r.feature_set = specs[cell.table];
+      r.n_features = static_cast<int64_t>(matrices[cell.table].cols);
+      score_with_plan(y, preds[static_cast<size_t>(c)][0], preds[static_cast<size_t>(c)][1], plan,
+                      options.confidence(), r);
+      r.within.folds = static_cast<int64_t>(folds[0].size());
+      r.heldout.folds = static_cast<int64_t>(folds[1].size());
+    }
+    for (const auto& r : tr.results) {
+      const auto more = rows_of(report.evaluation_id, task, r, tr, options);
+      rows.insert(rows.end(), more.begin(), more.end());
+    }
+    if (options.paired())
+      for (size_t a = 0; a < tr.results.size(); ++a)
+        for (size_t b = a + 1; b < tr.results.size(); ++b) {
+          const EvaluationResult &ra = tr.results[a], &rb = tr.results[b];
+          if (ra.diagnoser != rb.diagnoser || ra.feature_set == rb.feature_set) continue;
+          PairedComparison c = compare_paired(ra, rb, options.confidence());
+          db::EvaluationRow row = program_row(
+              report.evaluation_id, task, "paired", c.diagnoser, c.set_a + " vs " + c.set_b,
+              "heldout_balanced_accuracy_diff", c.difference.value, tr.n_traces,
+              json{{"set_a", c.set_a},
+                   {"set_b", c.set_b},
+                   {"definition", "heldout balanced accuracy of set_a - set_b"},
+                   {"share_positive", num_or_null(c.share_positive)},
+                   {"bootstrap", options.bootstrap()},
+                   {"resampling", "programs with replacement, shared by both sets"}}
+                  .dump());
+          row.ci_low = c.difference.low;
+          row.ci_high = c.difference.high;
+          rows.push_back(row);
+          tr.paired.push_back(std::move(c));
+        }
+    report.tasks.push_back(std::move(tr));
+  }
+
+  if (options.program_structure()) {
+    // Every FINISHED run of the campaign with all listed feature sets, labelled by its program.
+    std::vector<std::string> run_ids;
+    for (const auto& [run, program] : program_of) {
+      bool everywhere = true;
+      for (size_t s = 0; s < options.feature_sets().size(); ++s)
+        everywhere = everywhere && row_of[s].count(run);
+      if (everywhere) run_ids.push_back(run);
+    }
+    std::sort(run_ids.begin(), run_ids.end());
+    Labels programs;
+    for (const auto& r : run_ids) programs.push_back(program_of[r]);
+    const std::set<std::string> distinct(programs.begin(), programs.end());
+    report.identity_traces = static_cast<int64_t>(run_ids.size());
+    if (distinct.size() < 2) {
+      report.identity_message =
+          "needs at least 2 programs, found " + std::to_string(distinct.size());
+    } else {
+      const std::vector<Fold> folds[2] = {make_splits(SplitKind::by_run, programs, programs,
+                                                      options.within_folds(), options.seed()),
+                                          {}};
+      std::vector<Cell> id_cells;
+      std::vector<Matrix> matrices;
+      for (size_t s = 0; s < options.feature_sets().size(); ++s) {
+        matrices.push_back(matrix_of(tables[s], row_of[s], run_ids));
+        id_cells.push_back(Cell{options.identity_diagnoser(), s});
       }
-      for (const auto& d : options.diagnosers()) {
-        EvaluationResult r = evaluate_matrix(d, options.feature_sets()[s], x, y, groups,
-                                             within_folds, heldout_folds, options);
-        const auto more = rows_of(report.evaluation_id, task, r, tr, options);
-        rows.insert(rows.end(), more.begin(), more.end());
-        tr.results.push_back(std::move(r));
+      std::vector<std::array<Labels, 2>> preds;
+      run_jobs(id_cells, matrices, programs, folds, options.threads(), preds);
+      const double chance = 1.0 / static_cast<double>(distinct.size());
+      for (size_t s = 0; s < id_cells.size(); ++s) {
+        ProgramIdentity id;
+        id.feature_set = specs[s];
+        id.diagnoser = options.identity_diagnoser();
+        id.balanced_accuracy = balanced_accuracy(programs, preds[s][0]);
+        id.accuracy = accuracy(programs, preds[s][0]);
+        id.chance = chance;
+        id.n = static_cast<int64_t>(programs.size());
+        id.n_programs = static_cast<int64_t>(distinct.size());
+        const std::string details = json{
+            {"chance", chance},
+            {"n_programs", id.n_programs},
+            {"folds", folds[0].size()},
+            {"split", "stratified by program (within)"},
+            {"seed", options.seed()}}.dump();
+        rows.push_back(program_row(report.evaluation_id, kTaskProgramIdentity, "within",
+                                   id.diagnoser, id.feature_set, "balanced_accuracy",
+                                   id.balanced_accuracy, id.n, details));
+        rows.push_back(program_row(report.evaluation_id, kTaskProgramIdentity, "within",
+                                   id.diagnoser, id.feature_set, "accuracy", id.accuracy, id.n,
+                                   details));
+        report.identity.push_back(id);
+
+        VarianceShare v = variance_share(specs[s], matrices[s], programs, options.top_features());
+        json top = json::array();
+        for (const auto& [f, e] : v.top) top.push_back({{"feature", f}, {"eta2", e}});
+        rows.push_back(program_row(report.evaluation_id, kTaskProgramVariance, "all", "",
+                                   v.feature_set, "eta2_mean", v.mean_eta2, id.n,
+                                   json{{"top", top},
+                                        {"n_features", v.eta2.size()},
+                                        {"n_defined", v.n_defined},
+                                        {"definition",
+                                         "one-way ANOVA SS_between / SS_total by "
+                                         "program, finite values"}}
+                                       .dump()));
+        for (const auto& [f, e] : v.eta2)
+          rows.push_back(program_row(report.evaluation_id, kTaskProgramVariance, "all", "",
+                                     v.feature_set, "eta2/" + f, e, id.n, ""));
+        report.variance.push_back(std::move(v));
       }
     }
-    report.tasks.push_back(std::move(tr));
   }
 
   size_t next_split = 0;
@@ -517,6 +851,36 @@ std::string format_table(const EvaluationReport& report) {
             << pad(fmt_interval(h), 23) << pad(fmt_interval(g), 24)
             << pad(std::to_string(tr.n_traces), 8) << tr.n_programs << '\n';
       }
+    }
+    if (!tr.paired.empty()) {
+      out << "\npaired: held-out balanced accuracy of set a - set b, same resamples\n";
+      out << pad("diagnoser", 21) << pad("a vs b", 36) << pad("difference", 24) << "share > 0\n";
+      for (const auto& c : tr.paired)
+        out << pad(c.diagnoser, 21) << pad(c.set_a + " vs " + c.set_b, 36)
+            << pad(fmt_interval(c.difference), 24) << fmt(c.share_positive) << '\n';
+    }
+  }
+  if (o.program_structure()) {
+    out << "\n== program identity and program share of feature variance ==\n";
+    if (!report.identity_message.empty()) {
+      out << "skipped: " << report.identity_message << '\n';
+      return out.str();
+    }
+    if (!report.identity.empty())
+      out << "which program a trace comes from, " << report.identity.front().diagnoser
+          << ", stratified " << o.within_folds() << "-fold by program over "
+          << report.identity_traces << " traces; chance = 1/" << report.identity.front().n_programs
+          << " = " << fmt(report.identity.front().chance) << "\n";
+    out << pad("feature set", 18) << pad("balanced acc", 14) << pad("accuracy", 10)
+        << pad("mean eta^2", 12) << "most program-dependent features (eta^2)\n";
+    for (size_t s = 0; s < report.identity.size(); ++s) {
+      const auto& id = report.identity[s];
+      const VarianceShare* v = s < report.variance.size() ? &report.variance[s] : nullptr;
+      std::string top;
+      if (v)
+        for (const auto& [f, e] : v->top) top += (top.empty() ? "" : ", ") + f + " " + fmt(e);
+      out << pad(id.feature_set, 18) << pad(fmt(id.balanced_accuracy), 14)
+          << pad(fmt(id.accuracy), 10) << pad(v ? fmt(v->mean_eta2) : fmt(kNaN), 12) << top << '\n';
     }
   }
   return out.str();

@@ -8,6 +8,13 @@
 /// programs are resampled with replacement, each drawn program brings all its traces with their
 /// out-of-fold predictions from both protocols, and both scores and the gap are recomputed;
 /// percentile intervals. Splits and results are stored, so every number is recomputable.
+///
+/// Also, on the same resamples: paired comparisons of feature sets (difference of held-out
+/// balanced accuracy, per diagnoser), and the program-level structure of each feature set: how
+/// well it predicts which program a trace came from (task `program_identity`), and the share of
+/// each feature's variance explained by the program (one-way ANOVA eta^2, task
+/// `program_variance`).
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -35,7 +42,7 @@ struct EvaluateOptions {
   DYNFAULT_ARG(std::vector<std::string>, tasks) = std::vector<std::string>{"fault_type/default4"};
   /// Stored feature sets; "a+b" uses the stored table of that name or joins a and b by run.
   DYNFAULT_ARG(std::vector<std::string>, feature_sets) = std::vector<std::string>{
-      "deepfd", "curves", "deepfd+curves"};
+      "deepfd", "curves", "default", "curvature", "optimizer", "activation"};
   DYNFAULT_ARG(std::vector<std::string>,
                diagnosers) = std::vector<std::string>{"logistic_regression"};
   DYNFAULT_ARG(int, within_folds) = 5;            ///< stratified k for the within protocol
@@ -45,6 +52,15 @@ struct EvaluateOptions {
   DYNFAULT_ARG(uint64_t, seed) = 0;               ///< splits and bootstrap
   DYNFAULT_ARG(int, threads) = 1;                 ///< OpenMP threads across folds and resamples
   DYNFAULT_ARG(std::string, evaluation_id) = "";  ///< "" = a fresh id
+  /// Compare every pair of the listed feature sets per diagnoser and task (held-out balanced
+  /// accuracy difference on shared resamples).
+  DYNFAULT_ARG(bool, paired) = true;
+  /// Program-level structure of each listed feature set: program identity and eta^2.
+  DYNFAULT_ARG(bool, program_structure) = true;
+  /// Diagnoser that predicts the program from the features (within protocol only).
+  DYNFAULT_ARG(std::string, identity_diagnoser) = "random_forest";
+  /// Features listed per set as the most program-dependent (largest eta^2).
+  DYNFAULT_ARG(int, top_features) = 5;
 };
 
 /// A point estimate with its percentile interval (NaN bounds when none was computed).
@@ -74,6 +90,36 @@ struct EvaluationResult {
   Interval gap_balanced_accuracy;  ///< within - heldout
   Interval gap_macro_f1;
   int64_t bootstrap = 0;  ///< resamples behind the intervals
+  /// Held-out balanced accuracy of each bootstrap resample (not stored; paired comparisons).
+  std::vector<double> heldout_draws;
+};
+
+/// Held-out balanced accuracy of feature set a minus that of b, same diagnoser, same resamples.
+struct PairedComparison {
+  std::string diagnoser;
+  std::string set_a, set_b;
+  Interval difference;          ///< a - b with its percentile interval
+  double share_positive = NAN;  ///< share of resamples where a - b > 0
+};
+
+/// How well one feature set identifies the program (within protocol, stratified by program).
+struct ProgramIdentity {
+  std::string feature_set;
+  std::string diagnoser;
+  double balanced_accuracy = NAN;
+  double accuracy = NAN;
+  double chance = NAN;  ///< 1 / number of programs
+  int64_t n = 0, n_programs = 0;
+};
+
+/// Share of each feature's variance explained by the program (one-way ANOVA eta^2 =
+/// SS_between / SS_total over the finite values; NaN for a constant or all-missing feature).
+struct VarianceShare {
+  std::string feature_set;
+  double mean_eta2 = NAN;  ///< over the features where eta^2 is defined
+  int64_t n_defined = 0;
+  std::vector<std::pair<std::string, double>> eta2;  ///< per feature, in column order
+  std::vector<std::pair<std::string, double>> top;   ///< largest first
 };
 
 /// One task: its data and results, or why it was skipped (`message` non-empty).
@@ -87,13 +133,22 @@ struct TaskReport {
   int64_t n_not_applicable = 0;    ///< FINISHED traces whose label is "" (excluded)
   int64_t n_missing_features = 0;  ///< labelled traces missing from some feature table
   std::vector<EvaluationResult> results;
+  std::vector<PairedComparison> paired;
 };
 
 struct EvaluationReport {
   std::string evaluation_id;
   EvaluateOptions options;
   std::vector<TaskReport> tasks;
+  std::vector<ProgramIdentity> identity;
+  std::vector<VarianceShare> variance;
+  int64_t identity_traces = 0;
+  std::string identity_message;  ///< why program structure was skipped ("" = it was computed)
 };
+
+/// Task names of the program-level rows in the `evaluations` table.
+inline constexpr const char* kTaskProgramIdentity = "program_identity";
+inline constexpr const char* kTaskProgramVariance = "program_variance";
 
 // --- pure building blocks (no database) -------------------------------------------------------
 
@@ -116,6 +171,18 @@ void score_protocols(const Labels& y, const Labels& within_pred, const Labels& h
                      const std::vector<std::string>& groups, int64_t resamples, double confidence,
                      uint64_t seed, int threads, EvaluationResult& result);
 
+/// One-way ANOVA eta^2 of `values` grouped by `groups` over the finite values (NaN when fewer
+/// than 2 finite values or zero total variance).
+double eta_squared(const std::vector<double>& values, const std::vector<std::string>& groups);
+
+/// eta^2 of every column of `x` by `groups`, averaged, with the `top` largest.
+VarianceShare variance_share(const std::string& feature_set, const Matrix& x,
+                             const std::vector<std::string>& groups, int top);
+
+/// Paired comparison of two results on the same resamples (their heldout_draws).
+PairedComparison compare_paired(const EvaluationResult& a, const EvaluationResult& b,
+                                double confidence);
+
 /// Evaluates one diagnoser on one matrix under both protocols with the given folds.
 EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string& feature_set,
                                  const Matrix& x, const Labels& y,
@@ -126,6 +193,11 @@ EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string
 
 // --- over a store -------------------------------------------------------------------------------
 
+/// Cells per task: every diagnoser not bound to a feature set x every listed set, plus each bound
+/// diagnoser (Diagnoser::feature_set(): `deepfd`, `default_rf`, `autotrainer_rules`) on its own
+/// set, loaded even when not listed. All fits of a task (cells x protocols x folds) run as one
+/// OpenMP loop with `threads` threads; each fit is single-threaded.
+///
 /// Runs the evaluation on the stored labels and feature tables of FINISHED runs of
 /// `options.campaign`; stores the splits (`within`, `heldout`) and the results (protocols
 /// `within`, `heldout`, `gap`) under one evaluation id. A task with fewer than 2 classes or 2
@@ -134,7 +206,8 @@ EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string
 EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options);
 
 /// Plain-text tables, one per task: rows diagnoser x feature set; columns within, held-out and
-/// gap (balanced accuracy with intervals), traces, programs; then the same for macro-F1.
+/// gap (balanced accuracy with intervals), traces, programs; then the same for macro-F1; the
+/// paired comparisons; then a section on program identity and eta^2 per feature set.
 std::string format_table(const EvaluationReport& report);
 
 }  // namespace dynfault::diagnosis

@@ -11,19 +11,13 @@
 #include <ostream>
 #include <set>
 
+#include "diagnosis/model_io.h"
+
 namespace dynfault::diagnosis {
 namespace {
 
+constexpr int kFormatVersion = 1;
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// numpy's default (linear) percentile on sorted data.
-double quantile_sorted(const std::vector<double>& s, double q) {
-  if (s.empty()) return 0.0;
-  const double pos = q * static_cast<double>(s.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, s.size() - 1);
-  return s[lo] + (pos - static_cast<double>(lo)) * (s[hi] - s[lo]);
-}
 
 double dot(const std::vector<double>& a, const std::vector<double>& b) {
   double s = 0;
@@ -112,35 +106,6 @@ class Objective {
   std::vector<double> xt_, z_, r_;
 };
 
-void write_vector(std::ostream& out, const char* tag, const std::vector<double>& v) {
-  out << tag;
-  char buf[40];
-  for (double x : v) {
-    std::snprintf(buf, sizeof(buf), " %.17g", x);  // 17 digits: exact round trip
-    out << buf;
-  }
-  out << '\n';
-}
-
-double read_double(std::istream& in, const char* what) {
-  std::string tok;
-  DYNFAULT_CHECK(static_cast<bool>(in >> tok), "LogisticRegression::load(): missing ", what);
-  char* end = nullptr;
-  const double v = std::strtod(tok.c_str(), &end);
-  DYNFAULT_CHECK(end && *end == '\0', "LogisticRegression::load(): bad number '", tok, "' in ",
-                 what);
-  return v;
-}
-
-std::vector<double> read_vector(std::istream& in, const std::string& tag, size_t n) {
-  std::string got;
-  DYNFAULT_CHECK(static_cast<bool>(in >> got) && got == tag,
-                 "LogisticRegression::load(): expected '", tag, "', got '", got, "'");
-  std::vector<double> v(n);
-  for (auto& x : v) x = read_double(in, tag.c_str());
-  return v;
-}
-
 }  // namespace
 
 LogisticRegression::LogisticRegression(LogisticRegressionOptions options) : options_(options) {
@@ -158,51 +123,12 @@ LogisticRegression::LogisticRegression(LogisticRegressionOptions options) : opti
 }
 
 void LogisticRegression::fit(const Matrix& x, const Labels& y) {
-  DYNFAULT_CHECK(x.rows == y.size(), "LogisticRegression::fit(): ", x.rows, " rows but ", y.size(),
-                 " labels");
-  DYNFAULT_CHECK(x.rows > 0, "LogisticRegression::fit(): no training samples");
-  DYNFAULT_CHECK(x.data.size() == x.rows * x.cols, "LogisticRegression::fit(): malformed matrix");
-  std::set<std::string> seen;
-  for (const auto& label : y) {
-    DYNFAULT_CHECK(!label.empty(), "LogisticRegression::fit(): empty label");
-    seen.insert(label);
-  }
-  classes_.assign(seen.begin(), seen.end());
+  classes_ = training_classes(x, y, "LogisticRegression");
   dims_ = x.cols;
-  const size_t n = x.rows, d = x.cols, k = classes_.size();
+  const size_t d = x.cols, k = classes_.size();
 
   // Preprocessing statistics from this (training) matrix only.
-  impute_.assign(d, 0.0);
-  lo_.assign(d, -kInf);
-  hi_.assign(d, kInf);
-  mean_.assign(d, 0.0);
-  scale_.assign(d, 0.0);
-  std::vector<double> col(n);
-  for (size_t j = 0; j < d; ++j) {
-    std::vector<double> finite;
-    for (size_t i = 0; i < n; ++i)
-      if (std::isfinite(x(i, j))) finite.push_back(x(i, j));
-    std::sort(finite.begin(), finite.end());
-    impute_[j] = finite.empty() ? 0.0 : quantile_sorted(finite, 0.5);
-    for (size_t i = 0; i < n; ++i) col[i] = std::isfinite(x(i, j)) ? x(i, j) : impute_[j];
-    if (options_.clip_quantile() > 0) {
-      std::vector<double> sorted = col;
-      std::sort(sorted.begin(), sorted.end());
-      lo_[j] = quantile_sorted(sorted, options_.clip_quantile());
-      hi_[j] = quantile_sorted(sorted, 1.0 - options_.clip_quantile());
-    }
-    double sum = 0;
-    for (double& v : col) {
-      v = std::clamp(v, lo_[j], hi_[j]);
-      sum += v;
-    }
-    mean_[j] = sum / static_cast<double>(n);
-    double ss = 0;
-    for (double v : col) ss += (v - mean_[j]) * (v - mean_[j]);
-    const double sd = std::sqrt(ss / static_cast<double>(n));
-    // Round-off of a constant column is not signal.
-    scale_[j] = sd > 1e-12 * std::max(1.0, std::fabs(mean_[j])) ? sd : 0.0;
-  }
+  scaler_.fit(x, options_.clip_quantile(), Scaling::standard);
 
   coef_.assign(k * d, 0.0);
   intercept_.assign(k, 0.0);
@@ -212,11 +138,8 @@ void LogisticRegression::fit(const Matrix& x, const Labels& y) {
   fitted_ = true;
   if (k == 1) return;  // one class: the constant prediction is the exact answer
 
-  std::map<std::string, size_t> index;
-  for (size_t c = 0; c < k; ++c) index[classes_[c]] = c;
-  std::vector<size_t> yi(n);
-  for (size_t i = 0; i < n; ++i) yi[i] = index[y[i]];
-  const Matrix xs = transform(x);
+  const std::vector<size_t> yi = encode_labels(y, classes_);
+  const Matrix xs = scaler_.transform(x);
   Objective f(xs, yi, k, options_.c());
 
   // L-BFGS (Nocedal & Wright, Algorithm 7.4/7.5) with Armijo backtracking; pairs failing the
@@ -306,23 +229,11 @@ void LogisticRegression::check_fitted(const Matrix& x) const {
                  x.cols);
 }
 
-Matrix LogisticRegression::transform(const Matrix& x) const {
-  Matrix out(x.rows, x.cols);
-  for (size_t i = 0; i < x.rows; ++i)
-    for (size_t j = 0; j < x.cols; ++j) {
-      double v = x(i, j);
-      if (!std::isfinite(v)) v = impute_[j];
-      v = std::clamp(v, lo_[j], hi_[j]);
-      out(i, j) = scale_[j] > 0 ? (v - mean_[j]) / scale_[j] : 0.0;
-    }
-  return out;
-}
-
 Matrix LogisticRegression::predict_proba(const Matrix& x) const {
   check_fitted(x);
   const size_t k = classes_.size(), d = dims_;
   Matrix proba(x.rows, k);
-  const Matrix xs = transform(x);
+  const Matrix xs = scaler_.transform(x);
   std::vector<double> z(k);
   for (size_t i = 0; i < x.rows; ++i) {
     double m = -kInf;
@@ -342,84 +253,49 @@ Matrix LogisticRegression::predict_proba(const Matrix& x) const {
 }
 
 Labels LogisticRegression::predict(const Matrix& x) const {
-  const Matrix proba = predict_proba(x);
-  Labels out(x.rows);
-  for (size_t i = 0; i < x.rows; ++i) {
-    size_t best = 0;  // ties go to the first class in sorted order
-    for (size_t c = 1; c < classes_.size(); ++c)
-      if (proba(i, c) > proba(i, best)) best = c;
-    out[i] = classes_[best];
-  }
-  return out;
+  return argmax_labels(predict_proba(x), classes_);
 }
 
 void LogisticRegression::save(std::ostream& out) const {
   DYNFAULT_CHECK(fitted_, "LogisticRegression::save(): not fitted");
-  out << name() << " 1\n";
-  write_vector(out, "options",
-               {options_.c(), static_cast<double>(options_.max_iter()), options_.tol(),
-                static_cast<double>(options_.memory()), options_.clip_quantile()});
-  out << "classes " << classes_.size() << '\n';
-  // Length-prefixed so that any class name (spaces included) round-trips.
-  for (const auto& c : classes_) out << c.size() << ' ' << c << '\n';
-  out << "dims " << dims_ << '\n';
-  write_vector(out, "impute", impute_);
-  write_vector(out, "lo", lo_);
-  write_vector(out, "hi", hi_);
-  write_vector(out, "mean", mean_);
-  write_vector(out, "scale", scale_);
-  write_vector(out, "coef", coef_);
-  write_vector(out, "intercept", intercept_);
+  model_io::write_header(out, name(), kFormatVersion);
+  model_io::write_vector(out, "options",
+                         {options_.c(), static_cast<double>(options_.max_iter()), options_.tol(),
+                          static_cast<double>(options_.memory()), options_.clip_quantile()});
+  model_io::write_strings(out, "classes", classes_);
+  model_io::write_int(out, "dims", static_cast<int64_t>(dims_));
+  scaler_.save(out);
+  model_io::write_vector(out, "coef", coef_);
+  model_io::write_vector(out, "intercept", intercept_);
   out << "end\n";
   DYNFAULT_CHECK(static_cast<bool>(out), "LogisticRegression::save(): write failed");
 }
 
 void LogisticRegression::load(std::istream& in) {
-  std::string tag;
-  int version = 0;
-  DYNFAULT_CHECK(static_cast<bool>(in >> tag >> version) && tag == name() && version == 1,
-                 "LogisticRegression::load(): not a logistic_regression v1 model (got '", tag,
-                 "')");
-  const auto opt = read_vector(in, "options", 5);
+  const std::string who = "LogisticRegression";
+  model_io::read_header(in, name(), kFormatVersion);
+  const auto opt = model_io::read_vector(in, "options", 5, who);
   LogisticRegressionOptions o;
   o.c(opt[0])
       .max_iter(static_cast<int>(opt[1]))
       .tol(opt[2])
       .memory(static_cast<int>(opt[3]))
       .clip_quantile(opt[4]);
-  size_t k = 0;
-  DYNFAULT_CHECK(static_cast<bool>(in >> tag >> k) && tag == "classes" && k > 0,
-                 "LogisticRegression::load(): bad classes header");
-  std::vector<std::string> classes(k);
-  for (auto& c : classes) {
-    size_t len = 0;
-    DYNFAULT_CHECK(static_cast<bool>(in >> len), "LogisticRegression::load(): bad class name");
-    in.get();  // the single space after the length
-    c.resize(len);
-    in.read(c.data(), static_cast<std::streamsize>(len));
-    DYNFAULT_CHECK(static_cast<bool>(in), "LogisticRegression::load(): truncated class name");
-  }
-  size_t d = 0;
-  DYNFAULT_CHECK(static_cast<bool>(in >> tag >> d) && tag == "dims",
-                 "LogisticRegression::load(): bad dims");
-  auto impute = read_vector(in, "impute", d);
-  auto lo = read_vector(in, "lo", d);
-  auto hi = read_vector(in, "hi", d);
-  auto mean = read_vector(in, "mean", d);
-  auto scale = read_vector(in, "scale", d);
-  auto coef = read_vector(in, "coef", k * d);
-  auto intercept = read_vector(in, "intercept", k);
-  DYNFAULT_CHECK(static_cast<bool>(in >> tag) && tag == "end",
-                 "LogisticRegression::load(): missing 'end'");
+  auto classes = model_io::read_strings(in, "classes", who);
+  DYNFAULT_CHECK(!classes.empty(), "LogisticRegression::load(): no classes");
+  const int64_t dims = model_io::read_int(in, "dims", who);
+  DYNFAULT_CHECK(dims >= 0, "LogisticRegression::load(): bad dims");
+  const size_t d = static_cast<size_t>(dims), k = classes.size();
+  Scaler scaler;
+  scaler.load(in, d, who);
+  auto coef = model_io::read_vector(in, "coef", k * d, who);
+  auto intercept = model_io::read_vector(in, "intercept", k, who);
+  model_io::read_end(in, who);
   // Commit only after everything parsed: a failed load leaves the object unchanged.
   *this = LogisticRegression(o);
   classes_ = std::move(classes);
   dims_ = d;
-  impute_ = std::move(impute);
-  lo_ = std::move(lo);
-  hi_ = std::move(hi);
-  mean_ = std::move(mean);
-  scale_ = std::move(scale);
+  scaler_ = std::move(scaler);
   coef_ = std::move(coef);
   intercept_ = std::move(intercept);
   fitted_ = true;

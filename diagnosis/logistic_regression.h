@@ -7,6 +7,7 @@
 
 #include "common/check.h"
 #include "diagnosis/diagnoser.h"
+#include "diagnosis/preprocess.h"
 
 namespace dynfault::diagnosis {
 
@@ -17,7 +18,7 @@ namespace dynfault::diagnosis {
 struct LogisticRegressionOptions {
   DYNFAULT_ARG(double, c) = 1.0;       ///< inverse L2 strength (scikit-learn's C)
   DYNFAULT_ARG(int, max_iter) = 1000;  ///< L-BFGS iterations
-  DYNFAULT_ARG(double, tol) = 1e-5;    ///< stop when max |gradient| <= tol
+  DYNFAULT_ARG(double, tol) = 1e-4;    ///< stop when max |gradient| <= tol (scikit-learn's)
   DYNFAULT_ARG(int, memory) = 10;      ///< L-BFGS correction pairs
   /// Winsorise each feature to the [q, 1 - q] quantiles of the training fold before scaling
   /// (DEFault clips at the 1st/99th percentile, prior-work section 6); 0 = off. Keeps one
@@ -57,14 +58,12 @@ class LogisticRegression : public Diagnoser {
   const std::vector<double>& intercept() const { return intercept_; }
 
  private:
-  /// Imputed, clipped, standardised copy of `x`, row-major.
-  Matrix transform(const Matrix& x) const;
   void check_fitted(const Matrix& x) const;
 
   LogisticRegressionOptions options_;
   std::vector<std::string> classes_;
   size_t dims_ = 0;
-  std::vector<double> impute_, lo_, hi_, mean_, scale_;
+  Scaler scaler_;
   std::vector<double> coef_;       // K x d
   std::vector<double> intercept_;  // K
   int iterations_ = 0;

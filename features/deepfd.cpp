@@ -111,15 +111,8 @@ double max_delta(const std::vector<double>& v) {
 
 // Monitor.py `ol_judge` on the training accuracy.
 bool ol_judge(const std::vector<double>& acc, double threshold, double rate) {
-  std::vector<double> maxima, minima;
-  for (size_t i = 1; i + 1 < acc.size(); ++i) {
-    if (acc[i] - acc[i - 1] >= 0 && acc[i] - acc[i + 1] >= 0) maxima.push_back(acc[i]);
-    if (acc[i] - acc[i - 1] <= 0 && acc[i] - acc[i + 1] <= 0) minima.push_back(acc[i]);
-  }
-  int64_t count = 0;
-  for (size_t j = 0; j < std::min(maxima.size(), minima.size()); ++j)
-    if (maxima[j] - minima[j] >= threshold) ++count;
-  return static_cast<double>(count) >= rate * static_cast<double>(acc.size());
+  return static_cast<double>(oscillation_pairs(acc, threshold)) >=
+         rate * static_cast<double>(acc.size());
 }
 
 double max_of(const std::vector<double>& v) {

@@ -8,6 +8,7 @@
 #include "db/store.h"
 #include "features/curves.h"
 #include "features/deepfd.h"
+#include "features/probe_sets.h"
 #include "features/trace_util.h"
 
 namespace dynfault::features {
@@ -15,7 +16,9 @@ namespace {
 
 // The built-in sets, one line each (see the header for why this is a table).
 std::vector<FeatureSet> builtin_sets() {
-  return {make_curves_feature_set(), make_deepfd_feature_set()};
+  return {make_activation_feature_set(), make_curvature_feature_set(),
+          make_curves_feature_set(),     make_deepfd_feature_set(),
+          make_default_feature_set(),    make_optimizer_feature_set()};
 }
 
 struct Registry {
@@ -58,6 +61,19 @@ std::vector<double> FeatureSet::values(const db::Trace& trace) const {
 
 FeatureVector FeatureSet::compute(const db::Trace& trace) const {
   return FeatureVector{names_, values(trace)};
+}
+
+FeatureSet make_row_feature_set(std::string name, std::string description,
+                                void (*fill)(const db::Trace&, FeatureRow&)) {
+  FeatureRow empty;
+  fill(db::Trace{}, empty);
+  return FeatureSet(std::move(name), std::move(description), empty.names,
+                    [fill](const db::Trace& trace) {
+                      FeatureRow row;
+                      row.names.reserve(64);
+                      fill(trace, row);
+                      return std::move(row.values);
+                    });
 }
 
 std::vector<std::string> feature_set_names() {

@@ -56,6 +56,22 @@ class FeatureSet {
   Compute compute_;
 };
 
+/// Named values collected in order. A set written as a fill function gets its column list by
+/// running that function on an empty trace (make_row_feature_set), so names and values cannot
+/// drift apart (prior work's defect #1); fill functions must add the same names for every trace.
+struct FeatureRow {
+  std::vector<std::string> names;
+  std::vector<double> values;
+  void add(std::string name, double value) {
+    names.push_back(std::move(name));
+    values.push_back(value);
+  }
+};
+
+/// A FeatureSet from a fill function (see FeatureRow); the column list is fixed at construction.
+FeatureSet make_row_feature_set(std::string name, std::string description,
+                                void (*fill)(const db::Trace&, FeatureRow&));
+
 /// Names of the registered sets, sorted.
 std::vector<std::string> feature_set_names();
 
@@ -77,8 +93,8 @@ void register_feature_set(FeatureSet set);
 struct ExtractOptions {
   DYNFAULT_ARG(std::string, campaign) = "";  ///< "" = every campaign
   /// Sets (or unions) to compute; each is stored as one FeatureTable under its spec name.
-  DYNFAULT_ARG(std::vector<std::string>, feature_sets) = std::vector<std::string>{"deepfd",
-                                                                                  "curves"};
+  DYNFAULT_ARG(std::vector<std::string>, feature_sets) = std::vector<std::string>{
+      "deepfd", "curves", "default", "curvature", "optimizer", "activation"};
   DYNFAULT_ARG(int, threads) = 1;           ///< OpenMP threads across traces
   DYNFAULT_ARG(int64_t, chunk_size) = 256;  ///< traces held in memory at once
 };

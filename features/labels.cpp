@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "common/yaml_util.h"
@@ -104,7 +105,16 @@ double read_positive(const yaml::Doc& doc, const YAML::Node& map, const std::str
 Thresholds parse_thresholds_doc(const yaml::Doc& doc) {
   Thresholds t;
   if (!doc.root || doc.root.IsNull()) return t;
-  yaml::require_known_keys(doc, doc.root, {"instability", "mismatch"}, "");
+  yaml::require_known_keys(doc, doc.root, {"instability", "mismatch", "effective"}, "");
+  if (const YAML::Node ef = doc.root["effective"]) {
+    yaml::require_known_keys(doc, ef, {"alpha", "effect_size"}, "effective");
+    t.effective.alpha = read_positive(doc, ef, "alpha", "effective", t.effective.alpha);
+    if (t.effective.alpha >= 1)
+      throw ConfigError(doc.file, yaml::line_of(ef["alpha"]), "effective.alpha",
+                        yaml::render(ef["alpha"]), "expected a significance level below 1");
+    t.effective.effect_size =
+        read_positive(doc, ef, "effect_size", "effective", t.effective.effect_size);
+  }
   if (const YAML::Node in = doc.root["instability"]) {
     yaml::require_known_keys(
         doc, in, {"huge_loss", "diverge_ratio", "accuracy_oscillation", "loss_oscillation"},
@@ -145,20 +155,6 @@ Thresholds parse_thresholds_doc(const yaml::Doc& doc) {
 
 // --- rules ------------------------------------------------------------------------------------
 
-// AUTOTRAINER `ol_judge` (AutoTrainer/utils/monitor.py; same code in DeepFD
-// CodeBook/Callbacks/Monitor.py): interior points that are >= both neighbours are maxima, <= both
-// are minima (a flat point is both); the j-th maximum is paired with the j-th minimum.
-int64_t oscillation_pairs(const std::vector<double>& acc, double zeta) {
-  std::vector<double> maxima, minima;
-  for (size_t i = 1; i + 1 < acc.size(); ++i) {
-    if (acc[i] - acc[i - 1] >= 0 && acc[i] - acc[i + 1] >= 0) maxima.push_back(acc[i]);
-    if (acc[i] - acc[i - 1] <= 0 && acc[i] - acc[i + 1] <= 0) minima.push_back(acc[i]);
-  }
-  int64_t count = 0;
-  for (size_t j = 0; j < std::min(maxima.size(), minima.size()); ++j)
-    if (maxima[j] - minima[j] >= zeta) ++count;
-  return count;
-}
 
 }  // namespace
 
@@ -386,6 +382,176 @@ std::vector<std::pair<std::string, Label>> derive_trace_labels(const db::Trace& 
   return out;
 }
 
+KillingTest killing_test(const std::vector<double>& clean, const std::vector<double>& mutant,
+                         const EffectiveThresholds& th) {
+  const std::vector<double> c = finite_only(clean), m = finite_only(mutant);
+  DYNFAULT_CHECK(c.size() >= 2 && m.size() >= 2,
+                 "killing_test(): needs >= 2 finite values per "
+                 "side, got ",
+                 c.size(), " clean and ", m.size(), " mutant");
+  KillingTest k;
+  k.n_clean = static_cast<int64_t>(c.size());
+  k.n_mutant = static_cast<int64_t>(m.size());
+  const ColumnStats sc = column_stats(c), sm = column_stats(m);
+  k.mean_clean = sc.mean;
+  k.mean_mutant = sm.mean;
+  k.df = static_cast<double>(k.n_clean + k.n_mutant - 2);
+  const double pooled_var = ((static_cast<double>(k.n_clean) - 1) * sc.var +
+                             (static_cast<double>(k.n_mutant) - 1) * sm.var) /
+                            k.df;
+  const double sp = std::sqrt(pooled_var);
+  const double diff = k.mean_clean - k.mean_mutant;
+  if (sp > 0) {
+    k.t = diff / (sp * std::sqrt(1.0 / static_cast<double>(k.n_clean) +
+                                 1.0 / static_cast<double>(k.n_mutant)));
+    k.d = diff / sp;
+    k.p = student_t_two_sided_p(k.t, k.df);
+  } else if (diff == 0) {
+    k.t = k.d = 0;
+    k.p = 1;
+  } else {
+    k.t = k.d = diff > 0 ? INFINITY : -INFINITY;
+    k.p = 0;
+  }
+  k.effective = k.p < th.alpha && k.d >= th.effect_size;
+  return k;
+}
+
+double chance_level(const db::Trace& trace) {
+  if (trace.task == "regression") return 0.0;
+  if (trace.task == "binary") return 0.5;
+  const json r = json::parse(trace.recipe_json.empty() ? "{}" : trace.recipe_json, nullptr,
+                             /*allow_exceptions=*/false);
+  if (r.is_object() && r.contains("layers") && r["layers"].is_array())
+    for (auto it = r["layers"].rbegin(); it != r["layers"].rend(); ++it) {
+      if (!it->is_object() || it->value("type", "") != "linear") continue;
+      const auto out = it->find("out");
+      if (out == it->end() || !out->is_number()) break;
+      const double k = out->get<double>();
+      if (k == 1) return 0.5;  // one logit: a binary classifier
+      return k >= 2 ? 1.0 / k : 0.0;
+    }
+  return 0.0;
+}
+
+KillingInput killing_input(const db::Trace& trace) {
+  KillingInput in;
+  in.run_uuid = trace.run_uuid;
+  in.program = trace.program;
+  in.clean = is_clean(trace);
+  const json faults = json::parse(trace.faults_json.empty() ? "[]" : trace.faults_json, nullptr,
+                                  /*allow_exceptions=*/false);
+  // nlohmann's objects are sorted maps: dump() is canonical whatever the key order written.
+  in.config = faults.is_discarded() ? trace.faults_json : faults.dump();
+  if (in.clean) in.config = "[]";
+  in.metric = NAN;
+  in.source = "none";
+  if (trace.outcome == "nan_loss" || trace.outcome == "diverged") {
+    in.metric = chance_level(trace);
+    in.source = "chance (" + trace.outcome + ")";
+    return in;
+  }
+  if (trace.outcome == "exception" || trace.outcome == "timeout" || trace.outcome == "crashed")
+    return in;
+  const double test = finite_last(series_values(trace, "final/test_metric"));
+  if (std::isfinite(test)) {
+    in.metric = test;
+    in.source = "final/test_metric";
+    return in;
+  }
+  const auto& val = series_values(trace, keys::kValMetric);
+  if (!val.empty() && std::isfinite(val.back())) {
+    in.metric = val.back();
+    in.source = "epoch/val_metric";
+  }
+  return in;
+}
+
+std::vector<db::LabelRow> effective_labels(const std::vector<KillingInput>& runs,
+                                           const EffectiveThresholds& th) {
+  std::map<std::string, std::vector<double>> clean;  // program -> metrics
+  std::map<std::pair<std::string, std::string>, std::vector<const KillingInput*>> configs;
+  for (const auto& r : runs) {
+    if (r.clean) {
+      if (std::isfinite(r.metric)) clean[r.program].push_back(r.metric);
+    } else {
+      configs[{r.program, r.config}].push_back(&r);
+    }
+  }
+  std::vector<db::LabelRow> out;
+  for (const auto& r : runs)
+    if (r.clean) out.push_back({r.run_uuid, "", json{{"reason", "clean run"}}.dump()});
+  for (const auto& [key, members] : configs) {
+    std::vector<double> metrics;
+    for (const auto* m : members)
+      if (std::isfinite(m->metric)) metrics.push_back(m->metric);
+    const auto& ref = clean[key.first];
+    json d = {{"n_mutant", metrics.size()},
+              {"n_clean", ref.size()},
+              {"alpha", th.alpha},
+              {"effect_size", th.effect_size}};
+    std::string label;
+    if (metrics.size() < 2 || ref.size() < 2) {
+      d["reason"] = "needs >= 2 finished runs with a metric on each side";
+    } else {
+      const KillingTest k = killing_test(ref, metrics, th);
+      d["mean_clean"] = num(k.mean_clean);
+      d["mean_mutant"] = num(k.mean_mutant);
+      d["t"] = num(k.t);
+      d["df"] = k.df;
+      d["p"] = num(k.p);
+      d["d"] = num(k.d);
+      if (std::isinf(k.d)) d["d_infinite"] = k.d > 0 ? "+inf" : "-inf";
+      d["test"] =
+          "pooled two-sample t (Gaussian GLM metric ~ mutant), p < alpha and d >= "
+          "effect_size";
+      label = k.effective ? "effective" : "not_effective";
+    }
+    for (const auto* m : members) {
+      json md = d;
+      md["metric"] = num(m->metric);
+      md["metric_source"] = m->source;
+      out.push_back({m->run_uuid, std::isfinite(m->metric) ? label : "", md.dump()});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const db::LabelRow& a, const db::LabelRow& b) { return a.run_uuid < b.run_uuid; });
+  return out;
+}
+
+std::vector<OperatorEffectiveness> effectiveness_by_operator(const db::Store& store,
+                                                             const std::string& campaign) {
+  db::RunFilter filter;
+  filter.campaign = campaign;
+  std::unordered_map<std::string, const db::RunRow*> run_of;
+  const std::vector<db::RunRow> runs = store.runs(filter);
+  for (const auto& r : runs) run_of[r.spec.run_uuid] = &r;
+  // (program, canonical faults) -> (fault_ids, effective?)
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, bool>> verdicts;
+  for (const auto& l : store.labels(kTaskEffective)) {
+    if (l.label.empty()) continue;
+    auto it = run_of.find(l.run_uuid);
+    if (it == run_of.end()) continue;
+    const db::RunSpec& spec = it->second->spec;
+    const json f = json::parse(spec.faults_json, nullptr, /*allow_exceptions=*/false);
+    verdicts[{spec.program, f.is_discarded() ? spec.faults_json : f.dump()}] = {
+        spec.fault_ids, l.label == "effective"};
+  }
+  std::map<std::string, OperatorEffectiveness> by;
+  for (const auto& [key, v] : verdicts) {
+    OperatorEffectiveness& o = by[v.first];
+    o.mutator = v.first;
+    ++o.mutants;
+    o.effective += v.second ? 1 : 0;
+  }
+  std::vector<OperatorEffectiveness> out;
+  for (auto& [id, o] : by) {
+    o.rate = static_cast<double>(o.effective) / static_cast<double>(o.mutants);
+    out.push_back(o);
+  }
+  return out;
+}
+
 LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {
   // Both configs load before anything is read or written: a bad file changes nothing.
   const Taxonomies taxonomies = load_taxonomies(options.taxonomies_path());
@@ -393,7 +559,8 @@ LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {
 
   std::vector<std::string> all_tasks;
   for (const auto& t : taxonomies.list) all_tasks.push_back(fault_type_task(t.name));
-  all_tasks.insert(all_tasks.end(), {kTaskDetection, kTaskInstability, kTaskMismatch});
+  all_tasks.insert(all_tasks.end(),
+                   {kTaskDetection, kTaskInstability, kTaskMismatch, kTaskEffective});
   std::set<std::string> wanted(options.tasks().begin(), options.tasks().end());
   for (const auto& t : wanted)
     if (std::find(all_tasks.begin(), all_tasks.end(), t) == all_tasks.end())
@@ -402,11 +569,14 @@ LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {
   if (wanted.empty()) wanted.insert(all_tasks.begin(), all_tasks.end());
 
   std::map<std::string, std::vector<db::LabelRow>> rows;
+  std::vector<KillingInput> killing;
+  const bool want_effective = wanted.count(kTaskEffective) > 0;
   LabelCounts counts;
   for_each_trace_chunk(
       store, options.campaign(), options.chunk_size(), [&](std::vector<db::Trace>& chunk) {
         for (const auto& trace : chunk) {
           ++counts.traces;
+          if (want_effective) killing.push_back(killing_input(trace));
           for (auto& [task, label] : derive_trace_labels(trace, taxonomies, thresholds)) {
             if (!wanted.count(task)) continue;
             ++counts.by_task[task][label.value];
@@ -414,6 +584,11 @@ LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {
           }
         }
       });
+
+  if (want_effective) {
+    rows[kTaskEffective] = effective_labels(killing, thresholds.effective);
+    for (const auto& r : rows[kTaskEffective]) ++counts.by_task[kTaskEffective][r.label];
+  }
 
   // write_labels replaces a whole task: keep the rows of runs outside this campaign.
   std::unordered_set<std::string> campaign_runs;

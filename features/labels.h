@@ -10,11 +10,8 @@
 #include <vector>
 
 #include "common/check.h"
+#include "db/store.h"
 #include "db/trace.h"
-
-namespace dynfault::db {
-class Store;
-}  // namespace dynfault::db
 
 namespace dynfault::features {
 
@@ -22,6 +19,7 @@ namespace dynfault::features {
 inline constexpr const char* kTaskDetection = "detection";
 inline constexpr const char* kTaskInstability = "instability";
 inline constexpr const char* kTaskMismatch = "mismatch";
+inline constexpr const char* kTaskEffective = "effective";
 /// "fault_type/<taxonomy>", e.g. "fault_type/default4".
 std::string fault_type_task(const std::string& taxonomy);
 
@@ -81,9 +79,16 @@ struct MismatchThresholds {
   const MismatchThreshold* for_family(const std::string& family) const;
 };
 
+/// The killing test (`effective:` in `configs/thresholds.yaml`; prior-work section 5).
+struct EffectiveThresholds {
+  double alpha = 0.05;       ///< the mutant is killed when p < alpha ...
+  double effect_size = 0.5;  ///< ... and Cohen's d >= effect_size (mutant worse)
+};
+
 struct Thresholds {
   InstabilityThresholds instability;
   MismatchThresholds mismatch;
+  EffectiveThresholds effective;
 };
 
 /// Loads `configs/thresholds.yaml`; strict like load_taxonomies.
@@ -131,6 +136,71 @@ std::vector<std::pair<std::string, Label>> derive_trace_labels(const db::Trace& 
                                                                const Taxonomies& taxonomies,
                                                                const Thresholds& thresholds);
 
+// --- the killing test (task "effective") ------------------------------------------------------
+
+/// Result of the DeepCrime/DeepFD/DEFault killing test of one mutant configuration.
+struct KillingTest {
+  int64_t n_mutant = 0, n_clean = 0;
+  double mean_clean = 0, mean_mutant = 0;
+  double t = 0, df = 0;  ///< pooled two-sample t statistic (clean - mutant) and its df
+  double p = 1;          ///< two-sided p-value
+  double d = 0;          ///< Cohen's d = (mean_clean - mean_mutant) / pooled SD (> 0: worse)
+  bool effective = false;
+};
+
+/// The killing test on final metrics (higher is better: accuracy, and R^2 for regression, so a
+/// lower mutant metric is worse in both cases). A Gaussian GLM `metric ~ is_mutant` with one
+/// binary factor is the pooled-variance two-sample t-test, so that is what is computed:
+/// t = (mean_c - mean_m) / (s_p sqrt(1/n_c + 1/n_m)), df = n_c + n_m - 2, two-sided p from
+/// Student's t (stats.h); d = (mean_c - mean_m) / s_p. Effective iff p < alpha and
+/// d >= effect_size. Zero pooled variance: equal means give p = 1, d = 0; different means give
+/// p = 0, d = +-Inf. Non-finite values are dropped first. Throws when either side has fewer than
+/// 2 finite values (no variance estimate).
+KillingTest killing_test(const std::vector<double>& clean, const std::vector<double>& mutant,
+                         const EffectiveThresholds& thresholds);
+
+/// What one run contributes to the killing test.
+struct KillingInput {
+  std::string run_uuid;
+  std::string program;
+  std::string config;  ///< canonical faults_json ("[]" for a clean run): the mutant configuration
+  bool clean = false;
+  double metric = 0;   ///< NaN = the run does not take part
+  std::string source;  ///< final/test_metric, epoch/val_metric, chance (diverged), none
+};
+
+/// Chance level of the trace's metric: 0.5 for a binary task, 1/K for a multiclass task with K
+/// the output width of the recipe's last linear layer, 0 for regression (R^2 of predicting the
+/// mean); 0 when the recipe does not tell (the harshest value, documented in labels.cpp).
+double chance_level(const db::Trace& trace);
+
+/// The run's final metric: `final/test_metric`, else the last `epoch/val_metric`. A run that
+/// ended nan_loss or diverged counts at chance level whatever it recorded (its network no longer
+/// computes anything meaningful; dropping it would hide the most effective mutants). Runs that
+/// ended exception/timeout/crashed, or have no finite metric, get NaN (not part of the test).
+KillingInput killing_input(const db::Trace& trace);
+
+/// Labels "effective" / "not_effective" for every mutant run, by configuration (same program and
+/// same canonical faults_json, over its repetitions/seeds) against the clean runs of the same
+/// program; details {n_mutant, n_clean, mean_clean, mean_mutant, p, d, t, df, alpha,
+/// effect_size}. Clean runs, runs without a metric, and configurations with fewer than 2 usable
+/// mutant or clean runs get "" (details say why). Rows sorted by run_uuid.
+std::vector<db::LabelRow> effective_labels(const std::vector<KillingInput>& runs,
+                                           const EffectiveThresholds& thresholds);
+
+/// Share of effective mutants per operator, from the stored `effective` labels.
+struct OperatorEffectiveness {
+  std::string mutator;    ///< fault_ids of the configuration ("a+b" for a multi-fault mutant)
+  int64_t mutants = 0;    ///< configurations (program x faults) with a verdict
+  int64_t effective = 0;  ///< of which killed
+  double rate = 0;        ///< effective / mutants
+};
+
+/// Per operator (sorted by id), counted over mutant configurations that got a verdict (all runs
+/// of a configuration share it); runs of `campaign` only ("" = all).
+std::vector<OperatorEffectiveness> effectiveness_by_operator(const db::Store& store,
+                                                             const std::string& campaign = "");
+
 // --- over a store -------------------------------------------------------------------------------
 
 /// Options of derive_labels.
@@ -153,7 +223,8 @@ struct LabelCounts {
   std::map<std::string, std::map<std::string, int64_t>> by_task;
 };
 
-/// Derives every task's labels for the FINISHED runs of `options.campaign` and stores them
+/// Derives every task's labels for the FINISHED runs of `options.campaign` (the killing test
+/// `effective` compares the runs of the campaign with each other) and stores them
 /// (`Store::write_labels`): a task's rows for these runs are replaced, rows of runs outside the
 /// campaign are kept. Idempotent. Config errors throw ConfigError before anything is written.
 LabelCounts derive_labels(db::Store& store, const LabelOptions& options);

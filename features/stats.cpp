@@ -107,4 +107,95 @@ bool any_nonfinite(const std::vector<double>& values) {
   return false;
 }
 
+int64_t oscillation_pairs(const std::vector<double>& acc, double zeta) {
+  std::vector<double> maxima, minima;
+  for (size_t i = 1; i + 1 < acc.size(); ++i) {
+    if (acc[i] - acc[i - 1] >= 0 && acc[i] - acc[i + 1] >= 0) maxima.push_back(acc[i]);
+    if (acc[i] - acc[i - 1] <= 0 && acc[i] - acc[i + 1] <= 0) minima.push_back(acc[i]);
+  }
+  int64_t count = 0;
+  for (size_t j = 0; j < std::min(maxima.size(), minima.size()); ++j)
+    if (maxima[j] - minima[j] >= zeta) ++count;
+  return count;
+}
+
+double finite_mean(const std::vector<double>& values) {
+  double sum = 0;
+  size_t n = 0;
+  for (double x : values)
+    if (std::isfinite(x)) {
+      sum += x;
+      ++n;
+    }
+  return n == 0 ? kNaN : sum / static_cast<double>(n);
+}
+
+double finite_last(const std::vector<double>& values) {
+  for (size_t i = values.size(); i-- > 0;)
+    if (std::isfinite(values[i])) return values[i];
+  return kNaN;
+}
+
+double safe_log10(double x) { return std::isfinite(x) && x > 0 ? std::log10(x) : kNaN; }
+
+double safe_ratio(double a, double b) {
+  return std::isfinite(a) && std::isfinite(b) && b != 0 ? a / b : kNaN;
+}
+
+namespace {
+
+// Continued fraction of I_x(a, b) (Numerical Recipes `betacf`), modified Lentz: converges fast
+// for x < (a + 1) / (a + b + 2); the caller uses the symmetry I_x(a, b) = 1 - I_{1-x}(b, a)
+// otherwise.
+double beta_continued_fraction(double a, double b, double x) {
+  constexpr int kMaxIterations = 300;
+  constexpr double kEps = 1e-15;
+  constexpr double kTiny = 1e-300;
+  const double qab = a + b, qap = a + 1.0, qam = a - 1.0;
+  double c = 1.0;
+  double d = 1.0 - qab * x / qap;
+  if (std::fabs(d) < kTiny) d = kTiny;
+  d = 1.0 / d;
+  double h = d;
+  for (int m = 1; m <= kMaxIterations; ++m) {
+    const double dm = static_cast<double>(m), m2 = 2.0 * dm;
+    double aa = dm * (b - dm) * x / ((qam + m2) * (a + m2));  // even step
+    d = 1.0 + aa * d;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = 1.0 + aa / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1.0 / d;
+    h *= d * c;
+    aa = -(a + dm) * (qab + dm) * x / ((a + m2) * (qap + m2));  // odd step
+    d = 1.0 + aa * d;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = 1.0 + aa / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1.0 / d;
+    const double del = d * c;
+    h *= del;
+    if (std::fabs(del - 1.0) < kEps) break;
+  }
+  return h;
+}
+
+}  // namespace
+
+double regularized_incomplete_beta(double a, double b, double x) {
+  if (!(a > 0) || !(b > 0) || !(x >= 0) || !(x <= 1)) return kNaN;
+  if (x == 0 || x == 1) return x;
+  // Prefactor x^a (1-x)^b / (a B(a, b)), in logs to survive large a, b.
+  const double log_front =
+      std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
+  const double front = std::exp(log_front);
+  if (x < (a + 1.0) / (a + b + 2.0)) return front * beta_continued_fraction(a, b, x) / a;
+  return 1.0 - front * beta_continued_fraction(b, a, 1.0 - x) / b;
+}
+
+double student_t_two_sided_p(double t, double df) {
+  if (std::isnan(t) || !(df > 0)) return kNaN;
+  if (std::isinf(t)) return 0.0;
+  return regularized_incomplete_beta(0.5 * df, 0.5, df / (df + t * t));
+}
+
 }  // namespace dynfault::features

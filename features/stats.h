@@ -2,7 +2,10 @@
 /// Column statistics with pandas' conventions, and small NaN-safe series helpers shared by the
 /// feature sets and labels. Pure functions, no state.
 #include <array>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace dynfault::features {
@@ -40,5 +43,47 @@ double finite_max(const std::vector<double>& values);
 
 /// True when any entry is NaN or +-Inf.
 bool any_nonfinite(const std::vector<double>& values);
+
+/// AUTOTRAINER's `ol_judge` count (AutoTrainer/utils/monitor.py; the same code in DeepFD's
+/// CodeBook/Callbacks/Monitor.py): interior points >= both neighbours are maxima, <= both are
+/// minima (a flat point is both); the j-th maximum is paired with the j-th minimum; returns the
+/// number of pairs with max - min >= zeta.
+int64_t oscillation_pairs(const std::vector<double>& values, double zeta);
+
+/// Mean of the finite entries; NaN when there is none.
+double finite_mean(const std::vector<double>& values);
+
+/// The last finite entry; NaN when there is none.
+double finite_last(const std::vector<double>& values);
+
+/// log10(x) for a finite x > 0, else NaN (so that a zero or missing norm is missing, not -Inf).
+double safe_log10(double x);
+
+/// a / b when both are finite and b != 0, else NaN.
+double safe_ratio(double a, double b);
+
+/// Share of the finite entries for which `pred` holds; NaN when there is no finite entry.
+template <typename Pred>
+double finite_share(const std::vector<double>& values, Pred pred) {
+  size_t n = 0, hit = 0;
+  for (double x : values) {
+    if (!std::isfinite(x)) continue;
+    ++n;
+    hit += pred(x) ? 1 : 0;
+  }
+  return n == 0 ? std::numeric_limits<double>::quiet_NaN()
+                : static_cast<double>(hit) / static_cast<double>(n);
+}
+
+// --- Student's t (the killing test, labels.h) ---------------------------------------------------
+
+/// Regularised incomplete beta I_x(a, b) for a, b > 0 and x in [0, 1], by the continued fraction
+/// of Numerical Recipes (3rd ed., section 6.4) evaluated with the modified Lentz method; NaN for
+/// arguments outside the domain.
+double regularized_incomplete_beta(double a, double b, double x);
+
+/// Two-sided p-value P(|T| >= |t|) of Student's t with `df` > 0 degrees of freedom:
+/// I_{df / (df + t^2)}(df / 2, 1 / 2). t = +-Inf gives 0; NaN t or df <= 0 gives NaN.
+double student_t_two_sided_p(double t, double df);
 
 }  // namespace dynfault::features

@@ -1,6 +1,7 @@
 #include "features/trace_util.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -52,6 +53,65 @@ std::vector<std::string> param_names(const db::Trace& trace, const std::string& 
     names.push_back(k.substr(head.size(), k.size() - head.size() - tail.size()));
   }
   return names;  // std::map iteration order: already sorted
+}
+
+namespace {
+
+// Natural order: digit runs compare by value, everything else bytewise.
+bool natural_less(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const bool da = std::isdigit(static_cast<unsigned char>(a[i])) != 0;
+    const bool db = std::isdigit(static_cast<unsigned char>(b[j])) != 0;
+    if (da && db) {
+      size_t ie = i, je = j;
+      while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
+      while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
+      const std::string na = a.substr(i, ie - i), nb = b.substr(j, je - j);
+      const size_t za = na.find_first_not_of('0'), zb = nb.find_first_not_of('0');
+      const std::string va = za == std::string::npos ? "" : na.substr(za);
+      const std::string vb = zb == std::string::npos ? "" : nb.substr(zb);
+      if (va.size() != vb.size()) return va.size() < vb.size();
+      if (va != vb) return va < vb;
+      i = ie;
+      j = je;
+      continue;
+    }
+    if (a[i] != b[j]) return a[i] < b[j];
+    ++i;
+    ++j;
+  }
+  return a.size() - i < b.size() - j;
+}
+
+}  // namespace
+
+std::vector<std::string> param_names_natural(const db::Trace& trace, const std::string& prefix,
+                                             const std::string& stat) {
+  std::vector<std::string> names = param_names(trace, prefix, stat);
+  std::stable_sort(names.begin(), names.end(), natural_less);
+  return names;
+}
+
+std::vector<std::vector<double>> across_params(const db::Trace& trace, const std::string& prefix,
+                                               const std::string& stat,
+                                               const std::vector<int64_t>& steps) {
+  std::vector<std::vector<double>> out(steps.size());
+  for (const auto& p : param_names_natural(trace, prefix, stat)) {
+    const db::Series* s = trace.find(prefix + "/" + p + "/" + stat);
+    for (size_t e = 0; e < steps.size(); ++e) {
+      auto it = std::lower_bound(s->steps.begin(), s->steps.end(), steps[e]);
+      if (it == s->steps.end() || *it != steps[e]) continue;
+      const size_t i = static_cast<size_t>(it - s->steps.begin());
+      if (i < s->values.size()) out[e].push_back(s->values[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> series_steps(const db::Trace& trace, const std::string& key) {
+  const db::Series* s = trace.find(key);
+  return s ? s->steps : std::vector<int64_t>{};
 }
 
 int64_t planned_epochs(const db::Trace& trace) {

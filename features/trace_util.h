@@ -47,6 +47,20 @@ std::vector<int64_t> epoch_steps(const db::Trace& trace);
 std::vector<std::string> param_names(const db::Trace& trace, const std::string& prefix,
                                      const std::string& stat);
 
+/// Names p of every key `<prefix>/<p>/<stat>` in natural order (numeric runs compared as numbers,
+/// so layers.2 comes before layers.10): the order of layers in a module path.
+std::vector<std::string> param_names_natural(const db::Trace& trace, const std::string& prefix,
+                                             const std::string& stat);
+
+/// For every step of `steps`, the values of `<prefix>/<p>/<stat>` over every p that has a point
+/// at that step (NaN and +-Inf included; a p without a point is skipped).
+std::vector<std::vector<double>> across_params(const db::Trace& trace, const std::string& prefix,
+                                               const std::string& stat,
+                                               const std::vector<int64_t>& steps);
+
+/// The steps of series `key` (empty when absent).
+std::vector<int64_t> series_steps(const db::Trace& trace, const std::string& key);
+
 /// Planned number of epochs from the trace's recipe JSON (`epochs`); 0 when unknown.
 int64_t planned_epochs(const db::Trace& trace);
 

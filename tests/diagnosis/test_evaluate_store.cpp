@@ -8,50 +8,11 @@
 #include "diagnosis/evaluation.h"
 #include "features/feature_set.h"
 #include "features/labels.h"
-#include "tests/features/store_fixtures.h"
+#include "tests/diagnosis/corpus_fixture.h"
 
 using namespace dynfault;
-using dynfault::testing::put;
 
-namespace {
-
-const std::string kSourceDir = DYNFAULT_SOURCE_DIR;
-
-// `programs` programs x `per` runs; even runs carry an lr_scale fault (loss stalls high and
-// noisy), odd runs a loss_change fault (loss falls low); each program shifts the levels.
-db::Store corpus(int programs, int per) {
-  db::Store store = db::Store::memory();
-  diagnosis::SplitMix64 rng(5);
-  for (int p = 0; p < programs; ++p)
-    for (int r = 0; r < per; ++r) {
-      const bool lr = r % 2 == 0;
-      db::Trace t = testing::base_trace("r" + std::to_string(r));
-      t.program = "prog" + std::to_string(p);
-      t.recipe_json = R"({"epochs":6})";
-      t.fault_ids = lr ? "lr_scale" : "loss_change";
-      t.faults_json = lr ? R"([{"mutator":"lr_scale","category":"learning_rate"}])"
-                         : R"([{"mutator":"loss_change","category":"loss"}])";
-      const double shift = 0.2 * p;
-      const double noise = static_cast<double>(rng.below(100)) / 500.0;
-      std::vector<double> loss, acc;
-      for (int e = 0; e < 6; ++e) {
-        loss.push_back(lr ? 1.0 + shift + noise + 0.05 * (e % 2) : (1.0 + shift) / (1 + e) + noise);
-        acc.push_back(lr ? 0.4 + noise : 0.5 + 0.07 * e + noise);
-      }
-      put(t, "epoch/train_loss", loss);
-      put(t, "epoch/val_loss", loss);
-      put(t, "epoch/train_metric", acc);
-      put(t, "epoch/val_metric", acc);
-      testing::store_trace(store, t, "c");
-    }
-  features::derive_labels(store, features::LabelOptions()
-                                     .taxonomies_path(kSourceDir + "/configs/taxonomies.yaml")
-                                     .thresholds_path(kSourceDir + "/configs/thresholds.yaml"));
-  features::extract_features(store, features::ExtractOptions().feature_sets({"curves", "deepfd"}));
-  return store;
-}
-
-}  // namespace
+using dynfault::testing::corpus;
 
 TEST_SUITE("diagnosis") {
   TEST_CASE("Evaluate: stores splits and within/heldout/gap rows and reports both protocols") {
@@ -60,7 +21,9 @@ TEST_SUITE("diagnosis") {
                                                        .tasks({"fault_type/default4", "detection"})
                                                        .feature_sets({"curves", "deepfd+curves"})
                                                        .bootstrap(100)
-                                                       .seed(3));
+                                                       .seed(3)
+                                                       .paired(false)
+                                                       .program_structure(false));
     REQUIRE(report.tasks.size() == 2);
     const auto& ft = report.tasks[0];
     CHECK(ft.message.empty());

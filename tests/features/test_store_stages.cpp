@@ -60,7 +60,7 @@ TEST_SUITE("features") {
     db::Store store = corpus();
     const auto counts = features::derive_labels(store, label_options());
     CHECK(counts.traces == 4);
-    CHECK(counts.by_task.size() == 6);
+    CHECK(counts.by_task.size() == 7);  // 3 taxonomies, detection, instability, mismatch, effective
     const auto& d4 = counts.by_task.at("fault_type/default4");
     CHECK(d4.at("learning_rate") == 2);
     CHECK(d4.at("") == 2);  // the clean run and the mixed multi-fault run

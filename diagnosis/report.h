@@ -1,0 +1,39 @@
+#pragma once
+/// The HTML report of an evaluation: one self-contained file (inline CSS and SVG, no script, no
+/// network reference) that any browser opens offline. It reads what the database holds: the
+/// latest (or a named) evaluation, the labels and a sample of the stored traces.
+#include <cstdint>
+#include <string>
+
+#include "common/check.h"
+
+namespace dynfault::db {
+class Store;
+}  // namespace dynfault::db
+
+namespace dynfault::diagnosis {
+
+/// Options of render_report_html.
+///
+/// Example:
+///   std::ofstream("report.html") << render_report_html(store, ReportOptions().title("pilot"));
+struct ReportOptions {
+  DYNFAULT_ARG(std::string, evaluation_id) = "";  ///< "" = the latest evaluation
+  DYNFAULT_ARG(std::string, title) = "dynfault evaluation report";
+  DYNFAULT_ARG(std::string, campaign) = "";  ///< "" = every campaign (header counts, curves)
+  /// Label task whose classes group the loss curves; clean runs are added as "clean".
+  DYNFAULT_ARG(std::string, curve_task) = "fault_type/default4";
+  /// Traces read per class for the loss curves (the first ones by run id: deterministic).
+  DYNFAULT_ARG(int64_t, curve_runs_per_class) = 200;
+};
+
+/// Renders the report. Sections: header (database, tool and LibTorch versions, campaigns, run
+/// and label counts, evaluation id); per task a table diagnoser x feature set (within, held-out,
+/// gap with intervals), gap bars with interval whiskers (SVG), the held-out confusion matrix of
+/// the best diagnoser as a heat table, paired feature-set comparisons; loss curves per fault
+/// class (median and inter-quartile band of the epoch train loss divided by its first value,
+/// over normalised training time); program identity and eta^2 per feature set. Throws
+/// dynfault::Error when the database holds no evaluation.
+std::string render_report_html(db::Store& store, const ReportOptions& options);
+
+}  // namespace dynfault::diagnosis

@@ -1,0 +1,406 @@
+#include "diagnosis/tree.h"
+
+#include <algorithm>
+#include <cmath>
+#include <istream>
+#include <limits>
+#include <ostream>
+
+#include "diagnosis/model_io.h"
+#include "diagnosis/splits.h"
+
+namespace dynfault::diagnosis {
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+void check_tree_options(int max_depth, int min_samples_leaf, int max_features, int max_bins,
+                        const char* who) {
+  DYNFAULT_CHECK(max_depth >= 1, who, ": max_depth must be >= 1, got ", max_depth);
+  DYNFAULT_CHECK(min_samples_leaf >= 1, who, ": min_samples_leaf must be >= 1, got ",
+                 min_samples_leaf);
+  DYNFAULT_CHECK(max_features >= -1, who, ": max_features must be -1 (sqrt), 0 (all) or > 0, got ",
+                 max_features);
+  DYNFAULT_CHECK(max_bins >= 2 && max_bins <= 255, who, ": max_bins must be in [2, 255], got ",
+                 max_bins);
+}
+
+// Grows the tree depth first over a shared index buffer.
+class Grower {
+ public:
+  Grower(const std::vector<uint8_t>& codes, size_t n, const Binner& binner,
+         const std::vector<size_t>& y, size_t classes, const TreeOptions& o, uint64_t seed)
+      : codes_(codes), n_(n), binner_(binner), y_(y), k_(classes), o_(o), rng_(seed) {
+    d_ = n_ == 0 ? 0 : codes_.size() / n_;
+    mtry_ = o.max_features() == 0 ? d_
+            : o.max_features() == -1
+                ? std::max<size_t>(1, static_cast<size_t>(std::sqrt(static_cast<double>(d_))))
+                : std::min(d_, static_cast<size_t>(o.max_features()));
+    features_.resize(d_);
+    for (size_t j = 0; j < d_; ++j) features_[j] = j;
+    hist_.resize(256 * k_);
+  }
+
+  Tree grow(std::vector<size_t> rows) {
+    rows_ = std::move(rows);
+    node(0, rows_.size(), 0);
+    return std::move(tree_);
+  }
+
+ private:
+  int add_node() {
+    tree_.feature.push_back(-1);
+    tree_.threshold.push_back(0);
+    tree_.left.push_back(-1);
+    tree_.right.push_back(-1);
+    tree_.proba.insert(tree_.proba.end(), k_, 0.0);
+    return static_cast<int>(tree_.feature.size()) - 1;
+  }
+
+  int node(size_t begin, size_t end, int depth) {
+    const int id = add_node();
+    const size_t count = end - begin;
+    std::vector<double> counts(k_, 0.0);
+    for (size_t i = begin; i < end; ++i) counts[y_[rows_[i]]] += 1;
+    for (size_t c = 0; c < k_; ++c)
+      tree_.proba[static_cast<size_t>(id) * k_ + c] = counts[c] / static_cast<double>(count);
+    const bool pure =
+        std::count_if(counts.begin(), counts.end(), [](double v) { return v > 0; }) <= 1;
+    const size_t min_leaf = static_cast<size_t>(o_.min_samples_leaf());
+    if (pure || depth >= o_.max_depth() || count < 2 * min_leaf) return id;
+
+    // Gini: maximise sum_c l_c^2 / n_l + sum_c r_c^2 / n_r (equivalent to the impurity decrease).
+    double parent = 0;
+    for (double c : counts) parent += c * c;
+    parent /= static_cast<double>(count);
+    double best = parent + 1e-12 * static_cast<double>(count);
+    int best_feature = -1, best_code = 0;
+    if (mtry_ < d_)  // partial Fisher-Yates: the first mtry_ entries are the sample
+      for (size_t j = 0; j < mtry_; ++j) std::swap(features_[j], features_[j + rng_.below(d_ - j)]);
+    for (size_t t = 0; t < mtry_; ++t) {
+      const size_t f = features_[t];
+      const uint8_t* col = codes_.data() + f * n_;
+      const int max_code = static_cast<int>(binner_.cuts(f).size()) + 1;
+      std::fill(hist_.begin(), hist_.begin() + static_cast<long>((max_code + 1) * k_), 0.0);
+      for (size_t i = begin; i < end; ++i) {
+        const size_t r = rows_[i];
+        hist_[col[r] * k_ + y_[r]] += 1;
+      }
+      std::vector<double> left(k_, 0.0);
+      double n_left = 0;
+      for (int code = 0; code < max_code; ++code) {
+        double here = 0;
+        for (size_t c = 0; c < k_; ++c) {
+          const double h = hist_[static_cast<size_t>(code) * k_ + c];
+          left[c] += h;
+          here += h;
+        }
+        n_left += here;
+        if (here == 0) continue;  // same partition as the previous code
+        const double n_right = static_cast<double>(count) - n_left;
+        if (n_left < static_cast<double>(min_leaf)) continue;
+        if (n_right < static_cast<double>(min_leaf)) break;
+        double sl = 0, sr = 0;
+        for (size_t c = 0; c < k_; ++c) {
+          const double r = counts[c] - left[c];
+          sl += left[c] * left[c];
+          sr += r * r;
+        }
+        const double score = sl / n_left + sr / n_right;
+        if (score > best) {
+          best = score;
+          best_feature = static_cast<int>(f);
+          best_code = code;
+        }
+      }
+    }
+    if (best_feature < 0) return id;
+
+    const uint8_t* col = codes_.data() + static_cast<size_t>(best_feature) * n_;
+    const auto mid = std::partition(rows_.begin() + static_cast<long>(begin),
+                                    rows_.begin() + static_cast<long>(end),
+                                    [&](size_t r) { return col[r] <= best_code; });
+    const size_t split = static_cast<size_t>(mid - rows_.begin());
+    tree_.feature[static_cast<size_t>(id)] = best_feature;
+    tree_.threshold[static_cast<size_t>(id)] =
+        best_code == 0
+            ? -std::numeric_limits<double>::infinity()
+            : binner_.cuts(static_cast<size_t>(best_feature))[static_cast<size_t>(best_code - 1)];
+    const int l = node(begin, split, depth + 1);
+    const int r = node(split, end, depth + 1);
+    tree_.left[static_cast<size_t>(id)] = l;
+    tree_.right[static_cast<size_t>(id)] = r;
+    return id;
+  }
+
+  const std::vector<uint8_t>& codes_;
+  size_t n_, d_ = 0, mtry_ = 0;
+  const Binner& binner_;
+  const std::vector<size_t>& y_;
+  size_t k_;
+  TreeOptions o_;
+  SplitMix64 rng_;
+  std::vector<size_t> features_, rows_;
+  std::vector<double> hist_;
+  Tree tree_;
+};
+
+void write_tree(std::ostream& out, const Tree& t) {
+  model_io::write_int(out, "nodes", static_cast<int64_t>(t.feature.size()));
+  std::vector<double> f(t.feature.begin(), t.feature.end()), l(t.left.begin(), t.left.end()),
+      r(t.right.begin(), t.right.end());
+  model_io::write_vector(out, "feature", f);
+  model_io::write_vector(out, "threshold", t.threshold);
+  model_io::write_vector(out, "left", l);
+  model_io::write_vector(out, "right", r);
+  model_io::write_vector(out, "proba", t.proba);
+}
+
+Tree read_tree(std::istream& in, size_t classes, size_t dims, const std::string& who) {
+  const int64_t n = model_io::read_int(in, "nodes", who);
+  DYNFAULT_CHECK(n >= 1, who, "::load(): a tree needs at least one node");
+  const size_t m = static_cast<size_t>(n);
+  Tree t;
+  const auto f = model_io::read_vector(in, "feature", m, who);
+  t.threshold = model_io::read_vector(in, "threshold", m, who);
+  const auto l = model_io::read_vector(in, "left", m, who);
+  const auto r = model_io::read_vector(in, "right", m, who);
+  t.proba = model_io::read_vector(in, "proba", m * classes, who);
+  for (size_t i = 0; i < m; ++i) {
+    t.feature.push_back(static_cast<int>(f[i]));
+    t.left.push_back(static_cast<int>(l[i]));
+    t.right.push_back(static_cast<int>(r[i]));
+    if (t.feature[i] < 0) continue;
+    // Children come after their parent (depth-first order), which also rules out cycles.
+    DYNFAULT_CHECK(static_cast<size_t>(t.feature[i]) < dims && t.left[i] > static_cast<int>(i) &&
+                       t.right[i] > static_cast<int>(i) && t.left[i] < n && t.right[i] < n,
+                   who, "::load(): malformed tree node ", i);
+  }
+  return t;
+}
+
+std::vector<size_t> all_rows(size_t n) {
+  std::vector<size_t> rows(n);
+  for (size_t i = 0; i < n; ++i) rows[i] = i;
+  return rows;
+}
+
+void check_width(bool fitted, size_t dims, const Matrix& x, const std::string& who) {
+  DYNFAULT_CHECK(fitted, who, ": predict() before fit()");
+  DYNFAULT_CHECK(x.cols == dims, who, ": fitted on ", dims, " features, got ", x.cols);
+}
+
+}  // namespace
+
+const double* Tree::leaf(const double* row, size_t classes) const {
+  size_t i = 0;
+  while (feature[i] >= 0) {
+    const double v = row[feature[i]];
+    i = static_cast<size_t>(std::isnan(v) || v <= threshold[i] ? left[i] : right[i]);
+  }
+  return proba.data() + i * classes;
+}
+
+void Binner::fit(const Matrix& x, int max_bins) {
+  cuts_.assign(x.cols, {});
+  std::vector<double> v;
+  for (size_t j = 0; j < x.cols; ++j) {
+    v.clear();
+    for (size_t i = 0; i < x.rows; ++i)
+      if (!std::isnan(x(i, j))) v.push_back(x(i, j));
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    auto& cuts = cuts_[j];
+    if (v.size() <= 1) continue;  // constant column: no split
+    const size_t wanted = static_cast<size_t>(max_bins) - 1;
+    if (v.size() - 1 <= wanted) {
+      cuts.assign(v.begin(), v.end() - 1);  // every distinct value but the largest
+    } else {
+      for (size_t b = 1; b <= wanted; ++b) {
+        const double pos = static_cast<double>(b) / static_cast<double>(wanted + 1) *
+                           static_cast<double>(v.size() - 1);
+        const double cut = v[static_cast<size_t>(pos)];
+        if (cuts.empty() || cut > cuts.back()) cuts.push_back(cut);
+      }
+    }
+  }
+}
+
+std::vector<uint8_t> Binner::codes(const Matrix& x) const {
+  DYNFAULT_CHECK(x.cols == cuts_.size(), "Binner: fitted on ", cuts_.size(), " columns, got ",
+                 x.cols);
+  std::vector<uint8_t> out(x.rows * x.cols);
+  for (size_t j = 0; j < x.cols; ++j) {
+    const auto& cuts = cuts_[j];
+    for (size_t i = 0; i < x.rows; ++i) {
+      const double v = x(i, j);
+      out[j * x.rows + i] =
+          std::isnan(v) ? 0
+                        : static_cast<uint8_t>(
+                              1 + (std::lower_bound(cuts.begin(), cuts.end(), v) - cuts.begin()));
+    }
+  }
+  return out;
+}
+
+Tree grow_tree(const std::vector<uint8_t>& codes, size_t n, const Binner& binner,
+               const std::vector<size_t>& y, size_t classes, std::vector<size_t> rows,
+               const TreeOptions& options, uint64_t seed) {
+  return Grower(codes, n, binner, y, classes, options, seed).grow(std::move(rows));
+}
+
+// --- DecisionTree -------------------------------------------------------------------------------
+
+DecisionTree::DecisionTree(TreeOptions options) : options_(options) {
+  check_tree_options(options_.max_depth(), options_.min_samples_leaf(), options_.max_features(),
+                     options_.max_bins(), "DecisionTree");
+}
+
+void DecisionTree::fit(const Matrix& x, const Labels& y) {
+  classes_ = training_classes(x, y, "DecisionTree");
+  dims_ = x.cols;
+  Binner binner;
+  binner.fit(x, options_.max_bins());
+  tree_ = grow_tree(binner.codes(x), x.rows, binner, encode_labels(y, classes_), classes_.size(),
+                    all_rows(x.rows), options_, /*seed=*/0);
+  fitted_ = true;
+}
+
+Matrix DecisionTree::predict_proba(const Matrix& x) const {
+  check_width(fitted_, dims_, x, "DecisionTree");
+  const size_t k = classes_.size();
+  Matrix p(x.rows, k);
+  for (size_t i = 0; i < x.rows; ++i) std::copy_n(tree_.leaf(x.row(i), k), k, p.row(i));
+  return p;
+}
+
+Labels DecisionTree::predict(const Matrix& x) const {
+  return argmax_labels(predict_proba(x), classes_);
+}
+
+void DecisionTree::save(std::ostream& out) const {
+  DYNFAULT_CHECK(fitted_, "DecisionTree::save(): not fitted");
+  model_io::write_header(out, name(), kFormatVersion);
+  model_io::write_vector(out, "options",
+                         {double(options_.max_depth()), double(options_.min_samples_leaf()),
+                          double(options_.max_features()), double(options_.max_bins())});
+  model_io::write_strings(out, "classes", classes_);
+  model_io::write_int(out, "dims", static_cast<int64_t>(dims_));
+  write_tree(out, tree_);
+  out << "end\n";
+}
+
+void DecisionTree::load(std::istream& in) {
+  const std::string who = "DecisionTree";
+  model_io::read_header(in, name(), kFormatVersion);
+  const auto o = model_io::read_vector(in, "options", 4, who);
+  auto classes = model_io::read_strings(in, "classes", who);
+  const int64_t dims = model_io::read_int(in, "dims", who);
+  DYNFAULT_CHECK(!classes.empty() && dims >= 0, who, "::load(): bad classes or dims");
+  Tree tree = read_tree(in, classes.size(), static_cast<size_t>(dims), who);
+  model_io::read_end(in, who);
+  *this = DecisionTree(TreeOptions()
+                           .max_depth(static_cast<int>(o[0]))
+                           .min_samples_leaf(static_cast<int>(o[1]))
+                           .max_features(static_cast<int>(o[2]))
+                           .max_bins(static_cast<int>(o[3])));
+  classes_ = std::move(classes);
+  dims_ = static_cast<size_t>(dims);
+  tree_ = std::move(tree);
+  fitted_ = true;
+}
+
+// --- RandomForest -------------------------------------------------------------------------------
+
+RandomForest::RandomForest(ForestOptions options, std::string name, std::string feature_set)
+    : options_(options), name_(std::move(name)), feature_set_(std::move(feature_set)) {
+  DYNFAULT_CHECK(options_.trees() >= 1, "RandomForest: trees must be >= 1, got ", options_.trees());
+  check_tree_options(options_.max_depth(), options_.min_samples_leaf(), options_.max_features(),
+                     options_.max_bins(), "RandomForest");
+}
+
+void RandomForest::fit(const Matrix& x, const Labels& y) {
+  classes_ = training_classes(x, y, "RandomForest");
+  dims_ = x.cols;
+  Binner binner;
+  binner.fit(x, options_.max_bins());
+  const std::vector<uint8_t> codes = binner.codes(x);
+  const std::vector<size_t> yi = encode_labels(y, classes_);
+  const TreeOptions tree_options = TreeOptions()
+                                       .max_depth(options_.max_depth())
+                                       .min_samples_leaf(options_.min_samples_leaf())
+                                       .max_features(options_.max_features())
+                                       .max_bins(options_.max_bins());
+  trees_.clear();
+  SplitMix64 rng(options_.seed() ^ 0x5DEECE66DULL);
+  for (int t = 0; t < options_.trees(); ++t) {
+    std::vector<size_t> rows(x.rows);
+    for (auto& r : rows) r = static_cast<size_t>(rng.below(x.rows));
+    trees_.push_back(grow_tree(codes, x.rows, binner, yi, classes_.size(), std::move(rows),
+                               tree_options, rng.next()));
+  }
+  fitted_ = true;
+}
+
+Matrix RandomForest::predict_proba(const Matrix& x) const {
+  check_width(fitted_, dims_, x, name_);
+  const size_t k = classes_.size();
+  Matrix p(x.rows, k);
+  for (size_t i = 0; i < x.rows; ++i) {
+    double* out = p.row(i);
+    for (const auto& t : trees_) {
+      const double* leaf = t.leaf(x.row(i), k);
+      for (size_t c = 0; c < k; ++c) out[c] += leaf[c];
+    }
+    for (size_t c = 0; c < k; ++c) out[c] /= static_cast<double>(trees_.size());
+  }
+  return p;
+}
+
+Labels RandomForest::predict(const Matrix& x) const {
+  return argmax_labels(predict_proba(x), classes_);
+}
+
+void RandomForest::save(std::ostream& out) const {
+  DYNFAULT_CHECK(fitted_, name_, "::save(): not fitted");
+  model_io::write_header(out, name(), kFormatVersion);
+  model_io::write_vector(
+      out, "options",
+      {double(options_.trees()), double(options_.max_depth()), double(options_.min_samples_leaf()),
+       double(options_.max_features()), double(options_.max_bins()), double(options_.seed())});
+  model_io::write_strings(out, "classes", classes_);
+  model_io::write_int(out, "dims", static_cast<int64_t>(dims_));
+  for (const auto& t : trees_) write_tree(out, t);
+  out << "end\n";
+}
+
+void RandomForest::load(std::istream& in) {
+  const std::string who = name_;
+  model_io::read_header(in, name(), kFormatVersion);
+  const auto o = model_io::read_vector(in, "options", 6, who);
+  auto classes = model_io::read_strings(in, "classes", who);
+  const int64_t dims = model_io::read_int(in, "dims", who);
+  DYNFAULT_CHECK(!classes.empty() && dims >= 0 && o[0] >= 1, who, "::load(): bad header");
+  std::vector<Tree> trees;
+  for (int t = 0; t < static_cast<int>(o[0]); ++t)
+    trees.push_back(read_tree(in, classes.size(), static_cast<size_t>(dims), who));
+  model_io::read_end(in, who);
+  *this = RandomForest(ForestOptions()
+                           .trees(static_cast<int>(o[0]))
+                           .max_depth(static_cast<int>(o[1]))
+                           .min_samples_leaf(static_cast<int>(o[2]))
+                           .max_features(static_cast<int>(o[3]))
+                           .max_bins(static_cast<int>(o[4]))
+                           .seed(static_cast<uint64_t>(o[5])),
+                       name_, feature_set_);
+  classes_ = std::move(classes);
+  dims_ = static_cast<size_t>(dims);
+  trees_ = std::move(trees);
+  fitted_ = true;
+}
+
+std::unique_ptr<Diagnoser> make_default_rf() {
+  return std::make_unique<RandomForest>(ForestOptions().trees(100), "default_rf", "default");
+}
+
+}  // namespace dynfault::diagnosis

@@ -1,0 +1,194 @@
+// The probe-level feature sets (default, curvature, optimizer, activation) on hand-made traces.
+// Golden values are worked out by hand from the definitions at the top of each .cpp.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "features/feature_set.h"
+#include "features/probe_sets.h"
+#include "fixtures.h"
+
+using namespace dynfault;
+using dynfault::testing::kInf;
+using dynfault::testing::kNaN;
+using dynfault::testing::put;
+
+namespace {
+
+double value(const features::FeatureVector& v, const std::string& name) {
+  const auto it = std::find(v.names.begin(), v.names.end(), name);
+  REQUIRE_MESSAGE(it != v.names.end(), name);
+  return v.values[static_cast<size_t>(it - v.names.begin())];
+}
+
+// Three epochs with every probe key of db/trace.h that the four sets read.
+db::Trace probe_trace() {
+  db::Trace t = testing::base_trace("probe");
+  put(t, "epoch/train_loss", {1.0, 0.5, 0.6});
+  put(t, "epoch/train_metric", {0.5, 0.7, 0.65});
+  put(t, "epoch/val_loss", {1.1, 0.6, 0.7});
+  put(t, "epoch/val_metric", {0.45, 0.55, 0.6});
+  put(t, "epoch/lr", {0.1, 0.1, 0.01});
+  put(t, "grad/nonfinite", {0, 0, 1});
+  put(t, "grad/fc1.weight/norm", {1.0, 2.0, 3.0});
+  put(t, "grad/fc2.weight/norm", {3.0, 4.0, 5.0});
+  put(t, "grad/fc1.weight/mean_abs", {1e-5, 1e-3, 1e-3});
+  put(t, "grad/fc2.weight/mean_abs", {1e-5, 1e-3, 1e-3});
+  put(t, "grad/fc1.weight/max_abs", {1, 80, 2});
+  put(t, "grad/fc2.weight/max_abs", {1, 1, 2});
+  put(t, "weight/fc1.weight/max_abs", {5, 11, 12});
+  put(t, "weight/fc2.weight/max_abs", {5, 5, 12});
+  put(t, "weight/nonfinite", {0, 0, 0});
+  put(t, "weight/mean", {0.1, 0.1, 0.2});
+  put(t, "weight/std", {0.5, 0.6, 0.6});
+  put(t, "weight/update_ratio", {1e-3, 1e-2, 1e-5});
+  put(t, "weight/fc1.weight/update_ratio", {1e-3, 1e-2, 1e-5});
+  put(t, "weight/fc2.weight/update_ratio", {1e-1, 1e-2, 1e-3});
+  put(t, "act/layers.1/mean", {0.2, 0.4, 0.6});
+  put(t, "act/layers.1/std", {1.0, 1.0, 1.0});
+  put(t, "act/layers.1/dead_frac", {0.1, 0.8, 0.9});
+  put(t, "act/layers.1/sat_frac", {0.0, 0.0, 0.6});
+  put(t, "act/layers.10/mean", {0.0, 0.0, 0.0});
+  put(t, "act/layers.10/std", {0.1, 0.1, 0.01});
+  put(t, "act/layers.10/dead_frac", {0.5, 0.5, 0.5});
+  put(t, "act/layers.10/sat_frac", {0.0, 0.0, 0.0});
+  put(t, "act/dead_frac_max", {0.5, 0.8, 0.9});
+  put(t, "act/sat_frac_max", {0.0, 0.0, 0.6});
+  put(t, "act/mean_abs_max", {0.2, 0.4, 0.6});
+  put(t, "opt/exp_avg_norm", {10, 100, 1000});
+  put(t, "opt/exp_avg_sq_norm", {1, 1, 1});
+  put(t, "opt/eff_step_mean", {0.01, 0.01, 0.001});
+  put(t, "curv/lambda_max", {10, 100, 1000});
+  put(t, "curv/trace", {20, 200, -5});
+  put(t, "curv/lr_lambda", {1, 10, 10});
+  return t;
+}
+
+}  // namespace
+
+TEST_SUITE("features") {
+  TEST_CASE("Probe sets: registered with fixed, prefixed, unique columns") {
+    for (const auto& [name, prefix, count] :
+         std::vector<std::tuple<std::string, std::string, size_t>>{{"default", "def_", 25},
+                                                                   {"curvature", "curv_", 14},
+                                                                   {"optimizer", "opt_", 23},
+                                                                   {"activation", "act_", 16}}) {
+      const auto set = features::feature_set(name);
+      CHECK(set.names().size() == count);
+      for (const auto& n : set.names()) CHECK(n.rfind(prefix, 0) == 0);
+      // The same columns for an empty trace and a full one.
+      CHECK(set.compute(db::Trace{}).names == set.compute(probe_trace()).names);
+    }
+    // DEFault's artefacts stay out (prior-work section 7, defects #4 and #5).
+    const auto default_set = features::feature_set("default");
+    for (const auto& n : default_set.names()) {
+      CHECK(n.find("adjusted_lr") == std::string::npos);
+      CHECK(n.find("cpu") == std::string::npos);
+      CHECK(n.find("memory") == std::string::npos);
+    }
+    CHECK(features::feature_set("deepfd+default+curvature+optimizer+activation").names().size() ==
+          172 + 25 + 14 + 23 + 16);
+  }
+
+  TEST_CASE("Probe sets: an empty trace gives NaN, never an error") {
+    for (const char* name : {"default", "curvature", "activation"})
+      for (double v : features::feature_set(name).values(db::Trace{})) CHECK(std::isnan(v));
+    const auto opt = features::feature_set("optimizer").compute(db::Trace{});
+    for (size_t i = 0; i < opt.names.size(); ++i) {
+      if (opt.names[i].rfind("opt_has_", 0) == 0)
+        CHECK(opt.values[i] == 0.0);  // absent state is information, not a missing value
+      else
+        CHECK(std::isnan(opt.values[i]));
+    }
+  }
+
+  TEST_CASE("Probe sets: default averages DEFault's per-epoch columns over epochs") {
+    const auto v = features::feature_set("default").compute(probe_trace());
+    CHECK(value(v, "def_train_loss") == doctest::Approx(0.7));  // (1 + 0.5 + 0.6) / 3
+    CHECK(value(v, "def_val_acc") == doctest::Approx(1.6 / 3));
+    // Tensors with max |w| > 10: 0, 1, 2 -> mean 1.
+    CHECK(value(v, "def_large_weight_count") == doctest::Approx(1.0));
+    // |train - val| > 0.1: 0.05 no, 0.15 yes, 0.05 no -> 1/3.
+    CHECK(value(v, "def_acc_gap_too_big") == doctest::Approx(1.0 / 3));
+    // From the 2nd epoch: |dloss| 0.5 and 0.1 both > 0.01 -> 1; loss rose once of 2 -> 0.5.
+    CHECK(value(v, "def_loss_oscillation") == doctest::Approx(1.0));
+    CHECK(value(v, "def_increase_loss") == doctest::Approx(0.5));
+    CHECK(value(v, "def_decrease_acc") == doctest::Approx(0.5));
+    CHECK(value(v, "def_cons_mean_weight") == doctest::Approx(0.5));  // 0.1 == 0.1, then not
+    CHECK(value(v, "def_cons_std_weight") == doctest::Approx(0.5));   // 0.6 == 0.6 at epoch 2
+    CHECK(value(v, "def_nan_gradient") == doctest::Approx(1.0 / 3));
+    CHECK(value(v, "def_gradient_vanish") == doctest::Approx(1.0 / 3));   // 1e-5 < 1e-4 once
+    CHECK(value(v, "def_gradient_explode") == doctest::Approx(1.0 / 3));  // 80 > 70 once
+    // Per-epoch mean of the two tensor norms: 2, 3, 4 -> 3; population std 1 each epoch.
+    CHECK(value(v, "def_grad_norm_mean") == doctest::Approx(3.0));
+    CHECK(value(v, "def_grad_norm_std") == doctest::Approx(1.0));
+    CHECK(value(v, "def_grad_norm_max") == doctest::Approx(4.0));
+    CHECK(value(v, "def_dying_relu") == doctest::Approx(2.0 / 3));            // 0.8, 0.9 > 0.7
+    CHECK(value(v, "def_saturated_activation") == doctest::Approx(1.0 / 3));  // 0.6 > 0.5
+    CHECK(value(v, "def_mean_activation") == doctest::Approx(0.2));           // (0.1+0.2+0.3)/3
+  }
+
+  TEST_CASE("Probe sets: curvature levels, slope and edge-of-stability share") {
+    const auto v = features::feature_set("curvature").compute(probe_trace());
+    CHECK(value(v, "curv_lambda_log10_mean") == doctest::Approx(2.0));  // log10 10, 100, 1000
+    CHECK(value(v, "curv_lambda_log10_final") == doctest::Approx(3.0));
+    CHECK(value(v, "curv_lambda_log10_slope") == doctest::Approx(2.0));  // per unit progress
+    CHECK(value(v, "curv_lambda_log10_change") == doctest::Approx(2.0));
+    CHECK(value(v, "curv_lr_lambda_max") == doctest::Approx(10.0));
+    CHECK(value(v, "curv_lr_lambda_above2_share") == doctest::Approx(2.0 / 3));
+    CHECK(value(v, "curv_lambda_trace_ratio_mean") == doctest::Approx(0.5));  // trace <= 0 skipped
+    CHECK(value(v, "curv_trace_slog_final") == doctest::Approx(-std::log10(6.0)));
+    // Without curv/lr_lambda, lr x lambda_max is used: 0.1 x 10, 0.1 x 100, 0.01 x 1000.
+    db::Trace t = probe_trace();
+    t.series.erase("curv/lr_lambda");
+    const auto w = features::feature_set("curvature").compute(t);
+    CHECK(value(w, "curv_lr_lambda_final") == doctest::Approx(10.0));
+    CHECK(value(w, "curv_lr_lambda_above2_share") == doctest::Approx(2.0 / 3));
+  }
+
+  TEST_CASE("Probe sets: optimizer update-ratio statistics and LR in effect") {
+    const auto v = features::feature_set("optimizer").compute(probe_trace());
+    CHECK(value(v, "opt_lr_log10_first") == doctest::Approx(-1.0));
+    CHECK(value(v, "opt_lr_log10_change") == doctest::Approx(-1.0));
+    CHECK(value(v, "opt_lr_change_share") == doctest::Approx(0.5));
+    CHECK(value(v, "opt_update_log10_mean") == doctest::Approx(-10.0 / 3));          // -3, -2, -5
+    CHECK(value(v, "opt_update_log10_std") == doctest::Approx(std::sqrt(7.0 / 3)));  // ddof 1
+    CHECK(value(v, "opt_update_outside_share") == doctest::Approx(1.0 / 3));         // -5 < -4
+    // Per-epoch spread between the tensors: |(-3) - (-1)|, 0, |(-5) - (-3)| -> 4/3.
+    CHECK(value(v, "opt_update_param_spread") == doctest::Approx(4.0 / 3));
+    CHECK(value(v, "opt_exp_avg_log10_final") == doctest::Approx(3.0));
+    CHECK(value(v, "opt_eff_step_over_lr_log10_mean") == doctest::Approx(-1.0));
+    CHECK(value(v, "opt_has_adam_state") == 1.0);
+    CHECK(value(v, "opt_has_momentum") == 0.0);
+    CHECK(std::isnan(value(v, "opt_momentum_log10_mean")));
+  }
+
+  TEST_CASE("Probe sets: activation shares and depth ratio use layers in depth order") {
+    const auto v = features::feature_set("activation").compute(probe_trace());
+    CHECK(value(v, "act_dead_max_final") == doctest::Approx(0.9));
+    CHECK(value(v, "act_dead_cell_share") == doctest::Approx(2.0 / 6));  // 0.8, 0.9 of 6 cells
+    CHECK(value(v, "act_sat_cell_share") == doctest::Approx(1.0 / 6));
+    CHECK(value(v, "act_mean_cell_mean") == doctest::Approx(0.2));
+    // layers.10 is deeper than layers.1 (natural order): last epoch 0.01 / 1.0 -> -2.
+    CHECK(value(v, "act_std_log10_last_over_first") == doctest::Approx(-2.0));
+    CHECK(value(v, "act_mean_abs_max_mean") == doctest::Approx(0.4));
+  }
+
+  TEST_CASE("Probe sets: NaN and Inf in the series stay NaN-safe") {
+    db::Trace t = probe_trace();
+    put(t, "curv/lambda_max", {kNaN, kInf, -1.0});
+    put(t, "weight/update_ratio", {kNaN, 0.0, kInf});
+    put(t, "act/layers.1/std", {kNaN, kNaN, kNaN});
+    put(t, "epoch/train_loss", {1.0, kNaN, kInf});
+    for (const char* name : {"default", "curvature", "optimizer", "activation"})
+      CHECK_NOTHROW(features::feature_set(name).values(t));
+    const auto c = features::feature_set("curvature").compute(t);
+    CHECK(std::isnan(value(c, "curv_lambda_log10_mean")));
+    CHECK(value(c, "curv_lambda_nonfinite_share") == doctest::Approx(2.0 / 3));
+    const auto o = features::feature_set("optimizer").compute(t);
+    CHECK(std::isnan(value(o, "opt_update_log10_mean")));
+    const auto d = features::feature_set("default").compute(t);
+    CHECK(value(d, "def_train_loss") == doctest::Approx(1.0));  // finite epochs only
+  }
+}
