@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dynfault
-exec build/release/dynfault demo --db "${DYNFAULT_DB:-dynfault.db}" "$@"
+exec build/release/cli/dynfault demo --db "${DYNFAULT_DB:-dynfault.db}" "$@"
