@@ -39,7 +39,75 @@ void check_consistent(const Dataset& d, const std::string& what) {
                  " has ", d.y.size(), " target values for ", n, " samples");
 }
 
+/// Turns a data set into its own reconstruction target (autoencoders): y = the clean inputs,
+/// flattened, and, for a denoising autoencoder, x = clip(x + N(mean, std), 0, 1) as in Keras'
+/// mnist_denoising_autoencoder.py. Applied after the subset limits so that these stay stratified
+/// by the original classes.
+void make_autoencoder(Dataset& d, double noise_mean, double noise_std, Rng& rng) {
+  d.y = d.x;
+  d.target_shape = {d.sample_numel()};
+  d.num_classes = 0;
+  if (noise_std <= 0 && noise_mean == 0) return;
+  for (float& v : d.x) {
+    const double noisy = v + noise_mean + noise_std * rng.normal();
+    v = static_cast<float>(std::min(1.0, std::max(0.0, noisy)));
+  }
+}
+
+/// Loader-independent parameters: `x_scale` multiplies every input (e.g. 1/16 for the 0-16
+/// digits pixels, scikit-learn's MinMaxScaler for them), `autoencoder` = 1 makes the target the
+/// input, with optional `denoise_mean` / `denoise_std` input noise.
+void apply_common_params(const DataSpec& spec, uint64_t seed, DataSplit& split) {
+  const double scale = data_param(spec, "x_scale", 1.0);
+  DYNFAULT_CHECK(std::isfinite(scale) && scale != 0, "data set '", spec.name,
+                 "': params.x_scale must be finite and non-zero, got ", scale);
+  if (scale != 1.0) {
+    DYNFAULT_CHECK(!split.train.integer_inputs, "data set '", spec.name,
+                   "': params.x_scale cannot scale token ids");
+    for (Dataset* d : {&split.train, &split.test})
+      for (float& v : d->x) v = static_cast<float>(v * scale);
+  }
+  if (data_param(spec, "autoencoder", 0.0) != 0.0) {
+    DYNFAULT_CHECK(!split.train.integer_inputs, "data set '", spec.name,
+                   "': an autoencoder cannot reconstruct token ids");
+    const double mean = data_param(spec, "denoise_mean", 0.0);
+    const double std = data_param(spec, "denoise_std", 0.0);
+    DYNFAULT_CHECK(std >= 0, "data set '", spec.name, "': params.denoise_std must be >= 0");
+    // Its own stream, so that the noise never shifts a synthetic generator's draws.
+    Rng rng(mix_seed(seed, 0xae));
+    make_autoencoder(split.train, mean, std, rng);
+    make_autoencoder(split.test, mean, std, rng);
+  }
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "{";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "}";
+}
+
+/// The program's declared sample shape and class count must match what the loader delivered.
+void check_declared(const DataSpec& spec, const Dataset& d) {
+  DYNFAULT_CHECK(spec.sample_shape.empty() || spec.sample_shape == d.sample_shape, "data set '",
+                 spec.name, "' delivers samples of shape ", shape_text(d.sample_shape),
+                 ", the program declares ", shape_text(spec.sample_shape));
+  DYNFAULT_CHECK(spec.num_classes < 0 || spec.num_classes == d.num_classes, "data set '", spec.name,
+                 "' has ", d.num_classes, " classes, the program declares ", spec.num_classes);
+}
+
 }  // namespace
+
+double data_param(const DataSpec& spec, const std::string& key, double fallback) {
+  auto it = spec.params.find(key);
+  return it == spec.params.end() ? fallback : it->second;
+}
+
+int64_t data_count_param(const DataSpec& spec, const std::string& key, int64_t fallback) {
+  const double v = data_param(spec, key, static_cast<double>(fallback));
+  DYNFAULT_CHECK(v >= 1 && v == std::floor(v), "data set '", spec.name, "': params.", key,
+                 " must be a positive integer, got ", v);
+  return static_cast<int64_t>(v);
+}
 
 int64_t Dataset::sample_numel() const { return product(sample_shape); }
 int64_t Dataset::target_numel() const { return product(target_shape); }
@@ -147,6 +215,8 @@ DataSplit load_data(const DataSpec& spec, uint64_t data_seed) {
     split.train = subset(split.train, stratified_indices(split.train, spec.train_limit));
   if (spec.test_limit > 0 && spec.test_limit < split.test.size())
     split.test = subset(split.test, stratified_indices(split.test, spec.test_limit));
+  apply_common_params(spec, data_seed, split);
+  check_declared(spec, split.train);
   return split;
 }
 

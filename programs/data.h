@@ -45,6 +45,12 @@ std::vector<std::string> data_loader_names();
 /// prefixes. Throws dynfault::Error naming the missing file and the Debian package providing it.
 DataSplit load_data(const DataSpec& spec, uint64_t data_seed);
 
+/// spec.params[key], or `fallback` when the program does not set it.
+double data_param(const DataSpec& spec, const std::string& key, double fallback);
+/// spec.params[key] as a positive integer (or `fallback`); throws dynfault::Error naming the data
+/// set, the key and the value otherwise.
+int64_t data_count_param(const DataSpec& spec, const std::string& key, int64_t fallback);
+
 /// Directory holding vendored data files (env DYNFAULT_DATA_DIR overrides the built-in path).
 std::string vendored_data_dir();
 /// Directory holding the Fashion-MNIST gzip IDX files (env DYNFAULT_FASHION_MNIST_DIR overrides
@@ -90,6 +96,17 @@ class Rng {
   bool has_spare_ = false;
   double spare_ = 0.0;
 };
+
+/// Train and test parts generated one after the other from `rng` by `make(rng, n)` (a Dataset
+/// of n samples), with n = params.n_train / params.n_test or the defaults.
+template <typename Make>
+DataSplit generated_split(const DataSpec& spec, Rng& rng, int64_t default_train,
+                          int64_t default_test, Make make) {
+  DataSplit s;
+  s.train = make(rng, data_count_param(spec, "n_train", default_train));
+  s.test = make(rng, data_count_param(spec, "n_test", default_test));
+  return s;
+}
 
 }  // namespace dynfault::programs
 

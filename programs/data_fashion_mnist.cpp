@@ -120,7 +120,10 @@ IdxArray read_idx_gz(const std::string& path, uint32_t expected_magic, size_t ex
 
 /// Reads one part (train or t10k), keeping only a stratified subset of `limit` samples so that
 /// the float copy of the full 60k set (188 MB) is never built for a reduced program.
-Dataset read_part(const std::string& dir, const std::string& prefix, int64_t limit) {
+/// `as_sequence` gives each image the shape {H, W} (rows as time steps, as pytorch/examples
+/// mnist_rnn reshapes it for its LSTM) instead of {1, H, W}; the pixels are the same.
+Dataset read_part(const std::string& dir, const std::string& prefix, int64_t limit,
+                  bool as_sequence) {
   const std::string images_path = dir + "/" + prefix + "-images-idx3-ubyte.gz";
   const std::string labels_path = dir + "/" + prefix + "-labels-idx1-ubyte.gz";
   const IdxArray labels = read_idx_gz(labels_path, kLabelMagic, 1);
@@ -131,7 +134,8 @@ Dataset read_part(const std::string& dir, const std::string& prefix, int64_t lim
 
   Dataset d;
   d.num_classes = kNumClasses;
-  d.sample_shape = {1, images.dims[1], images.dims[2]};
+  d.sample_shape = as_sequence ? std::vector<int64_t>{images.dims[1], images.dims[2]}
+                               : std::vector<int64_t>{1, images.dims[1], images.dims[2]};
   d.y.reserve(labels.size());
   for (size_t i = 0; i < labels.size(); ++i) {
     DYNFAULT_CHECK(labels.data()[i] < kNumClasses, "Fashion-MNIST '", labels_path, "': label ",
@@ -158,8 +162,9 @@ Dataset read_part(const std::string& dir, const std::string& prefix, int64_t lim
 DataSplit load_fashion_mnist(const DataSpec& spec, uint64_t /*seed*/) {
   const std::string dir = fashion_mnist_dir();
   DataSplit s;
-  s.train = read_part(dir, "train", spec.train_limit);
-  s.test = read_part(dir, "t10k", spec.test_limit);
+  const bool as_sequence = data_param(spec, "as_sequence", 0.0) != 0.0;
+  s.train = read_part(dir, "train", spec.train_limit, as_sequence);
+  s.test = read_part(dir, "t10k", spec.test_limit, as_sequence);
   return s;
 }
 

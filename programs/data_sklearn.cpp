@@ -1,6 +1,7 @@
-// The small scikit-learn tables vendored under data/sklearn/ (see its README for provenance and
-// formats). They have no official train/test split, so a fixed, seed-independent stratified
-// split keeps the held-back test set identical across runs and seeds.
+// The small tables vendored under data/: scikit-learn's (data/sklearn/) and the Palmer penguins
+// (data/penguins/); see their READMEs for provenance, licences and formats. They have no official
+// train/test split, so a fixed, seed-independent stratified split keeps the held-back test set
+// identical across runs and seeds.
 #include <zlib.h>
 
 #include <cmath>
@@ -24,11 +25,19 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+/// The Debian package a vendored file was copied from, for the error when it is missing.
+std::string package_of(const std::string& path) {
+  return path.find("/penguins/") != std::string::npos ? "r-cran-palmerpenguins" : "python3-sklearn";
+}
+
 std::string read_text(const std::string& path) {
+  const std::string missing =
+      "vendored data file '" + path +
+      "' cannot be opened; it is vendored from the Debian package " + package_of(path) +
+      " (see data/*/README.md; DYNFAULT_DATA_DIR overrides the data directory)";
   if (ends_with(path, ".gz")) {
     gzFile f = gzopen(path.c_str(), "rb");
-    DYNFAULT_CHECK(f != nullptr, "vendored data file '", path,
-                   "' cannot be opened (DYNFAULT_DATA_DIR overrides the data directory)");
+    if (f == nullptr) throw Error(missing);
     std::string out;
     char buf[1 << 16];
     int n = 0;
@@ -39,8 +48,7 @@ std::string read_text(const std::string& path) {
     return out;
   }
   std::ifstream in(path, std::ios::binary);
-  DYNFAULT_CHECK(in.good(), "vendored data file '", path,
-                 "' cannot be opened (DYNFAULT_DATA_DIR overrides the data directory)");
+  if (!in.good()) throw Error(missing);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -159,12 +167,50 @@ Dataset read_diabetes(const std::string& data_path, const std::string& target_pa
   return d;
 }
 
+/// penguins.csv of R's palmerpenguins: a header row, then species, island, bill_length_mm,
+/// bill_depth_mm, flipper_length_mm, body_mass_g, sex, year. Keeps the four measurements (the
+/// TensorFlow tutorial's features) and the species as label (Adelie 0, Chinstrap 1, Gentoo 2, as
+/// in TFDS penguins/processed); rows with a missing measurement ("NA") are dropped.
+Dataset read_penguins(const std::string& path) {
+  static const char* const kSpecies[] = {"Adelie", "Chinstrap", "Gentoo"};
+  static const char* const kColumns[] = {"bill_length_mm", "bill_depth_mm", "flipper_length_mm",
+                                         "body_mass_g"};
+  const std::vector<std::string> lines = lines_of(read_text(path));
+  DYNFAULT_CHECK(!lines.empty(), "vendored data file '", path, "' is empty");
+  const std::vector<std::string> head = split_fields(lines[0], ',');
+  auto column = [&](const std::string& name) {
+    for (size_t j = 0; j < head.size(); ++j)
+      if (head[j] == name || head[j] == "\"" + name + "\"") return j;
+    throw Error(path + ":1: no column '" + name + "' in the header");
+  };
+  const size_t species_col = column("species");
+  std::vector<size_t> cols;
+  for (const char* c : kColumns) cols.push_back(column(c));
+  Dataset d;
+  d.num_classes = 3;
+  d.sample_shape = {static_cast<int64_t>(cols.size())};
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::vector<std::string> fields = split_fields(lines[i], ',');
+    DYNFAULT_CHECK(fields.size() == head.size(), path, ":", i + 1, ": expected ", head.size(),
+                   " fields, found ", fields.size());
+    bool missing = false;
+    for (size_t j : cols) missing = missing || fields[j] == "NA";
+    if (missing) continue;
+    int64_t label = -1;
+    for (int64_t k = 0; k < 3; ++k)
+      if (fields[species_col] == kSpecies[k]) label = k;
+    DYNFAULT_CHECK(label >= 0, path, ":", i + 1, ": unknown species '", fields[species_col], "'");
+    for (size_t j : cols) d.x.push_back(static_cast<float>(parse_number(fields[j], path, i + 1)));
+    d.y.push_back(static_cast<float>(label));
+  }
+  DYNFAULT_CHECK(d.size() > 0, "vendored data file '", path, "' holds no complete row");
+  return d;
+}
+
 /// Splits `all` into train and test with a fixed permutation, stratified by class: each class
 /// sends round(test_fraction * its size) samples to the test part.
 DataSplit fixed_split(const Dataset& all, const DataSpec& spec) {
-  double test_fraction = 0.2;
-  if (auto it = spec.params.find("test_fraction"); it != spec.params.end())
-    test_fraction = it->second;
+  const double test_fraction = data_param(spec, "test_fraction", 0.2);
   DYNFAULT_CHECK(test_fraction > 0 && test_fraction < 1, "data set '", spec.name,
                  "': params.test_fraction must be in (0, 1), got ", test_fraction);
   const int64_t n = all.size();
@@ -211,14 +257,17 @@ DataSplit load_breast_cancer(const DataSpec& spec, uint64_t /*seed*/) {
   return fixed_split(read_labelled_csv(sklearn_path("breast_cancer.csv")), spec);
 }
 DataSplit load_digits(const DataSpec& spec, uint64_t /*seed*/) {
-  auto it = spec.params.find("as_image");
-  const bool as_image = it != spec.params.end() && it->second != 0.0;
+  const bool as_image = data_param(spec, "as_image", 0.0) != 0.0;
   return fixed_split(read_digits(sklearn_path("digits.csv.gz"), as_image), spec);
 }
 DataSplit load_diabetes(const DataSpec& spec, uint64_t /*seed*/) {
   return fixed_split(read_diabetes(sklearn_path("diabetes_data_raw.csv.gz"),
                                    sklearn_path("diabetes_target.csv.gz")),
                      spec);
+}
+
+DataSplit load_penguins(const DataSpec& spec, uint64_t /*seed*/) {
+  return fixed_split(read_penguins(vendored_data_dir() + "/penguins/penguins.csv"), spec);
 }
 
 }  // namespace
@@ -228,5 +277,6 @@ DYNFAULT_REGISTER_DATA_LOADER("wine", load_wine);
 DYNFAULT_REGISTER_DATA_LOADER("breast_cancer", load_breast_cancer);
 DYNFAULT_REGISTER_DATA_LOADER("digits", load_digits);
 DYNFAULT_REGISTER_DATA_LOADER("diabetes", load_diabetes);
+DYNFAULT_REGISTER_DATA_LOADER("penguins", load_penguins);
 
 }  // namespace dynfault::programs

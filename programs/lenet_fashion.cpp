@@ -24,7 +24,10 @@ Recipe lenet_fashion() {
       "PyTorch's default bias init); inputs only scaled to [0, 1] (ToTensor), as in the source";
   r.provenance.metric = "accuracy";
   r.provenance.satisfactory = 0.65;  // clean runs, seeds 1-10: test accuracy 0.699-0.806
+  r.provenance.kind = "image";
   r.data.name = "fashion_mnist";
+  r.data.sample_shape = {1, 28, 28};
+  r.data.num_classes = 10;
   r.data.train_limit = 8000;
   r.data.test_limit = 1000;
   r.data.val_fraction = 0.1;

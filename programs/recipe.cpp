@@ -11,14 +11,15 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Layer, type, out, kernel, stride
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataSpec, name, train_limit, test_limit,
                                                 val_fraction, normalize, params, label_noise,
                                                 delete_fraction, imbalance, input_noise,
-                                                input_scale)
+                                                input_scale, sample_shape, num_classes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerSpec, name, lr, momentum, nesterov, beta1,
                                                 beta2, eps, weight_decay, rho)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScheduleSpec, name, step_size, gamma)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LoopSpec, zero_grad, train_mode, loss_sign_flip,
                                                 shuffle)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FaultRecord, mutator, category, params, change)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Provenance, source, changes, metric, satisfactory)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Provenance, source, changes, metric, satisfactory,
+                                                kind)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Recipe, program, family, task, provenance, data,
                                                 builder, layers, init, init_scale, loss, optimizer,
                                                 schedule, batch_size, epochs, l1, l2, clip_norm,
@@ -139,6 +140,23 @@ Layer Residual(std::vector<Layer> body) {
   Layer l;
   l.type = "residual";
   l.body = std::move(body);
+  return l;
+}
+
+Layer ConvTranspose2d(int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
+  Layer l = Conv1d(out, kernel, stride, padding);
+  l.type = "conv_transpose2d";
+  return l;
+}
+Layer Unflatten(int64_t channels) {
+  Layer l;
+  l.type = "unflatten";
+  l.out = channels;
+  return l;
+}
+Layer Transpose() {
+  Layer l;
+  l.type = "transpose";
   return l;
 }
 

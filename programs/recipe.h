@@ -29,6 +29,13 @@ using Json = nlohmann::json;
 ///             log_softmax, hard_sigmoid, exponential, linear
 ///   residual{body}: y = act(body(x) + shortcut(x)); the shortcut is a 1x1 conv / linear when the
 ///             shapes differ.
+///   conv_transpose2d{out, kernel, stride, padding, bias}: output size (in - 1) * stride -
+///             2 * padding + kernel + (stride - 1), i.e. Keras' padding="same" (in * stride) when
+///             padding = (kernel - 1) / 2 for an odd kernel (decoders of autoencoders)
+///   unflatten{out}: {F} -> {out, H, W} with square maps H = W = sqrt(F / out) (Keras Reshape
+///             between a dense bottleneck and a convolutional decoder)
+///   transpose: {A, B} -> {B, A}; turns an embedding's {T, E} into the {C = E, L = T} a conv1d
+///             reads and back (Keras' Conv1D works on (steps, channels))
 struct Layer {
   std::string type;
   int64_t out = 0;
@@ -61,6 +68,9 @@ Layer Embedding(int64_t vocab, int64_t dim);
 Layer Rnn(const std::string& cell, int64_t hidden, int64_t num_layers = 1, bool last_step = true);
 Layer Act(const std::string& name);
 Layer Residual(std::vector<Layer> body);
+Layer ConvTranspose2d(int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0);
+Layer Unflatten(int64_t channels);
+Layer Transpose();
 
 /// Where the data come from and the data faults applied to them.
 struct DataSpec {
@@ -76,6 +86,10 @@ struct DataSpec {
   double imbalance = 0.0;       ///< share of samples removed from the upper half of the classes
   double input_noise = 0.0;     ///< std of Gaussian noise added to training inputs
   double input_scale = 1.0;     ///< multiplier on inputs after normalisation (unnormalised data)
+  // What the program expects the loader to deliver; load_data checks both when declared, so a
+  // changed loader or loader parameter fails loudly instead of silently reshaping the model.
+  std::vector<int64_t> sample_shape;  ///< declared shape of one input sample ({} = undeclared)
+  int64_t num_classes = -1;           ///< declared class count, 0 = regression, -1 = undeclared
 
   bool operator==(const DataSpec& o) const;
 };
@@ -130,6 +144,9 @@ struct Provenance {
   std::string changes;       ///< what was changed to fit offline data and the time budget
   std::string metric = "accuracy";  ///< accuracy (classification) or r2 (regression)
   double satisfactory = 0.0; ///< value of `metric` the clean run must reach
+  /// Kind of data, for the catalogue's mix: image, tabular, sequence (time series and token
+  /// sequences), text (bag-of-words stand-ins) or synthetic (2-D and polynomial classics).
+  std::string kind;
 
   bool operator==(const Provenance& o) const;
 };

@@ -1,0 +1,230 @@
+#include "runner/check.h"
+
+#include <sys/utsname.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "programs/registry.h"
+#include "runner/trainer.h"
+
+namespace dynfault::runner {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double final_metric(const db::RunResult& r) {
+  for (const auto& m : r.metrics)
+    if (m.key == "final/test_metric") return m.value;
+  return kNaN;
+}
+
+ProgramCheck describe(const programs::Recipe& r) {
+  ProgramCheck c;
+  c.id = r.program;
+  c.family = r.family;
+  c.task = r.task;
+  c.kind = r.provenance.kind;
+  c.dataset = r.data.name;
+  c.source = r.provenance.source;
+  c.changes = r.provenance.changes;
+  c.optimizer = r.optimizer.name;
+  c.lr = r.optimizer.lr;
+  c.batch_size = r.batch_size;
+  c.epochs = r.epochs;
+  c.metric = r.provenance.metric;
+  c.satisfactory = r.provenance.satisfactory;
+  return c;
+}
+
+/// Shortest text that reads back as the same double ("0.001", "1e-07").
+std::string num(double v) {
+  char buf[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+std::string fixed(double v, int digits) {
+  if (std::isnan(v)) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+/// A table cell: no line breaks, and '|' escaped so it stays one cell.
+std::string cell(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    if (ch == '|') {
+      out += "\\|";
+    } else if (ch == '\n') {
+      out += ' ';
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown CPU";
+}
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+}  // namespace
+
+double ProgramCheck::min_value() const {
+  double m = kNaN;
+  for (double v : values)
+    if (!std::isnan(v) && (std::isnan(m) || v < m)) m = v;
+  return m;
+}
+
+double ProgramCheck::max_value() const {
+  double m = kNaN;
+  for (double v : values)
+    if (!std::isnan(v) && (std::isnan(m) || v > m)) m = v;
+  return m;
+}
+
+double ProgramCheck::max_cpu_seconds() const {
+  double m = 0;
+  for (double s : cpu_seconds) m = std::max(m, s);
+  return m;
+}
+
+bool ProgramCheck::ok() const {
+  if (values.empty()) return false;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (outcomes[i] != "completed" || !(values[i] >= satisfactory)) return false;
+  return true;
+}
+
+std::vector<ProgramCheck> check_programs(
+    const std::vector<std::string>& ids, int64_t seed, int64_t repeats,
+    const std::function<void(const ProgramCheck&)>& on_program) {
+  std::vector<ProgramCheck> out;
+  for (const std::string& id : ids) {
+    const programs::Recipe recipe = programs::program(id);
+    ProgramCheck c = describe(recipe);
+    for (int64_t k = 0; k < std::max<int64_t>(repeats, 1); ++k) {
+      const int64_t s = seed + k;
+      const std::clock_t c0 = std::clock();
+      const auto t0 = std::chrono::steady_clock::now();
+      const db::RunResult result = train(recipe, s, TrainOptions{});
+      const auto t1 = std::chrono::steady_clock::now();
+      const std::clock_t c1 = std::clock();
+      c.seeds.push_back(s);
+      c.outcomes.push_back(result.outcome);
+      c.values.push_back(final_metric(result));
+      c.cpu_seconds.push_back(static_cast<double>(c1 - c0) / CLOCKS_PER_SEC);
+      c.wall_seconds.push_back(std::chrono::duration<double>(t1 - t0).count());
+      if (c.error.empty() && !result.error.empty()) c.error = result.error;
+    }
+    if (on_program) on_program(c);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string describe_machine() {
+  struct utsname u {};
+  std::string kernel = "unknown kernel";
+  if (uname(&u) == 0) kernel = std::string(u.sysname) + " " + u.release + " " + u.machine;
+  const std::time_t now = std::time(nullptr);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  std::ostringstream os;
+  os << cpu_model() << ", " << std::thread::hardware_concurrency() << " logical CPUs, " << kernel
+     << ", LibTorch " << TORCH_VERSION
+     << " (CPU), one intra-op thread, OMP_NUM_THREADS=" << env_or("OMP_NUM_THREADS", "unset")
+     << ", OPENBLAS_NUM_THREADS=" << env_or("OPENBLAS_NUM_THREADS", "unset") << "; " << date;
+  return os.str();
+}
+
+std::string programs_markdown(const std::vector<ProgramCheck>& checks, const std::string& machine) {
+  // The command that regenerates this page, with the seed count it was made with.
+  size_t most_seeds = 1;
+  for (const auto& c : checks) most_seeds = std::max(most_seeds, c.seeds.size());
+  const std::string command =
+      "dynfault check programs " +
+      (most_seeds > 1 ? "--seeds " + std::to_string(most_seeds) + " " : std::string()) +
+      "--markdown docs/programs.md";
+  std::ostringstream os;
+  os << "# The program catalogue\n\n"
+     << "<!-- Generated by `" << command << "`; do not edit. -->\n\n"
+     << "Generated by `" << command << "` from the program "
+        "registry (`programs/*.cpp`) and clean runs measured on: "
+     << machine << ".\n\n"
+     << "Each program reimplements a real public deep-learning program as a Recipe; *source* "
+        "names it, *changes* says what was changed to fit offline data and the time budget. "
+        "Every clean run trains through the campaign trainer with its default probes. "
+        "*Measured* is the final test metric (accuracy, or R^2 for regression) over the seeds "
+        "listed, *CPU s* the largest process CPU time of one whole run (data, training, "
+        "evaluation, probes) on one core; *ok* says whether every run reached the "
+        "satisfactory value.\n\n";
+
+  std::map<std::string, int> family, task, kind;
+  std::vector<int64_t> seeds;
+  int ok = 0;
+  for (const auto& c : checks) {
+    ++family[c.family];
+    ++task[c.task];
+    ++kind[c.kind];
+    ok += c.ok() ? 1 : 0;
+    if (c.seeds.size() > seeds.size()) seeds = c.seeds;
+  }
+  auto counts = [](const std::map<std::string, int>& m) {
+    std::string s;
+    for (const auto& [k, v] : m) s += (s.empty() ? "" : ", ") + k + " " + std::to_string(v);
+    return s;
+  };
+  os << checks.size() << " programs; " << ok << " reach their satisfactory metric on every seed";
+  if (!seeds.empty()) {
+    os << " (seeds";
+    for (int64_t s : seeds) os << ' ' << s;
+    os << ")";
+  }
+  os << ".\n\n- family: " << counts(family) << "\n- task: " << counts(task)
+     << "\n- data kind: " << counts(kind) << "\n\n";
+
+  os << "| id | family | task | kind | data | source | changes | optimizer, lr, batch, epochs "
+        "| satisfactory | measured | CPU s | ok |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& c : checks) {
+    const std::string lo = fixed(c.min_value(), 3), hi = fixed(c.max_value(), 3);
+    os << "| " << c.id << " | " << c.family << " | " << c.task << " | " << c.kind << " | "
+       << c.dataset << " | " << cell(c.source) << " | " << cell(c.changes) << " | " << c.optimizer
+       << ", " << num(c.lr) << ", " << (c.batch_size == 0 ? "full" : std::to_string(c.batch_size))
+       << ", " << c.epochs << " | " << c.metric << " >= " << num(c.satisfactory) << " | "
+       << (lo == hi ? lo : lo + " - " + hi) << " | " << fixed(c.max_cpu_seconds(), 1) << " | "
+       << (c.ok() ? "yes" : "**no**") << " |\n";
+  }
+  return os.str();
+}
+
+}  // namespace dynfault::runner
