@@ -4,29 +4,63 @@
 /// Metric keys (the contract between the runner's probes and the feature sets):
 ///   step-level (step = global optimizer step, 0-based):
 ///     train/loss                       training loss of the step's batch
-///     time/step_ms                     wall time of the step (metadata, never a feature)
+///     time/step_ms                     wall time of the step without probe work (metadata,
+///                                      never a feature); under an epoch cadence, the mean over
+///                                      the epoch's steps at step = epoch
 ///   epoch-level (step = epoch, 0-based):
 ///     epoch/train_loss, epoch/train_metric, epoch/val_loss, epoch/val_metric, epoch/lr
-///     grad/<param>/{norm,mean_abs,max_abs,zero_frac,nonfinite}     last batch of the epoch
+///   probe-level: every family has its own cadence (runner/trainer.h ProbeOptions, set per
+///   campaign by `probes:`; by default every epoch, curvature off unless the campaign asks for
+///   it, and at most max_points = 50 records per family and run: a longer run has its period
+///   stretched, e.g. every 40th epoch of 2,000). Under an epoch cadence step = epoch and the
+///   last epoch is always recorded; under a step cadence (every_step, every_k_steps) step = the
+///   global optimizer step, as for train/loss. The campaign's stored config (campaigns.config_text) says which. Gradients
+///   are read after backward and before clipping, on the last batch of the epoch (or the step's
+///   batch), and also at the step whose loss ended training (nan_loss, diverged); the other
+///   families read the state after the step / at the end of the epoch.
+///     grad/<param>/{norm,mean_abs,max_abs,zero_frac,nonfinite}
 ///     grad/global_norm, grad/nonfinite, grad/first_last_ratio
-///     weight/<param>/{norm,mean,std,max_abs,near_zero_frac}       end of the epoch
+///     grad/first_norm, grad/last_norm  first and last parameter tensors of rank >= 2
+///     grad/zero_frac                   element-weighted share of exact zeros
+///     weight/<param>/{norm,mean,std,max_abs,near_zero_frac}       std = population std
 ///     weight/nonfinite, weight/max_abs, weight/mean, weight/std
-///     grad/first_norm, grad/last_norm, grad/zero_frac (element-weighted share of exact zeros)
-///   probe-level (step = epoch; cadence configurable, default every epoch; issue "probes"):
 ///     weight/<param>/update_ratio, weight/update_ratio   ||W_t - W_{t-1}|| / ||W_{t-1}|| over
 ///                                                         the last optimizer step of the epoch
+///                                                         (the step itself under a step
+///                                                         cadence); +Inf when W_{t-1} = 0
 ///     act/<layer>/{mean,std,dead_frac,sat_frac}          probe batch, eval mode; <layer> is the
 ///                                                         module path of the activation, e.g.
-///                                                         layers.1 (relu); sat_frac measures
-///                                                         pre-activations beyond +-5 (sigmoid,
-///                                                         tanh), dead_frac outputs <= 0 (ReLU-like)
+///                                                         layers.1 (relu), layers.2.act (in a
+///                                                         residual block); sat_frac = share of
+///                                                         pre-activations with |x| >= 5
+///                                                         (sigmoid, tanh; >= 3 hard_sigmoid),
+///                                                         dead_frac = share of outputs <= 0
+///                                                         (relu, leaky_relu, elu, selu, gelu);
+///                                                         recurrent cells' internal gates are
+///                                                         not observed
 ///     act/dead_frac_max, act/sat_frac_max, act/mean_abs_max, act/std_mean   over layers
+///                                                         (mean_abs_max: max over layers of
+///                                                         mean |output|; std_mean: mean of
+///                                                         the layers' std)
 ///     opt/<param>/{exp_avg_norm,exp_avg_sq_norm,eff_step_mean,momentum_norm,accum_norm}
 ///     opt/exp_avg_norm, opt/exp_avg_sq_norm, opt/eff_step_mean, opt/momentum_norm,
-///     opt/accum_norm                                     global (absent when not applicable)
-///     curv/lambda_max, curv/trace, curv/lr_lambda, curv/iterations   probe batch
+///     opt/accum_norm                                     global (absent when not applicable):
+///                                                         L2 norms over all tensors; eff_step
+///                                                         = lr / (sqrt(v_hat) + eps) for Adam,
+///                                                         AdamW, NAdam (the factor of the
+///                                                         bias-corrected first moment), per
+///                                                         optimizer in runner/probes.h
+///     curv/lambda_max, curv/trace, curv/lr_lambda, curv/iterations   on the first
+///                                                         curvature_batch probe samples, eval
+///                                                         mode; lambda_max is the eigenvalue
+///                                                         of largest magnitude (signed) of the
+///                                                         Hessian of the minimised objective
+///                                                         (penalty and a flipped sign
+///                                                         included); trace by Hutchinson;
+///                                                         lr_lambda = lr in effect x lambda_max
 ///   run-level (step = last epoch):
 ///     final/test_loss, final/test_metric
+///     probe/failures                   probes that threw and were skipped (absent when none)
 ///   Metrics: accuracy for classification, R^2 for regression. NaN and +-Inf are data: NaN is
 ///   stored as value NULL with is_nan = 1, +-Inf as REAL; both read back exactly. (-0.0 reads
 ///   back as 0.0: SQLite stores an integral REAL as an integer.)

@@ -259,6 +259,62 @@ torch::nn::AnyModule make_residual(const LayerContext& c, Shape& s, bool& intege
   return torch::nn::AnyModule(Residual(body, std::move(shortcut), l.act.empty() ? "relu" : l.act));
 }
 
+// --- decoder and sequence-layout layers (autoencoders, Keras Conv1D on embeddings) ------------
+
+/// {A, B} -> {B, A} per sample.
+class TransposeImpl : public torch::nn::Module {
+ public:
+  TransposeImpl() : torch::nn::Module("dynfault::Transpose") {}
+  torch::Tensor forward(torch::Tensor x) { return x.transpose(1, 2); }
+};
+TORCH_MODULE(Transpose);
+
+bool is_extra_layer(const std::string& type) {
+  return type == "conv_transpose2d" || type == "unflatten" || type == "transpose";
+}
+
+/// conv_transpose2d, unflatten and transpose (see programs/recipe.h for their shapes).
+torch::nn::AnyModule make_extra_layer(const LayerContext& c, Shape& s) {
+  const Layer& l = c.layer;
+  if (l.type == "transpose") {
+    require_rank(c, s, 2, "{A, B}");
+    s = {s[1], s[0]};
+    return torch::nn::AnyModule(Transpose());
+  }
+  if (l.type == "unflatten") {
+    require_rank(c, s, 1, "{F}");
+    require_positive(c, l.out, "out (channels)");
+    const auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(
+        s[0] / std::max<int64_t>(l.out, 1)))));
+    DYNFAULT_CHECK(side * side * l.out == s[0], "build_model(): ", c.where(), ": ", s[0],
+                   " features are not ", l.out, " square maps");
+    s = {l.out, side, side};
+    return torch::nn::AnyModule(
+        torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {l.out, side, side})));
+  }
+  require_rank(c, s, 3, "{C, H, W}");
+  require_positive(c, l.out, "out");
+  require_positive(c, l.kernel, "kernel");
+  const int64_t stride = l.stride == 0 ? 1 : l.stride;
+  require_positive(c, stride, "stride");
+  DYNFAULT_CHECK(l.padding >= 0, "build_model(): ", c.where(), ": padding must be >= 0");
+  // output_padding = stride - 1 makes padding (kernel - 1) / 2 give Keras' "same" size.
+  Shape out{l.out};
+  for (size_t d = 1; d < s.size(); ++d) {
+    const int64_t o = (s[d] - 1) * stride - 2 * l.padding + l.kernel + stride - 1;
+    DYNFAULT_CHECK(o >= 1, "build_model(): ", c.where(), ": padding ", l.padding,
+                   " leaves no output for input shape ", shape_str(s));
+    out.push_back(o);
+  }
+  torch::nn::ConvTranspose2d m(torch::nn::ConvTranspose2dOptions(s[0], l.out, l.kernel)
+                                   .stride(stride)
+                                   .padding(l.padding)
+                                   .output_padding(stride - 1)
+                                   .bias(l.bias));
+  s = out;
+  return torch::nn::AnyModule(m);
+}
+
 torch::nn::AnyModule make_layer(const LayerContext& c, Shape& s, bool& integer_inputs) {
   const Layer& l = c.layer;
   const std::string& t = l.type;
@@ -320,10 +376,11 @@ torch::nn::AnyModule make_layer(const LayerContext& c, Shape& s, bool& integer_i
   }
   if (t == "act") return torch::nn::AnyModule(Activation(l.act));
   if (t == "residual") return make_residual(c, s, integer_inputs);
+  if (is_extra_layer(t)) return make_extra_layer(c, s);
   throw Error("build_model(): " + c.where() +
               ": unknown layer type (known: linear, conv1d, conv2d, maxpool1d, maxpool2d, "
               "avgpool2d, adaptive_avgpool2d, batchnorm, dropout, flatten, embedding, rnn, lstm, "
-              "gru, act, residual)");
+              "gru, act, residual, conv_transpose2d, unflatten, transpose)");
 }
 
 // --- initialisation ------------------------------------------------------------------------------
@@ -400,6 +457,12 @@ ActivationImpl::ActivationImpl(const std::string& kind)
       code_(activation_code(kind)) {}
 
 torch::Tensor ActivationImpl::forward(torch::Tensor x) {
+  torch::Tensor y = activate(x);
+  if (capture_) capture_(x, y);
+  return y;
+}
+
+torch::Tensor ActivationImpl::activate(torch::Tensor x) {
   switch (code_) {
     case kRelu:
       return torch::relu(x);
@@ -463,7 +526,10 @@ void validate_layers(const std::vector<Layer>& layers) {
                                        "lstm",
                                        "gru",
                                        "act",
-                                       "residual"};
+                                       "residual",
+                                       "conv_transpose2d",
+                                       "unflatten",
+                                       "transpose"};
   for (size_t i = 0; i < layers.size(); ++i) {
     const Layer& l = layers[i];
     bool known = false;
@@ -535,6 +601,11 @@ void apply_init(torch::nn::Module& module, const std::string& init, double scale
     } else if (auto* c2 = dynamic_cast<torch::nn::Conv2dImpl*>(m.get())) {
       weight = c2->weight;
       bias = c2->bias;
+    } else if (auto* t2 = dynamic_cast<torch::nn::ConvTranspose2dImpl*>(m.get())) {
+      weight = t2->weight;
+      bias = t2->bias;
+    } else if (auto* e = dynamic_cast<torch::nn::EmbeddingImpl*>(m.get())) {
+      weight = e->weight;  // no bias
     } else {
       continue;
     }

@@ -33,16 +33,30 @@ class NetImpl : public torch::nn::Module {
 /// Kinds (Recipe act names): relu, leaky_relu (slope 0.01 as LibTorch), elu, selu, gelu, sigmoid,
 /// tanh, softplus, softsign, softmax and log_softmax (over dim 1), hard_sigmoid
 /// (torch::hardsigmoid), exponential, linear (identity).
+///
+/// It is also the activation probe's capture point (LibTorch modules have no forward hooks):
+/// while a capture is set, forward() hands it the pre-activation input and the output of each
+/// call, so the probe sees both without extra modules (which would shift the `layers.<i>`
+/// parameter names). The trainer sets captures only during its probe forward pass; otherwise
+/// the cost is one test of an empty std::function.
 class ActivationImpl : public torch::nn::Module {
  public:
+  /// Receives (pre-activation input, output) of one forward call.
+  using Capture = std::function<void(const torch::Tensor& input, const torch::Tensor& output)>;
+
   /// Throws dynfault::Error for an unknown name.
   explicit ActivationImpl(const std::string& kind);
   torch::Tensor forward(torch::Tensor x);
   const std::string& kind() const { return kind_; }
+  /// Sets (or, with an empty function, clears) the capture.
+  void set_capture(Capture capture) { capture_ = std::move(capture); }
 
  private:
+  torch::Tensor activate(torch::Tensor x);
+
   std::string kind_;
   int code_;
+  Capture capture_;
 };
 TORCH_MODULE(Activation);
 
@@ -84,7 +98,10 @@ BuiltModel build_model(const programs::Recipe& recipe, const Shape& sample_shape
 torch::nn::Sequential build_layers(const std::vector<programs::Layer>& layers, Shape& shape,
                                    bool integer_inputs);
 
-/// Re-initialises the weights of every linear and convolution layer in `module`.
+/// Re-initialises the weights of every linear, convolution (transposed too) and embedding layer
+/// in `module`. An embedding table {vocab, dim} counts as a weight with fan_in dim and fan_out
+/// vocab, so xavier_uniform gives about Keras' uniform(-0.05, 0.05) embeddings for the usual
+/// sizes (LibTorch's default is N(0, 1)).
 ///
 /// `init` names: default (leave LibTorch's initialisation), zeros, ones, constant (value =
 /// scale), normal (std = scale), uniform (bound = scale), truncated_normal (std = scale, cut at

@@ -13,13 +13,18 @@
 #include <vector>
 
 #include "common/check.h"
+#include "common/hash.h"
 #include "runner/data_pipeline.h"
 #include "runner/losses.h"
 #include "runner/model_builder.h"
 #include "runner/optimizers.h"
+#include "runner/probes.h"
 
 namespace dynfault::runner {
 
+using probes::ModeGuard;
+using probes::NamedParam;
+using probes::Recorder;
 using programs::Dataset;
 using programs::Recipe;
 
@@ -31,8 +36,6 @@ namespace {
 /// catches losses that run off to -inf (nll on raw outputs, a flipped sign).
 constexpr double kDivergeAbs = 1e5;
 constexpr double kDivergeRel = 1e3;
-/// |w| below this counts as "near zero" (prior-work 3.5).
-constexpr double kNearZero = 1e-5;
 /// Evaluation batch size: evaluation runs without autograd, so a larger batch is cheaper.
 constexpr int64_t kEvalBatch = 1024;
 
@@ -74,35 +77,6 @@ Tensors to_tensors(const Dataset& d) {
   return t;
 }
 
-class Recorder {
- public:
-  explicit Recorder(std::vector<db::MetricPoint>& out) : out_(out) {}
-  void add(const std::string& key, int64_t step, double value, int64_t ts) {
-    out_.push_back(db::MetricPoint{key, step, value, ts});
-  }
-
- private:
-  std::vector<db::MetricPoint>& out_;
-};
-
-struct NamedParam {
-  std::string name;
-  torch::Tensor tensor;
-};
-
-/// Restores the module's train/eval mode when leaving scope (also on exceptions).
-class ModeGuard {
- public:
-  explicit ModeGuard(torch::nn::Module& m) : m_(m), training_(m.is_training()) {}
-  ~ModeGuard() { m_.train(training_); }
-  ModeGuard(const ModeGuard&) = delete;
-  ModeGuard& operator=(const ModeGuard&) = delete;
-
- private:
-  torch::nn::Module& m_;
-  bool training_;
-};
-
 torch::Tensor penalty(const std::vector<torch::Tensor>& weights, double l1, double l2) {
   torch::Tensor p = torch::zeros({});
   for (const auto& w : weights) {
@@ -141,77 +115,6 @@ Evaluation evaluate(NetImpl& net, const Tensors& data, const Recipe& r, int64_t 
   return {loss, acc.value()};
 }
 
-/// Per-tensor gradient statistics; called after backward and before clipping and the optimizer
-/// step, reading .grad only.
-void record_grad_stats(const std::vector<NamedParam>& params, Recorder& rec, int64_t epoch,
-                       int64_t ts) {
-  torch::NoGradGuard no_grad;
-  double global_sq = 0, nonfinite_total = 0;
-  double first_norm = std::numeric_limits<double>::quiet_NaN();
-  double last_norm = first_norm;
-  bool have_first = false;
-  for (const auto& p : params) {
-    const torch::Tensor g = p.tensor.grad();
-    if (!g.defined()) continue;
-    const torch::Tensor ga = g.abs();
-    const auto n = static_cast<double>(g.numel());
-    const torch::Tensor s = torch::stack(
-        {g.norm().to(torch::kDouble), ga.mean().to(torch::kDouble), ga.max().to(torch::kDouble),
-         (g == 0).sum().to(torch::kDouble) / n, (~torch::isfinite(g)).sum().to(torch::kDouble)});
-    const auto a = s.accessor<double, 1>();
-    const std::string k = "grad/" + p.name + "/";
-    rec.add(k + "norm", epoch, a[0], ts);
-    rec.add(k + "mean_abs", epoch, a[1], ts);
-    rec.add(k + "max_abs", epoch, a[2], ts);
-    rec.add(k + "zero_frac", epoch, a[3], ts);
-    rec.add(k + "nonfinite", epoch, a[4], ts);
-    global_sq += a[0] * a[0];
-    nonfinite_total += a[4];
-    if (p.tensor.dim() >= 2) {
-      if (!have_first) first_norm = a[0];
-      have_first = true;
-      last_norm = a[0];
-    }
-  }
-  rec.add("grad/global_norm", epoch, std::sqrt(global_sq), ts);
-  rec.add("grad/nonfinite", epoch, nonfinite_total, ts);
-  // Vanishing (<< 1) or exploding (>> 1) gradients between the first and last weight tensor.
-  rec.add("grad/first_last_ratio", epoch, first_norm / last_norm, ts);
-}
-
-void record_weight_stats(const std::vector<NamedParam>& params, Recorder& rec, int64_t epoch,
-                         int64_t ts) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> flat;
-  for (const auto& p : params) {
-    const torch::Tensor w = p.tensor.detach();
-    const torch::Tensor wa = w.abs();
-    const auto n = static_cast<double>(w.numel());
-    const torch::Tensor s =
-        torch::stack({w.norm().to(torch::kDouble), w.mean().to(torch::kDouble),
-                      w.std(/*unbiased=*/false).to(torch::kDouble), wa.max().to(torch::kDouble),
-                      (wa < kNearZero).sum().to(torch::kDouble) / n});
-    const auto a = s.accessor<double, 1>();
-    const std::string k = "weight/" + p.name + "/";
-    rec.add(k + "norm", epoch, a[0], ts);
-    rec.add(k + "mean", epoch, a[1], ts);
-    rec.add(k + "std", epoch, a[2], ts);
-    rec.add(k + "max_abs", epoch, a[3], ts);
-    rec.add(k + "near_zero_frac", epoch, a[4], ts);
-    flat.push_back(w.reshape({-1}));
-  }
-  if (flat.empty()) return;
-  const torch::Tensor all = torch::cat(flat);
-  const torch::Tensor s = torch::stack(
-      {(~torch::isfinite(all)).sum().to(torch::kDouble), all.abs().max().to(torch::kDouble),
-       all.mean().to(torch::kDouble), all.std(/*unbiased=*/false).to(torch::kDouble)});
-  const auto a = s.accessor<double, 1>();
-  rec.add("weight/nonfinite", epoch, a[0], ts);
-  rec.add("weight/max_abs", epoch, a[1], ts);
-  rec.add("weight/mean", epoch, a[2], ts);
-  rec.add("weight/std", epoch, a[3], ts);
-}
-
 void validate(const Recipe& r) {
   const std::string who = "train(): program '" + r.program + "': ";
   DYNFAULT_CHECK(is_known_loss(r.loss), who, "unknown loss '", r.loss, "'");
@@ -244,6 +147,120 @@ double schedule_factor(const programs::ScheduleSpec& s, int64_t epoch) {
   return 1.0;
 }
 
+/// XXH3-128 of the bytes of every tensor, in order (TrainOptions::on_step).
+std::string state_hash(const std::vector<NamedParam>& params,
+                       const std::vector<NamedParam>& buffers) {
+  std::string bytes;
+  for (const auto* list : {&params, &buffers}) {
+    for (const auto& p : *list) {
+      const torch::Tensor t = p.tensor.detach().contiguous();
+      bytes.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+    }
+  }
+  return hash128_hex(bytes);
+}
+
+/// Seed stream of the probe generator (probe batch, curvature vectors); far from the pipeline's
+/// streams (runner/data_pipeline.h) so that adding one there never collides with it.
+constexpr uint64_t kProbeStream = 0x70726f6265;  // "probe"
+
+/// The probes of one run: what the cadences ask at each point of training, on a fixed probe
+/// batch. None of them changes what training computes (see ProbeOptions). A probe that throws
+/// (an operation without a double backward in a custom model, say) is counted in
+/// `probe/failures` and skipped: observing must never change a run's outcome.
+class RunProbes {
+ public:
+  RunProbes(const ProbeOptions& o, NetImpl& net, std::vector<NamedParam>& params, Recorder& rec,
+            uint64_t seed)
+      : o_(o),
+        net_(net),
+        params_(params),
+        rec_(rec),
+        acts_(net),
+        curvature_(o.curvature_iterations, o.curvature_tol, o.hutchinson_samples,
+                   programs::mix_seed(seed, 1)) {}
+
+  /// Chooses the probe batch once per run: the first probe_batch samples of a permutation drawn
+  /// from the probe generator (not the training's shuffling generator).
+  void choose_batch(const torch::Tensor& x, const torch::Tensor& y, uint64_t seed) {
+    const bool acts = !o_.activations.is_off() && !acts_.empty();
+    if ((!acts && o_.curvature.is_off()) || x.size(0) == 0) return;
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    const torch::Tensor idx =
+        torch::randperm(x.size(0), gen).narrow(0, 0, std::min(o_.probe_batch, x.size(0)));
+    x_ = x.index_select(0, idx);
+    y_ = y.index_select(0, idx);
+  }
+
+  /// Gradient statistics at `at` (after backward, before clipping and the optimizer step).
+  void gradients(int64_t at) {
+    guarded([&] { probes::record_gradients(params_, rec_, at, now_ms()); });
+  }
+
+  /// Parameter copies before the optimizer step whose update ratio is recorded.
+  void snapshot() { before_ = probes::snapshot(params_); }
+  void update_ratios(int64_t at) {
+    guarded([&] { probes::record_update_ratios(params_, before_, rec_, at, now_ms()); });
+    before_.clear();
+  }
+
+  /// The state probes a point of training asks for: weights, activations, optimizer, curvature.
+  void state(bool weights, bool acts, bool opt, bool curv, int64_t at, const Recipe& r,
+             int64_t num_classes, const torch::optim::Optimizer& optimizer,
+             const std::vector<torch::Tensor>& penalised) {
+    if (weights) guarded([&] { probes::record_weights(params_, rec_, at, now_ms()); });
+    if (acts && x_.defined()) guarded([&] { acts_.record(net_, x_, rec_, at, now_ms()); });
+    if (opt) guarded([&] { probes::record_optimizer(optimizer, params_, rec_, at, now_ms()); });
+    if (curv && x_.defined()) guarded([&] { curvature(at, r, num_classes, optimizer, penalised); });
+  }
+
+  int64_t failures() const { return failures_; }
+
+ private:
+  template <typename F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (const std::exception&) {  // c10::Error derives from std::exception
+      ++failures_;
+    }
+  }
+
+  /// Curvature of the objective the optimizer minimises (loss, L1/L2 penalty, a flipped sign
+  /// included) on the first curvature_batch probe samples, in eval mode.
+  void curvature(int64_t at, const Recipe& r, int64_t num_classes,
+                 const torch::optim::Optimizer& optimizer,
+                 const std::vector<torch::Tensor>& penalised) {
+    const int64_t len = std::min(o_.curvature_batch, x_.size(0));
+    const auto objective = [&] {
+      torch::Tensor loss = compute_loss(r.loss, net_.forward(x_.narrow(0, 0, len)),
+                                        y_.narrow(0, 0, len), num_classes);
+      if (r.l1 > 0 || r.l2 > 0) loss = loss + penalty(penalised, r.l1, r.l2);
+      return r.loop.loss_sign_flip ? -loss : loss;
+    };
+    std::vector<torch::Tensor> ps;
+    for (const auto& p : params_)
+      if (p.tensor.requires_grad()) ps.push_back(p.tensor);
+    const probes::Curvature c = curvature_.measure(net_, objective, ps);
+    const double lr = optimizer.param_groups()[0].options().get_lr();
+    const int64_t ts = now_ms();
+    rec_.add("curv/lambda_max", at, c.lambda_max, ts);
+    rec_.add("curv/trace", at, c.trace, ts);
+    rec_.add("curv/lr_lambda", at, lr * c.lambda_max, ts);
+    rec_.add("curv/iterations", at, static_cast<double>(c.iterations), ts);
+  }
+
+  const ProbeOptions& o_;
+  NetImpl& net_;
+  std::vector<NamedParam>& params_;
+  Recorder& rec_;
+  probes::ActivationProbe acts_;
+  probes::CurvatureProbe curvature_;
+  torch::Tensor x_, y_;
+  std::vector<torch::Tensor> before_;
+  int64_t failures_ = 0;
+};
+
 }  // namespace
 
 db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& options) {
@@ -253,8 +270,7 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
   // sets it at start-up, this only makes a forgotten call harmless.
   if (torch::get_num_threads() != 1) torch::set_num_threads(1);
   validate(recipe);
-  DYNFAULT_CHECK(options.probe_every > 0, "train(): probe_every must be > 0, got ",
-                 options.probe_every);
+  (options.probes ? options.probe : ProbeOptions::none()).validate();
 
   // Seed first: model initialisation and dropout draw from the global generator; the data
   // pipeline and the shuffling generator use their own streams derived from the same seed.
@@ -275,11 +291,21 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
   // batch_size 0 = the whole training set in one batch (DeepCrime's HDB operator).
   const int64_t bs = recipe.batch_size > 0 ? recipe.batch_size : std::max<int64_t>(n, 1);
   const int64_t batches = (n + bs - 1) / bs;
+  const int64_t planned_steps = options.max_steps > 0
+                                    ? std::min(options.max_steps, recipe.epochs * batches)
+                                    : recipe.epochs * batches;
+  const ProbeOptions po =
+      (options.probes ? options.probe : ProbeOptions::none()).for_run(recipe.epochs, planned_steps);
+  const uint64_t probe_seed =
+      programs::mix_seed(programs::mix_seed(useed, kProbeStream), static_cast<uint64_t>(po.seed));
   const bool has_penalty = recipe.l1 > 0 || recipe.l2 > 0;
   std::string outcome = "completed";
   int64_t step = 0;
   int64_t last_epoch = -1;
+  int64_t probe_failures = 0;
+  double probe_total_ms = 0;  // time spent in probes, left out of the cooperative timeout
   std::vector<NamedParam> params;
+  std::vector<NamedParam> buffers;     // batch-norm running statistics (on_final_weights)
   std::vector<torch::Tensor> weights;  // tensors the L1/L2 penalty applies to (no biases)
 
   try {
@@ -292,11 +318,19 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
       params.push_back({kv.key(), kv.value()});
       if (kv.value().dim() >= 2) weights.push_back(kv.value());
     }
+    for (const auto& kv : net.named_buffers()) buffers.push_back({kv.key(), kv.value()});
 
     std::unique_ptr<torch::optim::Optimizer> optimizer =
         make_optimizer(recipe.optimizer, net.parameters());
     std::vector<double> base_lr;
     for (auto& g : optimizer->param_groups()) base_lr.push_back(g.options().get_lr());
+
+    RunProbes run_probes(po, net, params, rec, probe_seed);
+    run_probes.choose_batch(train_t.x, train_t.y, probe_seed);
+    // A family's series are indexed by step under a step cadence, by epoch otherwise.
+    const auto at = [&](const Cadence& c, int64_t epoch) {
+      return c.counts_steps() ? step : epoch;
+    };
 
     double initial_loss = std::numeric_limits<double>::quiet_NaN();
     double best = std::numeric_limits<double>::infinity();
@@ -314,10 +348,10 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
       net.train(recipe.loop.train_mode);
       const torch::Tensor perm =
           recipe.loop.shuffle ? torch::randperm(n, shuffle_gen) : torch::Tensor();
-      const bool probe_epoch = options.probes && epoch % options.probe_every == 0;
+      const bool last_epoch_planned = epoch + 1 == recipe.epochs;
       MetricAccumulator train_metric(recipe.loss, num_classes > 0);
-      double loss_sum = 0;
-      int64_t seen = 0;
+      double loss_sum = 0, step_ms_sum = 0;
+      int64_t seen = 0, steps_in_epoch = 0;
 
       for (int64_t b = 0; b < batches; ++b) {
         const Clock::time_point start = Clock::now();
@@ -352,13 +386,20 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
           if (std::abs(loss_value) > limit) terminal = "diverged";
         }
         const bool last_step = options.max_steps > 0 && step + 1 >= options.max_steps;
-        double probe_ms = 0;
-        if (options.probes &&
-            (!terminal.empty() || (probe_epoch && (b == batches - 1 || last_step)))) {
-          const Clock::time_point ps = Clock::now();
-          record_grad_stats(params, rec, epoch, now_ms());
-          probe_ms = ms_between(ps, Clock::now());
-        }
+        // The last step of an epoch that an epoch cadence records (its gradients, and the
+        // weight change it makes for the update ratio).
+        const bool epoch_end = b == batches - 1 || last_step;
+        const bool is_final = last_epoch_planned || last_step;
+        const Clock::time_point probe_start = Clock::now();
+        const Cadence& gc = po.gradients;
+        if (gc.at_step(step) || (epoch_end && gc.at_epoch(epoch, is_final)) ||
+            (!terminal.empty() && !gc.is_off()))
+          run_probes.gradients(at(gc, epoch));
+        const Cadence& wc = po.weights;
+        const bool update_ratio =
+            terminal.empty() && (wc.at_step(step) || (epoch_end && wc.at_epoch(epoch, is_final)));
+        if (update_ratio) run_probes.snapshot();
+        const double probe_ms = ms_between(probe_start, Clock::now());
         if (!terminal.empty()) {
           // The step that produced the bad loss is recorded but not applied.
           rec.add("train/loss", step, loss_value, now_ms());
@@ -374,14 +415,25 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
 
         const Clock::time_point end = Clock::now();
         const int64_t ts = now_ms();
+        const double step_ms = ms_between(start, end) - probe_ms;
         rec.add("train/loss", step, loss_value, ts);
-        rec.add("time/step_ms", step, ms_between(start, end) - probe_ms, ts);
+        if (po.timing.at_step(step)) rec.add("time/step_ms", step, step_ms, ts);
+        step_ms_sum += step_ms;
+        ++steps_in_epoch;
+        if (update_ratio) run_probes.update_ratios(at(wc, epoch));
+        run_probes.state(wc.at_step(step), po.activations.at_step(step), po.optimizer.at_step(step),
+                         po.curvature.at_step(step), step, recipe, num_classes, *optimizer,
+                         weights);
+        probe_total_ms += probe_ms + ms_between(end, Clock::now());
+        if (options.on_step) options.on_step(step, state_hash(params, buffers));
         ++step;
         if (last_step) {
           stop = true;
           break;
         }
-        if (options.timeout_s > 0 && ms_between(t0, end) > options.timeout_s * 1000.0) {
+        // Probe time does not count: observing a run must not turn it into a timeout.
+        if (options.timeout_s > 0 &&
+            ms_between(t0, end) - probe_total_ms > options.timeout_s * 1000.0) {
           outcome = "timeout";
           stop = true;
           break;
@@ -392,7 +444,8 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
         }
       }
 
-      // End of the epoch (also of a partial one when training stops): curves, then weights.
+      // End of the epoch (also of a partial one when training stops): curves, early stopping,
+      // then the epoch-cadence probes (which now know whether this epoch is the last).
       const int64_t ts = now_ms();
       const double train_loss = seen > 0 ? loss_sum / static_cast<double>(seen)
                                          : std::numeric_limits<double>::quiet_NaN();
@@ -405,9 +458,6 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
         rec.add("epoch/val_metric", epoch, ev.metric, ts);
         monitor = ev.loss;
       }
-      if (options.probes && (probe_epoch || stop || epoch + 1 == recipe.epochs))
-        record_weight_stats(params, rec, epoch, now_ms());
-
       if (recipe.patience > 0 && !stop) {
         // Keras EarlyStopping(min_delta=0): an epoch improves only if strictly better.
         if (monitor < best) {
@@ -417,12 +467,24 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
           stop = true;
         }
       }
+      const bool is_final = stop || last_epoch_planned;
+      const Clock::time_point probes_start = Clock::now();
+      run_probes.state(
+          po.weights.at_epoch(epoch, is_final), po.activations.at_epoch(epoch, is_final),
+          po.optimizer.at_epoch(epoch, is_final), po.curvature.at_epoch(epoch, is_final), epoch,
+          recipe, num_classes, *optimizer, weights);
+      if (po.timing.at_epoch(epoch, is_final) && steps_in_epoch > 0)
+        rec.add("time/step_ms", epoch, step_ms_sum / static_cast<double>(steps_in_epoch), now_ms());
+      probe_total_ms += ms_between(probes_start, Clock::now());
     }
+    probe_failures = run_probes.failures();
     if (last_epoch >= 0) {
       const Evaluation ev = evaluate(net, test_t, recipe, num_classes, weights);
       const int64_t ts = now_ms();
       rec.add("final/test_loss", last_epoch, ev.loss, ts);
       rec.add("final/test_metric", last_epoch, ev.metric, ts);
+      if (probe_failures > 0)
+        rec.add("probe/failures", last_epoch, static_cast<double>(probe_failures), ts);
     }
   } catch (const c10::Error& e) {
     outcome = "exception";
@@ -434,11 +496,13 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
 
   if (options.on_final_weights && outcome != "exception") {
     std::map<std::string, std::vector<float>> final_weights;
-    for (const auto& p : params) {
-      const torch::Tensor w = p.tensor.detach().to(torch::kFloat).contiguous().reshape({-1});
-      final_weights[p.name] =
+    const auto add = [&](const std::string& name, const torch::Tensor& t) {
+      const torch::Tensor w = t.detach().to(torch::kFloat).contiguous().reshape({-1});
+      final_weights[name] =
           std::vector<float>(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
-    }
+    };
+    for (const auto& p : params) add(p.name, p.tensor);
+    for (const auto& b : buffers) add(b.name, b.tensor);
     options.on_final_weights(final_weights);
   }
 

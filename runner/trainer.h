@@ -12,17 +12,108 @@
 
 namespace dynfault::runner {
 
+/// When one probe family records. A step cadence counts global optimizer steps (0-based) and the
+/// family's series are then indexed by that step; an epoch cadence counts epochs and its series
+/// are indexed by epoch (db/trace.h). Epoch cadences also record the final epoch, so the state
+/// at the end of training is always in the trace.
+struct Cadence {
+  enum class Unit { kOff, kSteps, kEpochs };
+  Unit unit = Unit::kEpochs;
+  int64_t every = 1;  ///< k >= 1
+
+  static Cadence off() { return {Unit::kOff, 1}; }
+  static Cadence every_step() { return {Unit::kSteps, 1}; }
+  static Cadence every_k_steps(int64_t k) { return {Unit::kSteps, k}; }
+  static Cadence every_epoch() { return {Unit::kEpochs, 1}; }
+  static Cadence every_k_epochs(int64_t k) { return {Unit::kEpochs, k}; }
+
+  bool is_off() const { return unit == Unit::kOff; }
+  bool counts_steps() const { return unit == Unit::kSteps; }
+  bool counts_epochs() const { return unit == Unit::kEpochs; }
+  /// Step cadences: true at global step `step`.
+  bool at_step(int64_t step) const { return counts_steps() && step % every == 0; }
+  /// Epoch cadences: true at the end of `epoch` (or of the last epoch, when `last`).
+  bool at_epoch(int64_t epoch, bool last) const {
+    return counts_epochs() && (epoch % every == 0 || last);
+  }
+  /// This cadence with its period stretched so that a run of `epochs` epochs and `steps`
+  /// optimizer steps gets at most about `max_points` records (0 = no cap): k becomes at least
+  /// ceil(span / max_points), span being the epochs or the steps the cadence counts.
+  Cadence capped(int64_t epochs, int64_t steps, int64_t max_points) const {
+    const int64_t span = counts_steps() ? steps : epochs;
+    if (is_off() || max_points <= 0 || span <= max_points * every) return *this;
+    return {unit, (span + max_points - 1) / max_points};
+  }
+  /// The YAML spelling: off, every_step, every_epoch, "every_k_steps: k", "every_k_epochs: k".
+  std::string str() const;
+  bool operator==(const Cadence& o) const { return unit == o.unit && every == o.every; }
+};
+
+/// What the probes record and how often (db/trace.h lists the keys per family). Probes never
+/// change training: they read tensors, run their forward passes on a fixed probe batch in eval
+/// mode without touching .grad, batch-norm statistics or the training's random stream, and draw
+/// their own numbers from a private generator. Set per campaign by the `probes:` mapping
+/// (runner/campaign.h), which is not part of the run id.
+///
+/// The defaults are the benchmark's "default probes" (bench/bench_probes.cpp): gradients,
+/// weights with update ratios, activations, optimizer state and mean step time every epoch (at
+/// most 50 points per run), curvature off. Curvature costs a gradient with graph and a few
+/// Hessian-vector products (double backward) per probe: on the LSTM program one probe costs 8-10%
+/// of the whole training run, so no curvature cadence keeps the default set within its 10% overhead
+/// target there. Campaigns that want curvature features ask for them, e.g. `curvature:
+/// {every_k_epochs: 2}` (the benchmark's "curv2" column gives its cost per program).
+struct ProbeOptions {
+  Cadence gradients = Cadence::every_epoch();    ///< grad/... (last batch of the epoch)
+  Cadence weights = Cadence::every_epoch();      ///< weight/... incl. update ratios
+  Cadence activations = Cadence::every_epoch();  ///< act/... (probe batch)
+  Cadence optimizer = Cadence::every_epoch();    ///< opt/...
+  Cadence curvature = Cadence::off();            ///< curv/... (probe batch)
+  Cadence timing = Cadence::every_epoch();       ///< time/step_ms (epoch mean)
+  int64_t probe_batch = 256;                     ///< samples in the fixed probe batch (activations)
+  int64_t curvature_batch = 64;       ///< its first samples used for curvature (HVP cost)
+  int64_t curvature_iterations = 20;  ///< power-iteration cap per probe
+  /// Power iteration stops when |lambda_k - lambda_{k-1}| <= tol |lambda_k|, or when the
+  /// eigen-residual ||Hv - lambda v|| <= sqrt(tol) |lambda| (runner/probes.h).
+  double curvature_tol = 1e-2;
+  int64_t hutchinson_samples = 1;  ///< Rademacher vectors per trace estimate
+  int64_t seed = 0;                ///< mixed with the run seed into the probe generator
+  /// Records per family and run at most (about): a longer run stretches every cadence's period
+  /// (Cadence::capped), so a 2,000-epoch program stores 50 evenly spaced epochs of tensor
+  /// statistics, not 2,000. Bounds the corpus size; 0 = no cap.
+  int64_t max_points = 50;
+
+  /// Every family off: loss and metric curves only.
+  static ProbeOptions none();
+  /// Every family every epoch, curvature included (the benchmark's "all probes").
+  static ProbeOptions all();
+  /// Throws dynfault::Error naming the field for an out-of-range value.
+  void validate() const;
+  /// These options with every cadence capped to max_points for a run of that length.
+  ProbeOptions for_run(int64_t epochs, int64_t steps) const;
+  /// Canonical JSON text (sorted keys, the YAML spellings): printed by the benchmark, compared
+  /// by the tests.
+  std::string to_json() const;
+  bool operator==(const ProbeOptions& o) const;
+};
+
 /// How to run one training; the Recipe says what to train.
 struct TrainOptions {
-  int64_t max_steps = 0;    ///< stop after this many optimizer steps (0 = run all epochs)
-  double timeout_s = 0;     ///< cooperative wall-clock limit checked every step (0 = none)
-  bool probes = true;       ///< record gradient/weight statistics (loss curves always)
-  int64_t probe_every = 1;  ///< record tensor statistics every k epochs
+  int64_t max_steps = 0;  ///< stop after this many optimizer steps (0 = run all epochs)
+  /// Cooperative wall-clock limit checked every step, probe time excluded so that probes
+  /// never turn a run into a timeout (0 = none).
+  double timeout_s = 0;
+  bool probes = true;  ///< master switch: false records loss and metric curves only
+  ProbeOptions probe;  ///< what the probes record when `probes` is true
   /// Called about once per second of training (the worker's heartbeat); may be empty.
   std::function<void()> on_progress;
-  /// Receives a copy of the final parameters (named as in the trace, flattened) when training
+  /// Receives a copy of the final parameters (named as in the trace, flattened) and buffers
+  /// (batch-norm running statistics, under their named_buffers() names, as float) when training
   /// ends with any outcome but "exception"; for replay checks and tests. May be empty.
   std::function<void(const std::map<std::string, std::vector<float>>&)> on_final_weights;
+  /// Called after every applied optimizer step (and the probes that follow it) with the global
+  /// step and an XXH3-128 hex digest of the bytes of every parameter and buffer: tests compare
+  /// whole trajectories bitwise with it. May be empty (then nothing is hashed).
+  std::function<void(int64_t step, const std::string& state_hash)> on_step;
 };
 
 /// Trains `recipe` from `seed` with one intra-op thread. Training failures (NaN loss, divergence,

@@ -21,9 +21,31 @@
 #include "runner/optimizers.h"
 #include "runner/trainer.h"
 
+namespace runner_test {
+/// A small synthetic classification program: trains in well under a second (shared with
+/// test_probes.cpp, which declares it).
+dynfault::programs::Recipe blobs_recipe() {
+  namespace P = dynfault::programs;
+  dynfault::programs::Recipe r;
+  r.program = "test_blobs";
+  r.family = "mlp";
+  r.task = "multiclass";
+  r.data.name = "blobs";
+  r.data.params = {{"n_train", 240}, {"n_test", 60}};
+  r.layers = {P::Linear(16), P::Act("relu"), P::Dropout(0.2), P::Linear(3)};
+  r.loss = "cross_entropy";
+  r.optimizer.name = "adam";
+  r.optimizer.lr = 1e-2;
+  r.batch_size = 32;
+  r.epochs = 3;
+  return r;
+}
+}  // namespace runner_test
+
 namespace {
 
 using dynfault::programs::Recipe;
+using runner_test::blobs_recipe;
 namespace P = dynfault::programs;
 namespace R = dynfault::runner;
 
@@ -61,22 +83,6 @@ bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {
          (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
-/// A small synthetic classification program: trains in well under a second.
-Recipe blobs_recipe() {
-  Recipe r;
-  r.program = "test_blobs";
-  r.family = "mlp";
-  r.task = "multiclass";
-  r.data.name = "blobs";
-  r.data.params = {{"n_train", 240}, {"n_test", 60}};
-  r.layers = {P::Linear(16), P::Act("relu"), P::Dropout(0.2), P::Linear(3)};
-  r.loss = "cross_entropy";
-  r.optimizer.name = "adam";
-  r.optimizer.lr = 1e-2;
-  r.batch_size = 32;
-  r.epochs = 3;
-  return r;
-}
 
 bool fashion_mnist_available() {
   return std::ifstream(P::fashion_mnist_dir() + "/train-images-idx3-ubyte.gz").good();
@@ -102,8 +108,13 @@ TEST_SUITE("runner") {
         MESSAGE("skipped " << id << ": Fashion-MNIST is not installed");
         continue;
       }
+      // Every probe family, curvature included (cheap settings): no architecture may make a
+      // probe throw (a missing double backward, say), which the trace would count.
       R::TrainOptions o;
       o.max_steps = 3;
+      o.probe = R::ProbeOptions::all();
+      o.probe.curvature_iterations = 2;
+      o.probe.curvature_batch = 16;
       const auto result = R::train(r, /*seed=*/1, o);
       CHECK(result.status == "FINISHED");
       CHECK(result.outcome == "completed");
@@ -112,6 +123,9 @@ TEST_SUITE("runner") {
       REQUIRE(losses.size() == 3);
       for (double l : losses) CHECK(std::isfinite(l));
       CHECK(series(result, "final/test_metric").size() == 1);
+      CHECK_FALSE(has_key(result, "probe/failures"));
+      CHECK(!series(result, "curv/lambda_max").empty());
+      CHECK(!series(result, "grad/global_norm").empty());
     }
   }
 
@@ -565,53 +579,99 @@ TEST_SUITE("runner") {
     CHECK_FALSE(bitwise_equal(series(a, "train/loss"), series(c, "train/loss")));
   }
 
-  TEST_CASE("Trainer: probes on or off give identical losses and final weights") {
-    for (const bool cnn : {false, true}) {
-      CAPTURE(cnn);
-      Recipe r = blobs_recipe();
-      if (cnn) {
-        r.data.name = "digits";
-        r.data.params = {{"as_image", 1}};
-        r.data.train_limit = 300;
-        r.layers = {P::Conv2d(4, 3), P::BatchNorm(), P::Act("relu"),
-                    P::Dropout(0.3), P::Flatten(),   P::Linear(10)};
-        r.epochs = 2;
-      }
+  TEST_CASE("Trainer: all probes on or off give bitwise-identical steps, losses and weights") {
+    // An MLP with dropout, a CNN with batch norm and dropout, the LSTM program; every probe
+    // family every epoch (curvature included), and once every family at step cadences.
+    struct Case {
+      std::string name;
+      Recipe recipe;
+      R::ProbeOptions probes;
+    };
+    std::vector<Case> cases;
+    cases.push_back({"mlp", blobs_recipe(), R::ProbeOptions::all()});
+    Recipe cnn = blobs_recipe();
+    cnn.data.name = "digits";
+    cnn.data.params = {{"as_image", 1}};
+    cnn.data.train_limit = 300;
+    cnn.layers = {P::Conv2d(4, 3), P::BatchNorm(), P::Act("relu"),
+                  P::Dropout(0.3), P::Flatten(),   P::Linear(10)};
+    cnn.epochs = 2;
+    cases.push_back({"cnn", cnn, R::ProbeOptions::all()});
+    Recipe lstm = P::program("lstm_sine");
+    lstm.data.params["n_train"] = 160;
+    lstm.data.params["n_test"] = 40;
+    lstm.layers = {P::Rnn("lstm", 12, 2), P::Dropout(0.2), P::Linear(1)};
+    lstm.epochs = 2;
+    cases.push_back({"lstm", lstm, R::ProbeOptions::all()});
+    R::ProbeOptions stepwise = R::ProbeOptions::all();
+    stepwise.gradients = stepwise.weights = stepwise.activations = stepwise.optimizer =
+        R::Cadence::every_step();
+    stepwise.curvature = R::Cadence::every_k_steps(5);
+    cases.push_back({"mlp stepwise", blobs_recipe(), stepwise});
+
+    for (const Case& c : cases) {
+      CAPTURE(c.name);
       std::map<std::string, std::vector<float>> w_on, w_off;
+      std::vector<std::string> h_on, h_off;
       R::TrainOptions on, off;
+      on.probe = c.probes;
       on.on_final_weights = [&](const auto& w) { w_on = w; };
       off.on_final_weights = [&](const auto& w) { w_off = w; };
+      on.on_step = [&](int64_t, const std::string& h) { h_on.push_back(h); };
+      off.on_step = [&](int64_t, const std::string& h) { h_off.push_back(h); };
       off.probes = false;
-      const auto a = R::train(r, 4, on);
-      const auto b = R::train(r, 4, off);
-      CHECK(has_key(a, "grad/global_norm"));
-      CHECK_FALSE(has_key(b, "grad/global_norm"));
-      CHECK_FALSE(has_key(b, "weight/std"));
+      const auto a = R::train(c.recipe, 4, on);
+      const auto b = R::train(c.recipe, 4, off);
+      REQUIRE(a.outcome == "completed");
+      REQUIRE(b.outcome == "completed");
+      for (const std::string key : {"grad/global_norm", "weight/std", "weight/update_ratio",
+                                    "opt/exp_avg_norm", "curv/lambda_max", "time/step_ms"}) {
+        CAPTURE(key);
+        CHECK(has_key(a, key));
+        CHECK_FALSE(has_key(b, key));
+      }
+      CHECK(has_key(a, "act/std_mean") == (c.name != "lstm"));  // the LSTM has no act layers
+      CHECK_FALSE(has_key(a, "probe/failures"));
+      for (const auto& m : a.metrics)
+        if (m.key == "curv/lambda_max") CHECK(std::isfinite(m.value));
       CHECK(bitwise_equal(series(a, "train/loss"), series(b, "train/loss")));
+      CHECK(bitwise_equal(series(a, "epoch/val_loss"), series(b, "epoch/val_loss")));
       CHECK(bitwise_equal(series(a, "final/test_loss"), series(b, "final/test_loss")));
+      REQUIRE(!h_on.empty());
+      CHECK(h_on == h_off);  // parameters and buffers after every step
       REQUIRE(!w_on.empty());
       CHECK(w_on == w_off);
+      if (c.name == "cnn") CHECK(w_on.count("layers.1.running_mean"));
     }
   }
 
   TEST_CASE("Trainer: the trace holds every documented metric key") {
     Recipe r = blobs_recipe();
     r.epochs = 2;
-    const auto result = R::train(r, 1, {});
+    R::TrainOptions all;
+    all.probe = R::ProbeOptions::all();  // the defaults leave curvature off
+    const auto result = R::train(r, 1, all);
     REQUIRE(result.outcome == "completed");
     for (const std::string key :
          {"train/loss", "time/step_ms", "epoch/train_loss", "epoch/train_metric", "epoch/val_loss",
           "epoch/val_metric", "epoch/lr", "grad/global_norm", "grad/nonfinite",
-          "grad/first_last_ratio", "weight/nonfinite", "weight/max_abs", "weight/mean",
-          "weight/std", "final/test_loss", "final/test_metric"}) {
+          "grad/first_last_ratio", "grad/first_norm", "grad/last_norm", "grad/zero_frac",
+          "weight/nonfinite", "weight/max_abs", "weight/mean", "weight/std", "weight/update_ratio",
+          "act/layers.1/mean", "act/layers.1/std", "act/layers.1/dead_frac", "act/dead_frac_max",
+          "act/mean_abs_max", "act/std_mean", "opt/exp_avg_norm", "opt/exp_avg_sq_norm",
+          "opt/eff_step_mean", "curv/lambda_max", "curv/trace", "curv/lr_lambda",
+          "curv/iterations", "final/test_loss", "final/test_metric"}) {
       CAPTURE(key);
       CHECK(has_key(result, key));
     }
     for (const std::string param : {"layers.0.weight", "layers.0.bias", "layers.3.weight"}) {
       for (const std::string stat : {"norm", "mean_abs", "max_abs", "zero_frac", "nonfinite"})
         CHECK(has_key(result, "grad/" + param + "/" + stat));
-      for (const std::string stat : {"norm", "mean", "std", "max_abs", "near_zero_frac"})
+      for (const std::string stat :
+           {"norm", "mean", "std", "max_abs", "near_zero_frac", "update_ratio"})
         CHECK(has_key(result, "weight/" + param + "/" + stat));
+      for (const std::string stat : {"exp_avg_norm", "exp_avg_sq_norm", "eff_step_mean"})
+        CHECK(has_key(result, "opt/" + param + "/" + stat));
     }
     CHECK(series(result, "epoch/val_metric").size() == 2);
     CHECK(series(result, "final/test_metric")[0] > 0.8);  // separable blobs

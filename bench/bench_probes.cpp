@@ -1,0 +1,229 @@
+// Cost of the runtime probes: trains fashion_mlp, lenet_fashion and lstm_sine with probes off,
+// the default probes (runner/trainer.h ProbeOptions{}) and all probes (every family every
+// epoch, curvature included), repeated and interleaved (the order rotates every round, so a
+// noisy neighbour hurts every configuration alike), and prints per program the median wall and
+// CPU time of one trace (train + store in SQLite) and the overhead ratios. Then writes default
+// traces into a fresh database and reports bytes per trace and the projected size of the
+// 5,542-trace corpus. Every configuration must end with the same test loss as probes off
+// (bitwise), or the benchmark stops: probes never change training.
+//
+//   bench_probes [--reps N] [--db-traces K] [--json PATH] [program ...]
+//
+// --reps 0 skips the timing, --db-traces 0 the storage measurement.
+// --json writes the medians (seconds per trace) for bench/run_probes_bench.sh, which sets them
+// against bench/python_baseline.py. Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1.
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/hash.h"
+#include "db/database.h"
+#include "db/store.h"
+#include "programs/registry.h"
+#include "runner/trainer.h"
+
+using namespace dynfault;
+
+namespace {
+
+constexpr int64_t kCorpusTraces = 5542;
+constexpr int64_t kSeed = 1;
+
+double wall_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+struct Config {
+  std::string name;
+  bool probes;
+  runner::ProbeOptions options;
+};
+
+/// A run row for `recipe`, so that its trace can be stored.
+db::RunSpec spec_for(const programs::Recipe& recipe, const std::string& tag) {
+  db::RunSpec s;
+  s.run_uuid = hash128_hex(recipe.program + "/" + tag);
+  s.campaign = "bench";
+  s.program = recipe.program;
+  s.family = recipe.family;
+  s.task = recipe.task;
+  s.faults_json = "[]";
+  s.seed = kSeed;
+  s.recipe_json = recipe.canonical();
+  return s;
+}
+
+int64_t db_bytes(db::Store& store) {
+  auto count = [&](const char* pragma) {
+    auto& st = store.database().prepared(pragma);
+    db::ResetGuard reset(st);
+    st.step();
+    return st.column_int64(0);
+  };
+  return count("PRAGMA page_count") * count("PRAGMA page_size");
+}
+
+struct Sample {
+  double wall = 0, cpu = 0;
+  size_t points = 0;
+  double test_loss = 0;  // equal for every configuration: probes never change training
+};
+
+/// Trains `recipe` under `config` and stores the trace; wall and CPU time of both.
+Sample one_trace(db::Store& store, const programs::Recipe& recipe, const Config& config,
+                 const std::string& tag) {
+  runner::TrainOptions o;
+  o.probes = config.probes;
+  o.probe = config.options;
+  const db::RunSpec spec = spec_for(recipe, tag);
+  store.insert_runs({spec});
+  const double w0 = wall_s(), c0 = cpu_s();
+  db::RunResult r = runner::train(recipe, kSeed, o);
+  r.run_uuid = spec.run_uuid;
+  store.write_result(r);
+  Sample s{wall_s() - w0, cpu_s() - c0, r.metrics.size(), 0};
+  for (const auto& m : r.metrics)
+    if (m.key == "final/test_loss") s.test_loss = m.value;
+  if (r.outcome != "completed") {
+    std::cerr << recipe.program << " " << config.name << ": outcome " << r.outcome << " " << r.error
+              << "\n";
+    std::exit(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 5;
+  int db_traces = 4;
+  std::vector<std::string> program_ids;
+  std::string json_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--reps") {
+      reps = std::max(0, std::atoi(next().c_str()));
+    } else if (a == "--db-traces") {
+      db_traces = std::max(0, std::atoi(next().c_str()));
+    } else if (a == "--json") {
+      json_path = next();
+    } else if (!a.empty() && a[0] != '-') {
+      program_ids.push_back(a);
+    } else {
+      std::cerr << "usage: bench_probes [--reps N] [--db-traces K] [--json P] [program ...]\n";
+      return 2;
+    }
+  }
+  if (program_ids.empty()) program_ids = {"fashion_mlp", "lenet_fashion", "lstm_sine"};
+
+  // "curv2": the defaults plus curvature every 2 epochs (and at the last), a cadence a
+  // campaign may choose for curvature features at a fraction of the "all" cost.
+  runner::ProbeOptions curv2;
+  curv2.curvature = runner::Cadence::every_k_epochs(2);
+  const std::vector<Config> configs = {{"off", false, runner::ProbeOptions::none()},
+                                       {"default", true, runner::ProbeOptions{}},
+                                       {"curv2", true, curv2},
+                                       {"all", true, runner::ProbeOptions::all()}};
+  const std::string tmp =
+      (std::filesystem::temp_directory_path() / ("bench_probes_" + std::to_string(getpid())))
+          .string();
+  std::filesystem::create_directories(tmp);
+  std::printf("default probes: %s\n", runner::ProbeOptions{}.to_json().c_str());
+  std::printf("all probes:     %s\n", runner::ProbeOptions::all().to_json().c_str());
+  std::printf("%d interleaved rounds per program; one trace = train + write to SQLite\n\n", reps);
+  std::printf("%-14s %-8s %9s %9s %7s %13s %13s\n", "program", "probes", "wall_s", "cpu_s",
+              "points", "overhead_wall", "overhead_cpu");
+
+  programs::Json json = {{"programs", programs::Json::object()}};
+  for (const auto& id : reps > 0 ? program_ids : std::vector<std::string>{}) {
+    const programs::Recipe recipe = programs::program(id);
+    db::Store store = db::Store::open(tmp + "/time_" + id + ".db");
+    std::map<std::string, std::vector<double>> wall, cpu;
+    std::map<std::string, size_t> points;
+    // Warm-up (page cache, allocator, lazy initialisation), and the reference test loss.
+    const double test_loss = one_trace(store, recipe, configs[0], "warmup").test_loss;
+    for (int rep = 0; rep < reps; ++rep) {
+      for (size_t k = 0; k < configs.size(); ++k) {
+        const Config& c = configs[(k + static_cast<size_t>(rep)) % configs.size()];
+        const Sample s = one_trace(store, recipe, c, c.name + std::to_string(rep));
+        wall[c.name].push_back(s.wall);
+        cpu[c.name].push_back(s.cpu);
+        points[c.name] = s.points;
+        if (s.test_loss != test_loss) {
+          std::cerr << id << " " << c.name << ": final test loss " << s.test_loss
+                    << " differs from " << test_loss << " without probes\n";
+          return 1;
+        }
+      }
+    }
+    const double off_wall = median(wall["off"]), off_cpu = median(cpu["off"]);
+    for (size_t k = 0; k < configs.size(); ++k) {
+      const std::string& n = configs[k].name;
+      const double w = median(wall[n]), c = median(cpu[n]);
+      std::printf("%-14s %-8s %9.3f %9.3f %7zu %+12.1f%% %+12.1f%%\n", id.c_str(), n.c_str(), w, c,
+                  points[n], 100 * (w / off_wall - 1), 100 * (c / off_cpu - 1));
+      json["programs"][id][n] = {{"wall_s", w}, {"cpu_s", c}, {"points", points[n]}};
+    }
+    std::fflush(stdout);
+  }
+
+  // Bytes per trace at the default cadence: a fresh database, db_traces traces per program.
+  if (db_traces == 0) {
+    if (!json_path.empty()) std::ofstream(json_path) << json.dump(2) << "\n";
+    std::filesystem::remove_all(tmp);
+    return 0;
+  }
+  std::printf("\nstorage at the default cadence (%d traces per program, fresh database):\n",
+              db_traces);
+  db::Store store = db::Store::open(tmp + "/size.db");
+  const int64_t empty = db_bytes(store);
+  int64_t traces = 0;
+  for (const auto& id : program_ids) {
+    const programs::Recipe recipe = programs::program(id);
+    const int64_t before = db_bytes(store);
+    for (int t = 0; t < db_traces; ++t)
+      one_trace(store, recipe, configs[1], "size" + std::to_string(t));
+    const double per = static_cast<double>(db_bytes(store) - before) / db_traces;
+    std::printf("  %-14s %9.0f bytes per trace\n", id.c_str(), per);
+    traces += db_traces;
+  }
+  const double per_trace =
+      static_cast<double>(db_bytes(store) - empty) / static_cast<double>(traces);
+  std::printf("  %-14s %9.0f bytes per trace -> %lld traces: %.2f GB (target < 2 GB)\n", "mean",
+              per_trace, static_cast<long long>(kCorpusTraces),
+              per_trace * static_cast<double>(kCorpusTraces) / 1e9);
+  json["bytes_per_trace"] = per_trace;
+  if (!json_path.empty()) std::ofstream(json_path) << json.dump(2) << "\n";
+  std::filesystem::remove_all(tmp);
+  return 0;
+}
