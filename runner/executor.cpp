@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include "common/hash.h"
 #include "common/version.h"
 #include "db/store.h"
+#include "runner/campaign.h"
 #include "runner/trainer.h"
 
 #include <torch/version.h>  // TORCH_VERSION only; cheap, unlike torch/torch.h
@@ -54,6 +56,7 @@ struct Tail {
     if (text.size() > limit) text.erase(0, text.size() - limit);
   }
   std::string last_lines(int lines) const {
+    if (text.empty()) return text;
     size_t pos = text.size();
     for (int i = 0; i <= lines && pos > 0; ++i) {
       pos = text.rfind('\n', pos - 1);
@@ -73,7 +76,12 @@ struct Worker {
   std::optional<db::RunRow> run;  // the run in flight
   double started = 0;             // monotonic start of the run in flight
   double deadline = 0;            // monotonic SIGKILL time, 0 = none
+  int exit_status = 0;            // waitpid status once reaped
 };
+
+/// A worker's exit code when it could not store a result (disk full, file made read-only): the
+/// database, not the run, failed, so the run is not charged with a crash.
+constexpr int kExitStoreFailed = 75;  // EX_TEMPFAIL
 
 void close_fd(int& fd) {
   if (fd >= 0) ::close(fd);
@@ -104,21 +112,33 @@ Worker spawn_worker(const ExecuteOptions& o) {
   for (char** e = environ; *e; ++e) {
     const std::string kv = *e;
     if (kv.rfind("OMP_NUM_THREADS=", 0) == 0 || kv.rfind("MKL_NUM_THREADS=", 0) == 0 ||
-        kv.rfind("OPENBLAS_NUM_THREADS=", 0) == 0)
+        kv.rfind("OPENBLAS_NUM_THREADS=", 0) == 0 || kv.rfind("DYNFAULT_COORDINATOR_PID=", 0) == 0)
       continue;
     env_store.push_back(kv);
   }
   env_store.push_back("OMP_NUM_THREADS=1");
   env_store.push_back("MKL_NUM_THREADS=1");
   env_store.push_back("OPENBLAS_NUM_THREADS=1");
+  env_store.push_back("DYNFAULT_COORDINATOR_PID=" + std::to_string(::getpid()));
   std::vector<char*> envp;
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
 
   Worker w;
-  const int rc = ::posix_spawn(&w.pid, o.worker_binary.c_str(), &fa, nullptr, argv.data(),
+  // SIGINT and SIGTERM reach the whole process group (Ctrl-C, scancel); a worker starts with
+  // them blocked and ignores them once running, so that only the coordinator reacts.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  posix_spawnattr_setsigmask(&attr, &stop_signals);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  const int rc = ::posix_spawn(&w.pid, o.worker_binary.c_str(), &fa, &attr, argv.data(),
                                envp.data());
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
@@ -160,6 +180,7 @@ std::string reap(Worker& w, bool kill_first) {
   close_fd(w.out);
   close_fd(w.err);
   w.pid = -1;
+  w.exit_status = status;
   return describe_status(status);
 }
 
@@ -174,31 +195,71 @@ bool write_all(int fd, const std::string& s) {
   return true;
 }
 
-/// Holds an exclusive lock beside the database so two coordinators never share one file.
-class CoordinatorLock {
- public:
-  explicit CoordinatorLock(const std::string& db_path) : path_(db_path + ".lock") {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0)
-      throw Error("cannot create lock file '" + path_ + "': " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd_);
-      throw Error("another 'dynfault run' is executing runs of '" + db_path +
-                  "' (lock held on '" + path_ + "'); wait for it to finish or stop it");
+/// The DYNFAULT_TEST_CRASH_RUN hook (see worker_main in executor.h): dies as asked when `uuid`
+/// matches one of its entries, so that tests can show a crash costs that run only.
+void simulate_crash_if_asked(const std::string& uuid) {
+  const char* env = std::getenv("DYNFAULT_TEST_CRASH_RUN");
+  if (env == nullptr) return;
+  std::stringstream entries(env);
+  for (std::string entry; std::getline(entries, entry, ',');) {
+    const auto colon = entry.find(':');
+    if (colon == 0 || colon == std::string::npos || uuid.rfind(entry.substr(0, colon), 0) != 0)
+      continue;
+    const std::string how = entry.substr(colon + 1);
+    std::cerr << "worker: DYNFAULT_TEST_CRASH_RUN: simulating '" << how << "' in run " << uuid
+              << std::endl;
+    if (how == "segv") {
+      ::signal(SIGSEGV, SIG_DFL);
+      ::raise(SIGSEGV);
+    } else if (how == "abort") {
+      std::abort();
+    } else if (how == "hang") {
+      for (;;) ::pause();
     }
   }
-  ~CoordinatorLock() {
-    if (fd_ >= 0) ::close(fd_);  // releases the lock; the file stays (harmless, reused)
-  }
-  CoordinatorLock(const CoordinatorLock&) = delete;
-  CoordinatorLock& operator=(const CoordinatorLock&) = delete;
-
- private:
-  std::string path_;
-  int fd_ = -1;
-};
+}
 
 }  // namespace
+
+CoordinatorLock::CoordinatorLock(const std::string& db_path, bool wait,
+                                 const std::function<void(const std::string&)>& on_wait)
+    : path_(db_path + ".lock") {
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw Error("cannot create the lock file '" + path_ + "': " + std::strerror(errno) +
+                " (is the directory read-only?)");
+  }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    char holder[32] = {};
+    const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
+    const std::string pid = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "?";
+    const std::string what = "another dynfault process (pid " +
+                             pid.substr(0, pid.find_first_of(" \n")) + ") is using '" + db_path +
+                             "' (lock '" + path_ + "')";
+    if (!wait) {
+      ::close(fd_);
+      throw Error(what + "; wait for it to finish, stop it, or pass --wait");
+    }
+    if (on_wait) on_wait(what + "; waiting for it to finish");
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        const int err = errno;
+        ::close(fd_);
+        throw Error("cannot lock '" + path_ + "': " + std::strerror(err));
+      }
+    }
+  }
+  // Best effort: the pid only improves the message another process prints.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd_, 0) == 0) {
+    const ssize_t written = ::pwrite(fd_, pid.data(), pid.size(), 0);
+    (void)written;
+  }
+}
+
+CoordinatorLock::~CoordinatorLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock; the file stays (harmless, reused)
+}
 
 std::map<std::string, std::string> environment_info() {
   return {{"tool_version", kVersion},
@@ -223,14 +284,31 @@ ExecuteSummary execute(const ExecuteOptions& o) {
     if (o.log) o.log(s);
   };
 
-  CoordinatorLock lock(o.db_path);
+  CoordinatorLock lock(o.db_path, o.wait_for_lock, log);
   db::Store store = db::Store::open(o.db_path, /*create=*/false);
+  // Thousands of writes are about to land on this file: never build on a damaged one.
+  const std::string integrity = store.check_integrity();
+  if (integrity != "ok") {
+    throw Error(o.db_path + ": failed its integrity check (" + integrity.substr(0, 300) +
+                "); refusing to run on it. Restore it from a backup, or merge its shard files "
+                "into a new database");
+  }
   for (const auto& [k, v] : environment_info()) store.set_info(k, v);
   ExecuteSummary summary;
   // We hold the lock, so no other coordinator is alive: every RUNNING row is left over from a
-  // coordinator that died; FAILED and KILLED runs get another attempt.
-  summary.requeued = store.requeue_stale(now_ms() + 1) + store.requeue_unfinished(o.campaign);
+  // coordinator that died (its workers died with it: PR_SET_PDEATHSIG); KILLED runs and FAILED
+  // runs below the attempts cap get another attempt.
+  summary.requeued =
+      store.requeue_stale(now_ms() + 1) + store.requeue_unfinished(o.campaign, o.max_attempts);
   if (summary.requeued > 0) log("requeued " + std::to_string(summary.requeued) + " unfinished run(s)");
+  if (o.max_attempts > 0) {
+    int64_t exhausted = 0;
+    for (const auto& r : store.runs(db::RunFilter{o.campaign, "FAILED"}))
+      exhausted += shard_of(r.spec.run_uuid, o.shard_count) == o.shard_index ? 1 : 0;
+    if (exhausted > 0)
+      log(std::to_string(exhausted) + " FAILED run(s) were started " +
+          std::to_string(o.max_attempts) + " times and are not retried (--max-attempts)");
+  }
 
   std::deque<db::RunRow> queue;
   for (auto& r : store.runs(db::RunFilter{o.campaign, "SCHEDULED"})) {
@@ -252,6 +330,11 @@ ExecuteSummary execute(const ExecuteOptions& o) {
   ign.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ign, &old_pipe);
 
+  const auto restore_signals = [&] {
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
+    ::sigaction(SIGPIPE, &old_pipe, nullptr);
+  };
   const double t0 = mono_s();
   std::vector<Worker> workers(static_cast<size_t>(std::min<int64_t>(o.jobs, p.total)));
   double last_heartbeat = 0, last_progress = 0;
@@ -266,11 +349,18 @@ ExecuteSummary execute(const ExecuteOptions& o) {
     if (!tail.empty()) res.error += "\n--- last lines of the worker's error output ---\n" + tail;
     res.start_time = w.run->start_time;
     res.end_time = now_ms();
-    store.write_result(res);
-    ++p.failed;
-    ++summary.outcomes[outcome];
-    log("run " + res.run_uuid + " (" + w.run->spec.program + " " + w.run->spec.fault_ids +
-        "): " + outcome + ": " + why);
+    if (store.finish_running(res)) {
+      ++p.failed;
+      ++summary.outcomes[outcome];
+      log("run " + res.run_uuid + " (" + w.run->spec.program + " " + w.run->spec.fault_ids +
+          "): " + outcome + ": " + why);
+    } else {
+      // The worker stored its result just before it died or was killed: that result stands.
+      const auto row = store.run(res.run_uuid);
+      const bool finished = row && row->status == "FINISHED";
+      ++(finished ? p.finished : p.failed);
+      ++summary.outcomes[row && !row->outcome.empty() ? row->outcome : outcome];
+    }
     w.run.reset();
   };
 
@@ -296,7 +386,8 @@ ExecuteSummary execute(const ExecuteOptions& o) {
       }
       p.running = 0;
       for (auto& w : workers) p.running += w.run ? 1 : 0;
-      if (p.running == 0 && (queue.empty() || stopping)) break;
+      // A stop signal ends the campaign now: runs in flight are killed and marked KILLED below.
+      if (stopping || (p.running == 0 && queue.empty())) break;
 
       // Wait for output from any worker.
       std::vector<pollfd> fds;
@@ -340,7 +431,14 @@ ExecuteSummary execute(const ExecuteOptions& o) {
         } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
           // The worker died: its run in flight is recorded as crashed, the worker respawned.
           const std::string how = reap(w, false);
-          if (w.run) finish_failed(w, "crashed", "worker " + how);
+          if (WIFEXITED(w.exit_status) && WEXITSTATUS(w.exit_status) == kExitStoreFailed) {
+            // Its run stays RUNNING and is requeued by the next invocation.
+            throw Error("cannot record results: " + w.err_tail.last_lines(3) +
+                        "the runs stored so far are kept: fix the cause (free disk space?) and "
+                        "run 'dynfault run' again to resume");
+          }
+          // While stopping, a worker killed by the same signal is an interruption (KILLED below).
+          if (w.run && g_stop_signal == 0) finish_failed(w, "crashed", "worker " + how);
         }
       }
 
@@ -368,11 +466,17 @@ ExecuteSummary execute(const ExecuteOptions& o) {
         last_progress = now;
       }
     }
+  } catch (const db::DbError& e) {
+    // Typically a full disk or a file made read-only under us. Committed runs are safe; runs in
+    // flight stay RUNNING and are requeued by the next invocation.
+    for (auto& w : workers) reap(w, true);
+    restore_signals();
+    throw Error(std::string("cannot record results: ") + e.what() +
+                "; the runs stored so far are kept: fix the cause (free disk space?) and run "
+                "'dynfault run' again to resume");
   } catch (...) {
     for (auto& w : workers) reap(w, true);
-    ::sigaction(SIGINT, &old_int, nullptr);
-    ::sigaction(SIGTERM, &old_term, nullptr);
-    ::sigaction(SIGPIPE, &old_pipe, nullptr);
+    restore_signals();
     throw;
   }
 
@@ -387,8 +491,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
       res.error = "interrupted by signal " + std::to_string(g_stop_signal.load());
       res.start_time = w.run->start_time;
       res.end_time = now_ms();
-      store.write_result(res);
-      ++p.failed;
+      if (store.finish_running(res)) ++p.failed; else ++p.finished;
       w.run.reset();
     } else if (w.pid > 0) {
       close_fd(w.in);  // end of input: the worker exits by itself
@@ -398,9 +501,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
   p.running = 0;
   p.elapsed_s = mono_s() - t0;
   if (o.on_progress) o.on_progress(p);
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGTERM, &old_term, nullptr);
-  ::sigaction(SIGPIPE, &old_pipe, nullptr);
+  restore_signals();
   if (g_stop_signal != 0)
     throw Error("interrupted by signal " + std::to_string(g_stop_signal.load()) +
                 "; finished runs are stored, the rest resume on the next 'dynfault run'");
@@ -410,8 +511,31 @@ ExecuteSummary execute(const ExecuteOptions& o) {
 int worker_main(const WorkerOptions& o) {
   // A worker never outlives its coordinator: an orphan would race the next coordinator.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() == 1) return 1;
+  // The coordinator may have died before the line above took effect: we are an orphan already.
+  const char* coordinator = std::getenv("DYNFAULT_COORDINATOR_PID");
+  if (coordinator ? std::to_string(::getppid()) != coordinator : ::getppid() == 1) return 1;
+  // Ctrl-C and Slurm's scancel signal the whole process group: the coordinator alone decides,
+  // and marks the runs in flight KILLED (requeued) rather than crashed. The coordinator started
+  // us with both blocked; ignoring them discards any that arrived meanwhile.
+  ::signal(SIGINT, SIG_IGN);
+  ::signal(SIGTERM, SIG_IGN);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  ::sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
   db::Store store = db::Store::open(o.db_path, /*create=*/false);
+  // The probe configuration travels in the campaign's stored text (not in the run spec: probes
+  // never change training, so they are no part of the run id); read once per campaign.
+  std::map<std::string, ProbeOptions> probe_options;
+  const auto probes_of = [&](const std::string& campaign) -> const ProbeOptions& {
+    auto it = probe_options.find(campaign);
+    if (it != probe_options.end()) return it->second;
+    const auto text = store.campaign_config(campaign);
+    ProbeOptions po;
+    if (text) po = probe_options_of_campaign(*text, o.db_path + ": campaign '" + campaign + "'");
+    return probe_options.emplace(campaign, po).first->second;
+  };
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line.rfind("RUN ", 0) != 0) continue;
@@ -422,12 +546,14 @@ int worker_main(const WorkerOptions& o) {
       std::cerr << "worker: unknown run " << uuid << '\n';
       continue;
     }
+    simulate_crash_if_asked(uuid);
     TrainOptions to;
     to.timeout_s = row->spec.timeout_s;
     to.probes = o.probes;
     to.max_steps = o.max_steps;
     const int64_t start = now_ms();
     try {
+      if (to.probes) to.probe = probes_of(row->spec.campaign);
       res = train_spec(row->spec, to);
     } catch (const std::exception& e) {
       // An invalid recipe: nothing was trained, so nothing is stored but the reason.
@@ -439,7 +565,14 @@ int worker_main(const WorkerOptions& o) {
     res.run_uuid = uuid;
     if (res.start_time == 0) res.start_time = start;
     if (res.end_time == 0) res.end_time = now_ms();
-    store.write_result(res);
+    try {
+      store.write_result(res);
+    } catch (const std::exception& e) {
+      // Disk full or file gone read-only: the coordinator stops the campaign with these lines;
+      // the run stays RUNNING and is requeued by the next invocation.
+      std::cerr << "worker: cannot store the result of run " << uuid << ": " << e.what() << '\n';
+      return kExitStoreFailed;
+    }
     std::cout << "DONE " << uuid << ' ' << res.status << ' '
               << (res.outcome.empty() ? "-" : res.outcome) << std::endl;
   }

@@ -33,6 +33,10 @@ struct ExecuteOptions {
   int64_t limit = 0;             ///< execute at most this many runs (0 = all)
   double grace_s = 15;           ///< extra time past a run's timeout before SIGKILL
   double heartbeat_s = 2;
+  /// A FAILED run (crash, timeout, exception) is retried by later invocations until it has been
+  /// started this many times; 0 = no cap. KILLED and stale RUNNING runs are always requeued.
+  int64_t max_attempts = 3;
+  bool wait_for_lock = false;    ///< wait for another coordinator of the database to finish
   bool probes = true;
   int64_t max_steps = 0;         ///< passed to the trainer (tests); 0 = full training
   std::function<void(const Progress&)> on_progress;  ///< called about twice a second
@@ -46,9 +50,31 @@ struct ExecuteSummary {
 };
 
 /// Runs the SCHEDULED runs (after requeueing RUNNING/FAILED/KILLED ones left by an earlier
-/// invocation). Throws dynfault::Error when another coordinator holds the database or the
-/// database cannot be opened; never throws because a run failed.
+/// invocation). Refuses a database that fails `PRAGMA quick_check`. Throws dynfault::Error when
+/// another coordinator holds the database (unless `wait_for_lock`), the database cannot be
+/// opened, or a result cannot be written (disk full, read-only file): runs stored until then
+/// stay, the rest resume on the next invocation. SIGINT or SIGTERM (to the coordinator or its
+/// process group) stops at once: runs in flight are killed and marked KILLED, then it throws.
+/// Never throws because a run failed.
 ExecuteSummary execute(const ExecuteOptions& options);
+
+/// An exclusive lock on `<db>.lock` (flock, released by the kernel when its holder dies, even by
+/// SIGKILL), so that two coordinators (or a merge and a coordinator) never share one database.
+/// The holder's pid is written into the file for the error message.
+class CoordinatorLock {
+ public:
+  /// Throws dynfault::Error naming the holder when the lock is taken and `wait` is false; else
+  /// calls `on_wait` once and blocks until the holder releases it.
+  explicit CoordinatorLock(const std::string& db_path, bool wait = false,
+                           const std::function<void(const std::string&)>& on_wait = {});
+  ~CoordinatorLock();
+  CoordinatorLock(const CoordinatorLock&) = delete;
+  CoordinatorLock& operator=(const CoordinatorLock&) = delete;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
 
 /// Facts about this build stored in every database's `info` table: tool_version,
 /// libtorch_version, git_commit (at configure time), compiler.
@@ -59,12 +85,18 @@ int64_t shard_of(const std::string& run_uuid, int64_t count);
 
 struct WorkerOptions {
   std::string db_path;
+  /// false records loss curves only; true applies each run's campaign `probes:` configuration.
   bool probes = true;
   int64_t max_steps = 0;
 };
 
 /// Body of `dynfault worker`: reads "RUN <uuid>" lines on stdin, trains, stores the result,
-/// answers "DONE <uuid> <outcome>" on stdout; exits 0 at end of input.
+/// answers "DONE <uuid> <status> <outcome>" on stdout; exits 0 at end of input.
+///
+/// Debugging and tests: the environment variable `DYNFAULT_TEST_CRASH_RUN=<id>:<how>[,...]`
+/// makes the worker die in each run whose id starts with `<id>`, before training, where `<how>`
+/// is `segv` (SIGSEGV), `abort` (SIGABRT) or `hang` (sleeps until the coordinator's deadline
+/// kills it); the worker first writes one line about it to its standard error.
 int worker_main(const WorkerOptions& options);
 
 }  // namespace dynfault::runner
