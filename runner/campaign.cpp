@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -126,7 +127,74 @@ std::vector<std::string> read_programs(const y::Doc& doc, const YAML::Node& node
   return out;
 }
 
+/// A probe cadence: off, every_step, every_epoch, {every_k_steps: k} or {every_k_epochs: k}.
+Cadence read_cadence(const y::Doc& doc, const YAML::Node& node, const std::string& where) {
+  const char* const expected =
+      "expected off, every_step, every_epoch, {every_k_steps: k} or {every_k_epochs: k}";
+  if (node.IsScalar()) {
+    const std::string v = node.Scalar();
+    if (v == "off") return Cadence::off();
+    if (v == "every_step") return Cadence::every_step();
+    if (v == "every_epoch") return Cadence::every_epoch();
+    throw ConfigError(doc.file, y::line_of(node), where, v, expected);
+  }
+  if (!node.IsMap() || node.size() != 1)
+    throw ConfigError(doc.file, y::line_of(node), where, y::render(node), expected);
+  y::require_known_keys(doc, node, {"every_k_steps", "every_k_epochs"}, where);
+  const auto kv = *node.begin();
+  const std::string key = where + "." + kv.first.Scalar();
+  const auto k = y::as<int64_t>(doc, kv.second, key);
+  if (k < 1 || k > 1000000)
+    throw ConfigError(doc.file, y::line_of(kv.second), key, std::to_string(k),
+                      "out of range [1, 1000000]");
+  return kv.first.Scalar() == "every_k_steps" ? Cadence::every_k_steps(k)
+                                              : Cadence::every_k_epochs(k);
+}
+
+/// The `probes:` mapping; unset fields keep ProbeOptions' defaults.
+ProbeOptions read_probes(const y::Doc& doc, const YAML::Node& node) {
+  y::require_known_keys(doc, node,
+                        {"gradients", "weights", "activations", "optimizer", "curvature",
+                         "timing", "probe_batch", "curvature_batch", "curvature_iterations",
+                         "curvature_tol", "hutchinson_samples", "seed", "max_points"},
+                        "probes");
+  ProbeOptions o;
+  const std::pair<const char*, Cadence*> cadences[] = {
+      {"gradients", &o.gradients}, {"weights", &o.weights},     {"activations", &o.activations},
+      {"optimizer", &o.optimizer}, {"curvature", &o.curvature}, {"timing", &o.timing}};
+  for (const auto& [key, field] : cadences)
+    if (node[key]) *field = read_cadence(doc, node[key], std::string("probes.") + key);
+  const auto int_in = [&](const char* key, int64_t& out, int64_t lo, int64_t hi) {
+    const YAML::Node n = node[key];
+    if (!n) return;
+    const std::string where = std::string("probes.") + key;
+    out = y::as<int64_t>(doc, n, where);
+    if (out < lo || out > hi)
+      throw ConfigError(doc.file, y::line_of(n), where, y::render(n),
+                        "out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  };
+  int_in("probe_batch", o.probe_batch, 1, 100000);
+  int_in("curvature_batch", o.curvature_batch, 1, 100000);
+  int_in("curvature_iterations", o.curvature_iterations, 1, 1000);
+  int_in("hutchinson_samples", o.hutchinson_samples, 1, 1000);
+  int_in("seed", o.seed, 0, std::numeric_limits<int64_t>::max());
+  int_in("max_points", o.max_points, 0, 1000000);
+  if (const YAML::Node n = node["curvature_tol"]) {
+    o.curvature_tol = y::as<double>(doc, n, "probes.curvature_tol");
+    if (!(o.curvature_tol >= 0 && o.curvature_tol < 1))
+      throw ConfigError(doc.file, y::line_of(n), "probes.curvature_tol", y::render(n),
+                        "out of range [0, 1)");
+  }
+  return o;
+}
+
 }  // namespace
+
+ProbeOptions probe_options_of_campaign(const std::string& text, const std::string& file) {
+  const y::Doc doc = y::load_string(text, file);
+  if (!doc.root.IsMap() || !doc.root["probes"]) return ProbeOptions{};
+  return read_probes(doc, doc.root["probes"]);
+}
 
 Campaign parse_campaign(const std::string& text, const std::string& file) {
   const y::Doc doc = y::load_string(text, file);
@@ -134,8 +202,8 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
   if (!root.IsMap())
     throw ConfigError(file, y::line_of(root), "", y::render(root), "a campaign must be a mapping");
   y::require_known_keys(doc, root,
-                        {"name", "description", "seed", "repetitions", "timeout_s", "clean",
-                         "programs", "overrides", "faults"},
+                        {"name", "description", "seed", "repetitions", "clean_repetitions",
+                         "timeout_s", "clean", "programs", "overrides", "faults", "probes"},
                         "");
   Campaign c;
   c.file = file;
@@ -152,6 +220,11 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
   if (c.repetitions < 1 || c.repetitions > 1000)
     throw ConfigError(file, y::line_of(root["repetitions"]), "repetitions",
                       std::to_string(c.repetitions), "out of range [1, 1000]");
+  c.clean_repetitions = c.repetitions;
+  y::read_opt(doc, root, "clean_repetitions", c.clean_repetitions);
+  if (c.clean_repetitions < 1 || c.clean_repetitions > 1000)
+    throw ConfigError(file, y::line_of(root["clean_repetitions"]), "clean_repetitions",
+                      std::to_string(c.clean_repetitions), "out of range [1, 1000]");
   y::read_opt(doc, root, "timeout_s", c.timeout_s);
   if (!(c.timeout_s > 0) || c.timeout_s > 86400)
     throw ConfigError(file, y::line_of(root["timeout_s"]), "timeout_s",
@@ -221,6 +294,7 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
       }
     }
   }
+  if (const YAML::Node probes = root["probes"]) c.probes = read_probes(doc, probes);
   if (!c.clean && c.faults.empty())
     throw ConfigError(file, 1, "faults", "", "the campaign plans no runs (no faults, clean: false)");
   return c;
@@ -280,7 +354,7 @@ Plan plan_campaign(const Campaign& c) {
   for (const auto& program : c.programs) {
     const programs::Recipe base = base_recipe(c, program);
     if (c.clean)
-      for (int64_t rep = 0; rep < c.repetitions; ++rep) add(base, program, rep);
+      for (int64_t rep = 0; rep < c.clean_repetitions; ++rep) add(base, program, rep);
   }
   for (const auto& entry : c.faults) {
     const auto& targets = entry.programs.empty() ? c.programs : entry.programs;

@@ -6,6 +6,9 @@
 /// name: quick                 # campaign name (unique in a database)
 /// seed: 1                     # base seed; run seeds derive from (seed, program, repetition)
 /// repetitions: 2              # seeds per (program, fault), clean runs included
+/// clean_repetitions: 10       # optional: seeds of each program's clean run (default:
+///                             #   repetitions); repetition k of a clean and a mutant run
+///                             #   share a seed, extra clean seeds feed the killing test
 /// timeout_s: 120              # wall-clock limit per run
 /// clean: true                 # plan clean runs too
 /// programs: all               # or a list of program ids
@@ -20,7 +23,29 @@
 ///   - compose:                        # a multi-fault run: operators applied in order
 ///       - {mutator: lr_scale, params: {factor: 10}}
 ///       - {mutator: optimizer_change, params: {to: sgd}}
+/// probes:                     # optional; what the runtime probes record (runner/trainer.h);
+///                             # the values shown are the defaults
+///   gradients: every_epoch    # off | every_step | every_epoch | {every_k_steps: k} |
+///   weights: every_epoch      #   {every_k_epochs: k}, per family; unset families keep
+///   activations: every_epoch  #   the defaults shown here
+///   optimizer: every_epoch
+///   curvature: off            # costly (double backward): e.g. {every_k_epochs: 2}
+///   timing: every_epoch       # mean step time of the epoch (every_step: each step's)
+///   max_points: 50            # records per family and run at most: a long run stretches
+///                             #   the period (a 2,000-epoch run: every 40 epochs); 0 = no cap
+///   probe_batch: 256          # fixed probe batch (activations), chosen once per run
+///   curvature_batch: 64       # its first samples used for curvature
+///   curvature_iterations: 20  # power-iteration cap
+///   curvature_tol: 0.01       # relative change of lambda_max that stops the iteration
+///   hutchinson_samples: 1     # Rademacher vectors per trace estimate
+///   seed: 0                   # mixed with each run's seed into the probe generator
 /// ```
+/// Probes do not change training, so `probes:` is not part of any run id: the same runs are
+/// planned with any probe setting. It is part of the campaign's text (and hash) in the database;
+/// each worker reads it from there for the run it trains (probe_options_of_campaign), so runs of
+/// different campaigns in one database each get their own campaign's probes (a run that two
+/// campaigns plan alike has one id and belongs to the first).
+///
 /// A fault that does not apply to a program is skipped (and reported) when the entry covers all
 /// campaign programs, and is an error naming file and line when the entry lists programs, or when
 /// it applies to none.
@@ -30,6 +55,7 @@
 
 #include "db/trace.h"
 #include "programs/recipe.h"
+#include "runner/trainer.h"
 
 namespace dynfault::runner {
 
@@ -54,16 +80,23 @@ struct Campaign {
   std::string hash;       ///< hash of the text
   int64_t seed = 1;
   int64_t repetitions = 1;
+  int64_t clean_repetitions = 1;  ///< seeds of the clean runs; equals repetitions unless set
   double timeout_s = 300;
   bool clean = true;
   std::vector<std::string> programs;
   programs::Json overrides = programs::Json::object();
   std::vector<FaultEntry> faults;
+  ProbeOptions probes;  ///< defaults unless the file has a `probes:` mapping
 };
 
 /// Parses and validates a campaign; throws ConfigError naming file, line, key and value.
 Campaign parse_campaign(const std::string& text, const std::string& file);
 Campaign load_campaign(const std::string& path);
+
+/// The `probes:` mapping of a campaign's text alone (defaults when absent), checked as strictly
+/// as parse_campaign checks it; the worker reads it from the campaign text stored in the
+/// database without re-validating the rest of the campaign.
+ProbeOptions probe_options_of_campaign(const std::string& text, const std::string& file);
 
 struct Plan {
   std::vector<db::RunSpec> runs;      ///< sorted by (program, faults, repetition)

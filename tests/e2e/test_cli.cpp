@@ -16,47 +16,24 @@
 #include <string>
 
 #include "db/store.h"
+#include "tests/e2e/cli_util.h"
 
 namespace fs = std::filesystem;
 using dynfault::db::Store;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;  // stdout and stderr, interleaved
-};
+using Result = dynfault::e2e::Cli;
+using dynfault::e2e::read_bytes;
 
-/// Runs `dynfault <args>` in `dir`, capturing its output and exit code.
 Result run_cli(const std::string& args, const fs::path& dir) {
-  const std::string cmd = "cd '" + dir.string() + "' && '" + std::string(DYNFAULT_BINARY) + "' " +
-                          args + " 2>&1";
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  return r;
+  return dynfault::e2e::run_cli(args, dir);
 }
 
-fs::path temp_dir() {
-  std::string tmpl = (fs::temp_directory_path() / "dynfault-e2e-XXXXXX").string();
-  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
+fs::path temp_dir() { return dynfault::e2e::make_temp_dir("dynfault-e2e"); }
 
 void write(const fs::path& p, const std::string& text) {
   std::ofstream(p) << text;
-}
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 const char* kCampaign = R"(name: e2e
@@ -174,6 +151,13 @@ TEST_SUITE("e2e") {
         {"out of range",
          {"name: b\nprograms: all\nfaults:\n  - mutator: lr_scale\n    params: {factor: -1}\n",
           "bad.yaml:5: key 'faults[0].params.factor' value '-1'"}},
+        {"wrong parameter type",
+         {"name: b\nprograms: all\nfaults:\n  - mutator: lr_scale\n    params: {factor: huge}\n",
+          "bad.yaml:5: key 'faults[0].params.factor' value 'huge'"}},
+        {"inapplicable operator",
+         {"name: b\nprograms: [lstm_sine]\nfaults:\n  - mutator: loss_change\n"
+          "    params: {to: cross_entropy}\n    programs: [lstm_sine]\n",
+          "bad.yaml:4: key 'programs' value 'lstm_sine'"}},
     };
     for (const auto& [what, c] : cases) {
       CAPTURE(what);

@@ -19,6 +19,8 @@ namespace {
 
 /// An operator that exists only in this test file: it shows that a new fault type needs no
 /// edit outside its own source (its class, its registration, its YAML entry and its test).
+/// tests/runner/test_custom_operator.cpp takes the next steps with its own test-only operator:
+/// planned from a campaign file and run by a `dynfault worker` into a stored trace.
 class ExampleEpochsDouble final : public mutators::Mutator {
  public:
   std::string id() const override { return "example_epochs_double"; }

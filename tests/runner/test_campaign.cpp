@@ -2,9 +2,16 @@
 // line, key and value.
 #include <doctest/doctest.h>
 
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
 #include <set>
 
 #include "common/check.h"
+#include "mutators/mutator.h"
 #include "runner/campaign.h"
 
 using namespace dynfault;
@@ -22,6 +29,20 @@ ConfigError config_error(const std::string& text) {
   }
   FAIL("expected a ConfigError for:\n" << text);
   return ConfigError("unreachable");
+}
+
+const std::string kConfigs = std::string(DYNFAULT_SOURCE_DIR) + "/configs";
+
+/// The class of a single-fault run under taxonomy `taxonomy` of configs/taxonomies.yaml
+/// ("clean" for a clean run, "" for a fault the taxonomy leaves out).
+std::string fault_class(const YAML::Node& taxonomy, const db::RunSpec& run) {
+  if (run.fault_ids.empty()) return "clean";
+  REQUIRE(run.fault_ids.find('+') == std::string::npos);
+  if (taxonomy["mutators"] && taxonomy["mutators"][run.fault_ids])
+    return taxonomy["mutators"][run.fault_ids].as<std::string>();
+  const std::string category = mutators::mutator(run.fault_ids).category();
+  return taxonomy["categories"][category] ? taxonomy["categories"][category].as<std::string>()
+                                          : "";
 }
 
 const char* kSmall = R"(name: small
@@ -130,6 +151,8 @@ faults:
     SUBCASE("wrong parameter type") {
       const auto e = config_error(
           "name: x\nprograms: all\nfaults:\n  - mutator: lr_scale\n    params: {factor: huge}\n");
+      CHECK(e.file() == "t.yaml");
+      CHECK(e.line() == 5);
       CHECK(e.key() == "faults[0].params.factor");
       CHECK(e.value() == "huge");
     }
@@ -143,7 +166,129 @@ faults:
           "name: x\nprograms: [lstm_sine]\nfaults:\n  - mutator: loss_change\n"
           "    params: {to: cross_entropy}\n    programs: [lstm_sine]\n");
       CHECK(e.line() == 4);
+      CHECK(e.value() == "lstm_sine");
       CHECK(std::string(e.what()).find("regression") != std::string::npos);
+    }
+    SUBCASE("clean_repetitions out of range") {
+      const auto e = config_error("name: x\nprograms: all\nclean_repetitions: 0\n");
+      CHECK(e.key() == "clean_repetitions");
+      CHECK(e.line() == 3);
+    }
+  }
+
+  TEST_CASE("clean_repetitions gives the clean runs their own seed count, paired with mutants") {
+    const auto plan = runner::plan_campaign(parse(R"(name: c
+repetitions: 2
+clean_repetitions: 5
+programs: [iris_mlp]
+faults:
+  - {mutator: lr_scale, params: {factor: 10}}
+)"));
+    std::map<std::string, std::set<int64_t>> reps;
+    std::map<int64_t, int64_t> seed_of_clean;
+    for (const auto& r : plan.runs) {
+      reps[r.fault_ids].insert(r.repetition);
+      if (r.fault_ids.empty()) seed_of_clean[r.repetition] = r.seed;
+    }
+    CHECK(reps[""] == std::set<int64_t>{0, 1, 2, 3, 4});
+    CHECK(reps["lr_scale"] == std::set<int64_t>{0, 1});
+    for (const auto& r : plan.runs)
+      if (!r.fault_ids.empty()) CHECK(r.seed == seed_of_clean[r.repetition]);
+    // Unset, it follows repetitions.
+    CHECK(parse("name: c\nrepetitions: 3\nprograms: all\n").clean_repetitions == 3);
+  }
+
+  TEST_CASE("configs/dynfault.yaml plans the paper-scale corpus: 5,542 runs over 38 programs") {
+    const auto campaign = runner::load_campaign(kConfigs + "/dynfault.yaml");
+    const auto plan = runner::plan_campaign(campaign);
+    const YAML::Node default4 = YAML::LoadFile(kConfigs + "/taxonomies.yaml")["default4"];
+    REQUIRE(default4);
+
+    CHECK(plan.runs.size() == 5542);
+    std::set<std::string> ids;
+    std::map<std::string, int64_t> per_program, per_class;
+    for (const auto& r : plan.runs) {
+      CHECK(ids.insert(r.run_uuid).second);  // every run id unique
+      ++per_program[r.program];
+      ++per_class[fault_class(default4, r)];
+    }
+    CHECK(per_program.size() == 38);
+    CHECK(campaign.programs.size() == 38);
+
+    // The counts the file's comments derive: 38 x 29 clean runs, and 224, 222, 221 and 221 fault
+    // configurations (5 seeds each) in the four classes. No fault falls outside the taxonomy.
+    CHECK(per_class.size() == 5);
+    CHECK(per_class["clean"] == 1102);
+    CHECK(per_class["learning_rate"] == 1120);
+    CHECK(per_class["loss"] == 1110);
+    CHECK(per_class["optimizer"] == 1105);
+    CHECK(per_class["activation"] == 1105);
+    // Balance, as a tolerance that survives small edits: every fault class and the clean runs
+    // within 1% of the mean of the four fault classes.
+    const double mean = (per_class["learning_rate"] + per_class["loss"] + per_class["optimizer"] +
+                         per_class["activation"]) / 4.0;
+    for (const auto& [cls, n] : per_class) {
+      CAPTURE(cls);
+      CHECK(std::abs(n - mean) <= 0.01 * mean);
+    }
+    // About 146 per program: 29 clean + 5 x (21 to 24 configurations).
+    const auto [lo, hi] = std::minmax_element(
+        per_program.begin(), per_program.end(),
+        [](const auto& a, const auto& b) { return a.second < b.second; });
+    CHECK(lo->second == 134);
+    CHECK(hi->second == 149);
+    // The pairs the comments name as skipped: 4 lr_set, 6 mse, 3 + 1 + 21 + 20 optimizer and 7
+    // hidden-activation pairs.
+    CHECK(plan.skipped.size() == 62);
+
+    // Planned twice: the same ids in the same order.
+    const auto again = runner::plan_campaign(runner::load_campaign(kConfigs + "/dynfault.yaml"));
+    REQUIRE(again.runs.size() == plan.runs.size());
+    for (size_t i = 0; i < plan.runs.size(); ++i) CHECK(again.runs[i].run_uuid == plan.runs[i].run_uuid);
+
+    // Paper-scale probes: curvature on a cadence of epochs.
+    CHECK(campaign.probes.curvature == runner::Cadence::every_k_epochs(2));
+    CHECK(campaign.probes.hutchinson_samples == 5);
+  }
+
+  TEST_CASE("configs/quick.yaml plans without error over every program") {
+    const auto campaign = runner::load_campaign(kConfigs + "/quick.yaml");
+    const auto plan = runner::plan_campaign(campaign);
+    std::map<std::string, int64_t> per_program;
+    std::set<std::string> ids;
+    for (const auto& r : plan.runs) {
+      ++per_program[r.program];
+      CHECK(ids.insert(r.run_uuid).second);
+    }
+    CHECK(per_program.size() == 38);
+    // Each program has its clean runs and some faulty ones.
+    for (const auto& [program, n] : per_program) {
+      CAPTURE(program);
+      CHECK(n > campaign.clean_repetitions);
+    }
+  }
+
+  TEST_CASE("Every file in configs/ is loaded by a test") {
+    // Where each is loaded: a new file must be added here, and to a test that loads it.
+    const std::map<std::string, std::string> tested = {
+        {"dynfault.yaml", "tests/runner/test_campaign.cpp"},
+        {"mutators.yaml", "tests/mutators/test_mutators.cpp"},
+        {"quick.yaml", "tests/runner/test_campaign.cpp"},
+        {"taxonomies.yaml", "tests/features/test_labels.cpp, tests/runner/test_campaign.cpp"},
+        {"thresholds.yaml", "tests/features/test_labels.cpp, tests/features/test_effective.cpp"},
+    };
+    std::set<std::string> present;
+    for (const auto& e : std::filesystem::directory_iterator(kConfigs))
+      if (e.is_regular_file()) present.insert(e.path().filename().string());
+    for (const auto& name : present) {
+      CAPTURE(name);
+      CHECK(tested.count(name) == 1);
+    }
+    for (const auto& [name, where] : tested) {
+      CAPTURE(name);
+      CHECK(present.count(name) == 1);
+      // It is at least well-formed YAML.
+      CHECK_NOTHROW(YAML::LoadFile(kConfigs + "/" + name));
     }
   }
 }
