@@ -1,7 +1,14 @@
 #include "db/store.h"
 
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <limits>
 #include <utility>
 
@@ -84,6 +91,21 @@ void require_run(Database& db, const std::string& run_uuid, const char* caller) 
   }
 }
 
+/// Sets a run's status, outcome, error and times from `result` (times of 0 keep the stored
+/// ones); `condition` narrows the WHERE clause.
+void update_run_end(Database& db, const RunResult& result, const std::string& condition) {
+  auto& update = db.prepared(
+      "UPDATE runs SET status = ?2, outcome = ?3, error = ?4, "
+      "start_time = coalesce(?5, start_time), end_time = coalesce(?6, end_time) "
+      "WHERE run_uuid = ?1" + condition);
+  update.bind_all(result.run_uuid, result.status);
+  bind_optional_text(update, 3, result.outcome);
+  bind_optional_text(update, 4, result.error);
+  bind_time(update, 5, result.start_time);
+  bind_time(update, 6, result.end_time);
+  update.step_and_reset();
+}
+
 constexpr const char* kRunColumns =
     "SELECT run_uuid, campaign, program_id, family, task, faults_json, fault_ids, seed, "
     "repetition, recipe_json, timeout_s, status, outcome, error, start_time, end_time, "
@@ -139,6 +161,24 @@ void append_point(Series& series, const Statement& s, int step_column, int value
   series.values.push_back(nan ? kNaN : s.column_double(value_column));
 }
 
+/// SQLite reports a read-only directory as "unable to open database file" and a full disk
+/// (while creating the -shm file) as "disk I/O error": say which, when the directory shows it.
+std::string storage_hint(const std::string& path) {
+  if (path.empty() || path == ":memory:") return "";
+  std::error_code ec;
+  const std::string dir = std::filesystem::absolute(path, ec).parent_path().string();
+  if (ec) return "";
+  if (::access(dir.c_str(), W_OK) != 0) {
+    return "; its directory '" + dir + "' is not writable (" + std::strerror(errno) + ")";
+  }
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) == 0 && fs.f_bavail * fs.f_frsize < 64 * 1024) {
+    return "; the file system of '" + dir + "' is full (" +
+           std::to_string(fs.f_bavail * fs.f_frsize) + " bytes free)";
+  }
+  return "";
+}
+
 }  // namespace
 
 // --- lifetime ----------------------------------------------------------------------------------
@@ -149,10 +189,30 @@ Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
 Store Store::open(const std::string& path, bool create) {
-  return Store(open_database(path, create));
+  try {
+    return Store(open_database(path, create));
+  } catch (const DbError& e) {
+    throw DbError(e.what() + storage_hint(path));
+  }
 }
 
 Store Store::memory() { return Store(open_memory_database()); }
+
+Store Store::open_read_only(const std::string& path) {
+  struct stat info {};
+  if (path.empty()) throw DbError("Store::open_read_only(): empty database path");
+  if (::stat(path.c_str(), &info) != 0) throw DbError(path + ": no such database");
+  if (S_ISDIR(info.st_mode)) throw DbError(path + ": is a directory, not a database");
+  auto db = std::make_unique<Database>(path, OpenMode::kReadOnly);
+  const SchemaState state = inspect(*db);  // throws DbError for a file that is not SQLite
+  if (!state.dynfault)
+    throw DbError(path + ": not a dynfault database; refusing to read it");
+  if (state.user_version != kSchemaVersion)
+    throw DbError(path + ": schema version " + std::to_string(state.user_version) +
+                  ", this build reads version " + std::to_string(kSchemaVersion) +
+                  " (a writing command such as 'dynfault status' migrates an older one)");
+  return Store(std::move(db));
+}
 
 const std::string& Store::path() const { return db_->path(); }
 
@@ -212,6 +272,14 @@ std::vector<std::string> Store::campaigns() const {
   ResetGuard reset(select);
   while (select.step()) names.push_back(select.column_text(0));
   return names;
+}
+
+std::optional<std::string> Store::campaign_config(const std::string& name) const {
+  auto& select = db_->prepared("SELECT config_text FROM campaigns WHERE name = ?1");
+  ResetGuard reset(select);
+  select.bind(1, name);
+  if (!select.step()) return std::nullopt;
+  return select.column_text(0);
 }
 
 void Store::upsert_program(const ProgramRow& p) {
@@ -331,12 +399,12 @@ int64_t Store::requeue_stale(int64_t stale_before_ms) {
   return changed;
 }
 
-int64_t Store::requeue_unfinished(const std::string& campaign) {
+int64_t Store::requeue_unfinished(const std::string& campaign, int64_t max_attempts) {
   Transaction tx(*db_);
   db_->prepared(
-         "UPDATE runs SET status = 'SCHEDULED' WHERE status IN ('FAILED', 'KILLED') "
-         "AND (?1 = '' OR campaign = ?1)")
-      .bind_all(campaign)
+         "UPDATE runs SET status = 'SCHEDULED' WHERE (?1 = '' OR campaign = ?1) AND "
+         "(status = 'KILLED' OR (status = 'FAILED' AND (?2 <= 0 OR attempts < ?2)))")
+      .bind_all(campaign, max_attempts)
       .step_and_reset();
   const int64_t changed = db_->last_changes();
   tx.commit();
@@ -389,18 +457,28 @@ void Store::write_result(const RunResult& result) {
     insert.step_and_reset();
   }
   // Last, so that a refused status (CHECK) also exercises the rollback of the metrics above.
-  auto& update = db_->prepared(
-      "UPDATE runs SET status = ?2, outcome = ?3, error = ?4, "
-      "start_time = coalesce(?5, start_time), end_time = coalesce(?6, end_time) "
-      "WHERE run_uuid = ?1");
-  update.bind_all(result.run_uuid, result.status);
-  bind_optional_text(update, 3, result.outcome);
-  bind_optional_text(update, 4, result.error);
-  bind_time(update, 5, result.start_time);
-  bind_time(update, 6, result.end_time);
-  update.step_and_reset();
+  update_run_end(*db_, result, "");
   tx.commit();
   key_ids_.insert(new_keys.begin(), new_keys.end());
+}
+
+bool Store::finish_running(const RunResult& result) {
+  Transaction tx(*db_);
+  update_run_end(*db_, result, " AND status = 'RUNNING'");
+  const bool changed = db_->last_changes() == 1;
+  tx.commit();
+  return changed;
+}
+
+std::string Store::check_integrity(bool full) {
+  std::string out;
+  try {
+    auto check = db_->prepare(full ? "PRAGMA integrity_check" : "PRAGMA quick_check");
+    while (check.step()) out += (out.empty() ? "" : "\n") + check.column_text(0);
+  } catch (const DbError& e) {
+    return e.what();  // a page too damaged for the check itself to read
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, int64_t>> Store::status_counts(

@@ -78,6 +78,11 @@ class Store {
   static Store open(const std::string& path, bool create = true);
   /// Opens an in-memory database (tests).
   static Store memory();
+  /// Opens an existing dynfault database of the current schema version through a read-only
+  /// connection (`dynfault replay`, `dynfault export`): nothing, not even a migration or the
+  /// journal mode, is ever written; every write method throws DbError. Throws DbError for a
+  /// missing file, a file that is not a dynfault database, or another schema version.
+  static Store open_read_only(const std::string& path);
 
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
@@ -97,6 +102,8 @@ class Store {
                        const std::string& config_hash);
   /// Names of the campaigns in this database.
   std::vector<std::string> campaigns() const;
+  /// The stored config text of campaign `name` (workers read its `probes:` mapping), or nullopt.
+  std::optional<std::string> campaign_config(const std::string& name) const;
   void upsert_program(const ProgramRow& p);
   std::vector<ProgramRow> programs() const;
 
@@ -111,8 +118,18 @@ class Store {
   void heartbeat(const std::vector<std::string>& run_uuids, int64_t now_ms);
   /// Puts RUNNING runs whose heartbeat is older than `stale_before_ms` back to SCHEDULED.
   int64_t requeue_stale(int64_t stale_before_ms);
-  /// Puts FAILED and KILLED runs (of `campaign`, "" = all) back to SCHEDULED.
-  int64_t requeue_unfinished(const std::string& campaign);
+  /// Puts KILLED runs, and FAILED runs started fewer than `max_attempts` times (0 = no cap), of
+  /// `campaign` ("" = all) back to SCHEDULED. `attempts` counts every start, interrupted ones
+  /// included, so the cap also bounds how often a run that crashes its worker is retried.
+  int64_t requeue_unfinished(const std::string& campaign, int64_t max_attempts = 0);
+  /// Records the end of a run that produced no trace (crash, timeout, interruption): sets status,
+  /// outcome, error and end time, only while the run is still RUNNING, and keeps its metrics.
+  /// False when the run had already left RUNNING (its worker stored a result first), which then
+  /// stands: a finished run is never overwritten by the coordinator's verdict.
+  bool finish_running(const RunResult& result);
+  /// `PRAGMA quick_check` (`full`: integrity_check): "ok", or the problems found (also when the
+  /// damage stops the check itself).
+  std::string check_integrity(bool full = false);
   /// Stores a finished run in one transaction: replaces its metrics, sets status, outcome,
   /// error and times. Nothing is written if any part fails.
   void write_result(const RunResult& result);
