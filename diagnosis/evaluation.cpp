@@ -493,10 +493,23 @@ Matrix matrix_of(const db::FeatureTable& table, const std::unordered_map<std::st
   return x;
 }
 
-// Fits every job (OpenMP across jobs, largest training sets first); fills preds[cell][protocol].
+// CPU time of the calling thread (profiling: unaffected by other processes on the machine).
+double thread_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double wall_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Fits every job (OpenMP across jobs, largest training sets first); fills preds[cell][protocol]
+// and, when given, the CPU seconds of each cell's fits per protocol.
 void run_jobs(const std::vector<Cell>& cells, const std::vector<Matrix>& matrices, const Labels& y,
               const std::vector<Fold>* folds, int threads,
-              std::vector<std::array<Labels, 2>>& preds) {
+              std::vector<std::array<Labels, 2>>& preds,
+              std::vector<std::array<double, 2>>* seconds = nullptr) {
   std::vector<Job> jobs;
   for (size_t c = 0; c < cells.size(); ++c)
     for (int p = 0; p < 2; ++p)
@@ -504,11 +517,13 @@ void run_jobs(const std::vector<Cell>& cells, const std::vector<Matrix>& matrice
   preds.assign(cells.size(), {Labels(y.size()), Labels(y.size())});
   std::string error;
   const int64_t n_jobs = static_cast<int64_t>(jobs.size());
+  std::vector<double> job_seconds(jobs.size(), 0.0);
 #ifdef DYNFAULT_HAS_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
 #endif
   for (int64_t j = 0; j < n_jobs; ++j) {
     const Job& job = jobs[static_cast<size_t>(j)];
+    const double t0 = thread_seconds();
     try {
       const Fold& fold = folds[job.protocol][job.fold];
       const Matrix& x = matrices[cells[job.cell].table];
@@ -526,8 +541,14 @@ void run_jobs(const std::vector<Cell>& cells, const std::vector<Matrix>& matrice
 #endif
       if (error.empty()) error = cells[job.cell].diagnoser + ": " + e.what();
     }
+    job_seconds[static_cast<size_t>(j)] = thread_seconds() - t0;
   }
   (void)threads;
+  if (seconds) {
+    seconds->assign(cells.size(), {0.0, 0.0});
+    for (size_t j = 0; j < jobs.size(); ++j)
+      (*seconds)[jobs[j].cell][static_cast<size_t>(jobs[j].protocol)] += job_seconds[j];
+  }
   if (!error.empty()) throw Error("evaluate(): " + error);
 }
 
@@ -575,6 +596,8 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
   report.options = options;
   report.evaluation_id =
       options.evaluation_id().empty() ? fresh_evaluation_id(options) : options.evaluation_id();
+  double stage_load = 0, stage_fits = 0, stage_scoring = 0;
+  auto stage_t0 = std::chrono::steady_clock::now();
 
   // Everything is read and checked before the first write.
   db::RunFilter filter;
@@ -616,7 +639,9 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
   };
   std::vector<Pending> splits;
   std::vector<db::EvaluationRow> rows;
+  stage_load += wall_since(stage_t0);  // runs and feature tables
   for (const auto& task : options.tasks()) {
+    stage_t0 = std::chrono::steady_clock::now();
     TaskReport tr;
     tr.task = task;
     // Runs of the campaign labelled for this task and present in every feature table, so that
@@ -662,6 +687,7 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
     }
     if (!tr.message.empty()) {
       report.tasks.push_back(std::move(tr));
+      stage_load += wall_since(stage_t0);
       continue;
     }
 
@@ -681,8 +707,13 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
     std::vector<Matrix> matrices;
     for (size_t s = 0; s < tables.size(); ++s)
       matrices.push_back(matrix_of(tables[s], row_of[s], run_ids));
+    stage_load += wall_since(stage_t0);
+    stage_t0 = std::chrono::steady_clock::now();
     std::vector<std::array<Labels, 2>> preds;
-    run_jobs(cells, matrices, y, folds, options.threads(), preds);
+    std::vector<std::array<double, 2>> seconds;
+    run_jobs(cells, matrices, y, folds, options.threads(), preds, &seconds);
+    stage_fits += wall_since(stage_t0);
+    stage_t0 = std::chrono::steady_clock::now();
 
     const BootstrapPlan plan = make_plan(groups, options.seed(), options.bootstrap());
     tr.results.resize(cells.size());
@@ -700,6 +731,8 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
                       options.confidence(), r);
       r.within.folds = static_cast<int64_t>(folds[0].size());
       r.heldout.folds = static_cast<int64_t>(folds[1].size());
+      r.fit_seconds[0] = seconds[static_cast<size_t>(c)][0];
+      r.fit_seconds[1] = seconds[static_cast<size_t>(c)][1];
     }
     for (const auto& r : tr.results) {
       const auto more = rows_of(report.evaluation_id, task, r, tr, options);
@@ -727,8 +760,11 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
           tr.paired.push_back(std::move(c));
         }
     report.tasks.push_back(std::move(tr));
+    stage_scoring += wall_since(stage_t0);
   }
+  report.stage_seconds = {{"load", stage_load}, {"fits", stage_fits}, {"scoring", stage_scoring}};
 
+  stage_t0 = std::chrono::steady_clock::now();
   if (options.program_structure()) {
     // Every FINISHED run of the campaign with all listed feature sets, labelled by its program.
     std::vector<std::string> run_ids;
@@ -802,6 +838,8 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
     }
   }
 
+  report.stage_seconds.emplace_back("program_structure", wall_since(stage_t0));
+  stage_t0 = std::chrono::steady_clock::now();
   size_t next_split = 0;
   for (const auto& tr : report.tasks) {
     if (!tr.message.empty()) continue;
@@ -810,6 +848,7 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
     store.write_splits(report.evaluation_id, tr.task, "heldout", p.heldout);
   }
   if (!rows.empty()) store.write_evaluation(rows);
+  report.stage_seconds.emplace_back("store", wall_since(stage_t0));
   return report;
 }
 

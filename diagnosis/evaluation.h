@@ -92,6 +92,9 @@ struct EvaluationResult {
   int64_t bootstrap = 0;  ///< resamples behind the intervals
   /// Held-out balanced accuracy of each bootstrap resample (not stored; paired comparisons).
   std::vector<double> heldout_draws;
+  /// CPU seconds (thread time) of the fits and predictions behind `within` and `heldout`, summed
+  /// over folds (not stored; profiling).
+  double fit_seconds[2] = {0, 0};
 };
 
 /// Held-out balanced accuracy of feature set a minus that of b, same diagnoser, same resamples.
@@ -144,6 +147,9 @@ struct EvaluationReport {
   std::vector<VarianceShare> variance;
   int64_t identity_traces = 0;
   std::string identity_message;  ///< why program structure was skipped ("" = it was computed)
+  /// Wall seconds per stage of evaluate(), in order (not stored; profiling): "load", "fits",
+  /// "scoring", "program_structure", "store".
+  std::vector<std::pair<std::string, double>> stage_seconds;
 };
 
 /// Task names of the program-level rows in the `evaluations` table.

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "diagnosis/model_io.h"
+#include "diagnosis/simd.h"
 
 namespace dynfault::diagnosis {
 namespace {
@@ -25,40 +26,78 @@ void Knn::fit(const Matrix& x, const Labels& y) {
   fitted_ = true;
 }
 
-Matrix Knn::predict_proba(const Matrix& x) const {
-  DYNFAULT_CHECK(fitted_, "Knn: predict() before fit()");
-  const Matrix q = scaler_.transform(x);
-  const size_t n = train_.rows, d = train_.cols, k = classes_.size();
-  const size_t kk = std::min(n, static_cast<size_t>(options_.k()));
-  Matrix proba(x.rows, k);
-  // The k best (distance, index) pairs, kept sorted by insertion: k is tiny, n is not.
-  std::vector<std::pair<double, size_t>> best;
-  best.reserve(kk + 1);
-  for (size_t i = 0; i < q.rows; ++i) {
-    const double* a = q.row(i);
-    best.clear();
-    for (size_t t = 0; t < n; ++t) {
-      const double* b = train_.row(t);
-      // Four partial sums so the loop vectorises without -ffast-math.
-      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+namespace {
+
+// The k nearest training rows (squared Euclidean distance) of each query row of `q` in
+// [i0, i1), into bests[i - i0] as sorted (distance, index) pairs.
+DYNFAULT_SIMD_CLONES
+void nearest(const Matrix& q, size_t i0, size_t i1, const Matrix& train, size_t kk,
+             std::vector<std::vector<std::pair<double, size_t>>>& bests) {
+  const size_t n = train.rows, d = train.cols, d4 = d - d % 4;
+  for (size_t t = 0; t < n; ++t) {
+    const double* b = train.row(t);
+    for (size_t i = i0; i < i1; ++i) {
+      const double* a = q.row(i);
+      auto& best = bests[i - i0];
+      // Four partial sums s0..s3 (s_l adds the terms j = l mod 4), the lanes of one vector: the
+      // loop is SIMD without -ffast-math, lane by lane the arithmetic of scalar code.
+      // Once k candidates are held, stop as soon as the partial distance reaches the k-th
+      // best: the terms are non-negative and rounding is monotone, so the full sum could not
+      // be smaller either (the neighbours found are exactly those of the full computation).
+      const bool full = best.size() == kk;
+      const double bound = full ? best.back().first : 0.0;
+      simd::V4 s = {0, 0, 0, 0};
       size_t j = 0;
-      for (; j + 4 <= d; j += 4) {
-        const double d0 = a[j] - b[j], d1 = a[j + 1] - b[j + 1], d2 = a[j + 2] - b[j + 2],
-                     d3 = a[j + 3] - b[j + 3];
-        s0 += d0 * d0;
-        s1 += d1 * d1;
-        s2 += d2 * d2;
-        s3 += d3 * d3;
+      bool pruned = false;
+      while (j < d4) {
+        const size_t stop = std::min(d4, j + 32);
+        for (; j < stop; j += 4) {
+          simd::V4 va, vb;
+          simd::load(va, a + j);
+          simd::load(vb, b + j);
+          const simd::V4 diff = va - vb;
+          s += diff * diff;
+        }
+        if (full && j < d && !((s[0] + s[1]) + (s[2] + s[3]) < bound)) {
+          pruned = true;
+          break;
+        }
       }
+      if (pruned) continue;
+      double s0 = s[0];
       for (; j < d; ++j) s0 += (a[j] - b[j]) * (a[j] - b[j]);
-      const double dist = (s0 + s1) + (s2 + s3);
+      const double dist = (s0 + s[1]) + (s[2] + s[3]);
       // Strictly smaller only: among equal distances the lower training index stays.
-      if (best.size() == kk && !(dist < best.back().first)) continue;
+      if (full && !(dist < bound)) continue;
       auto pos = std::upper_bound(best.begin(), best.end(), std::make_pair(dist, t));
       best.insert(pos, {dist, t});
       if (best.size() > kk) best.pop_back();
     }
-    for (const auto& [dist, t] : best) proba(i, labels_[t]) += 1.0 / static_cast<double>(kk);
+  }
+}
+
+}  // namespace
+
+Matrix Knn::predict_proba(const Matrix& x) const {
+  DYNFAULT_CHECK(fitted_, "Knn: predict() before fit()");
+  const Matrix q = scaler_.transform(x);
+  const size_t n = train_.rows, k = classes_.size();
+  const size_t kk = std::min(n, static_cast<size_t>(options_.k()));
+  Matrix proba(x.rows, k);
+  // The k best (distance, index) pairs per query, kept sorted by insertion: k is tiny, n is not.
+  // Queries go in blocks that share each training row while it is in L1 (the scan is otherwise
+  // bound by reading the training matrix once per query); each query still visits the training
+  // rows in order, so the result is that of one query at a time.
+  constexpr size_t kBlock = 16;
+  std::vector<std::vector<std::pair<double, size_t>>> bests(kBlock);
+  for (auto& best : bests) best.reserve(kk + 1);
+  for (size_t i0 = 0; i0 < q.rows; i0 += kBlock) {
+    const size_t i1 = std::min(q.rows, i0 + kBlock);
+    for (auto& best : bests) best.clear();
+    nearest(q, i0, i1, train_, kk, bests);
+    for (size_t i = i0; i < i1; ++i)
+      for (const auto& [dist, t] : bests[i - i0])
+        proba(i, labels_[t]) += 1.0 / static_cast<double>(kk);
   }
   return proba;
 }

@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <istream>
 #include <limits>
 #include <ostream>
 
 #include "diagnosis/model_io.h"
+#include "diagnosis/simd.h"
 #include "diagnosis/splits.h"
 
 namespace dynfault::diagnosis {
@@ -22,7 +27,27 @@ struct Adam {
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     const double c1 = 1 - std::pow(b1, static_cast<double>(t));
     const double c2 = 1 - std::pow(b2, static_cast<double>(t));
-    for (size_t i = 0; i < w.size(); ++i) {
+    size_t i = 0;
+#ifdef __SSE2__
+    // Two parameters at a time: the same operations in the same order (IEEE division and square
+    // root are exact-rounded either way), without the scalar loop's errno branch on sqrt.
+    const __m128d vb1 = _mm_set1_pd(b1), vb1c = _mm_set1_pd(1 - b1), vb2 = _mm_set1_pd(b2),
+                  vb2c = _mm_set1_pd(1 - b2), vc1 = _mm_set1_pd(c1), vc2 = _mm_set1_pd(c2),
+                  vlr = _mm_set1_pd(lr), veps = _mm_set1_pd(eps);
+    for (; i + 2 <= w.size(); i += 2) {
+      const __m128d gi = _mm_loadu_pd(g.data() + i);
+      const __m128d mi =
+          _mm_add_pd(_mm_mul_pd(vb1, _mm_loadu_pd(m.data() + i)), _mm_mul_pd(vb1c, gi));
+      const __m128d vi = _mm_add_pd(_mm_mul_pd(vb2, _mm_loadu_pd(v.data() + i)),
+                                    _mm_mul_pd(_mm_mul_pd(vb2c, gi), gi));
+      const __m128d step = _mm_div_pd(_mm_mul_pd(vlr, _mm_div_pd(mi, vc1)),
+                                      _mm_add_pd(_mm_sqrt_pd(_mm_div_pd(vi, vc2)), veps));
+      _mm_storeu_pd(m.data() + i, mi);
+      _mm_storeu_pd(v.data() + i, vi);
+      _mm_storeu_pd(w.data() + i, _mm_sub_pd(_mm_loadu_pd(w.data() + i), step));
+    }
+#endif
+    for (; i < w.size(); ++i) {
       m[i] = b1 * m[i] + (1 - b1) * g[i];
       v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
       w[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
@@ -30,21 +55,90 @@ struct Adam {
   }
 };
 
-// Forward pass of rows [0, n) of `x`: hidden activations and class probabilities.
-void forward(const double* x, size_t n, size_t d, size_t h, size_t k, const std::vector<double>& w1,
-             const std::vector<double>& b1, const std::vector<double>& w2,
-             const std::vector<double>& b2, double* hidden, double* proba) {
+using simd::V2;
+using simd::V4;
+
+// The kernels below keep their sums in registers (V: 2 or 4 doubles, Q vectors); lane by lane it
+// is the arithmetic of the plain loops, so the same rounding.
+
+// a[u0, u0 + Q lanes) = ReLU(b1 + sum_j x_j w1[j][u]): j ascending, zero inputs skipped.
+template <typename V, size_t Q>
+inline void hidden_block(const double* __restrict xi, size_t d, size_t h, size_t u0,
+                         const double* __restrict w1, const double* __restrict b1,
+                         double* __restrict a) {
+  constexpr size_t L = sizeof(V) / sizeof(double);
+  V acc[Q];
+  for (size_t q = 0; q < Q; ++q) simd::load(acc[q], b1 + u0 + L * q);
+  for (size_t j = 0; j < d; ++j) {
+    const double v = xi[j];
+    if (v == 0) continue;
+    const V vv = v - V{};  // v in every lane
+    const double* w = w1 + j * h + u0;
+    for (size_t q = 0; q < Q; ++q) {
+      V wq;
+      simd::load(wq, w + L * q);
+      acc[q] += vv * wq;
+    }
+  }
+  const V zero = V{};
+  for (size_t q = 0; q < Q; ++q) {
+    const V relu = acc[q] > zero ? acc[q] : zero;
+    simd::store(a + u0 + L * q, relu);
+  }
+}
+
+// g1[j][u0, u0 + Q lanes) += x_j dz1[u] for every column j of one batch row (zero inputs
+// skipped), with the row's dz1 in registers; rows go in ascending order, as in the plain loop.
+template <typename V, size_t Q>
+inline void weight_grad_block(const double* __restrict xi, size_t d, size_t h, size_t u0,
+                              const double* __restrict dz1, double* __restrict g1) {
+  constexpr size_t L = sizeof(V) / sizeof(double);
+  V g[Q];
+  for (size_t q = 0; q < Q; ++q) simd::load(g[q], dz1 + u0 + L * q);
+  for (size_t j = 0; j < d; ++j) {
+    const double v = xi[j];
+    if (v == 0) continue;
+    const V vv = v - V{};
+    double* gw = g1 + j * h + u0;
+    for (size_t q = 0; q < Q; ++q) {
+      V gq;
+      simd::load(gq, gw + L * q);
+      gq += vv * g[q];
+      simd::store(gw + L * q, gq);
+    }
+  }
+}
+
+// The same for one unit (odd widths).
+inline void hidden_unit(const double* xi, size_t d, size_t h, size_t u, const double* w1,
+                        const double* b1, double* a) {
+  double acc = b1[u];
+  for (size_t j = 0; j < d; ++j)
+    if (xi[j] != 0) acc += xi[j] * w1[j * h + u];
+  a[u] = std::max(0.0, acc);
+}
+
+inline void weight_grad_unit(const double* xi, size_t d, size_t h, size_t u, const double* dz1,
+                             double* g1) {
+  for (size_t j = 0; j < d; ++j)
+    if (xi[j] != 0) g1[j * h + u] += xi[j] * dz1[u];
+}
+
+// Forward pass of n rows of `x` (rows[0, n) when `rows` is given, else rows [0, n)): hidden
+// activations and class probabilities.
+DYNFAULT_SIMD_CLONES
+void forward(const double* x, const size_t* rows, size_t n, size_t d, size_t h, size_t k,
+             const std::vector<double>& w1, const std::vector<double>& b1,
+             const std::vector<double>& w2, const std::vector<double>& b2, double* hidden,
+             double* proba) {
   for (size_t i = 0; i < n; ++i) {
     double* a = hidden + i * h;
-    std::copy(b1.begin(), b1.end(), a);
-    const double* xi = x + i * d;
-    for (size_t j = 0; j < d; ++j) {
-      const double v = xi[j];
-      if (v == 0) continue;
-      const double* w = w1.data() + j * h;
-      for (size_t u = 0; u < h; ++u) a[u] += v * w[u];
-    }
-    for (size_t u = 0; u < h; ++u) a[u] = std::max(0.0, a[u]);
+    const double* xi = x + (rows ? rows[i] : i) * d;
+    size_t u0 = 0;
+    for (; u0 + 16 <= h; u0 += 16)
+      hidden_block<V4, 4>(xi, d, h, u0, w1.data(), b1.data(), a);
+    for (; u0 + 2 <= h; u0 += 2) hidden_block<V2, 1>(xi, d, h, u0, w1.data(), b1.data(), a);
+    for (; u0 < h; ++u0) hidden_unit(xi, d, h, u0, w1.data(), b1.data(), a);
     double* p = proba + i * k;
     std::copy(b2.begin(), b2.end(), p);
     for (size_t u = 0; u < h; ++u) {
@@ -57,6 +151,20 @@ void forward(const double* x, size_t n, size_t d, size_t h, size_t k, const std:
     double s = 0;
     for (size_t c = 0; c < k; ++c) s += (p[c] = std::exp(p[c] - m));
     for (size_t c = 0; c < k; ++c) p[c] /= s;
+  }
+}
+
+// g1 += sum over the batch rows (in order) of x_i^T dz1_i, zero inputs skipped.
+DYNFAULT_SIMD_CLONES
+void weight_grad(const double* x, const size_t* rows, size_t m, size_t d, size_t h,
+                 const double* dz1, double* g1) {
+  for (size_t i = 0; i < m; ++i) {
+    const double* xi = x + rows[i] * d;
+    const double* g = dz1 + i * h;
+    size_t u0 = 0;
+    for (; u0 + 16 <= h; u0 += 16) weight_grad_block<V4, 4>(xi, d, h, u0, g, g1);
+    for (; u0 + 2 <= h; u0 += 2) weight_grad_block<V2, 1>(xi, d, h, u0, g, g1);
+    for (; u0 < h; ++u0) weight_grad_unit(xi, d, h, u0, g, g1);
   }
 }
 
@@ -96,7 +204,7 @@ void Mlp::fit(const Matrix& x, const Labels& y) {
   init(b2_, h, k);
   Adam a1(w1_.size()), ab1(h), a2(w2_.size()), ab2(k);
   const size_t batch = std::min(n, static_cast<size_t>(options_.batch_size()));
-  std::vector<double> xb(batch * d), hidden(batch * h), proba(batch * k), dz2(batch * k),
+  std::vector<double> hidden(batch * h), proba(batch * k), dz2(batch * k),
       dz1(batch * h), g1(w1_.size()), gb1(h), g2(w2_.size()), gb2(k);
   std::vector<size_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = i;
@@ -109,8 +217,8 @@ void Mlp::fit(const Matrix& x, const Labels& y) {
     double epoch_loss = 0;
     for (size_t start = 0; start < n; start += batch) {
       const size_t m = std::min(batch, n - start);
-      for (size_t i = 0; i < m; ++i) std::copy_n(xs.row(order[start + i]), d, xb.data() + i * d);
-      forward(xb.data(), m, d, h, k, w1_, b1_, w2_, b2_, hidden.data(), proba.data());
+      forward(xs.data.data(), order.data() + start, m, d, h, k, w1_, b1_, w2_, b2_, hidden.data(),
+              proba.data());
       const double inv = 1.0 / static_cast<double>(m);
       for (size_t i = 0; i < m; ++i) {
         const size_t yc = yi[order[start + i]];
@@ -138,16 +246,10 @@ void Mlp::fit(const Matrix& x, const Labels& y) {
       for (size_t p = 0; p < g1.size(); ++p) g1[p] = alpha * inv * w1_[p];
       std::fill(gb1.begin(), gb1.end(), 0.0);
       for (size_t i = 0; i < m; ++i) {
-        const double* xi = xb.data() + i * d;
         const double* g = dz1.data() + i * h;
         for (size_t u = 0; u < h; ++u) gb1[u] += g[u];
-        for (size_t j = 0; j < d; ++j) {
-          const double v = xi[j];
-          if (v == 0) continue;
-          double* gw = g1.data() + j * h;
-          for (size_t u = 0; u < h; ++u) gw[u] += v * g[u];
-        }
       }
+      weight_grad(xs.data.data(), order.data() + start, m, d, h, dz1.data(), g1.data());
       ++t;
       a1.step(w1_, g1, lr, t);
       ab1.step(b1_, gb1, lr, t);
@@ -172,7 +274,7 @@ Matrix Mlp::predict_proba(const Matrix& x) const {
   const size_t h = static_cast<size_t>(options_.hidden()), k = classes_.size();
   Matrix proba(x.rows, k);
   std::vector<double> hidden(x.rows * h);
-  forward(xs.data.data(), x.rows, dims_, h, k, w1_, b1_, w2_, b2_, hidden.data(),
+  forward(xs.data.data(), nullptr, x.rows, dims_, h, k, w1_, b1_, w2_, b2_, hidden.data(),
           proba.data.data());
   return proba;
 }
