@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installed package end to end (docs/recorder.md): `cmake --install` the build into a
 # temporary prefix, configure and build examples/recorder against it with find_package(dynfault),
-# run it to record a trace, then check that `dynfault labels` and `dynfault features` accept it.
+# run it to record a trace, then check that `dynfault labels`, `dynfault features` and
+# `dynfault diagnose` (with a model trained on a tiny campaign) accept it.
 # Usage: test_install_recorder.sh BUILD_DIR SOURCE_DIR [GENERATOR]. CTest label: install.
 set -euo pipefail
 build=$1
@@ -33,30 +34,52 @@ step "features"
 "$tmp/prefix/bin/dynfault" features --db "$tmp/trace.db" --threads 1
 
 step "check"
-python3 - "$tmp/trace.db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-runs = db.execute("SELECT run_uuid, status, outcome, program_id FROM runs").fetchall()
-assert len(runs) == 1, runs
-run, status, outcome, program = runs[0]
-assert (status, outcome, program) == ("FINISHED", "completed", "example_blobs_mlp"), runs[0]
-epochs = {key: sorted(s for (s,) in db.execute(
-    "SELECT step FROM v_metrics WHERE run_uuid = ? AND key = ?", (run, key)))
-    for key in ("epoch/train_loss", "epoch/train_metric", "epoch/val_loss", "epoch/val_metric",
-                "epoch/lr", "grad/global_norm", "weight/update_ratio", "opt/exp_avg_norm",
-                "time/step_ms")}
-for key, steps in epochs.items():
-    assert steps == list(range(6)), (key, steps)
-n_loss = db.execute("SELECT count(*) FROM v_metrics WHERE run_uuid = ? AND key = 'train/loss'",
-                    (run,)).fetchone()[0]
-assert n_loss == 6 * 19, n_loss  # 600 samples in batches of 32
-labels = dict(db.execute("SELECT task, label FROM labels WHERE run_uuid = ?", (run,)).fetchall())
-assert labels.get("instability") in ("stable", "oscillating", "diverged"), labels
-assert labels.get("detection") == "clean", labels
-feats = db.execute("SELECT feature_set, count(*) FROM feature_values WHERE run_uuid = ? "
-                   "GROUP BY feature_set", (run,)).fetchall()
-assert len(feats) >= 3 and all(n > 0 for _, n in feats), feats
-print("trace", run, "accepted:", len(epochs), "keys x 6 epochs,", n_loss, "steps; labels",
-      labels, "; feature sets", feats)
-PY
+# sqlite3 (installed by scripts/setup.sh), not python: a fresh machine may have no python3.
+q() { sqlite3 -batch -noheader "$tmp/trace.db" "$1"; }
+fail() { echo "test_install_recorder: $*" >&2; exit 1; }
+[[ $(q "SELECT count(*) FROM runs") == 1 ]] || fail "expected one run: $(q 'SELECT * FROM runs')"
+run=$(q "SELECT run_uuid FROM runs")
+row=$(q "SELECT status || ',' || outcome || ',' || program_id FROM runs")
+[[ $row == "FINISHED,completed,example_blobs_mlp" ]] || fail "run row: $row"
+for key in epoch/train_loss epoch/train_metric epoch/val_loss epoch/val_metric epoch/lr \
+           grad/global_norm weight/update_ratio opt/exp_avg_norm time/step_ms; do
+  steps=$(q "SELECT group_concat(step, ' ') FROM (SELECT step FROM v_metrics
+             WHERE run_uuid = '$run' AND key = '$key' ORDER BY step)")
+  [[ $steps == "0 1 2 3 4 5" ]] || fail "$key at steps '$steps', expected 0..5"
+done
+n_loss=$(q "SELECT count(*) FROM v_metrics WHERE run_uuid = '$run' AND key = 'train/loss'")
+[[ $n_loss == 114 ]] || fail "train/loss has $n_loss points, expected 6 x 19"  # 600 samples / 32
+detection=$(q "SELECT label FROM labels WHERE run_uuid = '$run' AND task = 'detection'")
+instability=$(q "SELECT label FROM labels WHERE run_uuid = '$run' AND task = 'instability'")
+[[ $detection == clean ]] || fail "detection label '$detection'"
+[[ $instability =~ ^(stable|oscillating|diverged)$ ]] || fail "instability label '$instability'"
+sets=$(q "SELECT count(DISTINCT feature_set) FROM feature_values WHERE run_uuid = '$run'")
+(( sets >= 3 )) || fail "only $sets feature sets stored"
+echo "trace $run accepted: 9 keys x 6 epochs, $n_loss steps, detection $detection," \
+     "instability $instability, $sets feature sets"
+
+step "diagnose"
+# A detection model trained with the installed binary on a tiny campaign diagnoses the trace.
+B="$tmp/prefix/bin/dynfault"
+cat > "$tmp/c.yaml" <<'YAML'
+name: install
+seed: 5
+repetitions: 2
+timeout_s: 120
+programs: [iris_mlp]
+faults:
+  - mutator: lr_scale
+    params: {factor: 1000.0}
+  - mutator: optimizer_change
+    params: {to: adagrad}
+YAML
+(cd "$tmp" && "$B" run c.yaml --db corpus.db --jobs 2 --max-steps 12 > run.log 2>&1) ||
+  { cat "$tmp/run.log"; fail "campaign failed"; }
+"$B" labels --db "$tmp/corpus.db" > /dev/null
+"$B" features --db "$tmp/corpus.db" --sets deepfd --threads 1 > /dev/null
+"$B" train --db "$tmp/corpus.db" --task detection --features deepfd \
+  --diagnoser logistic_regression --out "$tmp/detect.model"
+out=$("$B" diagnose --db "$tmp/trace.db" --run "$run" --model "$tmp/detect.model")
+echo "$out"
+grep -Eq '(clean|faulty)' <<< "$out" || fail "diagnose printed no detection class"
 step done
