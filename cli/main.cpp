@@ -675,6 +675,18 @@ int cmd_evaluate(const std::vector<std::string>& args) {
   return 0;
 }
 
+/// Writes the report beside its target and renames it, so a failure never leaves half a report.
+void write_report(const std::string& out, const std::string& html) {
+  const std::string tmp = out + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    if (!f) throw Error("cannot write '" + tmp + "'");
+    f << html;
+    if (!f.flush()) throw Error("cannot write '" + tmp + "'");
+  }
+  fs::rename(tmp, out);
+}
+
 int cmd_report(const std::vector<std::string>& args) {
   std::string dbp, out = "report.html", evaluation_id, campaign;
   auto d = db_option(dbp);
@@ -685,15 +697,7 @@ int cmd_report(const std::vector<std::string>& args) {
   db::Store store = open_existing(dbp);
   const std::string html = diagnosis::render_report_html(
       store, diagnosis::ReportOptions().evaluation_id(evaluation_id).campaign(campaign));
-  // Written beside the target and renamed, so a failure never leaves half a report.
-  const std::string tmp = out + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f) throw Error("cannot write '" + tmp + "'");
-    f << html;
-    if (!f.flush()) throw Error("cannot write '" + tmp + "'");
-  }
-  fs::rename(tmp, out);
+  write_report(out, html);
   std::cout << "wrote " << out << " (" << html.size() << " bytes)\n";
   return 0;
 }
@@ -730,7 +734,7 @@ int cmd_demo(const std::vector<std::string>& args) {
   const std::string report = fs::path(o.db).replace_extension(".html").string();
   const std::string html =
       diagnosis::render_report_html(store, diagnosis::ReportOptions().campaign(campaign));
-  std::ofstream(report, std::ios::binary) << html;
+  write_report(report, html);
   std::cout << "wrote " << report << " (" << html.size() << " bytes; open it in a browser)\n";
   return 0;
 }
