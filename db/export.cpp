@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock.h"
 #include "db/database.h"
 
 namespace dynfault::db {
@@ -28,12 +29,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// A file written in one go; close() reports a failed write (disk full) as an Error.
 class OutFile {
@@ -442,7 +437,7 @@ void export_mlruns(Database& db, const std::string& campaign, const std::vector<
   const fs::path root = dir / "mlruns";
   const fs::path final_root = final_dir / "mlruns";
   fs::create_directories(root / ".trash");
-  const int64_t now = now_ms();
+  const int64_t now = unix_ms();
   write_experiment(root, final_root, "0", "Default", now, summary.files);
 
   // Experiments: the campaigns (with a row, or only named by runs), ids 1, 2, ... by name.

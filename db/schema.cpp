@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/clock.h"
 #include "common/version.h"
 #include "db/database.h"
 #include "db/store.h"
@@ -171,12 +172,6 @@ FROM feature_values AS v
 JOIN feature_names AS n ON n.feature_set = v.feature_set AND n.idx = v.idx;
 )sql";
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 /// Throws unless the file starts with SQLite's 16-byte magic string (an empty file is an empty
 /// database for SQLite, and ours to initialise).
 void check_header(const std::string& path, off_t size) {
@@ -261,7 +256,7 @@ void apply_migrations(Database& db, const std::vector<Migration>& steps) {
   if (from == 0) {
     put.bind_all("schema", "dynfault").step_and_reset();
     put.bind_all("tool_version", kVersion).step_and_reset();
-    put.bind_all("created_ms", std::to_string(now_ms())).step_and_reset();
+    put.bind_all("created_ms", std::to_string(unix_ms())).step_and_reset();
   } else {
     put.bind_all("migrated_from", std::to_string(from)).step_and_reset();
   }

@@ -215,53 +215,6 @@ void score_with_plan(const Labels& y, const Labels& within_pred, const Labels& h
   result.heldout_draws = std::move(hba);
 }
 
-// A feature table by spec: the stored table of that name, else the join of its '+' parts.
-db::FeatureTable load_table(db::Store& store, const std::string& spec,
-                            const std::vector<std::string>& stored) {
-  auto has = [&](const std::string& n) {
-    return std::find(stored.begin(), stored.end(), n) != stored.end();
-  };
-  if (has(spec)) return store.features(spec);
-  const auto parts = features::split_feature_set_spec(spec);
-  for (const auto& p : parts)
-    DYNFAULT_CHECK(has(p), "evaluate(): feature set '", p, "' has not been extracted (stored: ",
-                   stored.empty() ? std::string("none") : join(stored, ", "),
-                   "); run feature extraction first");
-  DYNFAULT_ASSERT(parts.size() > 1);
-  std::vector<db::FeatureTable> tables;
-  for (const auto& p : parts) tables.push_back(store.features(p));
-  db::FeatureTable out;
-  out.feature_set = spec;
-  std::set<std::string> seen;
-  for (const auto& t : tables)
-    for (const auto& n : t.names) {
-      DYNFAULT_CHECK(seen.insert(n).second, "evaluate(): column '", n,
-                     "' appears in two parts of '", spec, "'");
-      out.names.push_back(n);
-    }
-  std::vector<std::unordered_map<std::string, size_t>> index(tables.size());
-  for (size_t t = 0; t < tables.size(); ++t)
-    for (size_t i = 0; i < tables[t].run_uuids.size(); ++i) index[t][tables[t].run_uuids[i]] = i;
-  for (size_t i = 0; i < tables[0].run_uuids.size(); ++i) {
-    const std::string& run = tables[0].run_uuids[i];
-    std::vector<double> row;
-    bool everywhere = true;
-    for (size_t t = 0; t < tables.size() && everywhere; ++t) {
-      auto it = index[t].find(run);
-      if (it == index[t].end()) {
-        everywhere = false;
-        break;
-      }
-      const auto& part = tables[t].rows[it->second];
-      row.insert(row.end(), part.begin(), part.end());
-    }
-    if (!everywhere) continue;
-    out.run_uuids.push_back(run);
-    out.rows.push_back(std::move(row));
-  }
-  return out;
-}
-
 std::vector<db::EvaluationRow> rows_of(const std::string& evaluation_id, const std::string& task,
                                        const EvaluationResult& r, const TaskReport& tr,
                                        const EvaluateOptions& o) {
@@ -590,6 +543,56 @@ Labels cross_val_predict(const std::string& diagnoser, const Matrix& x, const La
   return preds[0][0];
 }
 
+db::FeatureTable load_feature_table(db::Store& store, const std::string& spec,
+                                    const std::vector<std::string>& stored) {
+  auto has = [&](const std::string& n) {
+    return std::find(stored.begin(), stored.end(), n) != stored.end();
+  };
+  if (has(spec)) return store.features(spec);
+  const auto parts = features::split_feature_set_spec(spec);
+  for (const auto& p : parts)
+    DYNFAULT_CHECK(has(p), "feature set '", p, "' has not been extracted (stored: ",
+                   stored.empty() ? std::string("none") : join(stored, ", "),
+                   "); run 'dynfault features --sets ", p, "' first");
+  DYNFAULT_ASSERT(parts.size() > 1);
+  std::vector<db::FeatureTable> tables;
+  for (const auto& p : parts) tables.push_back(store.features(p));
+  db::FeatureTable out;
+  out.feature_set = spec;
+  std::set<std::string> seen;
+  for (const auto& t : tables)
+    for (const auto& n : t.names) {
+      DYNFAULT_CHECK(seen.insert(n).second, "column '", n,
+                     "' appears in two parts of '", spec, "'");
+      out.names.push_back(n);
+    }
+  std::vector<std::unordered_map<std::string, size_t>> index(tables.size());
+  for (size_t t = 0; t < tables.size(); ++t)
+    for (size_t i = 0; i < tables[t].run_uuids.size(); ++i) index[t][tables[t].run_uuids[i]] = i;
+  for (size_t i = 0; i < tables[0].run_uuids.size(); ++i) {
+    const std::string& run = tables[0].run_uuids[i];
+    std::vector<double> row;
+    bool everywhere = true;
+    for (size_t t = 0; t < tables.size() && everywhere; ++t) {
+      auto it = index[t].find(run);
+      if (it == index[t].end()) {
+        everywhere = false;
+        break;
+      }
+      const auto& part = tables[t].rows[it->second];
+      row.insert(row.end(), part.begin(), part.end());
+    }
+    if (!everywhere) continue;
+    out.run_uuids.push_back(run);
+    out.rows.push_back(std::move(row));
+  }
+  return out;
+}
+
+db::FeatureTable load_feature_table(db::Store& store, const std::string& spec) {
+  return load_feature_table(store, spec, store.feature_sets());
+}
+
 EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
   validate(options);
   EvaluationReport report;
@@ -618,7 +621,7 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
   std::vector<db::FeatureTable> tables;
   std::vector<std::unordered_map<std::string, size_t>> row_of;
   for (const auto& spec : specs) {
-    tables.push_back(load_table(store, spec, stored));
+    tables.push_back(load_feature_table(store, spec, stored));
     row_of.emplace_back();
     for (size_t i = 0; i < tables.back().run_uuids.size(); ++i)
       row_of.back()[tables.back().run_uuids[i]] = i;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "db/store.h"
 #include "diagnosis/diagnoser.h"
 #include "diagnosis/metrics.h"
 #include "diagnosis/splits.h"
@@ -210,6 +211,14 @@ EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string
 /// programs gets a message in the report instead of results. Unknown diagnosers, feature sets
 /// never extracted and bad option values throw before anything is written.
 EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options);
+
+/// The feature table of `spec`: the stored table of that name, else the join by run of its '+'
+/// parts (runs present in every part; a column name in two parts is an error). `stored` is
+/// store.feature_sets(), passed when the caller already has it. Throws naming a part that has
+/// not been extracted.
+db::FeatureTable load_feature_table(db::Store& store, const std::string& spec);
+db::FeatureTable load_feature_table(db::Store& store, const std::string& spec,
+                                    const std::vector<std::string>& stored);
 
 /// Plain-text tables, one per task: rows diagnoser x feature set; columns within, held-out and
 /// gap (balanced accuracy with intervals), traces, programs; then the same for macro-F1; the

@@ -1,5 +1,7 @@
 #include "diagnosis/saved_model.h"
 
+#include "diagnosis/evaluation.h"
+
 #include <algorithm>
 #include <cmath>
 #include <ctime>
@@ -20,12 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
 std::string now_utc() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -33,46 +29,6 @@ std::string now_utc() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-/// The stored table of `spec`, or the join by run of its '+' parts.
-db::FeatureTable stored_table(db::Store& store, const std::string& spec) {
-  const std::vector<std::string> stored = store.feature_sets();
-  const auto has = [&](const std::string& n) {
-    return std::find(stored.begin(), stored.end(), n) != stored.end();
-  };
-  if (has(spec)) return store.features(spec);
-  const auto parts = features::split_feature_set_spec(spec);
-  for (const auto& p : parts)
-    if (!has(p))
-      throw Error("train: feature set '" + p + "' has not been extracted (stored: " +
-                  (stored.empty() ? std::string("none") : join(stored, ", ")) +
-                  "); run 'dynfault features --sets " + p + "' first");
-  std::vector<db::FeatureTable> tables;
-  for (const auto& p : parts) tables.push_back(store.features(p));
-  db::FeatureTable out;
-  out.feature_set = spec;
-  for (const auto& t : tables) out.names.insert(out.names.end(), t.names.begin(), t.names.end());
-  std::vector<std::unordered_map<std::string, size_t>> index(tables.size());
-  for (size_t t = 0; t < tables.size(); ++t)
-    for (size_t i = 0; i < tables[t].run_uuids.size(); ++i) index[t][tables[t].run_uuids[i]] = i;
-  for (size_t i = 0; i < tables[0].run_uuids.size(); ++i) {
-    const std::string& run = tables[0].run_uuids[i];
-    std::vector<double> row;
-    bool everywhere = true;
-    for (size_t t = 0; t < tables.size() && everywhere; ++t) {
-      const auto it = index[t].find(run);
-      if (it == index[t].end()) {
-        everywhere = false;
-      } else {
-        row.insert(row.end(), tables[t].rows[it->second].begin(), tables[t].rows[it->second].end());
-      }
-    }
-    if (!everywhere) continue;
-    out.run_uuids.push_back(run);
-    out.rows.push_back(std::move(row));
-  }
-  return out;
 }
 
 size_t argmax_row(const Matrix& p, size_t r) {
@@ -96,7 +52,7 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
     throw Error("train: diagnoser '" + options.diagnoser() + "' is defined on feature set '" +
                 bound + "' only, not '" + spec + "'");
   const features::FeatureSet set = features::feature_set(spec);  // throws for an unknown set
-  const db::FeatureTable table = stored_table(store, spec);
+  const db::FeatureTable table = load_feature_table(store, spec);
   if (table.names != set.names())
     throw Error("train: the stored columns of feature set '" + spec + "' (" +
                 std::to_string(table.names.size()) + ") differ from what this build computes (" +

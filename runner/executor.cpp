@@ -20,6 +20,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/check.h"
 #include "common/hash.h"
 #include "common/version.h"
@@ -33,12 +34,6 @@ extern char** environ;
 
 namespace dynfault::runner {
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 double mono_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -299,7 +294,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
   // coordinator that died (its workers died with it: PR_SET_PDEATHSIG); KILLED runs and FAILED
   // runs below the attempts cap get another attempt.
   summary.requeued =
-      store.requeue_stale(now_ms() + 1) + store.requeue_unfinished(o.campaign, o.max_attempts);
+      store.requeue_stale(unix_ms() + 1) + store.requeue_unfinished(o.campaign, o.max_attempts);
   if (summary.requeued > 0) log("requeued " + std::to_string(summary.requeued) + " unfinished run(s)");
   if (o.max_attempts > 0) {
     int64_t exhausted = 0;
@@ -348,7 +343,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
     const std::string tail = w.err_tail.last_lines(20);
     if (!tail.empty()) res.error += "\n--- last lines of the worker's error output ---\n" + tail;
     res.start_time = w.run->start_time;
-    res.end_time = now_ms();
+    res.end_time = unix_ms();
     if (store.finish_running(res)) {
       ++p.failed;
       ++summary.outcomes[outcome];
@@ -373,8 +368,8 @@ ExecuteSummary execute(const ExecuteOptions& o) {
         if (w.pid <= 0) w = spawn_worker(o);
         db::RunRow r = std::move(queue.front());
         queue.pop_front();
-        if (!store.mark_running(r.spec.run_uuid, now_ms())) continue;  // taken meanwhile
-        r.start_time = now_ms();
+        if (!store.mark_running(r.spec.run_uuid, unix_ms())) continue;  // taken meanwhile
+        r.start_time = unix_ms();
         w.run = std::move(r);
         w.started = mono_s();
         w.deadline = w.run->spec.timeout_s > 0 ? w.started + w.run->spec.timeout_s + o.grace_s : 0;
@@ -457,7 +452,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
         std::vector<std::string> ids;
         for (auto& w : workers)
           if (w.run) ids.push_back(w.run->spec.run_uuid);
-        if (!ids.empty()) store.heartbeat(ids, now_ms());
+        if (!ids.empty()) store.heartbeat(ids, unix_ms());
         last_heartbeat = now;
       }
       p.elapsed_s = now - t0;
@@ -490,7 +485,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
       res.outcome = "";
       res.error = "interrupted by signal " + std::to_string(g_stop_signal.load());
       res.start_time = w.run->start_time;
-      res.end_time = now_ms();
+      res.end_time = unix_ms();
       if (store.finish_running(res)) ++p.failed; else ++p.finished;
       w.run.reset();
     } else if (w.pid > 0) {
@@ -551,7 +546,7 @@ int worker_main(const WorkerOptions& o) {
     to.timeout_s = row->spec.timeout_s;
     to.probes = o.probes;
     to.max_steps = o.max_steps;
-    const int64_t start = now_ms();
+    const int64_t start = unix_ms();
     try {
       if (to.probes) to.probe = probes_of(row->spec.campaign);
       res = train_spec(row->spec, to);
@@ -564,7 +559,7 @@ int worker_main(const WorkerOptions& o) {
     }
     res.run_uuid = uuid;
     if (res.start_time == 0) res.start_time = start;
-    if (res.end_time == 0) res.end_time = now_ms();
+    if (res.end_time == 0) res.end_time = unix_ms();
     try {
       store.write_result(res);
     } catch (const std::exception& e) {

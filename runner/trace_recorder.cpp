@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/check.h"
 #include "common/hash.h"
 #include "db/database.h"
@@ -38,20 +39,10 @@ constexpr const char* kCampaignHash = "trace_recorder";
 
 using Clock = std::chrono::steady_clock;
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
 std::string fresh_run_name() {
   std::random_device rd;
   const uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  return "run-" + std::to_string(now_ms()) + "-" + std::to_string(r);
+  return "run-" + std::to_string(unix_ms()) + "-" + std::to_string(r);
 }
 
 }  // namespace
@@ -102,16 +93,16 @@ struct TraceRecorder::Impl {
   }
 
   void gradients(int64_t at) {
-    guarded([&] { probes::record_gradients(params, rec, at, now_ms()); });
+    guarded([&] { probes::record_gradients(params, rec, at, unix_ms()); });
   }
   void weights(int64_t at, bool ratio) {
     if (ratio && !before.empty())
-      guarded([&] { probes::record_update_ratios(params, before, rec, at, now_ms()); });
-    guarded([&] { probes::record_weights(params, rec, at, now_ms()); });
+      guarded([&] { probes::record_update_ratios(params, before, rec, at, unix_ms()); });
+    guarded([&] { probes::record_weights(params, rec, at, unix_ms()); });
   }
   void optimizer_state(int64_t at) {
     if (optimizer != nullptr)
-      guarded([&] { probes::record_optimizer(*optimizer, params, rec, at, now_ms()); });
+      guarded([&] { probes::record_optimizer(*optimizer, params, rec, at, unix_ms()); });
   }
 
   /// before <- after, after <- the current weights (one copy per step while weights are probed).
@@ -137,16 +128,16 @@ struct TraceRecorder::Impl {
         if (po.optimizer.counts_epochs() && opt_epoch != e) optimizer_state(e);
       }
       if (po.timing.counts_epochs() && time_epoch != e && std::isfinite(last_epoch_step_ms))
-        rec.add("time/step_ms", e, last_epoch_step_ms, now_ms());
+        rec.add("time/step_ms", e, last_epoch_step_ms, unix_ms());
     }
     if (failures > 0)
       rec.add("probe/failures", std::max<int64_t>(last_epoch, 0), static_cast<double>(failures),
-              now_ms());
+              unix_ms());
     result.run_uuid = spec.run_uuid;
     result.status = status;
     result.outcome = outcome;
     result.error = error;
-    result.end_time = now_ms();
+    result.end_time = unix_ms();
 
     db::Transaction tx(store.database());
     store.upsert_campaign(spec.campaign, kCampaignText, kCampaignHash);
@@ -236,7 +227,7 @@ TraceRecorder::TraceRecorder(const std::string& db_path, const std::string& prog
   s.fault_ids = fault_ids;
   s.seed = options.seed;
   s.recipe_json = recipe.dump();
-  m.result.start_time = now_ms();
+  m.result.start_time = unix_ms();
   m.mark = Clock::now();
 }
 
@@ -265,7 +256,7 @@ void TraceRecorder::on_step(double loss) {
   m.check_open("on_step");
   const Clock::time_point start = Clock::now();
   const double step_ms = ms_between(m.mark, start);
-  const int64_t ts = now_ms();
+  const int64_t ts = unix_ms();
   const int64_t step = m.step;
   const int64_t epoch = m.last_epoch + 1;  // the epoch this step belongs to
   m.rec.add("train/loss", step, loss, ts);
@@ -304,7 +295,7 @@ void TraceRecorder::on_epoch(int64_t epoch, double train_loss, double train_metr
   m.check_open("on_epoch");
   DYNFAULT_CHECK(epoch > m.last_epoch, "TraceRecorder::on_epoch(): epochs must increase, got ",
                  epoch, " after ", m.last_epoch);
-  const int64_t ts = now_ms();
+  const int64_t ts = unix_ms();
   m.rec.add("epoch/train_loss", epoch, train_loss, ts);
   m.rec.add("epoch/train_metric", epoch, train_metric, ts);
   if (val_loss) m.rec.add("epoch/val_loss", epoch, *val_loss, ts);
@@ -332,7 +323,7 @@ void TraceRecorder::on_epoch(int64_t epoch, double train_loss, double train_metr
                              ? m.step_ms_sum / static_cast<double>(m.steps_in_epoch)
                              : std::numeric_limits<double>::quiet_NaN();
   if (po.timing.at_epoch(epoch, last) && m.steps_in_epoch > 0) {
-    m.rec.add("time/step_ms", epoch, m.last_epoch_step_ms, now_ms());
+    m.rec.add("time/step_ms", epoch, m.last_epoch_step_ms, unix_ms());
     m.time_epoch = epoch;
   }
   m.step_ms_sum = 0;
@@ -345,7 +336,7 @@ void TraceRecorder::on_test(double test_loss, double test_metric) {
   Impl& m = *impl_;
   m.check_open("on_test");
   const int64_t at = std::max<int64_t>(m.last_epoch, 0);
-  const int64_t ts = now_ms();
+  const int64_t ts = unix_ms();
   m.rec.add("final/test_loss", at, test_loss, ts);
   m.rec.add("final/test_metric", at, test_metric, ts);
 }

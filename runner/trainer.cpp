@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/check.h"
 #include "common/hash.h"
 #include "runner/data_pipeline.h"
@@ -40,16 +41,6 @@ constexpr double kDivergeRel = 1e3;
 constexpr int64_t kEvalBatch = 1024;
 
 using Clock = std::chrono::steady_clock;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 
 /// Inputs and targets of one data part as tensors.
 struct Tensors {
@@ -194,13 +185,13 @@ class RunProbes {
 
   /// Gradient statistics at `at` (after backward, before clipping and the optimizer step).
   void gradients(int64_t at) {
-    guarded([&] { probes::record_gradients(params_, rec_, at, now_ms()); });
+    guarded([&] { probes::record_gradients(params_, rec_, at, unix_ms()); });
   }
 
   /// Parameter copies before the optimizer step whose update ratio is recorded.
   void snapshot() { before_ = probes::snapshot(params_); }
   void update_ratios(int64_t at) {
-    guarded([&] { probes::record_update_ratios(params_, before_, rec_, at, now_ms()); });
+    guarded([&] { probes::record_update_ratios(params_, before_, rec_, at, unix_ms()); });
     before_.clear();
   }
 
@@ -208,9 +199,9 @@ class RunProbes {
   void state(bool weights, bool acts, bool opt, bool curv, int64_t at, const Recipe& r,
              int64_t num_classes, const torch::optim::Optimizer& optimizer,
              const std::vector<torch::Tensor>& penalised) {
-    if (weights) guarded([&] { probes::record_weights(params_, rec_, at, now_ms()); });
-    if (acts && x_.defined()) guarded([&] { acts_.record(net_, x_, rec_, at, now_ms()); });
-    if (opt) guarded([&] { probes::record_optimizer(optimizer, params_, rec_, at, now_ms()); });
+    if (weights) guarded([&] { probes::record_weights(params_, rec_, at, unix_ms()); });
+    if (acts && x_.defined()) guarded([&] { acts_.record(net_, x_, rec_, at, unix_ms()); });
+    if (opt) guarded([&] { probes::record_optimizer(optimizer, params_, rec_, at, unix_ms()); });
     if (curv && x_.defined()) guarded([&] { curvature(at, r, num_classes, optimizer, penalised); });
   }
 
@@ -243,7 +234,7 @@ class RunProbes {
       if (p.tensor.requires_grad()) ps.push_back(p.tensor);
     const probes::Curvature c = curvature_.measure(net_, objective, ps);
     const double lr = optimizer.param_groups()[0].options().get_lr();
-    const int64_t ts = now_ms();
+    const int64_t ts = unix_ms();
     rec_.add("curv/lambda_max", at, c.lambda_max, ts);
     rec_.add("curv/trace", at, c.trace, ts);
     rec_.add("curv/lr_lambda", at, lr * c.lambda_max, ts);
@@ -265,7 +256,7 @@ class RunProbes {
 
 db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& options) {
   db::RunResult result;
-  result.start_time = now_ms();
+  result.start_time = unix_ms();
   // One intra-op thread per run is the design (parallelism comes from processes); the worker
   // sets it at start-up, this only makes a forgotten call harmless.
   if (torch::get_num_threads() != 1) torch::set_num_threads(1);
@@ -343,7 +334,7 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
         auto& groups = optimizer->param_groups();
         for (size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(base_lr[i] * f);
       }
-      rec.add("epoch/lr", epoch, optimizer->param_groups()[0].options().get_lr(), now_ms());
+      rec.add("epoch/lr", epoch, optimizer->param_groups()[0].options().get_lr(), unix_ms());
 
       net.train(recipe.loop.train_mode);
       const torch::Tensor perm =
@@ -402,7 +393,7 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
         const double probe_ms = ms_between(probe_start, Clock::now());
         if (!terminal.empty()) {
           // The step that produced the bad loss is recorded but not applied.
-          rec.add("train/loss", step, loss_value, now_ms());
+          rec.add("train/loss", step, loss_value, unix_ms());
           outcome = terminal;
           stop = true;
           break;
@@ -414,7 +405,7 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
         optimizer->step();
 
         const Clock::time_point end = Clock::now();
-        const int64_t ts = now_ms();
+        const int64_t ts = unix_ms();
         const double step_ms = ms_between(start, end) - probe_ms;
         rec.add("train/loss", step, loss_value, ts);
         if (po.timing.at_step(step)) rec.add("time/step_ms", step, step_ms, ts);
@@ -446,7 +437,7 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
 
       // End of the epoch (also of a partial one when training stops): curves, early stopping,
       // then the epoch-cadence probes (which now know whether this epoch is the last).
-      const int64_t ts = now_ms();
+      const int64_t ts = unix_ms();
       const double train_loss = seen > 0 ? loss_sum / static_cast<double>(seen)
                                          : std::numeric_limits<double>::quiet_NaN();
       rec.add("epoch/train_loss", epoch, train_loss, ts);
@@ -474,13 +465,13 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
           po.optimizer.at_epoch(epoch, is_final), po.curvature.at_epoch(epoch, is_final), epoch,
           recipe, num_classes, *optimizer, weights);
       if (po.timing.at_epoch(epoch, is_final) && steps_in_epoch > 0)
-        rec.add("time/step_ms", epoch, step_ms_sum / static_cast<double>(steps_in_epoch), now_ms());
+        rec.add("time/step_ms", epoch, step_ms_sum / static_cast<double>(steps_in_epoch), unix_ms());
       probe_total_ms += ms_between(probes_start, Clock::now());
     }
     probe_failures = run_probes.failures();
     if (last_epoch >= 0) {
       const Evaluation ev = evaluate(net, test_t, recipe, num_classes, weights);
-      const int64_t ts = now_ms();
+      const int64_t ts = unix_ms();
       rec.add("final/test_loss", last_epoch, ev.loss, ts);
       rec.add("final/test_metric", last_epoch, ev.metric, ts);
       if (probe_failures > 0)
@@ -508,7 +499,7 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
 
   result.status = "FINISHED";
   result.outcome = outcome;
-  result.end_time = now_ms();
+  result.end_time = unix_ms();
   return result;
 }
 
