@@ -108,11 +108,45 @@ int cmd_list(const std::vector<std::string>& args) {
   po::options_description d("Options");
   d.add_options()("format", po::value(&format)->default_value("text"),
                   "text, json, or markdown (mutators: the table of docs/mutators.md)");
-  auto p = parse("list", args, d, "list programs|mutators [--format text|json|markdown]", 1);
-  if (p.positional.empty()) throw UsageError("list: say what to list: programs or mutators");
+  auto p = parse("list", args, d,
+                 "list programs|mutators|features|diagnosers [--format text|json|markdown]", 1);
+  if (p.positional.empty())
+    throw UsageError("list: say what to list: programs, mutators, features or diagnosers");
   if (format != "text" && format != "json" && format != "markdown")
     throw UsageError("list: --format must be text, json or markdown, got '" + format + "'");
   const std::string what = p.positional[0];
+  if (what == "features" || what == "diagnosers") {
+    if (format == "markdown") throw UsageError("list " + what + ": --format is text or json");
+    Json out = Json::array();
+    if (what == "features") {
+      for (const auto& name : features::feature_set_names()) {
+        const auto set = features::feature_set(name);
+        out.push_back({{"name", name},
+                       {"description", set.description()},
+                       {"columns", set.names().size()}});
+      }
+    } else {
+      for (const auto& name : diagnosis::diagnoser_names()) {
+        // Baselines bind their own feature set (e.g. deepfd, default_rf); the others take any.
+        const std::string bound = diagnosis::make_diagnoser(name)->feature_set();
+        out.push_back({{"name", name}, {"feature_set", bound.empty() ? "any" : bound}});
+      }
+    }
+    if (format == "json") {
+      std::cout << out.dump(2) << '\n';
+    } else if (what == "features") {
+      std::printf("%-12s %7s  %s\n", "feature set", "columns", "description");
+      for (const auto& j : out)
+        std::printf("%-12s %7zu  %s\n", j["name"].get<std::string>().c_str(),
+                    j["columns"].get<size_t>(), j["description"].get<std::string>().c_str());
+    } else {
+      std::printf("%-20s %s\n", "diagnoser", "feature set");
+      for (const auto& j : out)
+        std::printf("%-20s %s\n", j["name"].get<std::string>().c_str(),
+                    j["feature_set"].get<std::string>().c_str());
+    }
+    return 0;
+  }
   if (what == "programs") {
     Json out = Json::array();
     for (const auto& id : programs::program_ids()) {
@@ -204,7 +238,7 @@ int cmd_list(const std::vector<std::string>& args) {
     }
     return 0;
   }
-  throw UsageError("list: unknown list '" + what + "' (programs or mutators)");
+  throw UsageError("list: unknown list '" + what + "' (programs, mutators, features or diagnosers)");
 }
 
 // --- plan --------------------------------------------------------------------------------------

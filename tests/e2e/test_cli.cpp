@@ -15,6 +15,8 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "db/store.h"
 #include "tests/e2e/cli_util.h"
 
@@ -197,6 +199,35 @@ TEST_SUITE("e2e") {
     REQUIRE(p.code == 0);
     CHECK(p.out.find("\"iris_mlp\"") != std::string::npos);
     CHECK(p.out.find("\"source\"") != std::string::npos);
+
+    // The catalogue sizes the issues promise: >= 40 operators in >= 8 categories, 38 programs.
+    const auto mj = nlohmann::json::parse(m.out);
+    std::set<std::string> categories;
+    for (const auto& op : mj) categories.insert(op.at("category").get<std::string>());
+    CHECK(mj.size() >= 40);
+    CHECK(categories.size() >= 8);
+    CHECK(nlohmann::json::parse(p.out).size() == 38);
+
+    const auto f = run_cli("list features --format json", dir);
+    REQUIRE(f.code == 0);
+    std::map<std::string, size_t> columns;
+    for (const auto& set : nlohmann::json::parse(f.out))
+      columns[set.at("name").get<std::string>()] = set.at("columns").get<size_t>();
+    for (const char* name : {"activation", "curvature", "curves", "deepfd", "default", "optimizer"})
+      CHECK(columns[name] > 0);
+    const auto d = run_cli("list diagnosers --format json", dir);
+    REQUIRE(d.code == 0);
+    std::map<std::string, std::string> bound;
+    for (const auto& x : nlohmann::json::parse(d.out))
+      bound[x.at("name").get<std::string>()] = x.at("feature_set").get<std::string>();
+    CHECK(bound["deepfd"] == "deepfd");
+    CHECK(bound["default_rf"] == "default");
+    CHECK(bound["logistic_regression"] == "any");
+    CHECK(bound.size() >= 9);
+
+    const auto bad = run_cli("list nope", dir);
+    CHECK(bad.code == 2);
+    CHECK(bad.out.find("programs, mutators, features or diagnosers") != std::string::npos);
     fs::remove_all(dir);
   }
 }
