@@ -12,6 +12,8 @@
 #include <iterator>
 #include <string>
 
+#include "tests/test_files.h"
+
 namespace dynfault::e2e {
 
 namespace fs = std::filesystem;
@@ -56,9 +58,6 @@ struct TempDir {
   TempDir& operator=(const TempDir&) = delete;
 };
 
-inline std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using dynfault::test::read_bytes;
 
 }  // namespace dynfault::e2e
