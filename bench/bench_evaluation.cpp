@@ -2,7 +2,10 @@
 // programs, 4 fault classes plus clean runs, each mutant configuration repeated so that the
 // killing test applies. Every trace carries the probe keys of db/trace.h, with program-specific
 // offsets (scale of the loss, gradient and weight norms, layer count, activation levels), so that
-// program identity leaks into level features as it does in real corpora.
+// program identity leaks into level features as it does in real corpora. Strong faults trip
+// DeepFD's monitors as they do in real traces (dying ReLU, vanishing and exploding gradients,
+// stalled accuracy, frozen layers, a generalisation gap), so that about as many `deepfd` columns
+// are constant as in a real campaign: the learners' costs depend on it (zero columns are cheap).
 //
 //   bench_evaluation [--db PATH] [--threads N] [--bootstrap B] [--heldout-folds K]
 //                    [--diagnosers a,b,...] [--sets a,b,...] [--report REPORT.html]
@@ -90,6 +93,12 @@ db::RunResult make_run(const std::string& run_uuid, int program, const Fault* fa
   const bool lr = cat == "learning_rate", opt = cat == "optimizer", loss = cat == "loss",
              act = cat == "activation";
   const bool blows_up = lr && s >= 1.0 && rng.uniform() < 0.4;
+  // A stalled run (strong optimizer fault): accuracy flat near chance, the first layer frozen.
+  const bool stalled = opt && s >= 1.0 && rng.uniform() < 0.5;
+  // A strong activation fault kills most units of the first layer in some runs.
+  const bool dying = act && s >= 0.6 && rng.uniform() < 0.6;
+  const double chance = 0.1 + 0.02 * (program % 5);
+  const double stalled_mean = 0.01 * rng.normal(), stalled_std = wscale * 0.1;
   // Accuracy loss grows with the cube of the strength: mild faults are rarely killed.
   const double s3 = s * s * s;
   const double acc_cap = 0.9 - 0.02 * (program % 6) - (loss ? 0.25 * s3 : 0) -
@@ -105,6 +114,7 @@ db::RunResult make_run(const std::string& run_uuid, int program, const Fault* fa
     l = std::max(0.02, l * (1 - speed * 0.3) + osc * scale * 0.3 + 0.01 * rng.normal());
     double a = acc_cap * (1 - std::exp(-3 * progress * (opt ? 1 - 0.6 * s : 1))) +
                0.01 * rng.normal() + (lr ? 0.1 * s * std::sin(2.5 * e) : 0);
+    if (stalled) a = chance + 0.002 * rng.normal();
     if (blows_up && e >= epochs / 2) {
       l = NAN;
       a = NAN;
@@ -112,24 +122,35 @@ db::RunResult make_run(const std::string& run_uuid, int program, const Fault* fa
     add("epoch/train_loss", e, l);
     add("epoch/val_loss", e, l * (1.1 + 0.05 * rng.normal()));
     add("epoch/train_metric", e, a);
-    add("epoch/val_metric", e, a - 0.03 - (loss ? 0.05 * s : 0));
+    add("epoch/val_metric", e, a - 0.03 - (loss ? 0.12 * s : 0) - 0.02 * std::fabs(rng.normal()));
     add("epoch/lr", e, lr0 * (lr ? std::pow(10.0, 2 * s) : 1.0));
     add("train/loss", 2 * e, l * 1.05);
     add("train/loss", 2 * e + 1, l * 0.97);
-    double global = 0;
+    double global = 0, g_first = 0, g_last = 0;
+    // Share of exactly-zero gradient entries: dead units under a dying activation fault.
+    const double zero_frac =
+        dying ? std::min(1.0, 0.55 + 0.35 * s + 0.05 * rng.normal())
+              : (act ? 0.4 * s : 0.01) + 0.01 * std::fabs(rng.normal());
     for (int p = 0; p < layers; ++p) {
       const std::string name = "layers." + std::to_string(2 * p) + ".weight";
+      // Depth scaling: gradients vanish towards the input under a strong activation fault and
+      // explode there under a strong learning-rate fault.
+      const double depth = static_cast<double>(layers - 1 - p) / std::max(1, layers - 1);
       const double g = gscale * (1 + p) * (lr ? 1 + 5 * s : 1) * (act ? 0.1 + 0.9 * (1 - s) : 1) *
+                       std::pow(10.0, depth * ((dying ? -3.0 * s : 0) + (lr ? 2.5 * s * s : 0))) *
                        std::exp(0.2 * rng.normal());
       global += g * g;
+      if (p == 0) g_first = g;
+      g_last = g;
+      const bool frozen = p == 0 && (stalled || (dying && s >= 1.0));
       add("grad/" + name + "/norm", e, g);
       add("grad/" + name + "/mean_abs", e, g / 30);
       add("grad/" + name + "/max_abs", e, g * 3);
-      add("grad/" + name + "/zero_frac", e, act ? 0.6 * s : 0.01);
+      add("grad/" + name + "/zero_frac", e, zero_frac);
       add("grad/" + name + "/nonfinite", e, blows_up && e >= epochs / 2 ? 1 : 0);
-      add("weight/" + name + "/norm", e, wscale * (3 + p) * (1 + 0.02 * e));
-      add("weight/" + name + "/mean", e, 0.01 * rng.normal());
-      add("weight/" + name + "/std", e, wscale * 0.1 * (1 + 0.01 * e));
+      add("weight/" + name + "/norm", e, wscale * (3 + p) * (frozen ? 1 : 1 + 0.02 * e));
+      add("weight/" + name + "/mean", e, frozen ? stalled_mean : 0.01 * rng.normal());
+      add("weight/" + name + "/std", e, frozen ? stalled_std : wscale * 0.1 * (1 + 0.01 * e));
       add("weight/" + name + "/max_abs", e, wscale * (lr ? 1 + 10 * s : 1));
       add("weight/" + name + "/update_ratio", e,
           std::pow(10.0, -3 + (lr ? 2 * s : 0) - (opt ? s : 0) + 0.1 * rng.normal()));
@@ -143,9 +164,9 @@ db::RunResult make_run(const std::string& run_uuid, int program, const Fault* fa
     }
     add("grad/global_norm", e, std::sqrt(global));
     add("grad/nonfinite", e, blows_up && e >= epochs / 2 ? 1 : 0);
-    add("grad/first_last_ratio", e, 1.0 / (1 + layers) * (act ? 0.01 + 0.99 * (1 - s) : 1));
-    add("grad/zero_frac", e, act ? 0.6 * s : 0.01);
-    add("weight/nonfinite", e, 0);
+    add("grad/first_last_ratio", e, g_first / g_last);
+    add("grad/zero_frac", e, zero_frac);
+    add("weight/nonfinite", e, blows_up && e >= epochs / 2 + 1 ? 1 : 0);
     add("weight/max_abs", e, wscale * (lr ? 1 + 10 * s : 1));
     add("weight/mean", e, 0.001 * e);
     add("weight/std", e, wscale * 0.1);
