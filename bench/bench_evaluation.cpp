@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/hash.h"
+#include "common/memory.h"
 #include "common/version.h"
 #include "db/store.h"
 #include "diagnosis/diagnoser.h"
@@ -253,6 +254,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) try {
+  keep_freed_heap_memory();  // as the dynfault command does
   std::string db_path, report_path, diagnosers,
       sets = "deepfd,curves,default,curvature,optimizer,activation";
   int threads = 2, heldout_folds = 0;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "common/memory.h"
 #include "common/version.h"
 #include "db/export.h"
 #include "db/merge.h"
@@ -1265,6 +1266,7 @@ int dispatch(int argc, char** argv) {
 }  // namespace dynfault::cli
 
 int main(int argc, char** argv) {
+  dynfault::keep_freed_heap_memory();
   try {
     return dynfault::cli::dispatch(argc, argv);
   } catch (const dynfault::cli::UsageError& e) {

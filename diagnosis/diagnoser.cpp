@@ -56,6 +56,18 @@ Matrix Matrix::take_rows(const std::vector<size_t>& idx) const {
   return out;
 }
 
+std::vector<double> Matrix::column_major() const {
+  std::vector<double> out(rows * cols);
+  // Blocks of 8 rows: each source row is read in order, each destination run written 8 wide.
+  constexpr size_t kBlock = 8;
+  for (size_t i0 = 0; i0 < rows; i0 += kBlock) {
+    const size_t i1 = std::min(rows, i0 + kBlock);
+    for (size_t j = 0; j < cols; ++j)
+      for (size_t i = i0; i < i1; ++i) out[j * rows + i] = data[i * cols + j];
+  }
+  return out;
+}
+
 std::vector<std::string> training_classes(const Matrix& x, const Labels& y,
                                           const std::string& who) {
   DYNFAULT_CHECK(x.rows == y.size(), who, "::fit(): ", x.rows, " rows but ", y.size(), " labels");

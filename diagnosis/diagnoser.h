@@ -35,6 +35,9 @@ struct Matrix {
   double* row(size_t r) { return data.data() + r * cols; }
   /// The given rows, in the given order (names kept).
   Matrix take_rows(const std::vector<size_t>& idx) const;
+  /// The values column by column (cols x rows): for statistics that scan one column at a time,
+  /// where strided reads of the row-major data would touch a cache line per value.
+  std::vector<double> column_major() const;
 };
 
 /// A classifier of traces.

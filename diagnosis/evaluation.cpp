@@ -13,6 +13,7 @@
 
 #include "common/hash.h"
 #include "db/store.h"
+#include "diagnosis/preprocess.h"
 #include "features/feature_set.h"
 
 namespace dynfault::diagnosis {
@@ -424,11 +425,14 @@ struct Cell {
   size_t table = 0;  // index into the loaded tables
 };
 
-// One fit: a cell, a protocol (0 = within, 1 = heldout) and a fold.
+// The fits of one training fold: every cell on one feature table, one protocol (0 = within,
+// 1 = heldout) and one fold. They share the fold's row copies and, through a FitScope, its
+// scaling and binning.
 struct Job {
-  size_t cell = 0;
+  size_t table = 0;
   int protocol = 0;
   size_t fold = 0;
+  std::vector<size_t> cells;
 };
 
 // The matrix of `table` for `run_ids` (rows in that order), with column names.
@@ -457,50 +461,70 @@ double wall_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Fits every job (OpenMP across jobs, largest training sets first); fills preds[cell][protocol]
-// and, when given, the CPU seconds of each cell's fits per protocol.
+// Fits every cell on every fold (OpenMP across folds: the cells of one feature table fit one
+// after the other on a fold's shared copies); fills preds[cell][protocol] and, when given, the
+// CPU seconds of each cell's fits per protocol.
 void run_jobs(const std::vector<Cell>& cells, const std::vector<Matrix>& matrices, const Labels& y,
               const std::vector<Fold>* folds, int threads,
               std::vector<std::array<Labels, 2>>& preds,
               std::vector<std::array<double, 2>>* seconds = nullptr) {
   std::vector<Job> jobs;
-  for (size_t c = 0; c < cells.size(); ++c)
+  for (size_t t = 0; t < matrices.size(); ++t) {
+    std::vector<size_t> on_table;
+    for (size_t c = 0; c < cells.size(); ++c)
+      if (cells[c].table == t) on_table.push_back(c);
+    if (on_table.empty()) continue;
     for (int p = 0; p < 2; ++p)
-      for (size_t f = 0; f < folds[p].size(); ++f) jobs.push_back(Job{c, p, f});
+      for (size_t f = 0; f < folds[p].size(); ++f) jobs.push_back(Job{t, p, f, on_table});
+  }
   preds.assign(cells.size(), {Labels(y.size()), Labels(y.size())});
   std::string error;
   const int64_t n_jobs = static_cast<int64_t>(jobs.size());
-  std::vector<double> job_seconds(jobs.size(), 0.0);
+  std::vector<std::vector<double>> fit_seconds(jobs.size());
 #ifdef DYNFAULT_HAS_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
 #endif
   for (int64_t j = 0; j < n_jobs; ++j) {
     const Job& job = jobs[static_cast<size_t>(j)];
-    const double t0 = thread_seconds();
+    std::vector<double>& spent = fit_seconds[static_cast<size_t>(j)];
+    spent.assign(job.cells.size(), 0.0);
+    const Fold& fold = folds[job.protocol][job.fold];
+    const Matrix& x = matrices[job.table];
+    double t0 = thread_seconds();
+    std::string failed;
     try {
-      const Fold& fold = folds[job.protocol][job.fold];
-      const Matrix& x = matrices[cells[job.cell].table];
       Labels ytrain;
       ytrain.reserve(fold.train.size());
       for (size_t i : fold.train) ytrain.push_back(y[i]);
-      auto model = make_diagnoser(cells[job.cell].diagnoser);
-      model->fit(x.take_rows(fold.train), ytrain);
-      const Labels p = model->predict(x.take_rows(fold.test));
-      Labels& out = preds[job.cell][static_cast<size_t>(job.protocol)];
-      for (size_t i = 0; i < fold.test.size(); ++i) out[fold.test[i]] = p[i];
+      const Matrix train = x.take_rows(fold.train);
+      const Matrix test = x.take_rows(fold.test);
+      const FitScope scope(train);
+      // The shared copies are charged to the first cell, as its own copies were before.
+      for (size_t c = 0; c < job.cells.size(); ++c) {
+        const size_t cell = job.cells[c];
+        failed = cells[cell].diagnoser;
+        auto model = make_diagnoser(cells[cell].diagnoser);
+        model->fit(train, ytrain);
+        const Labels p = model->predict(test);
+        Labels& out = preds[cell][static_cast<size_t>(job.protocol)];
+        for (size_t i = 0; i < fold.test.size(); ++i) out[fold.test[i]] = p[i];
+        const double t1 = thread_seconds();
+        spent[c] = t1 - t0;
+        t0 = t1;
+      }
     } catch (const std::exception& e) {
 #ifdef DYNFAULT_HAS_OPENMP
 #pragma omp critical(dynfault_eval_error)
 #endif
-      if (error.empty()) error = cells[job.cell].diagnoser + ": " + e.what();
+      if (error.empty()) error = failed + ": " + e.what();
     }
-    job_seconds[static_cast<size_t>(j)] = thread_seconds() - t0;
   }
   (void)threads;
   if (seconds) {
     seconds->assign(cells.size(), {0.0, 0.0});
     for (size_t j = 0; j < jobs.size(); ++j)
-      (*seconds)[jobs[j].cell][static_cast<size_t>(jobs[j].protocol)] += job_seconds[j];
+      for (size_t c = 0; c < jobs[j].cells.size(); ++c)
+        (*seconds)[jobs[j].cells[c]][static_cast<size_t>(jobs[j].protocol)] += fit_seconds[j][c];
   }
   if (!error.empty()) throw Error("evaluate(): " + error);
 }

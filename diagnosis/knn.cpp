@@ -20,8 +20,9 @@ Knn::Knn(KnnOptions options) : options_(options) {
 
 void Knn::fit(const Matrix& x, const Labels& y) {
   classes_ = training_classes(x, y, "Knn");
-  scaler_.fit(x, options_.clip_quantile(), options_.scaling());
-  train_ = scaler_.transform(x);
+  const auto prepared = scaled(x, options_.clip_quantile(), options_.scaling());
+  scaler_ = prepared->scaler;
+  train_ = prepared->x;
   labels_ = encode_labels(y, classes_);
   fitted_ = true;
 }

@@ -166,7 +166,8 @@ void LogisticRegression::fit(const Matrix& x, const Labels& y) {
   const size_t d = x.cols, k = classes_.size();
 
   // Preprocessing statistics from this (training) matrix only.
-  scaler_.fit(x, options_.clip_quantile(), Scaling::standard);
+  const auto prepared = scaled(x, options_.clip_quantile(), Scaling::standard);
+  scaler_ = prepared->scaler;
 
   coef_.assign(k * d, 0.0);
   intercept_.assign(k, 0.0);
@@ -177,8 +178,7 @@ void LogisticRegression::fit(const Matrix& x, const Labels& y) {
   if (k == 1) return;  // one class: the constant prediction is the exact answer
 
   const std::vector<size_t> yi = encode_labels(y, classes_);
-  const Matrix xs = scaler_.transform(x);
-  Objective f(xs, yi, k, options_.c());
+  Objective f(prepared->x, yi, k, options_.c());
 
   // L-BFGS (Nocedal & Wright, Algorithm 7.4/7.5) with Armijo backtracking; pairs failing the
   // curvature condition are skipped so the implicit Hessian stays positive definite.

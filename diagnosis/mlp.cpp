@@ -182,8 +182,9 @@ Mlp::Mlp(MlpOptions o) : options_(o) {
 void Mlp::fit(const Matrix& x, const Labels& y) {
   classes_ = training_classes(x, y, "Mlp");
   dims_ = x.cols;
-  scaler_.fit(x, /*clip_quantile=*/0.01, Scaling::standard);
-  const Matrix xs = scaler_.transform(x);
+  const auto prepared = scaled(x, /*clip_quantile=*/0.01, Scaling::standard);
+  scaler_ = prepared->scaler;
+  const Matrix& xs = prepared->x;
   const std::vector<size_t> yi = encode_labels(y, classes_);
   const size_t n = x.rows, d = x.cols, h = static_cast<size_t>(options_.hidden()),
                k = classes_.size();

@@ -13,6 +13,7 @@
 /// sorted finite training values, and a split is "x <= cut". NaN is ordered below every value
 /// (its own bin, always sent left), +-Inf are ordinary extreme values.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,15 @@ class Binner {
  private:
   std::vector<std::vector<double>> cuts_;
 };
+
+/// A fitted Binner and the codes of the training matrix it was fitted on.
+struct BinnedMatrix {
+  Binner binner;
+  std::vector<uint8_t> codes;
+};
+
+/// Binner::fit and codes of `x`, shared by the tree learners within a FitScope (preprocess.h).
+std::shared_ptr<const BinnedMatrix> binned_matrix(const Matrix& x, int max_bins);
 
 /// Grows one tree on the binned training data. `rows` lists the training rows (repeats allowed:
 /// a bootstrap sample), `y` the class index of every row of the matrix, `seed` drives the
