@@ -18,6 +18,8 @@ namespace dynfault::diagnosis {
 namespace {
 
 constexpr int kFormatVersion = 1;
+// Subsamples smaller than this are not worth a warm start.
+constexpr size_t kMinWarmStartRows = 500;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 double dot(const std::vector<double>& a, const std::vector<double>& b) {
@@ -90,23 +92,28 @@ void add_gradient(const double* __restrict x, size_t n, size_t d, size_t classes
 // (logits, gradient) are axpy loops the compiler vectorises without reassociating sums.
 class Objective {
  public:
+  // Two classes: one weight vector for the second class, the first class's logit fixed at 0
+  // (the binomial model, as scikit-learn fits binary problems); K classes: K weight vectors.
   Objective(const Matrix& x, std::vector<size_t> y, size_t classes, double c)
       : n_(x.rows),
         d_(x.cols),
-        k_(classes),
+        k_(classes == 2 ? 1 : classes),
+        binary_(classes == 2),
         x_(x),
         y_(std::move(y)),
         lambda_(1.0 / (c * static_cast<double>(x.rows))),
         xt_(d_ * n_),
         z_(k_ * n_),
-        r_(n_ * k_) {
+        r_(n_ * k_),
+        lse_(n_) {
     for (size_t i = 0; i < n_; ++i)
       for (size_t j = 0; j < d_; ++j) xt_[j * n_ + i] = x_(i, j);
   }
 
   size_t size() const { return k_ * d_ + k_; }
 
-  double operator()(const std::vector<double>& theta, std::vector<double>& grad) {
+  // The objective at theta; keeps the logits and log-sum-exps for gradient().
+  double value(const std::vector<double>& theta) {
     const double* w = theta.data();
     const double* b = theta.data() + k_ * d_;
     for (size_t k = 0; k < k_; ++k)
@@ -114,83 +121,74 @@ class Objective {
                 z_.begin() + static_cast<long>((k + 1) * n_), b[k]);
     add_logits(xt_.data(), n_, d_, k_, w, z_.data());
     double loss = 0;
-    for (size_t i = 0; i < n_; ++i) {
-      double m = -kInf;
-      for (size_t k = 0; k < k_; ++k) m = std::max(m, z_[k * n_ + i]);
-      double sum = 0;
-      for (size_t k = 0; k < k_; ++k) sum += std::exp(z_[k * n_ + i] - m);
-      const double lse = m + std::log(sum);
-      loss += lse - z_[y_[i] * n_ + i];
-      for (size_t k = 0; k < k_; ++k)
-        r_[i * k_ + k] = std::exp(z_[k * n_ + i] - lse) - (k == y_[i] ? 1.0 : 0.0);
+    if (binary_) {  // the first class's logit is fixed at 0: lse = log(1 + e^z)
+      for (size_t i = 0; i < n_; ++i) {
+        const double z = z_[i], m = std::max(0.0, z);
+        lse_[i] = m + std::log(std::exp(-m) + std::exp(z - m));
+        loss += lse_[i] - (y_[i] == 1 ? z : 0.0);
+      }
+    } else {
+      for (size_t i = 0; i < n_; ++i) {
+        double m = -kInf;
+        for (size_t k = 0; k < k_; ++k) m = std::max(m, z_[k * n_ + i]);
+        double sum = 0;
+        for (size_t k = 0; k < k_; ++k) sum += std::exp(z_[k * n_ + i] - m);
+        lse_[i] = m + std::log(sum);
+        loss += lse_[i] - z_[y_[i] * n_ + i];
+      }
+    }
+    double penalty = 0;
+    for (size_t p = 0; p < k_ * d_; ++p) penalty += w[p] * w[p];
+    return loss * (1.0 / static_cast<double>(n_)) + 0.5 * lambda_ * penalty;
+  }
+
+  // The gradient at the theta of the last value() call (a line search's rejected trials never
+  // need it: half the cost of a trial).
+  void gradient(const std::vector<double>& theta, std::vector<double>& grad) {
+    if (binary_) {
+      for (size_t i = 0; i < n_; ++i) r_[i] = std::exp(z_[i] - lse_[i]) - (y_[i] == 1 ? 1.0 : 0.0);
+    } else {
+      for (size_t i = 0; i < n_; ++i)
+        for (size_t k = 0; k < k_; ++k)
+          r_[i * k_ + k] = std::exp(z_[k * n_ + i] - lse_[i]) - (k == y_[i] ? 1.0 : 0.0);
     }
     const double inv_n = 1.0 / static_cast<double>(n_);
     std::fill(grad.begin(), grad.end(), 0.0);
     add_gradient(x_.data.data(), n_, d_, k_, r_.data(), grad.data());
-    double penalty = 0;
-    for (size_t p = 0; p < k_ * d_; ++p) {
-      grad[p] = grad[p] * inv_n + lambda_ * w[p];
-      penalty += w[p] * w[p];
-    }
+    for (size_t p = 0; p < k_ * d_; ++p) grad[p] = grad[p] * inv_n + lambda_ * theta[p];
     for (size_t k = 0; k < k_; ++k) grad[k_ * d_ + k] *= inv_n;
-    return loss * inv_n + 0.5 * lambda_ * penalty;
   }
 
  private:
-  size_t n_, d_, k_;
+  size_t n_, d_, k_;  // k_: classes with their own weights
+  bool binary_;
   const Matrix& x_;
   std::vector<size_t> y_;
   double lambda_;
-  std::vector<double> xt_, z_, r_;
+  std::vector<double> xt_, z_, r_, lse_;
 };
 
-}  // namespace
+struct LbfgsResult {
+  int iterations = 0;
+  bool converged = false;
+  double objective = 0;
+};
 
-LogisticRegression::LogisticRegression(LogisticRegressionOptions options) : options_(options) {
-  DYNFAULT_CHECK(options_.c() > 0 && std::isfinite(options_.c()),
-                 "LogisticRegression: C must be positive, got ", options_.c());
-  DYNFAULT_CHECK(options_.max_iter() > 0, "LogisticRegression: max_iter must be positive, got ",
-                 options_.max_iter());
-  DYNFAULT_CHECK(options_.tol() > 0, "LogisticRegression: tol must be positive, got ",
-                 options_.tol());
-  DYNFAULT_CHECK(options_.memory() > 0, "LogisticRegression: memory must be positive, got ",
-                 options_.memory());
-  DYNFAULT_CHECK(options_.clip_quantile() >= 0 && options_.clip_quantile() < 0.5,
-                 "LogisticRegression: clip_quantile must be in [0, 0.5), got ",
-                 options_.clip_quantile());
-}
-
-void LogisticRegression::fit(const Matrix& x, const Labels& y) {
-  classes_ = training_classes(x, y, "LogisticRegression");
-  dims_ = x.cols;
-  const size_t d = x.cols, k = classes_.size();
-
-  // Preprocessing statistics from this (training) matrix only.
-  const auto prepared = scaled(x, options_.clip_quantile(), Scaling::standard);
-  scaler_ = prepared->scaler;
-
-  coef_.assign(k * d, 0.0);
-  intercept_.assign(k, 0.0);
-  iterations_ = 0;
-  converged_ = true;
-  objective_ = 0;
-  fitted_ = true;
-  if (k == 1) return;  // one class: the constant prediction is the exact answer
-
-  const std::vector<size_t> yi = encode_labels(y, classes_);
-  Objective f(prepared->x, yi, k, options_.c());
-
-  // L-BFGS (Nocedal & Wright, Algorithm 7.4/7.5) with Armijo backtracking; pairs failing the
-  // curvature condition are skipped so the implicit Hessian stays positive definite.
+// L-BFGS (Nocedal & Wright, Algorithm 7.4/7.5) with Armijo backtracking from `theta` (updated in
+// place); pairs failing the curvature condition are skipped so the implicit Hessian stays
+// positive definite. Stops when max |gradient| <= tol.
+LbfgsResult lbfgs(Objective& f, std::vector<double>& theta, int max_iter, double tol, int memory) {
   const size_t p = f.size();
-  std::vector<double> theta(p, 0.0), grad(p), next(p), next_grad(p), dir(p);
+  std::vector<double> grad(p), next(p), next_grad(p), dir(p);
   std::deque<std::vector<double>> s_hist, y_hist;
   std::deque<double> rho_hist;
-  double fx = f(theta, grad);
-  converged_ = false;
-  for (iterations_ = 0; iterations_ < options_.max_iter(); ++iterations_) {
-    if (max_abs(grad) <= options_.tol()) {
-      converged_ = true;
+  LbfgsResult r;
+  double fx = f.value(theta);
+  f.gradient(theta, grad);
+  r.converged = false;
+  for (r.iterations = 0; r.iterations < max_iter; ++r.iterations) {
+    if (max_abs(grad) <= tol) {
+      r.converged = true;
       break;
     }
     std::vector<double> q = grad;
@@ -221,13 +219,14 @@ void LogisticRegression::fit(const Matrix& x, const Labels& y) {
     bool accepted = false;
     for (int halvings = 0; halvings < 60; ++halvings, step *= 0.5) {
       for (size_t t = 0; t < p; ++t) next[t] = theta[t] + step * dir[t];
-      fnext = f(next, next_grad);
+      fnext = f.value(next);
       if (std::isfinite(fnext) && fnext <= fx + 1e-4 * step * slope) {
         accepted = true;
         break;
       }
     }
     if (!accepted) break;  // no decrease possible at machine precision: as good as it gets
+    f.gradient(next, next_grad);
     std::vector<double> s(p), yv(p);
     for (size_t t = 0; t < p; ++t) {
       s[t] = next[t] - theta[t];
@@ -238,7 +237,7 @@ void LogisticRegression::fit(const Matrix& x, const Labels& y) {
       s_hist.push_back(std::move(s));
       y_hist.push_back(std::move(yv));
       rho_hist.push_back(1.0 / sy);
-      if (static_cast<int>(s_hist.size()) > options_.memory()) {
+      if (static_cast<int>(s_hist.size()) > memory) {
         s_hist.pop_front();
         y_hist.pop_front();
         rho_hist.pop_front();
@@ -250,15 +249,80 @@ void LogisticRegression::fit(const Matrix& x, const Labels& y) {
     fx = fnext;
     // scipy's lbfgs `factr` test: relative decrease at machine-precision level.
     if (decrease <= 64 * std::numeric_limits<double>::epsilon() * std::max({1.0, std::fabs(fx)})) {
-      converged_ = max_abs(grad) <= options_.tol();
-      ++iterations_;
+      r.converged = max_abs(grad) <= tol;
+      ++r.iterations;
       break;
     }
   }
-  if (!converged_ && max_abs(grad) <= options_.tol()) converged_ = true;
-  objective_ = fx;
-  std::copy(theta.begin(), theta.begin() + static_cast<long>(k * d), coef_.begin());
-  std::copy(theta.begin() + static_cast<long>(k * d), theta.end(), intercept_.begin());
+  if (!r.converged && max_abs(grad) <= tol) r.converged = true;
+  r.objective = fx;
+  return r;
+}
+
+}  // namespace
+
+LogisticRegression::LogisticRegression(LogisticRegressionOptions options) : options_(options) {
+  DYNFAULT_CHECK(options_.c() > 0 && std::isfinite(options_.c()),
+                 "LogisticRegression: C must be positive, got ", options_.c());
+  DYNFAULT_CHECK(options_.max_iter() > 0, "LogisticRegression: max_iter must be positive, got ",
+                 options_.max_iter());
+  DYNFAULT_CHECK(options_.tol() > 0, "LogisticRegression: tol must be positive, got ",
+                 options_.tol());
+  DYNFAULT_CHECK(options_.memory() > 0, "LogisticRegression: memory must be positive, got ",
+                 options_.memory());
+  DYNFAULT_CHECK(options_.warm_start() >= 0, "LogisticRegression: warm_start must be >= 0, got ",
+                 options_.warm_start());
+  DYNFAULT_CHECK(options_.clip_quantile() >= 0 && options_.clip_quantile() < 0.5,
+                 "LogisticRegression: clip_quantile must be in [0, 0.5), got ",
+                 options_.clip_quantile());
+}
+
+void LogisticRegression::fit(const Matrix& x, const Labels& y) {
+  classes_ = training_classes(x, y, "LogisticRegression");
+  dims_ = x.cols;
+  const size_t d = x.cols, k = classes_.size();
+
+  // Preprocessing statistics from this (training) matrix only.
+  const auto prepared = scaled(x, options_.clip_quantile(), Scaling::standard);
+  scaler_ = prepared->scaler;
+
+  coef_.assign(k * d, 0.0);
+  intercept_.assign(k, 0.0);
+  iterations_ = 0;
+  converged_ = true;
+  objective_ = 0;
+  fitted_ = true;
+  if (k == 1) return;  // one class: the constant prediction is the exact answer
+
+  const std::vector<size_t> yi = encode_labels(y, classes_);
+  Objective f(prepared->x, yi, k, options_.c());
+
+  // Warm start: the fit on every warm_start-th training row, to ten times the tolerance. The
+  // objective is strictly convex, so the full fit below reaches the same minimiser from there,
+  // in fewer passes over the whole fold; the subsample is part of the training fold (no test
+  // row is ever seen).
+  std::vector<double> theta(f.size(), 0.0);
+  const size_t stride = static_cast<size_t>(options_.warm_start());
+  if (stride > 1 && x.rows / stride >= kMinWarmStartRows) {
+    std::vector<size_t> rows, ysub;
+    for (size_t i = 0; i < x.rows; i += stride) {
+      rows.push_back(i);
+      ysub.push_back(yi[i]);
+    }
+    const Matrix xsub = prepared->x.take_rows(rows);
+    Objective fsub(xsub, ysub, k, options_.c());
+    lbfgs(fsub, theta, options_.max_iter(), 10 * options_.tol(), options_.memory());
+  }
+  const LbfgsResult r = lbfgs(f, theta, options_.max_iter(), options_.tol(), options_.memory());
+  iterations_ = r.iterations;
+  converged_ = r.converged;
+  objective_ = r.objective;
+  // Binary: the first class keeps zero weights (softmax of (0, z) is the logistic of z).
+  const size_t free = k == 2 ? 1 : k, offset = k - free;
+  std::copy(theta.begin(), theta.begin() + static_cast<long>(free * d),
+            coef_.begin() + static_cast<long>(offset * d));
+  std::copy(theta.begin() + static_cast<long>(free * d), theta.end(),
+            intercept_.begin() + static_cast<long>(offset));
 }
 
 void LogisticRegression::check_fitted(const Matrix& x) const {

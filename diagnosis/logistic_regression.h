@@ -1,6 +1,8 @@
 #pragma once
 /// Multinomial logistic regression with L2 penalty: the paper's linear model, and scikit-learn's
-/// `LogisticRegression()` defaults (lbfgs, multinomial, C = 1.0, unpenalised intercept).
+/// `LogisticRegression()` defaults (lbfgs, multinomial, C = 1.0, unpenalised intercept). Two
+/// classes get the binomial model, as scikit-learn fits them: one weight vector (stored as the
+/// second class's row, the first class's row zero).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +26,10 @@ struct LogisticRegressionOptions {
   /// (DEFault clips at the 1st/99th percentile, prior-work section 6); 0 = off. Keeps one
   /// diverged run's 1e30 loss from flattening a whole column after standardisation.
   DYNFAULT_ARG(double, clip_quantile) = 0.01;
+  /// Start L-BFGS from the fit on every n-th training row (when that is at least 500 rows); 0 or
+  /// 1 = start from zeros. The same convex minimiser either way, reached with about a quarter
+  /// less work on the benchmark corpus. A fitting detail: not written by save().
+  DYNFAULT_ARG(int, warm_start) = 4;
 };
 
 /// Pipeline fitted on the training fold only (defect #3 of prior work: nothing is fitted on
@@ -33,8 +39,9 @@ struct LogisticRegressionOptions {
 /// and population std (ddof = 0, as StandardScaler; a constant column becomes 0); (4) minimise
 ///   (1/n) sum_i -log softmax(W x_i + b)[y_i] + ||W||^2 / (2 C n)
 /// (scikit-learn's scaled objective; the same minimiser as sum_i CE + ||W||^2 / (2C)) with
-/// L-BFGS and Armijo backtracking, written here; convex, so the result does not depend on the
-/// start (zeros). Deterministic: no randomness, fixed summation order.
+/// L-BFGS and Armijo backtracking, written here, warm-started from a subsample fit (options);
+/// convex, so the minimiser does not depend on the start. Deterministic: no randomness, fixed
+/// summation order.
 class LogisticRegression : public Diagnoser {
  public:
   explicit LogisticRegression(LogisticRegressionOptions options = {});
