@@ -3,7 +3,8 @@
 /// diagnosis library stays torch-free and light). Modelled on scikit-learn's MLPClassifier:
 /// ReLU hidden layer, softmax output, cross-entropy with an L2 penalty alpha, Adam on
 /// mini-batches, Glorot-uniform initialisation, stop when the training loss has not improved by
-/// `tol` for `patience` epochs.
+/// `tol` for `patience` epochs. Weights, activations and Adam state are single precision (as
+/// PyTorch's default): the kernels then take eight lanes per AVX register instead of four.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,7 +53,7 @@ class Mlp : public Diagnoser {
   std::vector<std::string> classes_;
   size_t dims_ = 0;
   Scaler scaler_;
-  std::vector<double> w1_, b1_, w2_, b2_;  // d x h, h, h x K, K (row-major)
+  std::vector<float> w1_, b1_, w2_, b2_;  // d x h, h, h x K, K (row-major)
   int epochs_ = 0;
   bool fitted_ = false;
 };
