@@ -302,7 +302,9 @@ void weight_grad(const float* x, const size_t* rows, size_t m, size_t d, size_t 
 }
 
 // The scaled inputs in single precision, row-major.
-std::vector<float> to_float(const Matrix& m) { return std::vector<float>(m.data.begin(), m.data.end()); }
+std::vector<float> to_float(const Matrix& m) {
+  return std::vector<float>(m.data.begin(), m.data.end());
+}
 
 // Model I/O keeps the double-precision text format; floats round-trip exactly through it.
 std::vector<double> widen(const std::vector<float>& v) { return {v.begin(), v.end()}; }
