@@ -2,7 +2,9 @@
 // the default probes (runner/trainer.h ProbeOptions{}) and all probes (every family every
 // epoch, curvature included), repeated and interleaved (the order rotates every round, so a
 // noisy neighbour hurts every configuration alike), and prints per program the median wall and
-// CPU time of one trace (train + store in SQLite) and the overhead ratios. Then writes default
+// CPU time of one trace (train + store in SQLite), the overhead ratios of those medians, and the
+// paired overhead: the median (and quartiles) over rounds of each round's CPU-time ratio to
+// probes off, which slow drift of a shared machine moves far less. Then writes default
 // traces into a fresh database and reports bytes per trace and the projected size of the
 // 5,542-trace corpus. Every configuration must end with the same test loss as probes off
 // (bitwise), or the benchmark stops: probes never change training.
@@ -49,12 +51,16 @@ double cpu_s() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-double median(std::vector<double> v) {
+// Linear-interpolation quantile (numpy's default) of v; 0 for an empty vector.
+double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos), hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
+
+double median(const std::vector<double>& v) { return quantile(v, 0.5); }
 
 struct Config {
   std::string name;
@@ -161,8 +167,8 @@ int main(int argc, char** argv) {
   std::printf("default probes: %s\n", runner::ProbeOptions{}.to_json().c_str());
   std::printf("all probes:     %s\n", runner::ProbeOptions::all().to_json().c_str());
   std::printf("%d interleaved rounds per program; one trace = train + write to SQLite\n\n", reps);
-  std::printf("%-14s %-8s %9s %9s %7s %13s %13s\n", "program", "probes", "wall_s", "cpu_s",
-              "points", "overhead_wall", "overhead_cpu");
+  std::printf("%-14s %-8s %9s %9s %7s %13s %13s %21s\n", "program", "probes", "wall_s", "cpu_s",
+              "points", "overhead_wall", "overhead_cpu", "paired_cpu [q1, q3]");
 
   programs::Json json = {{"programs", programs::Json::object()}};
   for (const auto& id : reps > 0 ? program_ids : std::vector<std::string>{}) {
@@ -190,9 +196,19 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < configs.size(); ++k) {
       const std::string& n = configs[k].name;
       const double w = median(wall[n]), c = median(cpu[n]);
-      std::printf("%-14s %-8s %9.3f %9.3f %7zu %+12.1f%% %+12.1f%%\n", id.c_str(), n.c_str(), w, c,
-                  points[n], 100 * (w / off_wall - 1), 100 * (c / off_cpu - 1));
-      json["programs"][id][n] = {{"wall_s", w}, {"cpu_s", c}, {"points", points[n]}};
+      // Paired: the CPU-time ratio to probes off within each round (the two traces ran minutes
+      // apart at most, so slow drift of a shared machine cancels), median and quartiles over
+      // the rounds.
+      std::vector<double> paired;
+      for (size_t r = 0; r < cpu[n].size(); ++r) paired.push_back(cpu[n][r] / cpu["off"][r] - 1);
+      const double p50 = median(paired), p25 = quantile(paired, 0.25),
+                   p75 = quantile(paired, 0.75);
+      std::printf("%-14s %-8s %9.3f %9.3f %7zu %+12.1f%% %+12.1f%% %+6.1f%% [%+.1f, %+.1f]\n",
+                  id.c_str(), n.c_str(), w, c, points[n], 100 * (w / off_wall - 1),
+                  100 * (c / off_cpu - 1), 100 * p50, 100 * p25, 100 * p75);
+      json["programs"][id][n] = {{"wall_s", w},          {"cpu_s", c},
+                                 {"points", points[n]},  {"paired_cpu_overhead", p50},
+                                 {"paired_cpu_q1", p25}, {"paired_cpu_q3", p75}};
     }
     std::fflush(stdout);
   }
