@@ -278,14 +278,19 @@ const double* Tree::leaf(const double* row, size_t classes) const {
 }
 
 void Binner::fit(const Matrix& x, int max_bins) {
-  cuts_.assign(x.cols, {});
-  const std::vector<double> xt = x.column_major();
+  fit_columns(x.column_major(), x.rows, x.cols, max_bins);
+}
+
+void Binner::fit_columns(const std::vector<double>& xt, size_t rows, size_t cols, int max_bins) {
+  DYNFAULT_CHECK(xt.size() == rows * cols, "Binner: ", xt.size(), " values for ", rows, " x ",
+                 cols);
+  cuts_.assign(cols, {});
   std::vector<double> v;
   std::vector<uint64_t> keys, tmp;
-  for (size_t j = 0; j < x.cols; ++j) {
-    const double* col = xt.data() + j * x.rows;
+  for (size_t j = 0; j < cols; ++j) {
+    const double* col = xt.data() + j * rows;
     v.clear();
-    for (size_t i = 0; i < x.rows; ++i)
+    for (size_t i = 0; i < rows; ++i)
       if (!std::isnan(col[i])) v.push_back(col[i]);
     sort_doubles(v, keys, tmp);
     v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -332,19 +337,28 @@ void bin_column(const double* col, size_t n, const double* cuts, size_t m, uint8
 std::vector<uint8_t> Binner::codes(const Matrix& x) const {
   DYNFAULT_CHECK(x.cols == cuts_.size(), "Binner: fitted on ", cuts_.size(), " columns, got ",
                  x.cols);
-  std::vector<uint8_t> out(x.rows * x.cols);
-  const std::vector<double> xt = x.column_major();
-  for (size_t j = 0; j < x.cols; ++j)
-    bin_column(xt.data() + j * x.rows, x.rows, cuts_[j].data(), cuts_[j].size(),
-               out.data() + j * x.rows);
+  return codes_columns(x.column_major(), x.rows, x.cols);
+}
+
+std::vector<uint8_t> Binner::codes_columns(const std::vector<double>& xt, size_t rows,
+                                           size_t cols) const {
+  DYNFAULT_CHECK(cols == cuts_.size(), "Binner: fitted on ", cuts_.size(), " columns, got ",
+                 cols);
+  DYNFAULT_CHECK(xt.size() == rows * cols, "Binner: ", xt.size(), " values for ", rows, " x ",
+                 cols);
+  std::vector<uint8_t> out(rows * cols);
+  for (size_t j = 0; j < cols; ++j)
+    bin_column(xt.data() + j * rows, rows, cuts_[j].data(), cuts_[j].size(),
+               out.data() + j * rows);
   return out;
 }
 
 std::shared_ptr<const BinnedMatrix> binned_matrix(const Matrix& x, int max_bins) {
   return FitScope::memo<BinnedMatrix>(x, "binned/" + std::to_string(max_bins), [&] {
     BinnedMatrix out;
-    out.binner.fit(x, max_bins);
-    out.codes = out.binner.codes(x);
+    const std::vector<double> xt = x.column_major();  // one transposed copy for both
+    out.binner.fit_columns(xt, x.rows, x.cols, max_bins);
+    out.codes = out.binner.codes_columns(xt, x.rows, x.cols);
     return out;
   });
 }

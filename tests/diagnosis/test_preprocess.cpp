@@ -155,6 +155,20 @@ TEST_SUITE("diagnosis") {
     CHECK(b.codes(c) == std::vector<uint8_t>(6, 1));
   }
 
+  TEST_CASE("binned_matrix: one transposed copy gives the cuts and codes of fit and codes") {
+    const Matrix x = awkward_matrix(61, 5, 17);
+    Binner b;
+    b.fit(x, 16);
+    const auto shared = binned_matrix(x, 16);
+    CHECK(shared->codes == b.codes(x));
+    for (size_t j = 0; j < x.cols; ++j) CHECK(shared->binner.cuts(j) == b.cuts(j));
+    // A column-major copy whose size does not match rows x cols is refused.
+    Binner bad;
+    CHECK_THROWS_WITH_AS(bad.fit_columns(std::vector<double>(10), 3, 4, 16),
+                         doctest::Contains("10 values for 3 x 4"), std::exception);
+    CHECK_THROWS_AS(b.codes_columns(x.column_major(), x.rows, x.cols - 1), std::exception);
+  }
+
   TEST_CASE("FitScope: shares products of its matrix only, and restores the outer scope") {
     const Matrix a = awkward_matrix(50, 3, 1), b = awkward_matrix(50, 3, 2);
     int made = 0;
