@@ -22,7 +22,7 @@ void Knn::fit(const Matrix& x, const Labels& y) {
   classes_ = training_classes(x, y, "Knn");
   const auto prepared = scaled(x, options_.clip_quantile(), options_.scaling());
   scaler_ = prepared->scaler;
-  train_ = prepared->x;
+  train_ = std::shared_ptr<const Matrix>(prepared, &prepared->x);  // no copy
   labels_ = encode_labels(y, classes_);
   fitted_ = true;
 }
@@ -82,7 +82,7 @@ void nearest(const Matrix& q, size_t i0, size_t i1, const Matrix& train, size_t 
 Matrix Knn::predict_proba(const Matrix& x) const {
   DYNFAULT_CHECK(fitted_, "Knn: predict() before fit()");
   const Matrix q = scaler_.transform(x);
-  const size_t n = train_.rows, k = classes_.size();
+  const size_t n = train_->rows, k = classes_.size();
   const size_t kk = std::min(n, static_cast<size_t>(options_.k()));
   Matrix proba(x.rows, k);
   // The k best (distance, index) pairs per query, kept sorted by insertion: k is tiny, n is not.
@@ -95,7 +95,7 @@ Matrix Knn::predict_proba(const Matrix& x) const {
   for (size_t i0 = 0; i0 < q.rows; i0 += kBlock) {
     const size_t i1 = std::min(q.rows, i0 + kBlock);
     for (auto& best : bests) best.clear();
-    nearest(q, i0, i1, train_, kk, bests);
+    nearest(q, i0, i1, *train_, kk, bests);
     for (size_t i = i0; i < i1; ++i)
       for (const auto& [dist, t] : bests[i - i0])
         proba(i, labels_[t]) += 1.0 / static_cast<double>(kk);
@@ -112,10 +112,10 @@ void Knn::save(std::ostream& out) const {
                          {double(options_.k()), options_.scaling() == Scaling::standard ? 0.0 : 1.0,
                           options_.clip_quantile()});
   model_io::write_strings(out, "classes", classes_);
-  model_io::write_int(out, "dims", static_cast<int64_t>(train_.cols));
-  model_io::write_int(out, "rows", static_cast<int64_t>(train_.rows));
+  model_io::write_int(out, "dims", static_cast<int64_t>(train_->cols));
+  model_io::write_int(out, "rows", static_cast<int64_t>(train_->rows));
   scaler_.save(out);
-  model_io::write_vector(out, "train", train_.data);
+  model_io::write_vector(out, "train", train_->data);
   model_io::write_vector(out, "labels", std::vector<double>(labels_.begin(), labels_.end()));
   out << "end\n";
 }
@@ -144,7 +144,7 @@ void Knn::load(std::istream& in) {
                   .clip_quantile(o[2]));
   classes_ = std::move(classes);
   scaler_ = std::move(scaler);
-  train_ = std::move(train);
+  train_ = std::make_shared<const Matrix>(std::move(train));
   labels_ = std::move(li);
   fitted_ = true;
 }

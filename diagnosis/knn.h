@@ -1,5 +1,6 @@
 #pragma once
 /// k-nearest neighbours on scaled features (DeepFD: k = 5; prior-work section 6).
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,7 @@ class Knn : public Diagnoser {
   KnnOptions options_;
   std::vector<std::string> classes_;
   Scaler scaler_;
-  Matrix train_;                // scaled training rows
+  std::shared_ptr<const Matrix> train_;  // scaled training rows (shared within a FitScope)
   std::vector<size_t> labels_;  // class index per training row
   bool fitted_ = false;
 };
