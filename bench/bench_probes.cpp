@@ -26,6 +26,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/hash.h"
@@ -95,7 +96,23 @@ struct Sample {
   double wall = 0, cpu = 0;
   size_t points = 0;
   double test_loss = 0;  // equal for every configuration: probes never change training
+  // Curvature probes in the trace and, per probe, their wall time, the part spent in
+  // Hessian-vector products and the number of products (0 without curvature); a training step
+  // (forward, backward, optimizer step; probes excluded).
+  double curv_probes = 0, curv_ms = 0, hvp_ms = 0, hvps = 0, step_ms = 0;
 };
+
+/// Sum and count of the values of `key` in `metrics`.
+std::pair<double, double> sum_of(const std::vector<db::MetricPoint>& metrics,
+                                 const std::string& key) {
+  double sum = 0, count = 0;
+  for (const auto& m : metrics)
+    if (m.key == key) {
+      sum += m.value;
+      ++count;
+    }
+  return {sum, count};
+}
 
 /// Trains `recipe` under `config` and stores the trace; wall and CPU time of both.
 Sample one_trace(db::Store& store, const programs::Recipe& recipe, const Config& config,
@@ -112,6 +129,16 @@ Sample one_trace(db::Store& store, const programs::Recipe& recipe, const Config&
   Sample s{wall_s() - w0, cpu_s() - c0, r.metrics.size(), 0};
   for (const auto& m : r.metrics)
     if (m.key == "final/test_loss") s.test_loss = m.value;
+  const auto [curv_ms, probes] = sum_of(r.metrics, "time/curvature_ms");
+  if (probes > 0) {
+    s.curv_probes = probes;
+    s.curv_ms = curv_ms / probes;
+    s.hvp_ms = sum_of(r.metrics, "time/curvature_hvp_ms").first / probes;
+    s.hvps = sum_of(r.metrics, "curv/iterations").first / probes +
+             static_cast<double>(config.options.hutchinson_samples);
+  }
+  const auto [step_ms, steps] = sum_of(r.metrics, "time/step_ms");
+  s.step_ms = steps > 0 ? step_ms / steps : 0;
   if (r.outcome != "completed") {
     std::cerr << recipe.program << " " << config.name << ": outcome " << r.outcome << " " << r.error
               << "\n";
@@ -175,6 +202,7 @@ int main(int argc, char** argv) {
     db::Store store = db::Store::open(tmp + "/time_" + id + ".db");
     std::map<std::string, std::vector<double>> wall, cpu;
     std::map<std::string, size_t> points;
+    std::vector<Sample> all;  // the "all" traces, for the cost of a curvature probe
     // Warm-up (page cache, allocator, lazy initialisation), and the reference test loss.
     const double test_loss = one_trace(store, recipe, configs[0], "warmup").test_loss;
     for (int rep = 0; rep < reps; ++rep) {
@@ -184,6 +212,7 @@ int main(int argc, char** argv) {
         wall[c.name].push_back(s.wall);
         cpu[c.name].push_back(s.cpu);
         points[c.name] = s.points;
+        if (c.name == "all") all.push_back(s);
         if (s.test_loss != test_loss) {
           std::cerr << id << " " << c.name << ": final test loss " << s.test_loss
                     << " differs from " << test_loss << " without probes\n";
@@ -208,6 +237,28 @@ int main(int argc, char** argv) {
       json["programs"][id][n] = {{"wall_s", w},          {"cpu_s", c},
                                  {"points", points[n]},  {"paired_cpu_overhead", p50},
                                  {"paired_cpu_q1", p25}, {"paired_cpu_q3", p75}};
+    }
+    // One curvature probe of "all" against one training step, medians over the rounds: where
+    // its cost goes (the gradient with graph on the curvature batch, then the products).
+    const auto med = [&](double Sample::*f) {
+      std::vector<double> v;
+      for (const Sample& s : all) v.push_back(s.*f);
+      return median(v);
+    };
+    if (!all.empty() && med(&Sample::curv_probes) > 0) {
+      const double probe = med(&Sample::curv_ms), in_hvps = med(&Sample::hvp_ms),
+                   hvps = med(&Sample::hvps), step = med(&Sample::step_ms);
+      std::vector<double> outside;  // per trace, so that the parts add up
+      for (const Sample& s : all) outside.push_back(s.curv_ms - s.hvp_ms);
+      const double per_hvp = in_hvps / hvps, rest = median(outside);
+      std::printf("%-14s curvature probe (all): %.0f per trace, %.1f ms each: %.1f ms forward, "
+                  "gradient with graph and vector work + %.2f products x %.1f ms. A training "
+                  "step is %.2f ms: a probe costs %.1f steps, a product %.1f\n",
+                  id.c_str(), med(&Sample::curv_probes), probe, rest, hvps, per_hvp, step,
+                  probe / step, per_hvp / step);
+      json["programs"][id]["curvature_probe"] = {
+          {"per_trace", med(&Sample::curv_probes)}, {"ms", probe}, {"hvps", hvps},
+          {"hvp_ms", per_hvp}, {"step_ms", step}};
     }
     std::fflush(stdout);
   }

@@ -58,6 +58,9 @@
 ///                                                         (penalty and a flipped sign
 ///                                                         included); trace by Hutchinson;
 ///                                                         lr_lambda = lr in effect x lambda_max
+///     time/curvature_ms, time/curvature_hvp_ms   wall time of that probe, and of its
+///                                                         iterations + hutchinson_samples
+///                                                         Hessian-vector products
 ///   run-level (step = last epoch):
 ///     final/test_loss, final/test_metric
 ///     probe/failures                   probes that threw and were skipped (absent when none)

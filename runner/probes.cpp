@@ -3,12 +3,14 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <utility>
 
 #include "common/check.h"
+#include "common/clock.h"
 #include "programs/recipe.h"
 #include "runner/optimizers.h"
 #include "runner/trainer.h"
@@ -424,6 +426,8 @@ void ActivationProbe::record(NetImpl& net, const torch::Tensor& x, Recorder& rec
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 /// dot64(a, b) of two flat vectors, accumulated in double.
 double dot64(const torch::Tensor& a, const torch::Tensor& b) {
   return to_double(a.to(torch::kDouble).dot(b.to(torch::kDouble)));
@@ -464,13 +468,17 @@ Curvature CurvatureProbe::estimate(const torch::Tensor& loss,
   const int64_t n = g.numel();
 
   const auto hvp = [&](const torch::Tensor& v) {
+    const Clock::time_point start = Clock::now();
+    ++c.hvps;
     const std::vector<torch::Tensor> hv =
         torch::autograd::grad({g.dot(v)}, ps, {}, /*retain_graph=*/true,
                               /*create_graph=*/false, /*allow_unused=*/true);
     std::vector<torch::Tensor> parts;
     for (size_t i = 0; i < hv.size(); ++i)
       parts.push_back(hv[i].defined() ? hv[i].reshape({-1}) : torch::zeros_like(flat[i]));
-    return torch::cat(parts);
+    torch::Tensor out = torch::cat(parts);
+    c.hvp_ms += ms_between(start, Clock::now());
+    return out;
   };
 
   // Start from the last top eigenvector when the parameter count still matches.
@@ -514,10 +522,13 @@ Curvature CurvatureProbe::estimate(const torch::Tensor& loss,
 Curvature CurvatureProbe::measure(torch::nn::Module& net,
                                   const std::function<torch::Tensor()>& objective,
                                   const std::vector<torch::Tensor>& params) {
+  const Clock::time_point start = Clock::now();
   ModeGuard mode(net);
   net.eval();
   torch::AutoGradMode grad_on(true);
-  return estimate(objective(), params);
+  Curvature c = estimate(objective(), params);
+  c.total_ms = ms_between(start, Clock::now());
+  return c;
 }
 
 }  // namespace probes

@@ -127,6 +127,9 @@ struct Curvature {
   double lambda_max = 0;   ///< top eigenvalue (largest magnitude, signed Rayleigh quotient)
   double trace = 0;        ///< Hutchinson estimate of the Hessian's trace
   int64_t iterations = 0;  ///< power iterations done (0 = the loss was not finite)
+  int64_t hvps = 0;        ///< Hessian-vector products done (power iteration + Hutchinson)
+  double hvp_ms = 0;       ///< wall time of those products, in milliseconds
+  double total_ms = 0;     ///< wall time of the whole probe (measure(): forward included)
 };
 
 /// Hessian of a scalar objective with respect to parameters, by Hessian-vector products (double

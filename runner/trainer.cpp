@@ -239,6 +239,11 @@ class RunProbes {
     rec_.add("curv/trace", at, c.trace, ts);
     rec_.add("curv/lr_lambda", at, lr * c.lambda_max, ts);
     rec_.add("curv/iterations", at, static_cast<double>(c.iterations), ts);
+    // What the probe cost (wall time, so under time/ with the step times: not part of what a
+    // run's spec determines): the whole probe, and its Hessian-vector products (iterations +
+    // hutchinson_samples of them).
+    rec_.add("time/curvature_ms", at, c.total_ms, ts);
+    rec_.add("time/curvature_hvp_ms", at, c.hvp_ms, ts);
   }
 
   const ProbeOptions& o_;

@@ -334,6 +334,9 @@ TEST_SUITE("runner") {
     // The trace is 2 + 2 + 5 + 0.25 - 1 + 4; a Rademacher z has z_i^2 = 1, so the estimate's
     // error is 2 z_1 z_2 A_12 from the one off-diagonal pair: +-2 with one sample.
     CHECK(std::abs(first.trace - 12.25) == doctest::Approx(2.0));
+    // Every product is counted: the power iteration's and the one Hutchinson sample's.
+    CHECK(first.hvps == first.iterations + 1);
+    CHECK(first.hvp_ms >= 0);
     CHECK_FALSE(a.grad().defined());  // autograd::grad never accumulates into .grad
     CHECK(torch::equal(rng_before, global_rng_state()));
 
@@ -349,6 +352,7 @@ TEST_SUITE("runner") {
     const probes::Curvature d = diag.estimate(g(), {a, b});
     CHECK(d.trace == doctest::Approx(8.25 - 12.0));
     CHECK(d.lambda_max == doctest::Approx(-6.0).epsilon(1e-6));
+    CHECK(d.hvps == d.iterations + 3);
 
     // Edge cases: a non-finite loss, and a loss linear in the parameters (zero Hessian).
     probes::CurvatureProbe edge(10, 1e-3, 1, 1);
@@ -356,6 +360,7 @@ TEST_SUITE("runner") {
     CHECK(std::isnan(nan.lambda_max));
     CHECK(std::isnan(nan.trace));
     CHECK(nan.iterations == 0);
+    CHECK(nan.hvps == 0);
     const auto lin = edge.estimate((3.0 * a).sum(), {a, b});
     CHECK(lin.lambda_max == 0.0);
     CHECK(lin.trace == 0.0);
@@ -409,6 +414,17 @@ TEST_SUITE("runner") {
     const auto iterations = series(result, "curv/iterations");
     CHECK(iterations[0] >= 2);
     CHECK(iterations[1] >= 1);
+    // The probe's cost is recorded at the same points: the whole probe, and the part of it
+    // spent in its 400 + iterations products.
+    CHECK(steps_of(result, "time/curvature_ms") == steps_of(result, "curv/lambda_max"));
+    CHECK(steps_of(result, "time/curvature_hvp_ms") == steps_of(result, "curv/lambda_max"));
+    const auto total = series(result, "time/curvature_ms");
+    const auto hvp = series(result, "time/curvature_hvp_ms");
+    REQUIRE(hvp.size() == 2);
+    for (size_t i = 0; i < 2; ++i) {
+      CHECK(hvp[i] > 0);
+      CHECK(total[i] >= hvp[i]);
+    }
   }
 
   // --- cadences ---------------------------------------------------------------------------------
