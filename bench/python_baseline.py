@@ -51,6 +51,7 @@ CURVATURE_BATCH = 64
 CURVATURE_ITERATIONS = 20
 CURVATURE_TOL = 1e-2
 HUTCHINSON_SAMPLES = 1
+MAX_POINTS = 50  # ProbeOptions::max_points: records per family and run at most
 
 CONFIGS = {
     # family -> every k epochs (0 = off); timing: None, "epoch" (mean step time) or "step"
@@ -327,8 +328,10 @@ class Curvature:
     def __init__(self, gen):
         self.gen = gen
         self.v = None
+        self.hvp_s = 0.0  # wall time of the last estimate's Hessian-vector products
 
     def estimate(self, loss, params):
+        self.hvp_s = 0.0
         if not math.isfinite(loss.item()):
             return float("nan"), float("nan"), 0
         grads = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
@@ -337,9 +340,12 @@ class Curvature:
         gs = [g for _, g in pairs]
 
         def hvp(v):
+            start = time.perf_counter()
             gv = sum((g * vi).sum() for g, vi in zip(gs, v) if g.requires_grad)
             hv = torch.autograd.grad(gv, ps, retain_graph=True, allow_unused=True)
-            return [torch.zeros_like(p) if h is None else h for p, h in zip(ps, hv)]
+            out = [torch.zeros_like(p) if h is None else h for p, h in zip(ps, hv)]
+            self.hvp_s += time.perf_counter() - start
+            return out
 
         def dot(a, b):
             return sum(torch.dot(x.reshape(-1).double(), y.reshape(-1).double()).item()
@@ -371,6 +377,7 @@ class Curvature:
 
 
 def curvature_probe(model, curv, loss_fn, x, y, lr, rec, at, ts):
+    start = time.perf_counter()
     was_training = model.training
     try:
         model.eval()
@@ -380,7 +387,9 @@ def curvature_probe(model, curv, loss_fn, x, y, lr, rec, at, ts):
     finally:
         model.train(was_training)
     rec += [("curv/lambda_max", at, lam, ts), ("curv/trace", at, tr, ts),
-            ("curv/lr_lambda", at, lr * lam, ts), ("curv/iterations", at, float(it), ts)]
+            ("curv/lr_lambda", at, lr * lam, ts), ("curv/iterations", at, float(it), ts),
+            ("time/curvature_ms", at, 1000 * (time.perf_counter() - start), ts),
+            ("time/curvature_hvp_ms", at, 1000 * curv.hvp_s, ts)]
 
 
 # --- training -------------------------------------------------------------------------------------
@@ -431,6 +440,10 @@ def train(program, config, seed):
     rec = []
     step = 0
     batches = (n + bs - 1) // bs
+    # Step timing every step, its period stretched to at most MAX_POINTS records per run as
+    # dynfault's Cadence::capped does (ceil(steps / MAX_POINTS)).
+    steps = epochs * batches
+    step_every = -(-steps // MAX_POINTS) if steps > MAX_POINTS else 1
     for epoch in range(epochs):
         last_epoch = epoch == epochs - 1
         lr = opt.param_groups[0]["lr"]
@@ -470,7 +483,7 @@ def train(program, config, seed):
             rec.append(("train/loss", step, lv, ts))
             step_ms = 1000 * (time.perf_counter() - start - probe_s)
             step_ms_sum += step_ms
-            if cfg["timing"] == "step":
+            if cfg["timing"] == "step" and step % step_every == 0:
                 rec.append(("time/step_ms", step, step_ms, ts))
             if before is not None:
                 update_ratios(params, before, rec, epoch, now_ms())
