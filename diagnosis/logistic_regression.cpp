@@ -102,13 +102,10 @@ class Objective {
         x_(x),
         y_(std::move(y)),
         lambda_(1.0 / (c * static_cast<double>(x.rows))),
-        xt_(d_ * n_),
+        xt_(x.column_major()),
         z_(k_ * n_),
         r_(n_ * k_),
-        lse_(n_) {
-    for (size_t i = 0; i < n_; ++i)
-      for (size_t j = 0; j < d_; ++j) xt_[j * n_ + i] = x_(i, j);
-  }
+        lse_(n_) {}
 
   size_t size() const { return k_ * d_ + k_; }
 
@@ -185,7 +182,6 @@ LbfgsResult lbfgs(Objective& f, std::vector<double>& theta, int max_iter, double
   LbfgsResult r;
   double fx = f.value(theta);
   f.gradient(theta, grad);
-  r.converged = false;
   for (r.iterations = 0; r.iterations < max_iter; ++r.iterations) {
     if (max_abs(grad) <= tol) {
       r.converged = true;

@@ -3,13 +3,10 @@
 /// on test data), shared by the diagnosers that need scaled inputs (logistic regression, kNN,
 /// MLP).
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
 #include <iosfwd>
 #include <map>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "diagnosis/diagnoser.h"

@@ -335,8 +335,6 @@ void bin_column(const double* col, size_t n, const double* cuts, size_t m, uint8
 }  // namespace
 
 std::vector<uint8_t> Binner::codes(const Matrix& x) const {
-  DYNFAULT_CHECK(x.cols == cuts_.size(), "Binner: fitted on ", cuts_.size(), " columns, got ",
-                 x.cols);
   return codes_columns(x.column_major(), x.rows, x.cols);
 }
 
