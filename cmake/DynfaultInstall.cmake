@@ -23,10 +23,10 @@ foreach(t IN LISTS dynfault_export_targets)
   set_target_properties(${t} PROPERTIES EXPORT_NAME ${short})
 endforeach()
 
-# Programs and mutators are OBJECT libraries (their static registrars must not be dropped): their
-# object files are installed too. Linking dynfault::programs directly gives the whole catalogue;
-# reached through dynfault::runner they only pass on their usage requirements (the runner archive
-# already contains their objects).
+# Programs, mutators, feature sets and diagnosers are OBJECT libraries (their static registrars
+# must not be dropped): their object files are installed too. Linking one of them directly gives
+# its whole catalogue; reached through dynfault::runner, programs and mutators only pass on their
+# usage requirements (the runner archive already contains their objects).
 install(TARGETS ${dynfault_export_targets}
   EXPORT dynfaultTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -2,49 +2,14 @@
 
 #include <algorithm>
 #include <istream>
-#include <map>
-#include <mutex>
 #include <set>
 #include <sstream>
 
 #include "common/check.h"
-#include "diagnosis/baselines.h"
-#include "diagnosis/gradient_boosting.h"
-#include "diagnosis/knn.h"
-#include "diagnosis/logistic_regression.h"
-#include "diagnosis/mlp.h"
-#include "diagnosis/tree.h"
 
 namespace dynfault::diagnosis {
-namespace {
 
-using Factory = std::function<std::unique_ptr<Diagnoser>()>;
-
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, Factory> factories;
-};
-
-Registry& registry() {
-  static Registry* r = [] {
-    auto* reg = new Registry();  // never destroyed: safe to use during static teardown
-    // The built-in diagnosers, one line each.
-    auto& f = reg->factories;
-    f["autotrainer_rules"] = [] { return std::make_unique<AutotrainerRules>(); };
-    f["decision_tree"] = [] { return std::make_unique<DecisionTree>(); };
-    f["deepfd"] = [] { return std::make_unique<DeepfdBaseline>(); };
-    f["default_rf"] = [] { return make_default_rf(); };
-    f["gradient_boosting"] = [] { return std::make_unique<GradientBoosting>(); };
-    f["knn"] = [] { return std::make_unique<Knn>(); };
-    f["logistic_regression"] = [] { return std::make_unique<LogisticRegression>(); };
-    f["mlp"] = [] { return std::make_unique<Mlp>(); };
-    f["random_forest"] = [] { return std::make_unique<RandomForest>(); };
-    return reg;
-  }();
-  return *r;
-}
-
-}  // namespace
+DYNFAULT_DEFINE_REGISTRY(DiagnoserFactory, diagnoser_registry, "diagnoser")
 
 Matrix Matrix::take_rows(const std::vector<size_t>& idx) const {
   Matrix out(idx.size(), cols);
@@ -107,28 +72,10 @@ Labels argmax_labels(const Matrix& proba, const std::vector<std::string>& classe
   return out;
 }
 
-std::vector<std::string> diagnoser_names() {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  std::vector<std::string> names;
-  for (const auto& kv : r.factories) names.push_back(kv.first);
-  return names;
-}
+std::vector<std::string> diagnoser_names() { return diagnoser_registry().ids(); }
 
 std::unique_ptr<Diagnoser> make_diagnoser(const std::string& name) {
-  Factory factory;
-  {
-    Registry& r = registry();
-    std::lock_guard<std::mutex> lock(r.mutex);
-    auto it = r.factories.find(name);
-    if (it == r.factories.end()) {
-      std::string known;
-      for (const auto& kv : r.factories) known += (known.empty() ? "" : ", ") + kv.first;
-      throw Error("unknown diagnoser '" + name + "' (known: " + known + ")");
-    }
-    factory = it->second;
-  }
-  return factory();
+  return diagnoser_registry().get(name)();
 }
 
 std::unique_ptr<Diagnoser> load_diagnoser(std::istream& in) {
@@ -143,15 +90,6 @@ std::unique_ptr<Diagnoser> load_diagnoser(std::istream& in) {
   whole.seekg(0);
   d->load(whole);
   return d;
-}
-
-void register_diagnoser(const std::string& name, Factory factory) {
-  DYNFAULT_CHECK(!name.empty() && static_cast<bool>(factory), "register_diagnoser(): empty");
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  DYNFAULT_CHECK(r.factories.count(name) == 0, "register_diagnoser(): '", name,
-                 "' is already registered");
-  r.factories[name] = std::move(factory);
 }
 
 }  // namespace dynfault::diagnosis

@@ -3,9 +3,10 @@
 /// unfitted object; `fit` learns from a feature matrix and labels; `predict` and
 /// `predict_proba` never refit. Diagnosers are found by name in a registry.
 ///
-/// The registry is an explicit table in diagnoser.cpp (`dynfault_diagnosis` is a STATIC library:
-/// self-registering objects could be dropped by the linker). A new diagnoser = one .cpp, one
-/// line in that table, one test.
+/// A new diagnoser = one .cpp (with its header when others use the class) ending with
+/// `DYNFAULT_REGISTER(diagnoser_registry(), "<name>", [] { return std::make_unique<X>(); });`
+/// (common/registry.h), its line in diagnosis/CMakeLists.txt, and its test; the registry
+/// contract test (tests/diagnosis/test_diagnosers.cpp) then covers it.
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/registry.h"
 #include "diagnosis/metrics.h"
 
 namespace dynfault::diagnosis {
@@ -76,18 +78,19 @@ std::vector<size_t> encode_labels(const Labels& y, const std::vector<std::string
 /// Row-wise arg max of a probability matrix (ties go to the first class in sorted order).
 Labels argmax_labels(const Matrix& proba, const std::vector<std::string>& classes);
 
+/// Makes a fresh, unfitted diagnoser with default options.
+using DiagnoserFactory = std::function<std::unique_ptr<Diagnoser>()>;
+/// Every registered diagnoser by name.
+Registry<DiagnoserFactory>& diagnoser_registry();
+
 /// Names of the registered diagnosers, sorted.
 std::vector<std::string> diagnoser_names();
 
-/// A fresh, unfitted diagnoser with default options; throws dynfault::Error listing the known
-/// names for an unknown one.
+/// A fresh, unfitted diagnoser with default options; throws dynfault::Error naming the closest
+/// and listing the known names for an unknown one.
 std::unique_ptr<Diagnoser> make_diagnoser(const std::string& name);
 
 /// Reads a model written by Diagnoser::save (dispatches on its first line).
 std::unique_ptr<Diagnoser> load_diagnoser(std::istream& in);
-
-/// Adds a factory to the registry (tests, plug-ins); throws on a duplicate name. Thread-safe.
-void register_diagnoser(const std::string& name,
-                        std::function<std::unique_ptr<Diagnoser>()> factory);
 
 }  // namespace dynfault::diagnosis

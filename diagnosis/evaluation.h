@@ -26,6 +26,7 @@
 #include "diagnosis/diagnoser.h"
 #include "diagnosis/metrics.h"
 #include "diagnosis/splits.h"
+#include "features/feature_set.h"
 
 namespace dynfault::db {
 class Store;
@@ -42,8 +43,7 @@ struct EvaluateOptions {
   /// Label tasks (`labels` table names); traces labelled "" are dropped per task.
   DYNFAULT_ARG(std::vector<std::string>, tasks) = std::vector<std::string>{"fault_type/default4"};
   /// Stored feature sets; "a+b" uses the stored table of that name or joins a and b by run.
-  DYNFAULT_ARG(std::vector<std::string>, feature_sets) = std::vector<std::string>{
-      "deepfd", "curves", "default", "curvature", "optimizer", "activation"};
+  DYNFAULT_ARG(std::vector<std::string>, feature_sets) = features::default_feature_sets();
   DYNFAULT_ARG(std::vector<std::string>,
                diagnosers) = std::vector<std::string>{"logistic_regression"};
   DYNFAULT_ARG(int, within_folds) = 5;            ///< stratified k for the within protocol

@@ -201,4 +201,6 @@ void GradientBoosting::load(std::istream& in) {
   fitted_ = true;
 }
 
+DYNFAULT_REGISTER(diagnoser_registry(), "gradient_boosting", [] { return std::make_unique<GradientBoosting>(); });
+
 }  // namespace dynfault::diagnosis

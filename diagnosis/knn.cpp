@@ -149,4 +149,6 @@ void Knn::load(std::istream& in) {
   fitted_ = true;
 }
 
+DYNFAULT_REGISTER(diagnoser_registry(), "knn", [] { return std::make_unique<Knn>(); });
+
 }  // namespace dynfault::diagnosis

@@ -399,4 +399,6 @@ void LogisticRegression::load(std::istream& in) {
   fitted_ = true;
 }
 
+DYNFAULT_REGISTER(diagnoser_registry(), "logistic_regression", [] { return std::make_unique<LogisticRegression>(); });
+
 }  // namespace dynfault::diagnosis

@@ -470,4 +470,6 @@ void Mlp::load(std::istream& in) {
   fitted_ = true;
 }
 
+DYNFAULT_REGISTER(diagnoser_registry(), "mlp", [] { return std::make_unique<Mlp>(); });
+
 }  // namespace dynfault::diagnosis

@@ -520,4 +520,8 @@ std::unique_ptr<Diagnoser> make_default_rf() {
   return std::make_unique<RandomForest>(ForestOptions().trees(100), "default_rf", "default");
 }
 
+DYNFAULT_REGISTER(diagnoser_registry(), "decision_tree", [] { return std::make_unique<DecisionTree>(); });
+DYNFAULT_REGISTER(diagnoser_registry(), "random_forest", [] { return std::make_unique<RandomForest>(); });
+DYNFAULT_REGISTER(diagnoser_registry(), "default_rf", make_default_rf);
+
 }  // namespace dynfault::diagnosis

@@ -116,4 +116,6 @@ FeatureSet make_activation_feature_set() {
                               &activation_features);
 }
 
+DYNFAULT_REGISTER(feature_set_registry(), "activation", make_activation_feature_set);
+
 }  // namespace dynfault::features

@@ -92,4 +92,6 @@ FeatureSet make_curvature_feature_set() {
                               &curvature_features);
 }
 
+DYNFAULT_REGISTER(feature_set_registry(), "curvature", make_curvature_feature_set);
+
 }  // namespace dynfault::features

@@ -4,12 +4,13 @@
 //   <curve>_slope_last_third  least-squares slope over the last max(2, ceil(n/3)) epochs
 //   train_loss_drop_norm      (first - last) / max(|first|, 1e-12) of epoch/train_loss
 //   final_metric_gap          last train_metric - last val_metric
-//   epochs_run                number of recorded epochs
+//   epochs_run                number of recorded epochs (NaN when none was recorded)
 //   step_loss_nonfinite_share share of non-finite train/loss step values
 //   step_loss_cv_last_third   std / |mean| (ddof = 1) of finite step losses in the last third
 //   outcome_*                 one-hot run outcome: completed, nan_loss, diverged, other
-//                             (exception, timeout, crashed). These restate the outcome column:
-//                             useful for fault typing, trivially predictive for instability.
+//                             (exception, timeout, crashed); NaN when the outcome is unknown.
+//                             These restate the outcome column: useful for fault typing,
+//                             trivially predictive for instability.
 #include "features/curves.h"
 
 #include <algorithm>
@@ -86,7 +87,8 @@ std::vector<double> curves_features(const db::Trace& trace) {
                     : (loss.front() - loss.back()) / std::max(std::fabs(loss.front()), 1e-12));
   out.push_back(last_or_nan(series_values(trace, keys::kTrainMetric)) -
                 last_or_nan(series_values(trace, keys::kValMetric)));
-  out.push_back(static_cast<double>(epoch_steps(trace).size()));
+  const size_t epochs = epoch_steps(trace).size();
+  out.push_back(epochs > 0 ? static_cast<double>(epochs) : kNaN);
 
   const auto& step_loss = series_values(trace, keys::kStepLoss);
   if (step_loss.empty()) {
@@ -104,6 +106,10 @@ std::vector<double> curves_features(const db::Trace& trace) {
   }
 
   const std::string& o = trace.outcome;
+  if (o.empty()) {  // not known (a trace from elsewhere without one): missing, not "other"
+    out.insert(out.end(), 4, kNaN);
+    return out;
+  }
   const bool completed = o == "completed", nan_loss = o == "nan_loss", diverged = o == "diverged";
   out.push_back(completed ? 1 : 0);
   out.push_back(nan_loss ? 1 : 0);
@@ -118,5 +124,7 @@ FeatureSet make_curves_feature_set() {
                     "epochs run, step-loss noise, outcome",
                     curves_feature_names(), &curves_features);
 }
+
+DYNFAULT_REGISTER(feature_set_registry(), "curves", make_curves_feature_set);
 
 }  // namespace dynfault::features

@@ -18,7 +18,7 @@ const std::vector<std::string>& curves_feature_names();
 /// Values for one trace (definitions in curves.cpp); NaN where a curve is missing.
 std::vector<double> curves_features(const db::Trace& trace);
 
-/// Registry entry (feature_set.cpp).
+/// The set as registered (curves.cpp registers it).
 FeatureSet make_curves_feature_set();
 
 }  // namespace dynfault::features

@@ -310,4 +310,6 @@ FeatureSet make_deepfd_feature_set() {
                     deepfd_feature_names(), &deepfd_features);
 }
 
+DYNFAULT_REGISTER(feature_set_registry(), "deepfd", make_deepfd_feature_set);
+
 }  // namespace dynfault::features

@@ -34,7 +34,7 @@ const std::vector<std::string>& deepfd_feature_names();
 /// The set's values for one trace (all NaN for an empty trace).
 std::vector<double> deepfd_features(const db::Trace& trace);
 
-/// Registry entry (feature_set.cpp).
+/// The set as registered (deepfd.cpp registers it).
 FeatureSet make_deepfd_feature_set();
 
 }  // namespace dynfault::features

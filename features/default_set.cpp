@@ -172,4 +172,6 @@ FeatureSet make_default_feature_set() {
                               &default_features);
 }
 
+DYNFAULT_REGISTER(feature_set_registry(), "default", make_default_feature_set);
+
 }  // namespace dynfault::features

@@ -1,41 +1,14 @@
 #include "features/feature_set.h"
 
 #include <algorithm>
-#include <mutex>
 #include <set>
 #include <unordered_set>
 
 #include "db/store.h"
-#include "features/curves.h"
-#include "features/deepfd.h"
-#include "features/probe_sets.h"
 #include "features/trace_util.h"
 
 namespace dynfault::features {
-namespace {
-
-// The built-in sets, one line each (see the header for why this is a table).
-std::vector<FeatureSet> builtin_sets() {
-  return {make_activation_feature_set(), make_curvature_feature_set(),
-          make_curves_feature_set(),     make_deepfd_feature_set(),
-          make_default_feature_set(),    make_optimizer_feature_set()};
-}
-
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, FeatureSet> sets;
-};
-
-Registry& registry() {
-  static Registry* r = [] {
-    auto* reg = new Registry();  // never destroyed: lookups may run during static teardown
-    for (auto& s : builtin_sets()) reg->sets.emplace(s.name(), std::move(s));
-    return reg;
-  }();
-  return *r;
-}
-
-}  // namespace
+DYNFAULT_DEFINE_REGISTRY(FeatureSetFactory, feature_set_registry, "feature set")
 
 FeatureSet::FeatureSet(std::string name, std::string description, std::vector<std::string> names,
                        Compute compute)
@@ -76,12 +49,10 @@ FeatureSet make_row_feature_set(std::string name, std::string description,
                     });
 }
 
-std::vector<std::string> feature_set_names() {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  std::vector<std::string> names;
-  for (const auto& kv : r.sets) names.push_back(kv.first);
-  return names;
+std::vector<std::string> feature_set_names() { return feature_set_registry().ids(); }
+
+std::vector<std::string> default_feature_sets() {
+  return {"deepfd", "curves", "default", "curvature", "optimizer", "activation"};
 }
 
 std::vector<std::string> split_feature_set_spec(const std::string& spec) {
@@ -99,18 +70,14 @@ std::vector<std::string> split_feature_set_spec(const std::string& spec) {
 
 FeatureSet feature_set(const std::string& spec) {
   std::vector<FeatureSet> parts;
-  {
-    Registry& r = registry();
-    std::lock_guard<std::mutex> lock(r.mutex);
-    for (const auto& name : split_feature_set_spec(spec)) {
-      auto it = r.sets.find(name);
-      if (it == r.sets.end()) {
-        std::string known;
-        for (const auto& kv : r.sets) known += (known.empty() ? "" : ", ") + kv.first;
-        throw Error("unknown feature set '" + name + "' in '" + spec + "' (known: " + known + ")");
-      }
-      parts.push_back(it->second);
-    }
+  for (const auto& name : split_feature_set_spec(spec)) {
+    const FeatureSetFactory* factory = feature_set_registry().find(name);
+    if (!factory)
+      throw Error(unknown_name_message("feature set", name, feature_set_names()) + " in '" +
+                  spec + "'");
+    parts.push_back((*factory)());
+    DYNFAULT_CHECK(parts.back().name() == name, "feature set registered as '", name,
+                   "' builds a set named '", parts.back().name(), "'");
   }
   if (parts.size() == 1) return parts.front();
   std::vector<std::string> names;
@@ -133,12 +100,8 @@ FeatureSet feature_set(const std::string& spec) {
 void register_feature_set(FeatureSet set) {
   DYNFAULT_CHECK(set.name().find('+') == std::string::npos, "register_feature_set(): name '",
                  set.name(), "' must not contain '+' (reserved for unions)");
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  DYNFAULT_CHECK(r.sets.count(set.name()) == 0, "register_feature_set(): '", set.name(),
-                 "' is already registered");
-  std::string name = set.name();
-  r.sets.emplace(std::move(name), std::move(set));
+  const std::string name = set.name();
+  feature_set_registry().add(name, [set = std::move(set)] { return set; });
 }
 
 ExtractReport extract_features(db::Store& store, const ExtractOptions& options) {

@@ -2,11 +2,11 @@
 /// Named feature sets: pure, NaN-safe functions of a stored trace with a fixed list of column
 /// names (the same columns for every trace, empty ones included; a missing value is NaN).
 ///
-/// The registry is an explicit table (feature_set.cpp, `builtin_sets()`) rather than static
-/// registrars: `dynfault_features` is a STATIC library and an unreferenced registrar object would
-/// be dropped by the linker. Adding a set = one .cpp defining `make_<name>_feature_set()`, one
-/// line in that table, one test. Tests and plug-ins may add sets at run time with
-/// `register_feature_set`.
+/// Adding a set = one .cpp that defines `FeatureSet make_<name>_feature_set()` and ends with
+/// `DYNFAULT_REGISTER(feature_set_registry(), "<name>", make_<name>_feature_set);`
+/// (common/registry.h), its line in features/CMakeLists.txt, and its test; the registry contract
+/// test (tests/features/test_feature_set.cpp) then covers it. Tests and plug-ins may also add
+/// sets at run time with `register_feature_set`.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "common/registry.h"
 #include "db/trace.h"
 
 namespace dynfault::db {
@@ -72,6 +73,11 @@ struct FeatureRow {
 FeatureSet make_row_feature_set(std::string name, std::string description,
                                 void (*fill)(const db::Trace&, FeatureRow&));
 
+/// Builds a registered set (its column list is fixed when it is built).
+using FeatureSetFactory = std::function<FeatureSet()>;
+/// Every registered feature set by name.
+Registry<FeatureSetFactory>& feature_set_registry();
+
 /// Names of the registered sets, sorted.
 std::vector<std::string> feature_set_names();
 
@@ -83,8 +89,13 @@ FeatureSet feature_set(const std::string& spec);
 /// Parts of a union spec ("deepfd+curves" -> {"deepfd", "curves"}).
 std::vector<std::string> split_feature_set_spec(const std::string& spec);
 
-/// Adds a set to the registry; throws on a duplicate or malformed name. Thread-safe.
+/// Adds an already built set to the registry (tests, plug-ins); throws on a duplicate name or
+/// one containing '+'. Thread-safe.
 void register_feature_set(FeatureSet set);
+
+/// The sets `dynfault features` extracts and `dynfault evaluate` compares when none are named:
+/// the built-in ones, in the order reports list them.
+std::vector<std::string> default_feature_sets();
 
 /// Options of extract_features.
 ///
@@ -93,8 +104,7 @@ void register_feature_set(FeatureSet set);
 struct ExtractOptions {
   DYNFAULT_ARG(std::string, campaign) = "";  ///< "" = every campaign
   /// Sets (or unions) to compute; each is stored as one FeatureTable under its spec name.
-  DYNFAULT_ARG(std::vector<std::string>, feature_sets) = std::vector<std::string>{
-      "deepfd", "curves", "default", "curvature", "optimizer", "activation"};
+  DYNFAULT_ARG(std::vector<std::string>, feature_sets) = default_feature_sets();
   DYNFAULT_ARG(int, threads) = 1;           ///< OpenMP threads across traces
   DYNFAULT_ARG(int64_t, chunk_size) = 256;  ///< traces held in memory at once
 };

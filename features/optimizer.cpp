@@ -19,7 +19,8 @@
 //                                 dimensionless
 //   opt_momentum_log10_mean, opt_accum_log10_mean   SGD momentum buffer, Adagrad/RMSprop
 //                                 accumulator norms
-//   opt_has_adam_state, opt_has_momentum, opt_has_accumulator   1 when the state was recorded
+//   opt_has_adam_state, opt_has_momentum, opt_has_accumulator   1 when the state was recorded,
+//                             0 when not, NaN when the trace has no optimizer series at all
 //                                 at some epoch, else 0 (the probe writes a key only when the
 //                                 optimizer has that state, so absence is information)
 #include <cmath>
@@ -105,7 +106,12 @@ void optimizer_features(const db::Trace& trace, FeatureRow& row) {
   row.add("opt_momentum_log10_mean",
           finite_mean(log10_of(series_values(trace, "opt/momentum_norm"))));
   row.add("opt_accum_log10_mean", finite_mean(log10_of(series_values(trace, "opt/accum_norm"))));
-  auto has = [&](const char* key) { return trace.find(key) != nullptr ? 1.0 : 0.0; };
+  // Without any optimizer series the probe was off (or the trace comes from elsewhere): which
+  // state the optimizer keeps is then unknown, not absent.
+  const bool probed = has_key_prefix(trace, "opt/");
+  auto has = [&](const char* key) {
+    return !probed ? kNaN : trace.find(key) != nullptr ? 1.0 : 0.0;
+  };
   row.add("opt_has_adam_state", has("opt/exp_avg_sq_norm"));
   row.add("opt_has_momentum", has("opt/momentum_norm"));
   row.add("opt_has_accumulator", has("opt/accum_norm"));
@@ -117,5 +123,7 @@ FeatureSet make_optimizer_feature_set() {
                               "weight ratio statistics, learning rate in effect",
                               &optimizer_features);
 }
+
+DYNFAULT_REGISTER(feature_set_registry(), "optimizer", make_optimizer_feature_set);
 
 }  // namespace dynfault::features

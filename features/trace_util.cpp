@@ -16,6 +16,11 @@ const std::vector<double>& series_values(const db::Trace& trace, const std::stri
   return s ? s->values : kEmpty;
 }
 
+bool has_key_prefix(const db::Trace& trace, const std::string& prefix) {
+  const auto it = trace.series.lower_bound(prefix);
+  return it != trace.series.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+}
+
 double value_at(const db::Trace& trace, const std::string& key, int64_t step) {
   const db::Series* s = trace.find(key);
   if (!s) return std::numeric_limits<double>::quiet_NaN();

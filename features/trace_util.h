@@ -36,6 +36,9 @@ inline constexpr const char* kWeightMaxAbs = "weight/max_abs";
 /// The values of series `key`, empty when the trace has no such series.
 const std::vector<double>& series_values(const db::Trace& trace, const std::string& key);
 
+/// True when the trace has a series whose key starts with `prefix` (e.g. "opt/").
+bool has_key_prefix(const db::Trace& trace, const std::string& prefix);
+
 /// The value of series `key` at `step`; NaN when the series or the point is absent.
 double value_at(const db::Trace& trace, const std::string& key, int64_t step);
 

@@ -45,5 +45,5 @@ class ActivationAdd final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(ActivationAdd);
+DYNFAULT_REGISTER(mutator_registry(), "activation_add", std::make_shared<ActivationAdd>());
 }  // namespace dynfault::mutators

@@ -49,5 +49,5 @@ class ActivationChange final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(ActivationChange);
+DYNFAULT_REGISTER(mutator_registry(), "activation_change", std::make_shared<ActivationChange>());
 }  // namespace dynfault::mutators

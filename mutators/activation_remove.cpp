@@ -32,5 +32,5 @@ class ActivationRemove final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(ActivationRemove);
+DYNFAULT_REGISTER(mutator_registry(), "activation_remove", std::make_shared<ActivationRemove>());
 }  // namespace dynfault::mutators

@@ -40,5 +40,5 @@ class AdamEpsSet final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(AdamEpsSet);
+DYNFAULT_REGISTER(mutator_registry(), "adam_eps_set", std::make_shared<AdamEpsSet>());
 }  // namespace dynfault::mutators

@@ -32,5 +32,5 @@ class BatchSizeSet final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(BatchSizeSet);
+DYNFAULT_REGISTER(mutator_registry(), "batch_size_set", std::make_shared<BatchSizeSet>());
 }  // namespace dynfault::mutators

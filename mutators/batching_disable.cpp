@@ -28,5 +28,5 @@ class BatchingDisable final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(BatchingDisable);
+DYNFAULT_REGISTER(mutator_registry(), "batching_disable", std::make_shared<BatchingDisable>());
 }  // namespace dynfault::mutators

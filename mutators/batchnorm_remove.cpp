@@ -30,5 +30,5 @@ class BatchnormRemove final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(BatchnormRemove);
+DYNFAULT_REGISTER(mutator_registry(), "batchnorm_remove", std::make_shared<BatchnormRemove>());
 }  // namespace dynfault::mutators

@@ -31,5 +31,5 @@ class BiasAdd final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(BiasAdd);
+DYNFAULT_REGISTER(mutator_registry(), "bias_add", std::make_shared<BiasAdd>());
 }  // namespace dynfault::mutators

@@ -31,5 +31,5 @@ class BiasRemove final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(BiasRemove);
+DYNFAULT_REGISTER(mutator_registry(), "bias_remove", std::make_shared<BiasRemove>());
 }  // namespace dynfault::mutators

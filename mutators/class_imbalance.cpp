@@ -37,5 +37,5 @@ class ClassImbalance final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(ClassImbalance);
+DYNFAULT_REGISTER(mutator_registry(), "class_imbalance", std::make_shared<ClassImbalance>());
 }  // namespace dynfault::mutators

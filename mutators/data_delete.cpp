@@ -29,5 +29,5 @@ class DataDelete final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(DataDelete);
+DYNFAULT_REGISTER(mutator_registry(), "data_delete", std::make_shared<DataDelete>());
 }  // namespace dynfault::mutators

@@ -39,5 +39,5 @@ class DropoutAdd final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(DropoutAdd);
+DYNFAULT_REGISTER(mutator_registry(), "dropout_add", std::make_shared<DropoutAdd>());
 }  // namespace dynfault::mutators

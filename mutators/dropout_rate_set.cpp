@@ -35,5 +35,5 @@ class DropoutRateSet final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(DropoutRateSet);
+DYNFAULT_REGISTER(mutator_registry(), "dropout_rate_set", std::make_shared<DropoutRateSet>());
 }  // namespace dynfault::mutators

@@ -29,5 +29,5 @@ class DropoutRemove final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(DropoutRemove);
+DYNFAULT_REGISTER(mutator_registry(), "dropout_remove", std::make_shared<DropoutRemove>());
 }  // namespace dynfault::mutators

@@ -35,5 +35,5 @@ class EpochsReduce final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(EpochsReduce);
+DYNFAULT_REGISTER(mutator_registry(), "epochs_reduce", std::make_shared<EpochsReduce>());
 }  // namespace dynfault::mutators

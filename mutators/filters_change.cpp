@@ -36,5 +36,5 @@ class FiltersChange final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(FiltersChange);
+DYNFAULT_REGISTER(mutator_registry(), "filters_change", std::make_shared<FiltersChange>());
 }  // namespace dynfault::mutators

@@ -30,5 +30,5 @@ class GradClipNormSet final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(GradClipNormSet);
+DYNFAULT_REGISTER(mutator_registry(), "grad_clip_norm_set", std::make_shared<GradClipNormSet>());
 }  // namespace dynfault::mutators

@@ -27,5 +27,5 @@ class GradClipRemove final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(GradClipRemove);
+DYNFAULT_REGISTER(mutator_registry(), "grad_clip_remove", std::make_shared<GradClipRemove>());
 }  // namespace dynfault::mutators

@@ -32,5 +32,5 @@ class GradClipValueSet final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(GradClipValueSet);
+DYNFAULT_REGISTER(mutator_registry(), "grad_clip_value_set", std::make_shared<GradClipValueSet>());
 }  // namespace dynfault::mutators

@@ -32,5 +32,5 @@ class InputNoise final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(InputNoise);
+DYNFAULT_REGISTER(mutator_registry(), "input_noise", std::make_shared<InputNoise>());
 }  // namespace dynfault::mutators

@@ -39,5 +39,5 @@ class KernelChange final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(KernelChange);
+DYNFAULT_REGISTER(mutator_registry(), "kernel_change", std::make_shared<KernelChange>());
 }  // namespace dynfault::mutators

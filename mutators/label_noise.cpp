@@ -36,5 +36,5 @@ class LabelNoise final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(LabelNoise);
+DYNFAULT_REGISTER(mutator_registry(), "label_noise", std::make_shared<LabelNoise>());
 }  // namespace dynfault::mutators

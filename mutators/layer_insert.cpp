@@ -58,5 +58,5 @@ class LayerInsert final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(LayerInsert);
+DYNFAULT_REGISTER(mutator_registry(), "layer_insert", std::make_shared<LayerInsert>());
 }  // namespace dynfault::mutators

@@ -52,5 +52,5 @@ class LayerRemove final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(LayerRemove);
+DYNFAULT_REGISTER(mutator_registry(), "layer_remove", std::make_shared<LayerRemove>());
 }  // namespace dynfault::mutators

@@ -42,5 +42,5 @@ class LossChange final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(LossChange);
+DYNFAULT_REGISTER(mutator_registry(), "loss_change", std::make_shared<LossChange>());
 }  // namespace dynfault::mutators

@@ -37,5 +37,5 @@ class LossMseOnLogits final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(LossMseOnLogits);
+DYNFAULT_REGISTER(mutator_registry(), "loss_mse_on_logits", std::make_shared<LossMseOnLogits>());
 }  // namespace dynfault::mutators

@@ -37,5 +37,5 @@ class LossNllOnLogits final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(LossNllOnLogits);
+DYNFAULT_REGISTER(mutator_registry(), "loss_nll_on_logits", std::make_shared<LossNllOnLogits>());
 }  // namespace dynfault::mutators

@@ -28,5 +28,5 @@ class LossSignFlip final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(LossSignFlip);
+DYNFAULT_REGISTER(mutator_registry(), "loss_sign_flip", std::make_shared<LossSignFlip>());
 }  // namespace dynfault::mutators

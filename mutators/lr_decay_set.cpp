@@ -46,5 +46,5 @@ class LrDecaySet final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(LrDecaySet);
+DYNFAULT_REGISTER(mutator_registry(), "lr_decay_set", std::make_shared<LrDecaySet>());
 }  // namespace dynfault::mutators

@@ -39,5 +39,5 @@ class LrScale final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(LrScale);
+DYNFAULT_REGISTER(mutator_registry(), "lr_scale", std::make_shared<LrScale>());
 }  // namespace dynfault::mutators

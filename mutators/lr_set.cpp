@@ -34,5 +34,5 @@ class LrSet final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(LrSet);
+DYNFAULT_REGISTER(mutator_registry(), "lr_set", std::make_shared<LrSet>());
 }  // namespace dynfault::mutators

@@ -7,11 +7,6 @@
 
 namespace dynfault::mutators {
 namespace {
-std::map<std::string, std::unique_ptr<Mutator>>& table() {
-  static std::map<std::string, std::unique_ptr<Mutator>> t;
-  return t;
-}
-
 std::string type_name(ParamSpec::Type t) {
   switch (t) {
     case ParamSpec::Type::kNumber: return "a number";
@@ -23,31 +18,13 @@ std::string type_name(ParamSpec::Type t) {
 }
 }  // namespace
 
-bool register_mutator(MutatorFactory factory) {
-  auto m = factory();
-  const std::string id = m->id();
-  DYNFAULT_CHECK(table().emplace(id, std::move(m)).second,
-                 "register_mutator(): duplicate mutator id '", id, "'");
-  return true;
-}
+DYNFAULT_DEFINE_REGISTRY(std::shared_ptr<const Mutator>, mutator_registry, "mutator")
 
-std::vector<std::string> mutator_ids() {
-  std::vector<std::string> ids;
-  for (const auto& kv : table()) ids.push_back(kv.first);
-  return ids;
-}
+std::vector<std::string> mutator_ids() { return mutator_registry().ids(); }
 
-bool has_mutator(const std::string& id) { return table().count(id) > 0; }
+bool has_mutator(const std::string& id) { return mutator_registry().contains(id); }
 
-const Mutator& mutator(const std::string& id) {
-  auto it = table().find(id);
-  if (it == table().end()) {
-    std::string known;
-    for (const auto& kv : table()) known += (known.empty() ? "" : ", ") + kv.first;
-    throw Error("unknown mutator '" + id + "' (known: " + known + ")");
-  }
-  return *it->second;
-}
+const Mutator& mutator(const std::string& id) { return *mutator_registry().get(id); }
 
 Json validate_params(const Mutator& m, const Json& given) {
   DYNFAULT_CHECK(given.is_null() || given.is_object(), "mutator '", m.id(),

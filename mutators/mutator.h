@@ -4,11 +4,14 @@
 /// FaultRecord appended to Recipe::faults, which is the run's ground truth).
 ///
 /// Adding a fault type = one .cpp that defines a Mutator subclass and ends with
-/// DYNFAULT_REGISTER_MUTATOR(ClassName); one entry in configs/mutators.yaml; one test.
+/// `DYNFAULT_REGISTER(mutator_registry(), "<id>", std::make_shared<ClassName>());`
+/// (common/registry.h; the id is the one id() returns, checked by the registry contract test);
+/// one entry in configs/mutators.yaml; one test.
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/registry.h"
 #include "programs/recipe.h"
 
 namespace dynfault::mutators {
@@ -54,23 +57,15 @@ class Mutator {
 /// unknown parameters are errors too.
 Json validate_params(const Mutator& m, const Json& given);
 
-using MutatorFactory = std::unique_ptr<Mutator> (*)();
-bool register_mutator(MutatorFactory factory);
+/// Every registered operator by id (stateless objects, shared).
+Registry<std::shared_ptr<const Mutator>>& mutator_registry();
 /// Sorted ids.
 std::vector<std::string> mutator_ids();
 bool has_mutator(const std::string& id);
-/// Throws dynfault::Error naming the id and the known ids when unknown.
+/// Throws dynfault::Error naming the closest and the known ids when unknown.
 const Mutator& mutator(const std::string& id);
 
 /// Appends the fault record for `m` with parameters `p` and a description of the change.
 void record_fault(Recipe& r, const Mutator& m, const Json& p, const std::string& change);
 
 }  // namespace dynfault::mutators
-
-#define DYNFAULT_MUTATOR_CONCAT_(a, b) a##b
-#define DYNFAULT_MUTATOR_CONCAT(a, b) DYNFAULT_MUTATOR_CONCAT_(a, b)
-/// Registers mutator class `Cls` (default-constructible) at start-up.
-#define DYNFAULT_REGISTER_MUTATOR(Cls)                                                    \
-  static const bool DYNFAULT_MUTATOR_CONCAT(dynfault_mutator_registered_, __LINE__) =    \
-      ::dynfault::mutators::register_mutator(                                             \
-          []() -> std::unique_ptr<::dynfault::mutators::Mutator> { return std::make_unique<Cls>(); })

@@ -50,5 +50,5 @@ class OptimizerChange final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(OptimizerChange);
+DYNFAULT_REGISTER(mutator_registry(), "optimizer_change", std::make_shared<OptimizerChange>());
 }  // namespace dynfault::mutators

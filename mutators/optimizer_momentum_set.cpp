@@ -49,5 +49,5 @@ class OptimizerMomentumSet final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(OptimizerMomentumSet);
+DYNFAULT_REGISTER(mutator_registry(), "optimizer_momentum_set", std::make_shared<OptimizerMomentumSet>());
 }  // namespace dynfault::mutators

@@ -49,5 +49,5 @@ class PaddingChange final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(PaddingChange);
+DYNFAULT_REGISTER(mutator_registry(), "padding_change", std::make_shared<PaddingChange>());
 }  // namespace dynfault::mutators

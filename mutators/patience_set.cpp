@@ -33,5 +33,5 @@ class PatienceSet final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(PatienceSet);
+DYNFAULT_REGISTER(mutator_registry(), "patience_set", std::make_shared<PatienceSet>());
 }  // namespace dynfault::mutators

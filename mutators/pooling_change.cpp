@@ -41,5 +41,5 @@ class PoolingChange final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(PoolingChange);
+DYNFAULT_REGISTER(mutator_registry(), "pooling_change", std::make_shared<PoolingChange>());
 }  // namespace dynfault::mutators

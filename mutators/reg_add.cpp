@@ -34,5 +34,5 @@ class RegAdd final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(RegAdd);
+DYNFAULT_REGISTER(mutator_registry(), "reg_add", std::make_shared<RegAdd>());
 }  // namespace dynfault::mutators

@@ -32,5 +32,5 @@ class RegChange final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(RegChange);
+DYNFAULT_REGISTER(mutator_registry(), "reg_change", std::make_shared<RegChange>());
 }  // namespace dynfault::mutators

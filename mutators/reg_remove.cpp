@@ -26,5 +26,5 @@ class RegRemove final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(RegRemove);
+DYNFAULT_REGISTER(mutator_registry(), "reg_remove", std::make_shared<RegRemove>());
 }  // namespace dynfault::mutators

@@ -36,5 +36,5 @@ class RnnCellSwap final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(RnnCellSwap);
+DYNFAULT_REGISTER(mutator_registry(), "rnn_cell_swap", std::make_shared<RnnCellSwap>());
 }  // namespace dynfault::mutators

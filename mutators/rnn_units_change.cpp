@@ -34,5 +34,5 @@ class RnnUnitsChange final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(RnnUnitsChange);
+DYNFAULT_REGISTER(mutator_registry(), "rnn_units_change", std::make_shared<RnnUnitsChange>());
 }  // namespace dynfault::mutators

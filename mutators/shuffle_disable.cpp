@@ -29,5 +29,5 @@ class ShuffleDisable final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(ShuffleDisable);
+DYNFAULT_REGISTER(mutator_registry(), "shuffle_disable", std::make_shared<ShuffleDisable>());
 }  // namespace dynfault::mutators

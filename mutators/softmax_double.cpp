@@ -39,5 +39,5 @@ class SoftmaxDouble final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(SoftmaxDouble);
+DYNFAULT_REGISTER(mutator_registry(), "softmax_double", std::make_shared<SoftmaxDouble>());
 }  // namespace dynfault::mutators

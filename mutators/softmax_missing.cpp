@@ -31,5 +31,5 @@ class SoftmaxMissing final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(SoftmaxMissing);
+DYNFAULT_REGISTER(mutator_registry(), "softmax_missing", std::make_shared<SoftmaxMissing>());
 }  // namespace dynfault::mutators

@@ -41,5 +41,5 @@ class StrideChange final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(StrideChange);
+DYNFAULT_REGISTER(mutator_registry(), "stride_change", std::make_shared<StrideChange>());
 }  // namespace dynfault::mutators

@@ -36,5 +36,5 @@ class TrainModeWrong final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(TrainModeWrong);
+DYNFAULT_REGISTER(mutator_registry(), "train_mode_wrong", std::make_shared<TrainModeWrong>());
 }  // namespace dynfault::mutators

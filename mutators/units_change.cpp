@@ -36,5 +36,5 @@ class UnitsChange final : public LayerMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(UnitsChange);
+DYNFAULT_REGISTER(mutator_registry(), "units_change", std::make_shared<UnitsChange>());
 }  // namespace dynfault::mutators

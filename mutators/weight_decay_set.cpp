@@ -33,5 +33,5 @@ class WeightDecaySet final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(WeightDecaySet);
+DYNFAULT_REGISTER(mutator_registry(), "weight_decay_set", std::make_shared<WeightDecaySet>());
 }  // namespace dynfault::mutators

@@ -50,5 +50,5 @@ class WeightsInit final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(WeightsInit);
+DYNFAULT_REGISTER(mutator_registry(), "weights_init", std::make_shared<WeightsInit>());
 }  // namespace dynfault::mutators

@@ -28,5 +28,5 @@ class ZeroGradMissing final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(ZeroGradMissing);
+DYNFAULT_REGISTER(mutator_registry(), "zero_grad_missing", std::make_shared<ZeroGradMissing>());
 }  // namespace dynfault::mutators

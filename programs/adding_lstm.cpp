@@ -33,6 +33,6 @@ Recipe adding_lstm() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("adding_lstm", adding_lstm);
+DYNFAULT_REGISTER(program_registry(), "adding_lstm", adding_lstm);
 
 }  // namespace dynfault::programs

@@ -30,6 +30,6 @@ Recipe autotrainer_blob() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("autotrainer_blob", autotrainer_blob);
+DYNFAULT_REGISTER(program_registry(), "autotrainer_blob", autotrainer_blob);
 
 }  // namespace dynfault::programs

@@ -30,6 +30,6 @@ Recipe autotrainer_circle() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("autotrainer_circle", autotrainer_circle);
+DYNFAULT_REGISTER(program_registry(), "autotrainer_circle", autotrainer_circle);
 
 }  // namespace dynfault::programs

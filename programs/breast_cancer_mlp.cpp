@@ -30,6 +30,6 @@ Recipe breast_cancer_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("breast_cancer_mlp", breast_cancer_mlp);
+DYNFAULT_REGISTER(program_registry(), "breast_cancer_mlp", breast_cancer_mlp);
 
 }  // namespace dynfault::programs

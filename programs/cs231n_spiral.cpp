@@ -31,6 +31,6 @@ Recipe cs231n_spiral() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("cs231n_spiral", cs231n_spiral);
+DYNFAULT_REGISTER(program_registry(), "cs231n_spiral", cs231n_spiral);
 
 }  // namespace dynfault::programs

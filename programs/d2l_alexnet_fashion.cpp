@@ -40,6 +40,6 @@ Recipe d2l_alexnet_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("d2l_alexnet_fashion", d2l_alexnet_fashion);
+DYNFAULT_REGISTER(program_registry(), "d2l_alexnet_fashion", d2l_alexnet_fashion);
 
 }  // namespace dynfault::programs

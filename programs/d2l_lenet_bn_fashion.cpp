@@ -30,6 +30,6 @@ Recipe d2l_lenet_bn_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("d2l_lenet_bn_fashion", d2l_lenet_bn_fashion);
+DYNFAULT_REGISTER(program_registry(), "d2l_lenet_bn_fashion", d2l_lenet_bn_fashion);
 
 }  // namespace dynfault::programs

@@ -27,6 +27,6 @@ Recipe d2l_mlp_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("d2l_mlp_fashion", d2l_mlp_fashion);
+DYNFAULT_REGISTER(program_registry(), "d2l_mlp_fashion", d2l_mlp_fashion);
 
 }  // namespace dynfault::programs

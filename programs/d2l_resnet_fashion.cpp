@@ -44,6 +44,6 @@ Recipe d2l_resnet_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("d2l_resnet_fashion", d2l_resnet_fashion);
+DYNFAULT_REGISTER(program_registry(), "d2l_resnet_fashion", d2l_resnet_fashion);
 
 }  // namespace dynfault::programs

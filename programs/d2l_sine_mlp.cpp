@@ -30,6 +30,6 @@ Recipe d2l_sine_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("d2l_sine_mlp", d2l_sine_mlp);
+DYNFAULT_REGISTER(program_registry(), "d2l_sine_mlp", d2l_sine_mlp);
 
 }  // namespace dynfault::programs

@@ -46,6 +46,6 @@ Recipe d2l_vgg_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("d2l_vgg_fashion", d2l_vgg_fashion);
+DYNFAULT_REGISTER(program_registry(), "d2l_vgg_fashion", d2l_vgg_fashion);
 
 }  // namespace dynfault::programs

@@ -15,11 +15,6 @@
 namespace dynfault::programs {
 namespace {
 
-std::map<std::string, DataLoaderFn>& loaders() {
-  static std::map<std::string, DataLoaderFn> t;
-  return t;
-}
-
 int64_t product(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
@@ -116,17 +111,9 @@ int64_t Dataset::size() const {
   return t == 0 ? 0 : static_cast<int64_t>(y.size()) / t;
 }
 
-bool register_data_loader(const std::string& name, DataLoaderFn fn) {
-  DYNFAULT_CHECK(loaders().emplace(name, std::move(fn)).second,
-                 "register_data_loader(): duplicate data loader '", name, "'");
-  return true;
-}
+DYNFAULT_DEFINE_REGISTRY(DataLoaderFn, data_loader_registry, "data set")
 
-std::vector<std::string> data_loader_names() {
-  std::vector<std::string> names;
-  for (const auto& kv : loaders()) names.push_back(kv.first);
-  return names;
-}
+std::vector<std::string> data_loader_names() { return data_loader_registry().ids(); }
 
 std::string vendored_data_dir() { return env_or("DYNFAULT_DATA_DIR", DYNFAULT_SOURCE_DATA_DIR); }
 
@@ -200,15 +187,10 @@ Dataset subset(const Dataset& d, const std::vector<int64_t>& indices) {
 }
 
 DataSplit load_data(const DataSpec& spec, uint64_t data_seed) {
-  auto it = loaders().find(spec.name);
-  if (it == loaders().end()) {
-    std::string known;
-    for (const auto& kv : loaders()) known += (known.empty() ? "" : ", ") + kv.first;
-    throw Error("load_data(): unknown data set '" + spec.name + "' (known: " + known + ")");
-  }
+  const DataLoaderFn& loader = data_loader_registry().get(spec.name);
   DYNFAULT_CHECK(spec.train_limit >= 0 && spec.test_limit >= 0, "load_data(): negative limit for '",
                  spec.name, "': train_limit ", spec.train_limit, ", test_limit ", spec.test_limit);
-  DataSplit split = it->second(spec, data_seed);
+  DataSplit split = loader(spec, data_seed);
   check_consistent(split.train, spec.name + " train");
   check_consistent(split.test, spec.name + " test");
   if (spec.train_limit > 0 && spec.train_limit < split.train.size())

@@ -38,7 +38,9 @@ struct DataSplit {
 /// load_data, so loaders may ignore them). `seed` drives synthetic generators only.
 using DataLoaderFn = std::function<DataSplit(const DataSpec& spec, uint64_t seed)>;
 
-bool register_data_loader(const std::string& name, DataLoaderFn fn);
+/// Every data loader by name; a loader registers with
+/// `DYNFAULT_REGISTER(data_loader_registry(), "<name>", <function>);` (common/registry.h).
+Registry<DataLoaderFn>& data_loader_registry();
 std::vector<std::string> data_loader_names();
 
 /// Loads spec.name and applies train_limit / test_limit as deterministic, class-stratified
@@ -110,6 +112,3 @@ DataSplit generated_split(const DataSpec& spec, Rng& rng, int64_t default_train,
 
 }  // namespace dynfault::programs
 
-#define DYNFAULT_REGISTER_DATA_LOADER(name, fn)                                            \
-  static const bool DYNFAULT_PROGRAM_CONCAT(dynfault_loader_registered_, __LINE__) =      \
-      ::dynfault::programs::register_data_loader(name, fn)

@@ -170,6 +170,6 @@ DataSplit load_fashion_mnist(const DataSpec& spec, uint64_t /*seed*/) {
 
 }  // namespace
 
-DYNFAULT_REGISTER_DATA_LOADER("fashion_mnist", load_fashion_mnist);
+DYNFAULT_REGISTER(data_loader_registry(), "fashion_mnist", load_fashion_mnist);
 
 }  // namespace dynfault::programs

@@ -272,11 +272,11 @@ DataSplit load_penguins(const DataSpec& spec, uint64_t /*seed*/) {
 
 }  // namespace
 
-DYNFAULT_REGISTER_DATA_LOADER("iris", load_iris);
-DYNFAULT_REGISTER_DATA_LOADER("wine", load_wine);
-DYNFAULT_REGISTER_DATA_LOADER("breast_cancer", load_breast_cancer);
-DYNFAULT_REGISTER_DATA_LOADER("digits", load_digits);
-DYNFAULT_REGISTER_DATA_LOADER("diabetes", load_diabetes);
-DYNFAULT_REGISTER_DATA_LOADER("penguins", load_penguins);
+DYNFAULT_REGISTER(data_loader_registry(), "iris", load_iris);
+DYNFAULT_REGISTER(data_loader_registry(), "wine", load_wine);
+DYNFAULT_REGISTER(data_loader_registry(), "breast_cancer", load_breast_cancer);
+DYNFAULT_REGISTER(data_loader_registry(), "digits", load_digits);
+DYNFAULT_REGISTER(data_loader_registry(), "diabetes", load_diabetes);
+DYNFAULT_REGISTER(data_loader_registry(), "penguins", load_penguins);
 
 }  // namespace dynfault::programs

@@ -269,15 +269,15 @@ DataSplit load_lagged_series(const DataSpec& spec, uint64_t seed) {
 
 }  // namespace
 
-DYNFAULT_REGISTER_DATA_LOADER("sine_sequence", load_sine_sequence);
-DYNFAULT_REGISTER_DATA_LOADER("spirals", load_spirals);
-DYNFAULT_REGISTER_DATA_LOADER("blobs", load_blobs);
-DYNFAULT_REGISTER_DATA_LOADER("circles", load_circles);
-DYNFAULT_REGISTER_DATA_LOADER("moons", load_moons);
-DYNFAULT_REGISTER_DATA_LOADER("xor", load_xor);
-DYNFAULT_REGISTER_DATA_LOADER("adding_problem", load_adding_problem);
-DYNFAULT_REGISTER_DATA_LOADER("parity", load_parity);
-DYNFAULT_REGISTER_DATA_LOADER("polynomial", load_polynomial);
-DYNFAULT_REGISTER_DATA_LOADER("lagged_series", load_lagged_series);
+DYNFAULT_REGISTER(data_loader_registry(), "sine_sequence", load_sine_sequence);
+DYNFAULT_REGISTER(data_loader_registry(), "spirals", load_spirals);
+DYNFAULT_REGISTER(data_loader_registry(), "blobs", load_blobs);
+DYNFAULT_REGISTER(data_loader_registry(), "circles", load_circles);
+DYNFAULT_REGISTER(data_loader_registry(), "moons", load_moons);
+DYNFAULT_REGISTER(data_loader_registry(), "xor", load_xor);
+DYNFAULT_REGISTER(data_loader_registry(), "adding_problem", load_adding_problem);
+DYNFAULT_REGISTER(data_loader_registry(), "parity", load_parity);
+DYNFAULT_REGISTER(data_loader_registry(), "polynomial", load_polynomial);
+DYNFAULT_REGISTER(data_loader_registry(), "lagged_series", load_lagged_series);
 
 }  // namespace dynfault::programs

@@ -163,7 +163,7 @@ DataSplit load_reuters_bow(const DataSpec& spec, uint64_t seed) {
 
 }  // namespace
 
-DYNFAULT_REGISTER_DATA_LOADER("imdb_tokens", load_imdb_tokens);
-DYNFAULT_REGISTER_DATA_LOADER("reuters_bow", load_reuters_bow);
+DYNFAULT_REGISTER(data_loader_registry(), "imdb_tokens", load_imdb_tokens);
+DYNFAULT_REGISTER(data_loader_registry(), "reuters_bow", load_reuters_bow);
 
 }  // namespace dynfault::programs

@@ -29,6 +29,6 @@ Recipe diabetes_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("diabetes_mlp", diabetes_mlp);
+DYNFAULT_REGISTER(program_registry(), "diabetes_mlp", diabetes_mlp);
 
 }  // namespace dynfault::programs

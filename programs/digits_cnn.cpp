@@ -31,6 +31,6 @@ Recipe digits_cnn() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("digits_cnn", digits_cnn);
+DYNFAULT_REGISTER(program_registry(), "digits_cnn", digits_cnn);
 
 }  // namespace dynfault::programs

@@ -28,6 +28,6 @@ Recipe digits_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("digits_mlp", digits_mlp);
+DYNFAULT_REGISTER(program_registry(), "digits_mlp", digits_mlp);
 
 }  // namespace dynfault::programs

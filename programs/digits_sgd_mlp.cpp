@@ -28,6 +28,6 @@ Recipe digits_sgd_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("digits_sgd_mlp", digits_sgd_mlp);
+DYNFAULT_REGISTER(program_registry(), "digits_sgd_mlp", digits_sgd_mlp);
 
 }  // namespace dynfault::programs

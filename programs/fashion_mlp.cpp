@@ -46,6 +46,6 @@ Recipe fashion_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("fashion_mlp", fashion_mlp);
+DYNFAULT_REGISTER(program_registry(), "fashion_mlp", fashion_mlp);
 
 }  // namespace dynfault::programs

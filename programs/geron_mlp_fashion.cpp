@@ -31,6 +31,6 @@ Recipe geron_mlp_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("geron_mlp_fashion", geron_mlp_fashion);
+DYNFAULT_REGISTER(program_registry(), "geron_mlp_fashion", geron_mlp_fashion);
 
 }  // namespace dynfault::programs

@@ -36,6 +36,6 @@ Recipe imdb_cnn() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("imdb_cnn", imdb_cnn);
+DYNFAULT_REGISTER(program_registry(), "imdb_cnn", imdb_cnn);
 
 }  // namespace dynfault::programs

@@ -34,6 +34,6 @@ Recipe imdb_cnn_lstm() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("imdb_cnn_lstm", imdb_cnn_lstm);
+DYNFAULT_REGISTER(program_registry(), "imdb_cnn_lstm", imdb_cnn_lstm);
 
 }  // namespace dynfault::programs

@@ -33,6 +33,6 @@ Recipe imdb_lstm() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("imdb_lstm", imdb_lstm);
+DYNFAULT_REGISTER(program_registry(), "imdb_lstm", imdb_lstm);
 
 }  // namespace dynfault::programs

@@ -29,6 +29,6 @@ Recipe iris_keras_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("iris_keras_mlp", iris_keras_mlp);
+DYNFAULT_REGISTER(program_registry(), "iris_keras_mlp", iris_keras_mlp);
 
 }  // namespace dynfault::programs

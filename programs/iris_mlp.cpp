@@ -39,6 +39,6 @@ Recipe iris_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("iris_mlp", iris_mlp);
+DYNFAULT_REGISTER(program_registry(), "iris_mlp", iris_mlp);
 
 }  // namespace dynfault::programs

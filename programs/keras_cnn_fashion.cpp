@@ -30,6 +30,6 @@ Recipe keras_cnn_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("keras_cnn_fashion", keras_cnn_fashion);
+DYNFAULT_REGISTER(program_registry(), "keras_cnn_fashion", keras_cnn_fashion);
 
 }  // namespace dynfault::programs

@@ -32,6 +32,6 @@ Recipe keras_deep_ae() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("keras_deep_ae", keras_deep_ae);
+DYNFAULT_REGISTER(program_registry(), "keras_deep_ae", keras_deep_ae);
 
 }  // namespace dynfault::programs

@@ -48,6 +48,6 @@ Recipe keras_denoising_ae() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("keras_denoising_ae", keras_denoising_ae);
+DYNFAULT_REGISTER(program_registry(), "keras_denoising_ae", keras_denoising_ae);
 
 }  // namespace dynfault::programs

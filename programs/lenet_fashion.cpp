@@ -46,6 +46,6 @@ Recipe lenet_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("lenet_fashion", lenet_fashion);
+DYNFAULT_REGISTER(program_registry(), "lenet_fashion", lenet_fashion);
 
 }  // namespace dynfault::programs

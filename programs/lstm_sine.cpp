@@ -43,6 +43,6 @@ Recipe lstm_sine() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("lstm_sine", lstm_sine);
+DYNFAULT_REGISTER(program_registry(), "lstm_sine", lstm_sine);
 
 }  // namespace dynfault::programs

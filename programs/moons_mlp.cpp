@@ -27,6 +27,6 @@ Recipe moons_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("moons_mlp", moons_mlp);
+DYNFAULT_REGISTER(program_registry(), "moons_mlp", moons_mlp);
 
 }  // namespace dynfault::programs

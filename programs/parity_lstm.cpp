@@ -29,6 +29,6 @@ Recipe parity_lstm() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("parity_lstm", parity_lstm);
+DYNFAULT_REGISTER(program_registry(), "parity_lstm", parity_lstm);
 
 }  // namespace dynfault::programs

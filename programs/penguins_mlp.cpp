@@ -30,6 +30,6 @@ Recipe penguins_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("penguins_mlp", penguins_mlp);
+DYNFAULT_REGISTER(program_registry(), "penguins_mlp", penguins_mlp);
 
 }  // namespace dynfault::programs

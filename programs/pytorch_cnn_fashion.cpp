@@ -33,6 +33,6 @@ Recipe pytorch_cnn_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("pytorch_cnn_fashion", pytorch_cnn_fashion);
+DYNFAULT_REGISTER(program_registry(), "pytorch_cnn_fashion", pytorch_cnn_fashion);
 
 }  // namespace dynfault::programs

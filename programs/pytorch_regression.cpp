@@ -28,6 +28,6 @@ Recipe pytorch_regression() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("pytorch_regression", pytorch_regression);
+DYNFAULT_REGISTER(program_registry(), "pytorch_regression", pytorch_regression);
 
 }  // namespace dynfault::programs

@@ -34,6 +34,6 @@ Recipe pytorch_rnn_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("pytorch_rnn_fashion", pytorch_rnn_fashion);
+DYNFAULT_REGISTER(program_registry(), "pytorch_rnn_fashion", pytorch_rnn_fashion);
 
 }  // namespace dynfault::programs

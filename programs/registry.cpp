@@ -3,36 +3,17 @@
 #include "common/check.h"
 
 namespace dynfault::programs {
-namespace {
-std::map<std::string, ProgramFactory>& table() {
-  static std::map<std::string, ProgramFactory> t;
-  return t;
-}
-}  // namespace
 
-bool register_program(const std::string& id, ProgramFactory factory) {
-  DYNFAULT_CHECK(table().emplace(id, std::move(factory)).second,
-                 "register_program(): duplicate program id '", id, "'");
-  return true;
-}
+DYNFAULT_DEFINE_REGISTRY(ProgramFactory, program_registry, "program")
 
-std::vector<std::string> program_ids() {
-  std::vector<std::string> ids;
-  for (const auto& kv : table()) ids.push_back(kv.first);
-  return ids;
-}
+std::vector<std::string> program_ids() { return program_registry().ids(); }
 
-bool has_program(const std::string& id) { return table().count(id) > 0; }
+bool has_program(const std::string& id) { return program_registry().contains(id); }
 
 Recipe program(const std::string& id) {
-  auto it = table().find(id);
-  if (it == table().end()) {
-    std::string known;
-    for (const auto& kv : table()) known += (known.empty() ? "" : ", ") + kv.first;
-    throw Error("unknown program '" + id + "' (known: " + known + ")");
-  }
-  Recipe r = it->second();
-  DYNFAULT_ASSERT(r.program == id);
+  Recipe r = program_registry().get(id)();
+  DYNFAULT_CHECK(r.program == id, "program '", id, "' returns a Recipe named '", r.program,
+                 "': the registered id and Recipe::program must agree");
   return r;
 }
 

@@ -1,30 +1,25 @@
 #pragma once
-/// Self-registering program catalogue. A program is one .cpp that defines a function returning its
-/// Recipe and registers it with DYNFAULT_REGISTER_PROGRAM; nothing else needs to change.
+/// The program catalogue. A program is one .cpp that defines a function returning its Recipe and
+/// ends with `DYNFAULT_REGISTER(program_registry(), "<id>", <function>);` (common/registry.h);
+/// nothing else needs to change.
 #include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "common/registry.h"
 #include "programs/recipe.h"
 
 namespace dynfault::programs {
 
 using ProgramFactory = std::function<Recipe()>;
 
-/// Adds a program; throws on a duplicate id. Called by DYNFAULT_REGISTER_PROGRAM at start-up.
-bool register_program(const std::string& id, ProgramFactory factory);
+/// Every registered program by id.
+Registry<ProgramFactory>& program_registry();
+
 /// Sorted ids of every registered program.
 std::vector<std::string> program_ids();
-/// The Recipe of `id`; throws dynfault::Error naming the id and the known ids when unknown.
+/// The Recipe of `id`; throws dynfault::Error naming the closest and the known ids when unknown.
 Recipe program(const std::string& id);
 bool has_program(const std::string& id);
 
 }  // namespace dynfault::programs
-
-#define DYNFAULT_PROGRAM_CONCAT_(a, b) a##b
-#define DYNFAULT_PROGRAM_CONCAT(a, b) DYNFAULT_PROGRAM_CONCAT_(a, b)
-/// Registers `fn` (a function returning Recipe) under `id`.
-#define DYNFAULT_REGISTER_PROGRAM(id, fn)                                                 \
-  static const bool DYNFAULT_PROGRAM_CONCAT(dynfault_program_registered_, __LINE__) =    \
-      ::dynfault::programs::register_program(id, fn)

@@ -32,6 +32,6 @@ Recipe reuters_mlp() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("reuters_mlp", reuters_mlp);
+DYNFAULT_REGISTER(program_registry(), "reuters_mlp", reuters_mlp);
 
 }  // namespace dynfault::programs

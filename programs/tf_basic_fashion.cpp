@@ -26,6 +26,6 @@ Recipe tf_basic_fashion() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("tf_basic_fashion", tf_basic_fashion);
+DYNFAULT_REGISTER(program_registry(), "tf_basic_fashion", tf_basic_fashion);
 
 }  // namespace dynfault::programs

@@ -30,6 +30,6 @@ Recipe wine_logreg() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("wine_logreg", wine_logreg);
+DYNFAULT_REGISTER(program_registry(), "wine_logreg", wine_logreg);
 
 }  // namespace dynfault::programs

@@ -31,6 +31,6 @@ Recipe xor_playground() {
 
 }  // namespace
 
-DYNFAULT_REGISTER_PROGRAM("xor_playground", xor_playground);
+DYNFAULT_REGISTER(program_registry(), "xor_playground", xor_playground);
 
 }  // namespace dynfault::programs

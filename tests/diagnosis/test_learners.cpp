@@ -69,6 +69,7 @@ TEST_SUITE("diagnosis") {
     CHECK(make_diagnoser("random_forest")->feature_set().empty());
   }
 
+  // The diagnoser registry's contract: every registered diagnoser, built-in or added later.
   TEST_CASE("Diagnosers: each learns a separable toy problem and round-trips exactly") {
     Matrix x, xt;
     Labels y, yt;
@@ -79,6 +80,7 @@ TEST_SUITE("diagnosis") {
     for (const auto& name : diagnoser_names()) {
       CAPTURE(name);
       auto d = make_diagnoser(name);
+      CHECK(d->name() == name);
       d->fit(x, y);
       CHECK(d->classes() == std::vector<std::string>{"activation", "loss", "optimizer"});
       const Labels p = d->predict(xt);

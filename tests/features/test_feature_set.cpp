@@ -53,21 +53,24 @@ TEST_SUITE("features") {
   }
 
   TEST_CASE("Feature sets: a registered set is usable and its column count is enforced") {
+    // Like every set, it reports NaN for what the trace does not hold.
     features::register_feature_set(
         features::FeatureSet("test_two", "two columns", {"a", "b"}, [](const db::Trace& t) {
-          return std::vector<double>{1.0, double(t.series.size())};
+          return std::vector<double>{t.series.empty() ? kNaN : double(t.series.size()),
+                                     t.outcome.empty() ? kNaN : 1.0};
         }));
-    CHECK(features::feature_set("test_two").compute(testing::base_trace("x")).values ==
-          std::vector<double>{1.0, 0.0});
+    const auto two = features::feature_set("test_two").compute(testing::base_trace("x")).values;
+    CHECK(std::isnan(two[0]));
+    CHECK(two[1] == 1.0);
     CHECK_THROWS_AS(
         features::register_feature_set(features::FeatureSet(
             "test_two", "again", {"a"}, [](const db::Trace&) { return std::vector<double>{1.0}; })),
         dynfault::Error);
-    features::register_feature_set(
-        features::FeatureSet("test_broken", "wrong count", {"a", "b"},
-                             [](const db::Trace&) { return std::vector<double>{1.0}; }));
-    CHECK_THROWS_AS(features::feature_set("test_broken").values(testing::base_trace("x")),
-                    dynfault::Error);
+    // A set that breaks its column count is caught when it computes (built, not registered:
+    // the registry's contract test would rightly reject it).
+    const features::FeatureSet broken("test_broken", "wrong count", {"a", "b"},
+                                      [](const db::Trace&) { return std::vector<double>{1.0}; });
+    CHECK_THROWS_AS(broken.values(testing::base_trace("x")), dynfault::Error);
   }
 
   // Hand values: train loss {1,.8,.9,.6,.5}; the last third of 5 epochs is max(2, ceil(5/3)) = 2
@@ -94,7 +97,7 @@ TEST_SUITE("features") {
     CHECK(v.values.size() == 25);
     CHECK(std::isnan(value(v, "train_loss_final")));
     CHECK(std::isnan(value(v, "val_metric_slope_last_third")));
-    CHECK(value(v, "epochs_run") == 0.0);
+    CHECK(std::isnan(value(v, "epochs_run")));  // no epoch recorded: unknown, not zero
   }
 
   TEST_CASE("Curves: a blown-up run keeps NaN finals and finite extremes") {
@@ -107,5 +110,44 @@ TEST_SUITE("features") {
     CHECK(value(v, "train_loss_min") == 1.5);
     CHECK(value(v, "step_loss_nonfinite_share") == 0.5);
     CHECK(value(v, "outcome_nan_loss") == 1.0);
+  }
+}
+
+// The feature-set registry's contract: every registered set, built-in or added later.
+TEST_SUITE("features") {
+  TEST_CASE("Feature set registry: every set keeps its columns, is pure and NaN on an empty trace") {
+    db::Trace blown = testing::base_trace("blown");
+    blown.outcome = "nan_loss";
+    testing::put(blown, "epoch/train_loss", {2.0, 1e6, testing::kNaN});
+    testing::put(blown, "train/loss", {2.0, 5.0, 1e6, testing::kInf, testing::kNaN});
+    db::Trace empty;  // nothing recorded, nothing known, not even how training ended
+    empty.run_uuid = "empty";
+    const std::vector<db::Trace> traces = {testing::five_epoch_trace(), blown, empty};
+    const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+    for (const auto& name : features::feature_set_names()) {
+      CAPTURE(name);
+      CHECK(name.find('+') == std::string::npos);
+      const auto set = features::feature_set(name);
+      CHECK(set.name() == name);
+      CHECK(!set.description().empty());
+      REQUIRE(!set.names().empty());
+      std::vector<std::vector<double>> first;
+      for (const auto& t : traces) {
+        const auto v = set.compute(t);
+        CHECK(v.names == set.names());
+        CHECK(v.values.size() == set.names().size());
+        first.push_back(v.values);
+      }
+      // A trace with no series at all has no value to report: every feature is missing.
+      for (size_t i = 0; i < first.back().size(); ++i) {
+        CAPTURE(set.names()[i]);
+        CHECK(std::isnan(first.back()[i]));
+      }
+      // No feature reads another run: the same trace gives the same values in any order.
+      for (size_t k = traces.size(); k-- > 0;) {
+        const auto again = set.values(traces[k]);
+        for (size_t i = 0; i < again.size(); ++i) CHECK(same(again[i], first[k][i]));
+      }
+    }
   }
 }

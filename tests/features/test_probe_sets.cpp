@@ -92,14 +92,20 @@ TEST_SUITE("features") {
   }
 
   TEST_CASE("Probe sets: an empty trace gives NaN, never an error") {
-    for (const char* name : {"default", "curvature", "activation"})
+    for (const char* name : {"default", "curvature", "activation", "optimizer"})
       for (double v : features::feature_set(name).values(db::Trace{})) CHECK(std::isnan(v));
-    const auto opt = features::feature_set("optimizer").compute(db::Trace{});
+    // With the optimizer probe on, absent state is information: SGD keeps no Adam moments.
+    db::Trace sgd;
+    db::Series momentum;
+    momentum.steps = {0, 1};
+    momentum.values = {0.5, 0.4};
+    sgd.series["opt/momentum_norm"] = momentum;
+    const auto opt = features::feature_set("optimizer").compute(sgd);
     for (size_t i = 0; i < opt.names.size(); ++i) {
-      if (opt.names[i].rfind("opt_has_", 0) == 0)
-        CHECK(opt.values[i] == 0.0);  // absent state is information, not a missing value
-      else
-        CHECK(std::isnan(opt.values[i]));
+      CAPTURE(opt.names[i]);
+      if (opt.names[i] == "opt_has_momentum") CHECK(opt.values[i] == 1.0);
+      if (opt.names[i] == "opt_has_adam_state" || opt.names[i] == "opt_has_accumulator")
+        CHECK(opt.values[i] == 0.0);
     }
   }
 

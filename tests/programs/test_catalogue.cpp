@@ -7,6 +7,7 @@
 #include <string>
 
 #include "programs/recipe.h"
+#include "programs/data.h"
 #include "programs/registry.h"
 
 namespace P = dynfault::programs;
@@ -51,7 +52,12 @@ TEST_SUITE("programs") {
       CAPTURE(id);
       const P::Recipe r = P::program(id);
       REQUIRE(kinds.count(r.provenance.kind) == 1);
-      CHECK(loaders_of_kind.at(r.provenance.kind).count(r.data.name) == 1);
+      CHECK(P::data_loader_registry().contains(r.data.name));
+      // The catalogue's loaders serve the kinds of data they hold; a loader added later (with
+      // its own loader test) is not pinned here, so adding one breaks nothing.
+      bool catalogue_loader = false;
+      for (const auto& [kind, names] : loaders_of_kind) catalogue_loader |= names.count(r.data.name) > 0;
+      if (catalogue_loader) CHECK(loaders_of_kind.at(r.provenance.kind).count(r.data.name) == 1);
       CHECK(!r.data.sample_shape.empty());
       CHECK(r.data.num_classes >= 0);
       CHECK((r.data.num_classes == 0) == (r.task == "regression"));

@@ -21,32 +21,39 @@
 namespace fs = std::filesystem;
 using namespace dynfault;
 
+namespace dynfault::mutators {
 namespace {
 
-/// A test-only fault type: trains `extra` epochs more than the program asks for.
-class ExampleEpochsAdd final : public mutators::Mutator {
+// docs:begin custom-operator
+/// Trains `extra` epochs more than the program asks for. Applies to: every program that trains
+/// at least one epoch. Symptom: longer training, a growing train/validation gap (overfitting).
+/// Source: a dynfault example (tests/runner/test_custom_operator.cpp).
+class ExampleEpochsAdd final : public EditMutator {
  public:
   std::string id() const override { return "example_epochs_add"; }
   std::string category() const override { return "hyperparameter"; }
   std::string description() const override { return "Adds `extra` epochs of training."; }
   std::string symptom() const override { return "longer training, overfitting"; }
-  std::vector<mutators::ParamSpec> params() const override {
-    return {mutators::integer_param("extra", 1, 1, 10, "epochs to add")};
+  std::vector<ParamSpec> params() const override {
+    return {integer_param("extra", 1, 1, 10, "epochs to add")};
   }
-  std::string not_applicable(const programs::Recipe& r, const programs::Json&) const override {
+
+ protected:
+  std::string precondition(const Recipe& r, const Json&) const override {
     return r.epochs > 0 ? "" : "the program trains for no epoch";
   }
-  programs::Recipe mutate(programs::Recipe r, const programs::Json& p) const override {
-    const int64_t before = r.epochs;
-    r.epochs += p.at("extra").get<int64_t>();
-    mutators::record_fault(r, *this, p,
-                           "epochs: " + std::to_string(before) + " -> " + std::to_string(r.epochs));
-    return r;
+  std::string edit(Recipe& r, const Json& p) const override {
+    return set_field("epochs", r.epochs, r.epochs + p.at("extra").get<int64_t>());
+  }
+  std::string no_op(const Recipe& r, const Json&) const override {
+    return already("the number of epochs", r.epochs);
   }
 };
 
 }  // namespace
-DYNFAULT_REGISTER_MUTATOR(ExampleEpochsAdd);
+DYNFAULT_REGISTER(mutator_registry(), "example_epochs_add", std::make_shared<ExampleEpochsAdd>());
+// docs:end custom-operator
+}  // namespace dynfault::mutators
 
 TEST_SUITE("runner") {
   TEST_CASE("An operator defined only in a test file is listed, planned and run") {
