@@ -74,6 +74,28 @@
 
 namespace dynfault::db {
 
+/// How training can end (RunRow::outcome): completed, nan_loss (a non-finite loss), diverged
+/// (the loss grew past the divergence bound), exception, timeout, crashed (the worker died).
+inline const std::vector<std::string>& outcomes() {
+  static const std::vector<std::string> kOutcomes = {"completed", "nan_loss", "diverged",
+                                                     "exception", "timeout",  "crashed"};
+  return kOutcomes;
+}
+
+/// True when `outcome` is one of outcomes().
+inline bool is_outcome(const std::string& outcome) {
+  for (const auto& o : outcomes())
+    if (o == outcome) return true;
+  return false;
+}
+
+/// outcomes() joined by ", " for messages.
+inline std::string outcome_list() {
+  std::string out;
+  for (const auto& o : outcomes()) out += (out.empty() ? "" : ", ") + o;
+  return out;
+}
+
 /// A planned run: everything needed to execute it, fixed at plan time.
 struct RunSpec {
   std::string run_uuid;      ///< 32 hex chars, hash of the canonical spec

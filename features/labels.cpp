@@ -166,6 +166,16 @@ std::string Taxonomy::classify(const std::string& mutator, const std::string& ca
   return "";
 }
 
+std::vector<std::string> task_classes(const std::string& task, const Taxonomies& taxonomies) {
+  const std::string prefix = "fault_type/";
+  if (task.rfind(prefix, 0) == 0) return taxonomies.get(task.substr(prefix.size())).classes;
+  if (task == kTaskDetection) return {"clean", "faulty"};
+  if (task == kTaskInstability) return {"diverged", "oscillating", "stable"};
+  if (task == kTaskMismatch) return {"consistent", "mismatch"};
+  if (task == kTaskEffective) return {"effective", "not_effective"};
+  return {};
+}
+
 const Taxonomy& Taxonomies::get(const std::string& name) const {
   for (const auto& t : list)
     if (t.name == name) return t;

@@ -53,6 +53,12 @@ Taxonomies load_taxonomies(const std::string& path);
 /// Same, from text; `name` stands for the file name in errors.
 Taxonomies parse_taxonomies(const std::string& yaml_text, const std::string& name);
 
+/// The classes a label task declares, sorted: its taxonomy's classes for fault_type/<taxonomy>,
+/// the fixed vocabulary of the other tasks (detection: clean, faulty; instability: diverged,
+/// oscillating, stable; mismatch: consistent, mismatch; effective: effective, not_effective);
+/// empty for an unknown task.
+std::vector<std::string> task_classes(const std::string& task, const Taxonomies& taxonomies);
+
 // --- thresholds -------------------------------------------------------------------------------
 
 /// Instability triage thresholds (`instability:` in `configs/thresholds.yaml`).

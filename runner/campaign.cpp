@@ -11,6 +11,7 @@
 #include "common/yaml_util.h"
 #include "mutators/mutator.h"
 #include "programs/registry.h"
+#include "runner/executor.h"
 
 namespace dynfault::runner {
 namespace {
@@ -306,6 +307,18 @@ Campaign load_campaign(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_campaign(ss.str(), path);
+}
+
+int64_t store_plan(db::Store& store, const Campaign& campaign, const Plan& plan) {
+  store.upsert_campaign(campaign.name, campaign.text, campaign.hash);
+  for (const auto& [k, v] : environment_info()) store.set_info(k, v);
+  for (const auto& id : campaign.programs) {
+    const auto r = base_recipe(campaign, id);
+    store.upsert_program(db::ProgramRow{id, r.family, r.task, r.data.name, r.provenance.source,
+                                        r.provenance.changes, r.provenance.metric,
+                                        r.provenance.satisfactory});
+  }
+  return store.insert_runs(plan.runs);
 }
 
 programs::Recipe base_recipe(const Campaign& campaign, const std::string& program) {

@@ -53,6 +53,7 @@
 #include <string>
 #include <vector>
 
+#include "db/store.h"
 #include "db/trace.h"
 #include "programs/recipe.h"
 #include "runner/trainer.h"
@@ -105,6 +106,11 @@ struct Plan {
 
 /// Expands the campaign into run specs. Deterministic: the same campaign gives the same ids.
 Plan plan_campaign(const Campaign& campaign);
+
+/// Records the campaign (first: a database of another campaign is refused), this build's
+/// environment_info(), the campaign's programs and the planned runs in `store`; returns the
+/// number of runs that were new (planning twice adds nothing).
+int64_t store_plan(db::Store& store, const Campaign& campaign, const Plan& plan);
 
 /// The recipe of `program` with the campaign's overrides applied (the clean run's recipe).
 programs::Recipe base_recipe(const Campaign& campaign, const std::string& program);

@@ -1,0 +1,371 @@
+// The campaign commands: plan, run (and the worker it starts), status, merge, demo.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "cli/cli.h"
+#include "db/merge.h"
+#include "diagnosis/report.h"
+#include "runner/campaign.h"
+
+namespace fs = std::filesystem;
+
+namespace dynfault::cli {
+namespace {
+
+// --- plan --------------------------------------------------------------------------------------
+
+struct PlanOptions {
+  std::string db;
+  std::string config;
+  bool dry_run = false;
+  int64_t shard_index = 0;  ///< plan only the runs with shard_of(run) == shard_index ...
+  int64_t shard_count = 1;  ///< ... of shard_count (a shard database of a job array)
+};
+
+/// Plans `config` into the database; everything is validated before the database is touched.
+runner::Plan plan_into(const PlanOptions& o, bool quiet) {
+  const runner::Campaign c = runner::load_campaign(o.config);
+  runner::Plan plan = runner::plan_campaign(c);
+  if (!quiet) {
+    std::map<std::string, int64_t> per_program;
+    for (const auto& r : plan.runs) ++per_program[r.program];
+    std::cout << "campaign '" << c.name << "': " << plan.runs.size() << " runs over "
+              << per_program.size() << " programs";
+    if (!plan.skipped.empty()) std::cout << " (" << plan.skipped.size() << " inapplicable combinations skipped)";
+    std::cout << '\n';
+  }
+  if (o.shard_count > 1) {
+    const auto planned = plan.runs.size();
+    plan.runs.erase(std::remove_if(plan.runs.begin(), plan.runs.end(),
+                                   [&](const db::RunSpec& r) {
+                                     return runner::shard_of(r.run_uuid, o.shard_count) !=
+                                            o.shard_index;
+                                   }),
+                    plan.runs.end());
+    if (!quiet)
+      std::cout << "shard " << o.shard_index << "/" << o.shard_count << ": " << plan.runs.size()
+                << " of the " << planned << " runs\n";
+  }
+  if (o.dry_run) return plan;
+  db::Store store = db::Store::open(o.db);
+  const int64_t added = runner::store_plan(store, c, plan);
+  if (!quiet)
+    std::cout << "planned into " << o.db << ": " << added << " new, "
+              << (static_cast<int64_t>(plan.runs.size()) - added) << " already present\n";
+  return plan;
+}
+
+}  // namespace
+
+int cmd_plan(const Args& args) {
+  PlanOptions o;
+  auto d = db_option(o.db);
+  bool verbose = false;
+  d.add_options()("config", po::value(&o.config), "campaign YAML file (or give it as argument)")(
+      "dry-run", po::bool_switch(&o.dry_run), "validate and count, write nothing")(
+      "verbose,v", po::bool_switch(&verbose), "list the skipped combinations");
+  auto p = parse("plan", args, d, "plan [--config] FILE [--db PATH] [--dry-run]", 1);
+  if (!p.positional.empty()) o.config = p.positional[0];
+  if (o.config.empty()) throw UsageError("plan: no campaign file given (--config FILE)");
+  const auto plan = plan_into(o, false);
+  if (verbose)
+    for (const auto& s : plan.skipped) std::cout << "  skipped: " << s << '\n';
+  return 0;
+}
+
+// --- run ---------------------------------------------------------------------------------------
+
+namespace {
+
+void parse_shard(const std::string& s, int64_t& index, int64_t& count) {
+  const auto slash = s.find('/');
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument("no slash");
+    size_t a = 0, b = 0;
+    index = std::stoll(s.substr(0, slash), &a);
+    count = std::stoll(s.substr(slash + 1), &b);
+    if (a != slash || b != s.size() - slash - 1) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw UsageError("run: --shard expects i/N (e.g. 0/4), got '" + s + "'");
+  }
+  if (count < 1 || index < 0 || index >= count)
+    throw UsageError("run: --shard " + s + ": need 0 <= i < N");
+}
+
+/// "42s", "3m05s", "2h07m": short enough for a progress line.
+std::string format_duration(double seconds) {
+  const int64_t t = static_cast<int64_t>(seconds + 0.5);
+  char buf[32];
+  if (t < 60) {
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(t));
+  } else if (t < 3600) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(t / 60),
+                  static_cast<long long>(t % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(t / 3600),
+                  static_cast<long long>(t / 60 % 60));
+  }
+  return buf;
+}
+
+/// Live progress on standard error: a redrawn bar on a terminal; otherwise (a log file, a Slurm
+/// job) a plain line every `every_s` seconds and a last one at the end.
+std::function<void(const runner::Progress&)> progress_printer(bool tty, double every_s) {
+  auto last = std::make_shared<double>(-1e9);
+  return [tty, every_s, last](const runner::Progress& p) {
+    const int64_t done = p.finished + p.failed;
+    const bool end = done == p.total && p.running == 0;
+    const double rate = p.elapsed_s > 0 ? done / p.elapsed_s * 60.0 : 0;
+    std::ostringstream s;
+    s << done << "/" << p.total << " done (" << p.finished << " finished, " << p.failed
+      << " failed, " << p.running << " running), " << std::fixed << std::setprecision(1) << rate
+      << " runs/min, ";
+    if (end) {
+      s << "took " << format_duration(p.elapsed_s);
+    } else {
+      s << "ETA " << (rate > 0 ? format_duration((p.total - done) / rate * 60.0) : "?");
+    }
+    if (tty) {
+      const int width = 30;
+      const int fill = p.total > 0 ? static_cast<int>(width * done / p.total) : width;
+      std::cerr << "\r[" << std::string(fill, '#') << std::string(width - fill, '.') << "] "
+                << s.str() << "\033[K" << (end ? "\n" : "") << std::flush;
+    } else if (p.elapsed_s - *last >= every_s || end) {
+      std::cerr << "dynfault run: " << s.str() << std::endl;
+      *last = p.elapsed_s;
+    }
+  };
+}
+
+
+}  // namespace
+
+runner::ExecuteSummary run_campaign(const RunOptions& o) {
+  std::string campaign = o.campaign;
+  runner::ExecuteOptions eo;
+  if (!o.shard.empty()) parse_shard(o.shard, eo.shard_index, eo.shard_count);
+  if (!o.config.empty()) {
+    if (fs::exists(o.db)) {
+      // Planning writes: a damaged file is refused before, not after (execute checks too).
+      db::Store existing = db::Store::open(o.db, false);
+      const std::string integrity = existing.check_integrity();
+      if (integrity != "ok")
+        throw Error(o.db + ": failed its integrity check (" + integrity.substr(0, 300) +
+                    "); refusing to plan or run on it");
+    }
+    // With --shard, a shard database receives only its own runs (dynfault merge joins them).
+    PlanOptions po_{o.db, o.config, false, eo.shard_index, eo.shard_count};
+    plan_into(po_, o.quiet);
+    campaign = runner::load_campaign(o.config).name;
+  }
+  if (!fs::exists(o.db))
+    throw Error("no database '" + o.db + "': plan a campaign first (dynfault plan --config FILE)");
+  eo.db_path = o.db;
+  eo.campaign = campaign;
+  eo.jobs = o.jobs;
+  eo.worker_binary = self_binary();
+  eo.limit = o.limit;
+  eo.max_steps = o.max_steps;
+  eo.probes = !o.no_probes;
+  eo.max_attempts = o.max_attempts;
+  eo.wait_for_lock = o.wait;
+  eo.grace_s = o.grace_s;
+  if (!o.quiet) {
+    const bool tty = ::isatty(2);
+    eo.on_progress = progress_printer(tty, o.progress_every_s);
+    // On a terminal the bar owns the current line: a message starts a line of its own.
+    eo.log = [tty](const std::string& s) {
+      std::cerr << (tty ? "\n" : "") << "dynfault run: " << s << std::endl;
+    };
+  }
+  auto summary = runner::execute(eo);
+  if (!o.quiet) {
+    std::cout << "executed " << (summary.progress.finished + summary.progress.failed) << " runs in "
+              << std::fixed << std::setprecision(1) << summary.progress.elapsed_s << " s: "
+              << summary.progress.finished << " finished, " << summary.progress.failed
+              << " failed; outcomes:";
+    for (const auto& [k, v] : summary.outcomes) std::cout << ' ' << k << '=' << v;
+    std::cout << '\n';
+  }
+  return summary;
+}
+
+po::options_description run_flags(RunOptions& o) {
+  auto d = db_option(o.db);
+  d.add_options()("config", po::value(&o.config)->default_value(o.config),
+                  "plan this campaign file first (idempotent)")(
+      "campaign", po::value(&o.campaign), "only runs of this campaign")(
+      "jobs,j", po::value(&o.jobs)->default_value(o.jobs), "worker processes (one thread each)")(
+      "shard", po::value(&o.shard),
+      "run only shard i/N of the plan (a partition by run id); with --config, plan only it")(
+      "limit", po::value(&o.limit)->default_value(o.limit), "execute at most N runs")(
+      "max-steps", po::value(&o.max_steps)->default_value(o.max_steps),
+      "stop each training after N steps (smoke tests)")(
+      "no-probes", po::bool_switch(&o.no_probes), "record loss curves only")(
+      "max-attempts", po::value(&o.max_attempts)->default_value(o.max_attempts),
+      "retry a FAILED run until it was started N times (0 = always)")(
+      "wait", po::bool_switch(&o.wait), "wait for another run on this database instead of failing")(
+      "grace", po::value(&o.grace_s)->default_value(o.grace_s),
+      "seconds past a run's timeout_s before its worker is killed")(
+      "progress-every", po::value(&o.progress_every_s)->default_value(o.progress_every_s),
+      "seconds between progress lines when standard error is not a terminal");
+  return d;
+}
+
+int cmd_run(const Args& args) {
+  RunOptions o;
+  auto p = parse("run", args, run_flags(o), "run [--config FILE] [--db PATH] [--jobs N] [--shard i/N]", 1);
+  if (!p.positional.empty()) o.config = p.positional[0];
+  if (o.jobs < 1 || o.jobs > 256) throw UsageError("run: --jobs must be in [1, 256]");
+  if (o.max_attempts < 0) throw UsageError("run: --max-attempts must be >= 0");
+  if (!(o.grace_s >= 0) || !(o.progress_every_s >= 0))
+    throw UsageError("run: --grace and --progress-every must be >= 0");
+  run_campaign(o);
+  return 0;
+}
+
+int cmd_worker(const Args& args) {
+  runner::WorkerOptions o;
+  bool no_probes = false;
+  auto d = db_option(o.db_path);
+  d.add_options()("no-probes", po::bool_switch(&no_probes), "")(
+      "max-steps", po::value(&o.max_steps)->default_value(o.max_steps), "");
+  parse("worker", args, d, "worker --db PATH (started by 'dynfault run')");
+  o.probes = !no_probes;
+  return runner::worker_main(o);
+}
+
+// --- status ------------------------------------------------------------------------------------
+
+int cmd_status(const Args& args) {
+  std::string dbp, campaign;
+  auto d = db_option(dbp);
+  d.add_options()("campaign", po::value(&campaign), "only this campaign");
+  parse("status", args, d, "status [--db PATH] [--campaign NAME]");
+  if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
+  db::Store store = db::Store::open(dbp, false);
+  const auto runs = store.runs(db::RunFilter{campaign, ""});
+  std::map<std::string, int64_t> by_status, by_outcome;
+  std::map<std::string, std::map<std::string, int64_t>> by_program, by_fault;
+  for (const auto& r : runs) {
+    ++by_status[r.status];
+    if (!r.outcome.empty()) ++by_outcome[r.outcome];
+    ++by_program[r.spec.program][r.status];
+    ++by_fault[r.spec.fault_ids.empty() ? "(clean)" : r.spec.fault_ids][r.status];
+  }
+  std::cout << store.path() << ": " << runs.size() << " runs";
+  for (const auto& c : store.campaigns()) std::cout << " | campaign " << c;
+  std::cout << "\nstatus: ";
+  for (const auto& [k, v] : by_status) std::cout << k << '=' << v << ' ';
+  std::cout << "\noutcome: ";
+  for (const auto& [k, v] : by_outcome) std::cout << k << '=' << v << ' ';
+  const auto table = [](const std::string& title,
+                        const std::map<std::string, std::map<std::string, int64_t>>& m) {
+    std::printf("\n%-34s %9s %9s %9s %9s\n", title.c_str(), "SCHEDULED", "RUNNING", "FINISHED",
+                "FAILED");
+    for (const auto& [k, s] : m) {
+      const auto get = [&](const char* st) {
+        auto it = s.find(st);
+        return it == s.end() ? int64_t{0} : it->second;
+      };
+      std::printf("%-34s %9lld %9lld %9lld %9lld\n", k.c_str(), (long long)get("SCHEDULED"),
+                  (long long)get("RUNNING"), (long long)get("FINISHED"),
+                  (long long)(get("FAILED") + get("KILLED")));
+    }
+  };
+  table("program", by_program);
+  table("operator", by_fault);
+  // Killing-test verdicts exist once `dynfault labels` has run.
+  const auto eff = features::effectiveness_by_operator(store, campaign);
+  if (!eff.empty()) {
+    std::printf("\n%-34s %9s %9s %9s\n", "operator (killing test)", "mutants", "effective",
+                "rate");
+    for (const auto& e : eff)
+      std::printf("%-34s %9lld %9lld %9.2f\n", e.mutator.c_str(), (long long)e.mutants,
+                  (long long)e.effective, e.rate);
+  }
+  return 0;
+}
+
+// --- merge -------------------------------------------------------------------------------------
+
+/// `dynfault merge --into A.db B.db ...`: joins shard databases (of a Slurm job array) into one.
+int cmd_merge(const Args& args) {
+  std::string into;
+  po::options_description d("Options");
+  d.add_options()("into", po::value(&into), "target database (created when missing)");
+  auto p = parse("merge", args, d, "merge --into TARGET.db SOURCE.db [SOURCE.db ...]", 1 << 20);
+  if (into.empty()) throw UsageError("merge: no target database given (--into FILE)");
+  if (p.positional.empty()) throw UsageError("merge: no source databases given");
+  runner::CoordinatorLock lock(into);  // no coordinator or other merge writes the target meanwhile
+  const bool created = !fs::exists(into);
+  try {
+    db::Store target = db::Store::open(into);
+    const std::string integrity = target.check_integrity();
+    if (integrity != "ok")
+      throw Error(into + ": failed its integrity check (" + integrity.substr(0, 300) +
+                  "); refusing to merge into it");
+    const auto report = db::merge_databases(target, p.positional);
+    for (const auto& r : report.sources)
+      std::cout << r.path << ": " << r.runs_new << " new runs, " << r.runs_replaced
+                << " replaced (further in the source), " << r.runs_kept << " already present; "
+                << r.metric_points << " metric points, " << r.labels << " labels\n";
+    std::cout << into << ":";
+    for (const auto& [status, n] : target.status_counts("")) std::cout << ' ' << status << '=' << n;
+    std::cout << '\n';
+  } catch (...) {
+    // A refused merge leaves no empty target behind.
+    if (created)
+      for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(into + suffix);
+    throw;
+  }
+  return 0;
+}
+
+// --- demo --------------------------------------------------------------------------------------
+
+int cmd_demo(const Args& args) {
+  RunOptions o;
+  o.config = config_dir() + "/quick.yaml";
+  o.jobs = 2;
+  EvalFlags flags;
+  auto d = run_flags(o);
+  d.add(flags.describe());
+  parse("demo", args, d, "demo [--db PATH] [--config FILE] [--jobs N]");
+  const std::string campaign = runner::load_campaign(o.config).name;
+  const auto eo = flags.options(campaign);
+  const int threads = flags.threads;
+  std::cout << "== dynfault demo: " << o.config << " -> " << o.db << " ==\n";
+  std::cout << "\n-- plan and run --\n";
+  run_campaign(o);
+  db::Store store = open_existing(o.db);
+  std::cout << "\n-- labels --\n";
+  print_labels(features::derive_labels(store, default_label_options().campaign(campaign)));
+  std::cout << "\n-- features --\n";
+  std::vector<std::string> needed;
+  for (const auto& spec : eo.feature_sets())
+    for (const auto& part : features::split_feature_set_spec(spec))
+      if (std::find(needed.begin(), needed.end(), part) == needed.end()) needed.push_back(part);
+  print_extract(features::extract_features(
+      store, features::ExtractOptions().campaign(campaign).feature_sets(needed).threads(threads)));
+  std::cout << "\n-- evaluation: within-program vs program held-out --\n";
+  std::cout << diagnosis::format_table(diagnosis::evaluate(store, eo));
+  std::cout << "\n-- report --\n";
+  const std::string report = fs::path(o.db).replace_extension(".html").string();
+  const std::string html =
+      diagnosis::render_report_html(store, diagnosis::ReportOptions().campaign(campaign));
+  write_file_atomically(report, html);
+  std::cout << "wrote " << report << " (" << html.size() << " bytes; open it in a browser)\n";
+  return 0;
+}
+
+}  // namespace dynfault::cli

@@ -1,0 +1,155 @@
+// `dynfault list`: the registered programs, fault operators, feature sets and diagnosers.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/cli.h"
+#include "diagnosis/diagnoser.h"
+#include "features/feature_set.h"
+#include "mutators/mutator.h"
+#include "programs/registry.h"
+
+namespace dynfault::cli {
+
+using programs::Json;
+
+// --- list --------------------------------------------------------------------------------------
+
+int cmd_list(const Args& args) {
+  std::string format = "text";
+  po::options_description d("Options");
+  d.add_options()("format", po::value(&format)->default_value("text"),
+                  "text, json, or markdown (mutators: the table of docs/mutators.md)");
+  auto p = parse("list", args, d,
+                 "list programs|mutators|features|diagnosers [--format text|json|markdown]", 1);
+  if (p.positional.empty())
+    throw UsageError("list: say what to list: programs, mutators, features or diagnosers");
+  if (format != "text" && format != "json" && format != "markdown")
+    throw UsageError("list: --format must be text, json or markdown, got '" + format + "'");
+  const std::string what = p.positional[0];
+  if (what == "features" || what == "diagnosers") {
+    if (format == "markdown") throw UsageError("list " + what + ": --format is text or json");
+    Json out = Json::array();
+    if (what == "features") {
+      for (const auto& name : features::feature_set_names()) {
+        const auto set = features::feature_set(name);
+        out.push_back({{"name", name},
+                       {"description", set.description()},
+                       {"columns", set.names().size()}});
+      }
+    } else {
+      for (const auto& name : diagnosis::diagnoser_names()) {
+        // Baselines bind their own feature set (e.g. deepfd, default_rf); the others take any.
+        const std::string bound = diagnosis::make_diagnoser(name)->feature_set();
+        out.push_back({{"name", name}, {"feature_set", bound.empty() ? "any" : bound}});
+      }
+    }
+    if (format == "json") {
+      std::cout << out.dump(2) << '\n';
+    } else if (what == "features") {
+      std::printf("%-12s %7s  %s\n", "feature set", "columns", "description");
+      for (const auto& j : out)
+        std::printf("%-12s %7zu  %s\n", j["name"].get<std::string>().c_str(),
+                    j["columns"].get<size_t>(), j["description"].get<std::string>().c_str());
+    } else {
+      std::printf("%-20s %s\n", "diagnoser", "feature set");
+      for (const auto& j : out)
+        std::printf("%-20s %s\n", j["name"].get<std::string>().c_str(),
+                    j["feature_set"].get<std::string>().c_str());
+    }
+    return 0;
+  }
+  if (what == "programs") {
+    Json out = Json::array();
+    for (const auto& id : programs::program_ids()) {
+      const auto r = programs::program(id);
+      out.push_back({{"id", id},
+                     {"family", r.family},
+                     {"task", r.task},
+                     {"dataset", r.data.name},
+                     {"source", r.provenance.source},
+                     {"changes", r.provenance.changes},
+                     {"metric", r.provenance.metric},
+                     {"satisfactory", r.provenance.satisfactory},
+                     {"epochs", r.epochs},
+                     {"optimizer", r.optimizer.name},
+                     {"lr", r.optimizer.lr},
+                     {"loss", r.loss}});
+    }
+    if (format == "json") {
+      std::cout << out.dump(2) << '\n';
+    } else if (format == "markdown") {
+      throw UsageError(
+          "list programs: the programs catalogue with measured times is written by "
+          "'dynfault check programs --markdown FILE'");
+    } else {
+      std::printf("%-16s %-7s %-11s %-14s %s\n", "program", "family", "task", "dataset", "source");
+      for (const auto& j : out)
+        std::printf("%-16s %-7s %-11s %-14s %s\n", j["id"].get<std::string>().c_str(),
+                    j["family"].get<std::string>().c_str(), j["task"].get<std::string>().c_str(),
+                    j["dataset"].get<std::string>().c_str(), j["source"].get<std::string>().c_str());
+    }
+    return 0;
+  }
+  if (what == "mutators") {
+    Json out = Json::array();
+    for (const auto& id : mutators::mutator_ids()) {
+      const auto& m = mutators::mutator(id);
+      Json params = Json::array();
+      for (const auto& s : m.params()) {
+        static const char* kTypes[] = {"number", "integer", "string", "bool"};
+        Json pj = {{"name", s.name},
+                   {"type", kTypes[static_cast<int>(s.type)]},
+                   {"default", s.default_value},
+                   {"doc", s.doc}};
+        if (!s.choices.empty()) pj["choices"] = s.choices;
+        if (s.type == mutators::ParamSpec::Type::kNumber ||
+            s.type == mutators::ParamSpec::Type::kInteger) {
+          pj["min"] = s.min;
+          pj["max"] = s.max;
+        }
+        params.push_back(pj);
+      }
+      out.push_back({{"id", id},
+                     {"category", m.category()},
+                     {"description", m.description()},
+                     {"symptom", m.symptom()},
+                     {"params", params}});
+    }
+    if (format == "json") {
+      std::cout << out.dump(2) << '\n';
+    } else if (format == "markdown") {
+      std::cout << "# Fault operators\n\nGenerated by `dynfault list mutators --format markdown` "
+                   "from the registry; do not edit by hand. "
+                << out.size() << " operators.\n\n"
+                << "| id | category | what it changes | parameters (default) | expected symptom |\n"
+                << "|---|---|---|---|---|\n";
+      for (const auto& j : out) {
+        std::string params;
+        for (const auto& pj : j["params"]) {
+          params += (params.empty() ? "" : "; ") + pj["name"].get<std::string>() + " (" +
+                    (pj["default"].is_string() ? pj["default"].get<std::string>()
+                                               : pj["default"].dump()) +
+                    ")";
+          if (pj.contains("choices")) {
+            std::string c;
+            for (const auto& x : pj["choices"]) c += (c.empty() ? "" : ", ") + x.get<std::string>();
+            params += ": " + c;
+          }
+        }
+        std::cout << "| `" << j["id"].get<std::string>() << "` | " << j["category"].get<std::string>()
+                  << " | " << j["description"].get<std::string>() << " | " << params << " | "
+                  << j["symptom"].get<std::string>() << " |\n";
+      }
+    } else {
+      std::printf("%-20s %-15s %s\n", "mutator", "category", "description");
+      for (const auto& j : out)
+        std::printf("%-20s %-15s %s\n", j["id"].get<std::string>().c_str(),
+                    j["category"].get<std::string>().c_str(),
+                    j["description"].get<std::string>().c_str());
+    }
+    return 0;
+  }
+  throw UsageError("list: unknown list '" + what + "' (programs, mutators, features or diagnosers)");
+}
+
+}  // namespace dynfault::cli

@@ -1,0 +1,126 @@
+#pragma once
+/// What the command files of the `dynfault` executable share: flag parsing, the usage error,
+/// and the pieces one command group lends another (`demo` runs a campaign and evaluates it).
+/// The commands live by group: catalogue_commands.cpp (list), campaign_commands.cpp (plan, run,
+/// worker, status, merge, demo), corpus_commands.cpp (labels, features, evaluate, report,
+/// check, export), model_commands.cpp (train, diagnose, trace-csv, replay); main.cpp dispatches.
+/// Libraries never see Boost: each command parses its flags into the libraries' options.
+#include <boost/program_options.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/check.h"
+#include "db/store.h"
+#include "diagnosis/evaluation.h"
+#include "features/feature_set.h"
+#include "features/labels.h"
+#include "runner/executor.h"
+
+namespace dynfault::cli {
+
+namespace po = boost::program_options;
+
+/// Thrown for usage errors (bad flags); main prints it and exits 2.
+struct UsageError : Error {
+  using Error::Error;
+};
+
+using Args = std::vector<std::string>;
+
+/// The running dynfault executable (workers and re-executions start it again).
+std::string self_binary();
+
+/// configs/ next to the sources this binary was built from, unless DYNFAULT_CONFIG_DIR is set.
+std::string config_dir();
+
+struct Parsed {
+  po::variables_map vm;
+  std::vector<std::string> positional;
+};
+
+/// Parses `args` against `desc` (+ --help, which prints `usage` and the options and exits 0);
+/// positionals are collected in order, more than `max_positional` is a UsageError.
+Parsed parse(const std::string& cmd, const Args& args, po::options_description desc,
+             const std::string& usage, int max_positional = 0);
+
+/// The `--db PATH` option every command takes.
+po::options_description db_option(std::string& db);
+
+/// Opens an existing database for reading and writing; Error when there is none.
+db::Store open_existing(const std::string& path);
+
+/// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> split_list(const std::string& s);
+
+/// Writes `text` beside `out` and renames it over `out`, so a failure never leaves half a file.
+void write_file_atomically(const std::string& out, const std::string& text);
+
+// --- lent by the campaign commands to demo -------------------------------------------------------
+
+struct RunOptions {
+  std::string db;
+  std::string config;
+  std::string campaign;
+  int jobs = 1;
+  std::string shard;
+  int64_t limit = 0;
+  int64_t max_steps = 0;
+  bool no_probes = false;
+  bool quiet = false;
+  int64_t max_attempts = 3;
+  bool wait = false;
+  double grace_s = 15;
+  double progress_every_s = 10;
+};
+
+/// The flags of `run` (also taken by `demo`).
+po::options_description run_flags(RunOptions& o);
+
+/// Plans `o.config` (when given) and executes the campaign's SCHEDULED runs.
+runner::ExecuteSummary run_campaign(const RunOptions& o);
+
+// --- lent by the corpus commands to demo ---------------------------------------------------------
+
+/// The evaluation flags shared by `evaluate` and `demo`, defaulting to EvaluateOptions' defaults.
+struct EvalFlags {
+  std::string tasks, sets, diagnosers;
+  int folds = 5, heldout_folds = 0, threads = 2;
+  int64_t bootstrap = 1000;
+  uint64_t seed = 0;
+
+  EvalFlags();
+  po::options_description describe();
+  diagnosis::EvaluateOptions options(const std::string& campaign) const;
+};
+
+void print_labels(const features::LabelCounts& c);
+void print_extract(const features::ExtractReport& r);
+/// Label options reading configs/taxonomies.yaml and configs/thresholds.yaml.
+features::LabelOptions default_label_options();
+
+// --- the commands ----------------------------------------------------------------------------------
+
+int cmd_list(const Args& args);
+
+int cmd_plan(const Args& args);
+int cmd_run(const Args& args);
+int cmd_worker(const Args& args);
+int cmd_status(const Args& args);
+int cmd_merge(const Args& args);
+int cmd_demo(const Args& args);
+
+int cmd_labels(const Args& args);
+int cmd_features(const Args& args);
+int cmd_evaluate(const Args& args);
+int cmd_report(const Args& args);
+int cmd_check(const Args& args);
+int cmd_export(const Args& args);
+
+int cmd_train(const Args& args);
+int cmd_diagnose(const Args& args);
+int cmd_trace_csv(const Args& args);
+int cmd_replay(const Args& args);
+
+}  // namespace dynfault::cli

@@ -1,0 +1,367 @@
+// The model commands: train and diagnose (docs/diagnose.md), trace-csv, replay (docs/export.md).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli/cli.h"
+#include "db/trace_diff.h"
+#include "diagnosis/saved_model.h"
+#include "features/trace_csv.h"
+#include "features/trace_util.h"
+#include "runner/campaign.h"
+#include "runner/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace dynfault::cli {
+namespace {
+
+using programs::Json;
+
+/// Training in this process must see what a worker sees (runner/executor.cpp starts workers
+/// with one OpenMP, MKL and OpenBLAS thread): those libraries read it when they load, so when
+/// it is not already so, set it and start this command again.
+void reexec_single_threaded(const std::string& cmd, const std::vector<std::string>& args) {
+  bool ready = true;
+  for (const char* v : {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"}) {
+    const char* e = std::getenv(v);
+    if (e == nullptr || std::string(e) != "1") {
+      ready = false;
+      ::setenv(v, "1", 1);
+    }
+  }
+  if (ready) return;
+  std::vector<std::string> words = {self_binary(), cmd};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  std::cout.flush();
+  ::execv(words[0].c_str(), argv.data());
+  throw Error(cmd + ": cannot start '" + words[0] + "' again: " + std::strerror(errno));
+}
+
+std::string full_double(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+
+std::string shown_number(double v, int precision = 4) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+  return buf;
+}
+
+}  // namespace
+
+/// `dynfault replay RUN_ID`: trains a stored run again, in this process, from its stored Recipe
+/// and seed, and compares the new trace with the stored one key by key, step by step. Exit 0
+/// when reproduced bitwise, 1 when anything differs. The database is opened read-only; the
+/// replayed trace is kept in memory only.
+int cmd_replay(const Args& args) {
+  std::string dbp;
+  int64_t max_steps = 0;
+  bool no_probes = false;
+  auto d = db_option(dbp);
+  d.add_options()("max-steps", po::value(&max_steps)->default_value(max_steps),
+                  "the --max-steps the run was executed with (0 = full training)")(
+      "no-probes", po::bool_switch(&no_probes), "the run was executed with --no-probes");
+  auto p = parse("replay", args, d, "replay RUN_ID [--db PATH] [--max-steps N] [--no-probes]", 1);
+  if (p.positional.empty()) throw UsageError("replay: no run id given (dynfault replay RUN_ID)");
+  if (max_steps < 0) throw UsageError("replay: --max-steps must be >= 0");
+  const std::string id = p.positional[0];
+  if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
+  {
+    // Checked before re-executing, so that a bad id costs no second start.
+    db::Store store = db::Store::open_read_only(dbp);
+    const auto row = store.run(id);
+    if (!row) throw Error("replay: no run '" + id + "' in " + dbp);
+    if (row->status != "FINISHED")
+      throw Error("replay: run " + id + " is " + row->status +
+                  ": it has no stored trace to compare with");
+  }
+  reexec_single_threaded("replay", args);
+
+  db::Store store = db::Store::open_read_only(dbp);
+  const db::RunRow row = *store.run(id);
+  const db::Trace stored = store.trace(id);
+  runner::TrainOptions to;
+  to.timeout_s = row.spec.timeout_s;
+  to.probes = !no_probes;
+  to.max_steps = max_steps;
+  if (to.probes) {
+    const auto text = store.campaign_config(row.spec.campaign);
+    if (text)
+      to.probe = runner::probe_options_of_campaign(
+          *text, dbp + ": campaign '" + row.spec.campaign + "'");
+  }
+  std::cout << "replaying run " << id << ": " << row.spec.program << ", "
+            << (row.spec.fault_ids.empty() ? "clean" : "faults " + row.spec.fault_ids)
+            << ", seed " << row.spec.seed << (to.probes ? "" : ", no probes")
+            << (max_steps > 0 ? ", max " + std::to_string(max_steps) + " steps" : "") << std::endl;
+  const db::RunResult replayed = runner::train_spec(row.spec, to);
+  const auto diff = db::compare_traces(stored.series, db::series_of(replayed.metrics));
+  const bool same_outcome = replayed.outcome == row.outcome;
+  std::cout << "outcome: stored " << row.outcome << ", replayed " << replayed.outcome
+            << (replayed.error.empty() ? "" : " (" + replayed.error + ")") << '\n'
+            << "compared " << diff.keys_compared << " keys, " << diff.points_compared
+            << " points (wall-clock keys time/* and timestamps left out)\n";
+  if (diff.identical() && same_outcome) {
+    std::cout << "reproduced bitwise\n";
+    return 0;
+  }
+  std::cout << "NOT reproduced\n";
+  if (diff.points_differing > 0)
+    std::cout << diff.points_differing << " of " << diff.points_compared
+              << " points differ; largest absolute deviation " << full_double(diff.worst_deviation)
+              << " at key '" << diff.worst_key << "' step " << diff.worst_step << ": stored "
+              << full_double(diff.worst_stored) << ", replayed " << full_double(diff.worst_replayed)
+              << '\n';
+  else if (diff.points_compared > 0)
+    std::cout << "the " << diff.points_compared << " points both traces have are equal\n";
+  const auto list = [](const char* what, const std::vector<std::string>& keys) {
+    if (keys.empty()) return;
+    std::cout << what << " (" << keys.size() << "):";
+    for (size_t i = 0; i < keys.size() && i < 8; ++i) std::cout << ' ' << keys[i];
+    std::cout << (keys.size() > 8 ? " ..." : "") << '\n';
+  };
+  list("keys only in the stored trace", diff.only_stored);
+  list("keys only in the replayed trace", diff.only_replayed);
+  list("keys recorded at different steps", diff.steps_differ);
+  if (!diff.only_stored.empty() || !diff.only_replayed.empty() || !diff.steps_differ.empty())
+    std::cout << "(give replay the --max-steps and --no-probes the run was executed with)\n";
+  return 1;
+}
+
+// --- train, diagnose, trace-csv (docs/diagnose.md) ---------------------------------------------
+
+/// `dynfault train`: fits one diagnoser on every labelled trace of a task and saves it.
+int cmd_train(const Args& args) {
+  std::string dbp, campaign, task = "fault_type/default4", set, diagnoser = "logistic_regression",
+                            out, tax = config_dir() + "/taxonomies.yaml";
+  bool force = false;
+  auto d = db_option(dbp);
+  d.add_options()("task", po::value(&task)->default_value(task),
+                  "label task (fault_type/<taxonomy>, instability, mismatch, detection)")(
+      "features", po::value(&set),
+      "feature set spec (a+b = union; default: the diagnoser's own set, if it has one)")(
+      "diagnoser", po::value(&diagnoser)->default_value(diagnoser), "diagnoser name")(
+      "campaign", po::value(&campaign), "only this campaign's runs")(
+      "out,o", po::value(&out), "model file to write")(
+      "force", po::bool_switch(&force), "overwrite an existing model file")(
+      "taxonomies", po::value(&tax)->default_value(tax),
+      "taxonomy file (the class names of fault_type tasks)");
+  parse("train", args, d,
+        "train --db PATH --task TASK --features SET --diagnoser NAME --out MODEL [--force]\n\n"
+        "Fits the diagnoser on ALL labelled traces of the task (stored labels and features) and\n"
+        "writes one model file for 'dynfault diagnose' (docs/diagnose.md).");
+  if (out.empty()) throw UsageError("train: no model file given (--out MODEL)");
+  if (fs::exists(out) && !force)
+    throw Error("train: '" + out + "' exists; give --force to overwrite it");
+  if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
+  db::Store store = db::Store::open_read_only(dbp);
+  const auto model = diagnosis::train_model(
+      store, diagnosis::TrainModelOptions()
+                 .campaign(campaign)
+                 .task(task)
+                 .feature_set(set)
+                 .diagnoser(diagnoser)
+                 .task_classes(features::task_classes(task, features::load_taxonomies(tax))));
+  diagnosis::save_model_file(model, out, force);
+  std::cout << "trained " << model.diagnoser->name() << " on " << model.feature_set << " ("
+            << model.feature_names.size() << " features) for " << model.task << ": "
+            << model.n_traces << " traces,";
+  for (const auto& [c, n] : model.class_counts) std::cout << ' ' << c << '=' << n;
+  std::cout << "\nwrote " << out << '\n';
+  return 0;
+}
+
+/// `dynfault diagnose`: one or more saved models applied to a stored run or a per-epoch CSV.
+int cmd_diagnose(const Args& args) {
+  std::vector<std::string> models;
+  std::string dbp, run, trace_file, format = "text", outcome, family;
+  int top = 5;
+  int64_t planned = -1;
+  auto d = db_option(dbp);
+  d.add_options()("model,m", po::value(&models)->composing(),
+                  "model file from 'dynfault train' (repeat for several tasks)")(
+      "run", po::value(&run), "a FINISHED run of --db")(
+      "trace", po::value(&trace_file),
+      "a per-epoch CSV of a run recorded elsewhere; header\n"
+      "  epoch,train_loss,train_metric,val_loss,val_metric\n"
+      "then optionally lr and metric keys of db/trace.h\n"
+      "(grad/global_norm, weight/<param>/norm, act/..., ...);\n"
+      "one row per epoch (0-based), empty cell = no value,\n"
+      "nan/inf allowed; optional '# outcome: X' and\n"
+      "'# planned_epochs: N' lines before the header\n"
+      "(docs/diagnose.md)")(
+      "outcome", po::value(&outcome),
+      "with --trace: how training ended (completed, nan_loss, diverged, exception, timeout, "
+      "crashed); default: the file's '# outcome:' line, else completed")(
+      "planned-epochs", po::value(&planned),
+      "with --trace: the planned number of epochs (default: the file's '# planned_epochs:' "
+      "line, else the rows)")(
+      "top", po::value(&top)->default_value(top), "features listed per model")(
+      "format", po::value(&format)->default_value(format), "text or json");
+  parse("diagnose", args, d,
+        "diagnose --model MODEL [--model MODEL2 ...] (--db PATH --run RUN_ID | --trace FILE.csv)"
+        " [--format text|json]");
+  if (models.empty()) throw UsageError("diagnose: no model given (--model MODEL)");
+  if (run.empty() == trace_file.empty())
+    throw UsageError("diagnose: give exactly one of --run RUN_ID and --trace FILE");
+  if (format != "text" && format != "json")
+    throw UsageError("diagnose: --format must be text or json, got '" + format + "'");
+  if (top < 0) throw UsageError("diagnose: --top must be >= 0");
+  if (!outcome.empty() && !db::is_outcome(outcome))
+    throw UsageError("diagnose: --outcome must be one of " + db::outcome_list() + "; got '" +
+                     outcome + "'");
+  if (!run.empty() && (!outcome.empty() || planned >= 0))
+    throw UsageError("diagnose: --outcome and --planned-epochs go with --trace only");
+
+  std::vector<diagnosis::SavedModel> loaded;
+  for (const auto& m : models) loaded.push_back(diagnosis::load_model_file(m));
+
+  db::Trace trace;
+  Json input;
+  if (!run.empty()) {
+    if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
+    db::Store store = db::Store::open_read_only(dbp);
+    const auto row = store.run(run);
+    if (!row) throw Error("diagnose: no run '" + run + "' in " + dbp);
+    if (row->status != "FINISHED")
+      throw Error("diagnose: run " + run + " is " + row->status + ": it has no stored trace");
+    trace = store.trace(run);
+    input = {{"db", dbp},
+             {"run", run},
+             {"program", row->spec.program},
+             {"faults", row->spec.fault_ids},
+             {"outcome", row->outcome}};
+  } else {
+    trace = features::read_trace_csv(trace_file);
+    if (!outcome.empty()) trace.outcome = outcome;
+    if (planned >= 0)
+      trace.recipe_json = planned > 0 ? "{\"epochs\":" + std::to_string(planned) + "}" : "";
+    if (!db::is_outcome(trace.outcome))
+      throw Error(trace_file + ": '# outcome: " + trace.outcome + "' is not one of " +
+                  db::outcome_list());
+    input = {{"trace", trace_file},
+             {"epochs", features::epoch_steps(trace).size()},
+             {"outcome", trace.outcome}};
+  }
+
+  Json results = Json::array();
+  std::ostringstream text;
+  if (!run.empty())
+    text << "run " << run << " of " << dbp << " (" << input["program"].get<std::string>() << ", "
+         << (input["faults"].get<std::string>().empty() ? std::string("clean")
+                                                         : "faults " + input["faults"].get<std::string>())
+         << ", outcome " << input["outcome"].get<std::string>() << ")\n";
+  else
+    text << "trace " << trace_file << " (" << input["epochs"].get<size_t>() << " epochs, outcome "
+         << trace.outcome << ")\n";
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    const auto& m = loaded[i];
+    const auto dx = diagnosis::diagnose_trace(m, trace, top);
+    Json proba = Json::array();
+    for (const auto& [c, p] : dx.proba) proba.push_back({{"class", c}, {"p", p}});
+    Json feats = Json::array();
+    for (const auto& f : dx.top)
+      feats.push_back({{"feature", f.feature},
+                       {"value", std::isfinite(f.value) ? Json(f.value) : Json(nullptr)},
+                       {"z", f.z},
+                       {"contribution", f.contribution}});
+    results.push_back({{"model", models[i]},
+                       {"task", m.task},
+                       {"task_classes", m.task_classes},
+                       {"diagnoser", m.diagnoser->name()},
+                       {"feature_set", m.feature_set},
+                       {"n_features", m.feature_names.size()},
+                       {"trained_on", m.n_traces},
+                       {"predicted", dx.predicted},
+                       {"probabilities", proba},
+                       {"explanation",
+                        {{"method", dx.method},
+                         {"description", diagnosis::describe_method(dx.method)},
+                         {"features", feats}}},
+                       {"missing_features", dx.n_missing}});
+    text << "\n== " << m.task << " (" << m.diagnoser->name() << " on " << m.feature_set << ", "
+         << m.feature_names.size() << " features; " << models[i] << ", trained on "
+         << m.n_traces << " traces) ==\n"
+         << "predicted: " << dx.predicted << '\n';
+    for (const auto& [c, p] : dx.proba)
+      text << "  " << std::left << std::setw(24) << c << std::right << std::fixed
+           << std::setprecision(4) << p << '\n';
+    text.unsetf(std::ios::floatfield);
+    if (dx.top.empty() && top > 0)
+      text << "top features: none (" << dx.method
+           << ": no single feature changes the predicted class's score)\n";
+    if (!dx.top.empty()) {
+      text << "top features (" << diagnosis::describe_method(dx.method) << "):\n";
+      text << "  " << std::left << std::setw(40) << "feature" << std::right << std::setw(12)
+           << "value" << std::setw(10) << "z" << std::setw(14) << "contribution" << '\n';
+      for (const auto& f : dx.top)
+        text << "  " << std::left << std::setw(40) << f.feature << std::right << std::setw(12)
+             << shown_number(f.value) << std::setw(10) << shown_number(f.z, 3) << std::setw(14)
+             << shown_number(f.contribution) << '\n';
+    }
+    if (dx.n_missing > 0)
+      text << "  (" << dx.n_missing << " of " << m.feature_names.size()
+           << " features missing in this trace; the model imputes them)\n";
+  }
+  if (format == "json") {
+    Json all = Json::object();
+    all["input"] = input;
+    all["diagnoses"] = results;
+    std::cout << all.dump(2) << '\n';
+  } else
+    std::cout << text.str();
+  return 0;
+}
+
+/// `dynfault trace-csv RUN_ID`: a stored run as the per-epoch CSV 'diagnose --trace' reads.
+int cmd_trace_csv(const Args& args) {
+  std::string dbp, out;
+  bool force = false;
+  auto d = db_option(dbp);
+  d.add_options()("out,o", po::value(&out), "CSV file to write (default: standard output)")(
+      "force", po::bool_switch(&force), "overwrite an existing file");
+  auto p = parse("trace-csv", args, d, "trace-csv RUN_ID [--db PATH] [--out FILE] [--force]", 1);
+  if (p.positional.empty()) throw UsageError("trace-csv: no run id given (dynfault trace-csv RUN_ID)");
+  const std::string id = p.positional[0];
+  if (!out.empty() && fs::exists(out) && !force)
+    throw Error("trace-csv: '" + out + "' exists; give --force to overwrite it");
+  if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
+  db::Store store = db::Store::open_read_only(dbp);
+  const auto row = store.run(id);
+  if (!row) throw Error("trace-csv: no run '" + id + "' in " + dbp);
+  if (row->status != "FINISHED")
+    throw Error("trace-csv: run " + id + " is " + row->status + ": it has no stored trace");
+  std::vector<std::string> left_out;
+  const std::string csv = features::write_trace_csv(store.trace(id), &left_out);
+  if (out.empty()) {
+    std::cout << csv;
+  } else {
+    write_file_atomically(out, csv);
+    std::cout << "wrote " << out << '\n';
+  }
+  if (!left_out.empty()) {
+    std::cerr << "trace-csv: " << left_out.size()
+              << " series not recorded per epoch were left out:";
+    for (size_t i = 0; i < left_out.size() && i < 8; ++i) std::cerr << ' ' << left_out[i];
+    std::cerr << (left_out.size() > 8 ? " ..." : "") << '\n';
+  }
+  return 0;
+}
+
+}  // namespace dynfault::cli
