@@ -11,11 +11,20 @@
 //                             (exception, timeout, crashed); NaN when the outcome is unknown.
 //                             These restate the outcome column: useful for fault typing,
 //                             trivially predictive for instability.
+// Label inputs (label_inputs.h; dropped by the evaluation for the tasks whose rule reads them):
+//   outcome_*, epochs_run (an early stop is the outcome)        outcome
+//   step_loss_nonfinite_share                                    loss_nonfinite
+//   train_loss_final (NaN kept), val_loss_final (NaN kept)       loss_nonfinite (+ loss_trend)
+//   train_loss_max, val_loss_max                                 loss_magnitude
+//   train_loss_min, train_loss_drop_norm (first vs last)         loss_trend
+//   train_metric_final, val_metric_final, final_metric_gap       final train/val metric (mismatch);
+//                                                                val_metric_final also final_metric
 #include "features/curves.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "features/stats.h"
 #include "features/trace_util.h"
@@ -42,6 +51,34 @@ size_t last_third_start(size_t n) {
 }
 
 }  // namespace
+
+const std::vector<LabelInputs>& curves_label_inputs() {
+  static const std::vector<LabelInputs> kInputs = [] {
+    const std::map<std::string, LabelInputs> restates = {
+        {"train_loss_final", kInputLossNonfinite | kInputLossTrend},
+        {"train_loss_min", kInputLossTrend},
+        {"train_loss_max", kInputLossMagnitude},
+        {"val_loss_final", kInputLossNonfinite},
+        {"val_loss_max", kInputLossMagnitude},
+        {"train_metric_final", kInputFinalTrainMetric},
+        {"val_metric_final", kInputFinalValMetric | kInputFinalMetric},
+        {"train_loss_drop_norm", kInputLossTrend},
+        {"final_metric_gap", kInputFinalTrainMetric | kInputFinalValMetric},
+        {"epochs_run", kInputOutcome},
+        {"step_loss_nonfinite_share", kInputLossNonfinite},
+        {"outcome_completed", kInputOutcome},
+        {"outcome_nan_loss", kInputOutcome},
+        {"outcome_diverged", kInputOutcome},
+        {"outcome_other", kInputOutcome}};
+    std::vector<LabelInputs> out;
+    for (const auto& name : curves_feature_names()) {
+      auto it = restates.find(name);
+      out.push_back(it == restates.end() ? kInputNone : it->second);
+    }
+    return out;
+  }();
+  return kInputs;
+}
 
 const std::vector<std::string>& curves_feature_names() {
   static const std::vector<std::string> kNames = [] {
@@ -122,7 +159,7 @@ FeatureSet make_curves_feature_set() {
   return FeatureSet("curves",
                     "Loss and metric curve shape: final/min/max, late slope, loss drop, "
                     "epochs run, step-loss noise, outcome",
-                    curves_feature_names(), &curves_features);
+                    curves_feature_names(), &curves_features, curves_label_inputs());
 }
 
 DYNFAULT_REGISTER(feature_set_registry(), "curves", make_curves_feature_set);

@@ -14,6 +14,8 @@ namespace dynfault::features {
 /// `step_loss_cv_last_third`, `outcome_completed`, `outcome_nan_loss`, `outcome_diverged`,
 /// `outcome_other`.
 const std::vector<std::string>& curves_feature_names();
+/// Per column of curves_feature_names(), the label inputs it restates (curves.cpp).
+const std::vector<LabelInputs>& curves_label_inputs();
 
 /// Values for one trace (definitions in curves.cpp); NaN where a curve is missing.
 std::vector<double> curves_features(const db::Trace& trace);

@@ -36,11 +36,21 @@
 //   * `unstable_loss` needs at least one accuracy value (DeepFD's `ol_judge` returns true for
 //     an empty history because 0 >= 0.2 x 0);
 //   * for regression the metric is R^2, compared with the same accuracy thresholds.
+// Label inputs (label_inputs.h; dropped by the evaluation for the tasks whose rule reads them):
+//   ft_nan_loss_*          loss_nonfinite, loss_magnitude (DeepFD's NaN-or-val-loss >= 1e5 rule)
+//   ft_unstable_loss_*     accuracy_oscillation (AUTOTRAINER's rule, the one instability uses)
+//   ft_increase_loss_*     loss_rises (the count of epochs whose loss rose)
+//   ft_test_not_well_*     final train and validation metric (the mismatch rule at each check)
+//   ft_loss_max, ft_val_loss_max   loss_magnitude; ft_loss_min   loss_trend
+//   ft_loss, ft_val_loss   last-epoch losses: loss_nonfinite (ft_loss also loss_trend)
+//   ft_accuracy, ft_val_accuracy   final train / validation metric (ft_val_accuracy also the
+//                          killing test's final metric)
 #include "features/deepfd.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "features/stats.h"
 #include "features/trace_util.h"
@@ -285,6 +295,37 @@ const std::vector<std::string>& deepfd_feature_names() {
   return kNames;
 }
 
+const std::vector<LabelInputs>& deepfd_label_inputs() {
+  static const std::vector<LabelInputs> kInputs = [] {
+    const std::map<std::string, LabelInputs> by_column = {
+        {"nan_loss", kInputLossNonfinite | kInputLossMagnitude},
+        {"unstable_loss", kInputAccOscillation},
+        {"increase_loss", kInputLossRises},
+        {"test_not_well", kInputFinalTrainMetric | kInputFinalValMetric}};
+    const std::map<std::string, LabelInputs> by_name = {
+        {"ft_loss_max", kInputLossMagnitude},
+        {"ft_val_loss_max", kInputLossMagnitude},
+        {"ft_loss_min", kInputLossTrend},
+        {"ft_loss", kInputLossNonfinite | kInputLossTrend},
+        {"ft_val_loss", kInputLossNonfinite},
+        {"ft_accuracy", kInputFinalTrainMetric},
+        {"ft_val_accuracy", kInputFinalValMetric | kInputFinalMetric}};
+    std::vector<LabelInputs> out;
+    for (const auto& c : deepfd_columns())
+      for (const char* s : kDeepfdStats) {
+        const auto col = by_column.find(c);
+        const auto name = by_name.find("ft_" + c + "_" + s);
+        out.push_back((col == by_column.end() ? kInputNone : col->second) |
+                      (name == by_name.end() ? kInputNone : name->second));
+      }
+    for (const char* n : {"ft_val_loss", "ft_val_accuracy", "ft_loss", "ft_accuracy"})
+      out.push_back(by_name.at(n));
+    DYNFAULT_ASSERT(out.size() == deepfd_feature_names().size());
+    return out;
+  }();
+  return kInputs;
+}
+
 std::vector<double> deepfd_features(const db::Trace& trace) {
   const CheckTable table = deepfd_checks(trace);
   std::vector<double> out;
@@ -307,7 +348,7 @@ FeatureSet make_deepfd_feature_set() {
   return FeatureSet("deepfd",
                     "DeepFD/AUTOTRAINER monitor flags per epoch with 8 statistics each, plus the "
                     "last epoch's loss and metric",
-                    deepfd_feature_names(), &deepfd_features);
+                    deepfd_feature_names(), &deepfd_features, deepfd_label_inputs());
 }
 
 DYNFAULT_REGISTER(feature_set_registry(), "deepfd", make_deepfd_feature_set);

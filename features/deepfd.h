@@ -31,6 +31,9 @@ CheckTable deepfd_checks(const db::Trace& trace);
 /// values. 21 x 8 + 4 = 172 names.
 const std::vector<std::string>& deepfd_feature_names();
 
+/// Per column of deepfd_feature_names(), the label inputs it restates (deepfd.cpp).
+const std::vector<LabelInputs>& deepfd_label_inputs();
+
 /// The set's values for one trace (all NaN for an empty trace).
 std::vector<double> deepfd_features(const db::Trace& trace);
 

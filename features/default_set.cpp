@@ -27,6 +27,9 @@
 //   saturated_activation   act/sat_frac_max > 0.5 with pre-activations beyond +-5 (prior-work 3.3:
 //                          sigmoid/tanh outputs never reach 5, so pre-activations are measured)
 //   mean_activation, std_activation   mean over activation layers of act/<l>/mean, act/<l>/std
+// Label inputs (label_inputs.h; dropped by the evaluation for the tasks whose rule reads them):
+//   def_increase_loss      loss_rises (share of epochs whose train loss rose)
+//   def_acc_gap_too_big    final train and validation metric (the mismatch rule at every epoch)
 // Left out on purpose: `adjusted_lr` (DEFault's callback multiplied the LR by 0.9 each epoch, so
 // the column encodes the seeded LR; prior-work section 7, defect #4), cpu/memory/gpu counters
 // (they fingerprint batch and model size; defect #5), and `std_grad` (a per-tensor gradient
@@ -161,8 +164,14 @@ void default_features(const db::Trace& trace, FeatureRow& row) {
                                                "std_activation"};
   // Epoch average as DEFault's released CSVs; the loss/metric columns of a run that blew up are
   // averaged over their finite epochs (the NaN/Inf itself is in nan_weight / nan_gradient).
-  for (int c = 0; c < kColumns; ++c)
-    row.add(std::string("def_") + kNames[c], finite_mean(cols[static_cast<size_t>(c)]));
+  for (int c = 0; c < kColumns; ++c) {
+    const std::string name = kNames[c];
+    const LabelInputs restates =
+        name == "increase_loss"     ? kInputLossRises
+        : name == "acc_gap_too_big" ? kInputFinalTrainMetric | kInputFinalValMetric
+                                    : kInputNone;
+    row.add("def_" + name, finite_mean(cols[static_cast<size_t>(c)]), restates);
+  }
 }
 
 FeatureSet make_default_feature_set() {

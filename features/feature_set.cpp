@@ -11,12 +11,17 @@ namespace dynfault::features {
 DYNFAULT_DEFINE_REGISTRY(FeatureSetFactory, feature_set_registry, "feature set")
 
 FeatureSet::FeatureSet(std::string name, std::string description, std::vector<std::string> names,
-                       Compute compute)
+                       Compute compute, std::vector<LabelInputs> label_inputs)
     : name_(std::move(name)),
       description_(std::move(description)),
       names_(std::move(names)),
-      compute_(std::move(compute)) {
+      compute_(std::move(compute)),
+      label_inputs_(std::move(label_inputs)) {
   DYNFAULT_CHECK(!name_.empty(), "FeatureSet: empty name");
+  if (label_inputs_.empty()) label_inputs_.assign(names_.size(), kInputNone);
+  DYNFAULT_CHECK(label_inputs_.size() == names_.size(), "FeatureSet '", name_, "': ",
+                 label_inputs_.size(), " label-input declarations for ", names_.size(),
+                 " columns");
   DYNFAULT_CHECK(static_cast<bool>(compute_), "FeatureSet '", name_, "': no compute function");
   std::unordered_set<std::string> seen;
   for (const auto& n : names_)
@@ -36,23 +41,32 @@ FeatureVector FeatureSet::compute(const db::Trace& trace) const {
   return FeatureVector{names_, values(trace)};
 }
 
+std::vector<std::string> FeatureSet::restating_columns(LabelInputs task_inputs) const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < names_.size(); ++i)
+    if (label_inputs_[i] & task_inputs) out.push_back(names_[i]);
+  return out;
+}
+
 FeatureSet make_row_feature_set(std::string name, std::string description,
                                 void (*fill)(const db::Trace&, FeatureRow&)) {
   FeatureRow empty;
   fill(db::Trace{}, empty);
-  return FeatureSet(std::move(name), std::move(description), empty.names,
-                    [fill](const db::Trace& trace) {
-                      FeatureRow row;
-                      row.names.reserve(64);
-                      fill(trace, row);
-                      return std::move(row.values);
-                    });
+  return FeatureSet(
+      std::move(name), std::move(description), empty.names,
+      [fill](const db::Trace& trace) {
+        FeatureRow row;
+        row.names.reserve(64);
+        fill(trace, row);
+        return std::move(row.values);
+      },
+      empty.label_inputs);
 }
 
 std::vector<std::string> feature_set_names() { return feature_set_registry().ids(); }
 
 std::vector<std::string> default_feature_sets() {
-  return {"deepfd", "curves", "default", "curvature", "optimizer", "activation"};
+  return {"deepfd", "curves", "default", "curvature", "optimizer", "activation", "config"};
 }
 
 std::vector<std::string> split_feature_set_spec(const std::string& spec) {
@@ -81,20 +95,25 @@ FeatureSet feature_set(const std::string& spec) {
   }
   if (parts.size() == 1) return parts.front();
   std::vector<std::string> names;
+  std::vector<LabelInputs> inputs;
   std::string description = "union of";
   for (const auto& p : parts) {
     names.insert(names.end(), p.names().begin(), p.names().end());
+    inputs.insert(inputs.end(), p.label_inputs().begin(), p.label_inputs().end());
     description += " " + p.name();
   }
   // The FeatureSet constructor rejects a column present in two parts.
-  return FeatureSet(spec, description, names, [parts](const db::Trace& trace) {
-    std::vector<double> v;
-    for (const auto& p : parts) {
-      const std::vector<double> part = p.values(trace);
-      v.insert(v.end(), part.begin(), part.end());
-    }
-    return v;
-  });
+  return FeatureSet(
+      spec, description, names,
+      [parts](const db::Trace& trace) {
+        std::vector<double> v;
+        for (const auto& p : parts) {
+          const std::vector<double> part = p.values(trace);
+          v.insert(v.end(), part.begin(), part.end());
+        }
+        return v;
+      },
+      inputs);
 }
 
 void register_feature_set(FeatureSet set) {

@@ -16,6 +16,7 @@
 #include "common/check.h"
 #include "common/registry.h"
 #include "db/trace.h"
+#include "features/label_inputs.h"
 
 namespace dynfault::db {
 class Store;
@@ -34,16 +35,23 @@ class FeatureSet {
  public:
   using Compute = std::function<std::vector<double>(const db::Trace&)>;
 
-  /// @param name        registry name (snake_case, no '+')
-  /// @param description one sentence for `--list-feature-sets`
-  /// @param names       the fixed column names, unique
-  /// @param compute     pure function returning exactly names.size() values
+  /// @param name         registry name (snake_case, no '+')
+  /// @param description  one sentence for `--list-feature-sets`
+  /// @param names        the fixed column names, unique
+  /// @param compute      pure function returning exactly names.size() values
+  /// @param label_inputs per column, the label inputs it restates (label_inputs.h); empty =
+  ///                     none restates anything, else exactly names.size() entries
   FeatureSet(std::string name, std::string description, std::vector<std::string> names,
-             Compute compute);
+             Compute compute, std::vector<LabelInputs> label_inputs = {});
 
   const std::string& name() const { return name_; }
   const std::string& description() const { return description_; }
   const std::vector<std::string>& names() const { return names_; }
+  /// Per column (names() order), the label inputs the column restates.
+  const std::vector<LabelInputs>& label_inputs() const { return label_inputs_; }
+  /// The columns that restate any of `task_inputs` (task_label_inputs(task)), in column order:
+  /// the ones the evaluation drops for that task.
+  std::vector<std::string> restating_columns(LabelInputs task_inputs) const;
 
   /// The features of `trace`. Throws dynfault::Error if the function broke its column count.
   FeatureVector compute(const db::Trace& trace) const;
@@ -55,17 +63,22 @@ class FeatureSet {
   std::string description_;
   std::vector<std::string> names_;
   Compute compute_;
+  std::vector<LabelInputs> label_inputs_;
 };
 
-/// Named values collected in order. A set written as a fill function gets its column list by
-/// running that function on an empty trace (make_row_feature_set), so names and values cannot
-/// drift apart (prior work's defect #1); fill functions must add the same names for every trace.
+/// Named values collected in order. A set written as a fill function gets its column list, and
+/// the label inputs each column restates, by running that function on an empty trace
+/// (make_row_feature_set), so names, declarations and values cannot drift apart (prior work's
+/// defect #1); fill functions must add the same names for every trace.
 struct FeatureRow {
   std::vector<std::string> names;
   std::vector<double> values;
-  void add(std::string name, double value) {
+  std::vector<LabelInputs> label_inputs;
+  /// @param restates the label inputs this column restates (label_inputs.h), if any
+  void add(std::string name, double value, LabelInputs restates = kInputNone) {
     names.push_back(std::move(name));
     values.push_back(value);
+    label_inputs.push_back(restates);
   }
 };
 
@@ -82,7 +95,8 @@ Registry<FeatureSetFactory>& feature_set_registry();
 std::vector<std::string> feature_set_names();
 
 /// The set called `spec`: a registered name, or a union of registered names joined by '+'
-/// ("deepfd+curves": columns of each part in order; a column name used twice is an error).
+/// ("deepfd+curves": columns of each part in order, with their label-input declarations; a
+/// column name used twice is an error).
 /// Throws dynfault::Error naming the unknown part and listing the known sets.
 FeatureSet feature_set(const std::string& spec);
 

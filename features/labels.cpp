@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -392,181 +393,10 @@ std::vector<std::pair<std::string, Label>> derive_trace_labels(const db::Trace& 
   return out;
 }
 
-KillingTest killing_test(const std::vector<double>& clean, const std::vector<double>& mutant,
-                         const EffectiveThresholds& th) {
-  const std::vector<double> c = finite_only(clean), m = finite_only(mutant);
-  DYNFAULT_CHECK(c.size() >= 2 && m.size() >= 2,
-                 "killing_test(): needs >= 2 finite values per "
-                 "side, got ",
-                 c.size(), " clean and ", m.size(), " mutant");
-  KillingTest k;
-  k.n_clean = static_cast<int64_t>(c.size());
-  k.n_mutant = static_cast<int64_t>(m.size());
-  const ColumnStats sc = column_stats(c), sm = column_stats(m);
-  k.mean_clean = sc.mean;
-  k.mean_mutant = sm.mean;
-  k.df = static_cast<double>(k.n_clean + k.n_mutant - 2);
-  const double pooled_var = ((static_cast<double>(k.n_clean) - 1) * sc.var +
-                             (static_cast<double>(k.n_mutant) - 1) * sm.var) /
-                            k.df;
-  const double sp = std::sqrt(pooled_var);
-  const double diff = k.mean_clean - k.mean_mutant;
-  if (sp > 0) {
-    k.t = diff / (sp * std::sqrt(1.0 / static_cast<double>(k.n_clean) +
-                                 1.0 / static_cast<double>(k.n_mutant)));
-    k.d = diff / sp;
-    k.p = student_t_two_sided_p(k.t, k.df);
-  } else if (diff == 0) {
-    k.t = k.d = 0;
-    k.p = 1;
-  } else {
-    k.t = k.d = diff > 0 ? INFINITY : -INFINITY;
-    k.p = 0;
-  }
-  k.effective = k.p < th.alpha && k.d >= th.effect_size;
-  return k;
-}
+namespace {
 
-double chance_level(const db::Trace& trace) {
-  if (trace.task == "regression") return 0.0;
-  if (trace.task == "binary") return 0.5;
-  const json r = json::parse(trace.recipe_json.empty() ? "{}" : trace.recipe_json, nullptr,
-                             /*allow_exceptions=*/false);
-  if (r.is_object() && r.contains("layers") && r["layers"].is_array())
-    for (auto it = r["layers"].rbegin(); it != r["layers"].rend(); ++it) {
-      if (!it->is_object() || it->value("type", "") != "linear") continue;
-      const auto out = it->find("out");
-      if (out == it->end() || !out->is_number()) break;
-      const double k = out->get<double>();
-      if (k == 1) return 0.5;  // one logit: a binary classifier
-      return k >= 2 ? 1.0 / k : 0.0;
-    }
-  return 0.0;
-}
-
-KillingInput killing_input(const db::Trace& trace) {
-  KillingInput in;
-  in.run_uuid = trace.run_uuid;
-  in.program = trace.program;
-  in.clean = is_clean(trace);
-  const json faults = json::parse(trace.faults_json.empty() ? "[]" : trace.faults_json, nullptr,
-                                  /*allow_exceptions=*/false);
-  // nlohmann's objects are sorted maps: dump() is canonical whatever the key order written.
-  in.config = faults.is_discarded() ? trace.faults_json : faults.dump();
-  if (in.clean) in.config = "[]";
-  in.metric = NAN;
-  in.source = "none";
-  if (trace.outcome == "nan_loss" || trace.outcome == "diverged") {
-    in.metric = chance_level(trace);
-    in.source = "chance (" + trace.outcome + ")";
-    return in;
-  }
-  if (trace.outcome == "exception" || trace.outcome == "timeout" || trace.outcome == "crashed")
-    return in;
-  const double test = finite_last(series_values(trace, "final/test_metric"));
-  if (std::isfinite(test)) {
-    in.metric = test;
-    in.source = "final/test_metric";
-    return in;
-  }
-  const auto& val = series_values(trace, keys::kValMetric);
-  if (!val.empty() && std::isfinite(val.back())) {
-    in.metric = val.back();
-    in.source = "epoch/val_metric";
-  }
-  return in;
-}
-
-std::vector<db::LabelRow> effective_labels(const std::vector<KillingInput>& runs,
-                                           const EffectiveThresholds& th) {
-  std::map<std::string, std::vector<double>> clean;  // program -> metrics
-  std::map<std::pair<std::string, std::string>, std::vector<const KillingInput*>> configs;
-  for (const auto& r : runs) {
-    if (r.clean) {
-      if (std::isfinite(r.metric)) clean[r.program].push_back(r.metric);
-    } else {
-      configs[{r.program, r.config}].push_back(&r);
-    }
-  }
-  std::vector<db::LabelRow> out;
-  for (const auto& r : runs)
-    if (r.clean) out.push_back({r.run_uuid, "", json{{"reason", "clean run"}}.dump()});
-  for (const auto& [key, members] : configs) {
-    std::vector<double> metrics;
-    for (const auto* m : members)
-      if (std::isfinite(m->metric)) metrics.push_back(m->metric);
-    const auto& ref = clean[key.first];
-    json d = {{"n_mutant", metrics.size()},
-              {"n_clean", ref.size()},
-              {"alpha", th.alpha},
-              {"effect_size", th.effect_size}};
-    std::string label;
-    if (metrics.size() < 2 || ref.size() < 2) {
-      d["reason"] = "needs >= 2 finished runs with a metric on each side";
-    } else {
-      const KillingTest k = killing_test(ref, metrics, th);
-      d["mean_clean"] = num(k.mean_clean);
-      d["mean_mutant"] = num(k.mean_mutant);
-      d["t"] = num(k.t);
-      d["df"] = k.df;
-      d["p"] = num(k.p);
-      d["d"] = num(k.d);
-      if (std::isinf(k.d)) d["d_infinite"] = k.d > 0 ? "+inf" : "-inf";
-      d["test"] =
-          "pooled two-sample t (Gaussian GLM metric ~ mutant), p < alpha and d >= "
-          "effect_size";
-      label = k.effective ? "effective" : "not_effective";
-    }
-    for (const auto* m : members) {
-      json md = d;
-      md["metric"] = num(m->metric);
-      md["metric_source"] = m->source;
-      out.push_back({m->run_uuid, std::isfinite(m->metric) ? label : "", md.dump()});
-    }
-  }
-  std::sort(out.begin(), out.end(),
-            [](const db::LabelRow& a, const db::LabelRow& b) { return a.run_uuid < b.run_uuid; });
-  return out;
-}
-
-std::vector<OperatorEffectiveness> effectiveness_by_operator(const db::Store& store,
-                                                             const std::string& campaign) {
-  db::RunFilter filter;
-  filter.campaign = campaign;
-  std::unordered_map<std::string, const db::RunRow*> run_of;
-  const std::vector<db::RunRow> runs = store.runs(filter);
-  for (const auto& r : runs) run_of[r.spec.run_uuid] = &r;
-  // (program, canonical faults) -> (fault_ids, effective?)
-  std::map<std::pair<std::string, std::string>, std::pair<std::string, bool>> verdicts;
-  for (const auto& l : store.labels(kTaskEffective)) {
-    if (l.label.empty()) continue;
-    auto it = run_of.find(l.run_uuid);
-    if (it == run_of.end()) continue;
-    const db::RunSpec& spec = it->second->spec;
-    const json f = json::parse(spec.faults_json, nullptr, /*allow_exceptions=*/false);
-    verdicts[{spec.program, f.is_discarded() ? spec.faults_json : f.dump()}] = {
-        spec.fault_ids, l.label == "effective"};
-  }
-  std::map<std::string, OperatorEffectiveness> by;
-  for (const auto& [key, v] : verdicts) {
-    OperatorEffectiveness& o = by[v.first];
-    o.mutator = v.first;
-    ++o.mutants;
-    o.effective += v.second ? 1 : 0;
-  }
-  std::vector<OperatorEffectiveness> out;
-  for (auto& [id, o] : by) {
-    o.rate = static_cast<double>(o.effective) / static_cast<double>(o.mutants);
-    out.push_back(o);
-  }
-  return out;
-}
-
-LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {
-  // Both configs load before anything is read or written: a bad file changes nothing.
-  const Taxonomies taxonomies = load_taxonomies(options.taxonomies_path());
-  const Thresholds thresholds = load_thresholds(options.thresholds_path());
-
+// The tasks to compute: options.tasks(), or every task; an unknown name throws.
+std::set<std::string> wanted_tasks(const LabelOptions& options, const Taxonomies& taxonomies) {
   std::vector<std::string> all_tasks;
   for (const auto& t : taxonomies.list) all_tasks.push_back(fault_type_task(t.name));
   all_tasks.insert(all_tasks.end(),
@@ -577,29 +407,84 @@ LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {
       throw Error("derive_labels(): unknown task '" + t + "' (known: " + join(all_tasks, ", ") +
                   ")");
   if (wanted.empty()) wanted.insert(all_tasks.begin(), all_tasks.end());
+  return wanted;
+}
 
-  std::map<std::string, std::vector<db::LabelRow>> rows;
+// Calls fn on the FINISHED traces of the campaign, in chunks. Fault typing and detection read
+// only the run's spec: without another task their traces are built from the runs table, without
+// the metric series (seconds saved on a large corpus).
+void for_each_labelled_trace(db::Store& store, const LabelOptions& options, bool series,
+                             const std::function<void(std::vector<db::Trace>&)>& fn) {
+  if (series) {
+    for_each_trace_chunk(store, options.campaign(), options.chunk_size(), fn);
+    return;
+  }
+  db::RunFilter filter;
+  filter.campaign = options.campaign();
+  filter.status = "FINISHED";
+  std::vector<db::Trace> traces;
+  for (const auto& r : store.runs(filter)) {
+    db::Trace t;
+    t.run_uuid = r.spec.run_uuid;
+    t.program = r.spec.program;
+    t.family = r.spec.family;
+    t.task = r.spec.task;
+    t.fault_ids = r.spec.fault_ids;
+    t.faults_json = r.spec.faults_json;
+    t.outcome = r.outcome;
+    t.recipe_json = r.spec.recipe_json;
+    traces.push_back(std::move(t));
+  }
+  std::sort(traces.begin(), traces.end(),
+            [](const db::Trace& a, const db::Trace& b) { return a.run_uuid < b.run_uuid; });
+  fn(traces);
+}
+
+}  // namespace
+
+LabelSet compute_labels(db::Store& store, const LabelOptions& options) {
+  // Both configs load before anything is read: a bad file changes nothing.
+  const Taxonomies taxonomies = load_taxonomies(options.taxonomies_path());
+  const Thresholds thresholds = load_thresholds(options.thresholds_path());
+  const std::set<std::string> wanted = wanted_tasks(options, taxonomies);
+  bool series = false;
+  for (const auto& t : wanted)
+    series = series || t == kTaskInstability || t == kTaskMismatch || t == kTaskEffective;
+
+  LabelSet out;
   std::vector<KillingInput> killing;
   const bool want_effective = wanted.count(kTaskEffective) > 0;
-  LabelCounts counts;
-  for_each_trace_chunk(
-      store, options.campaign(), options.chunk_size(), [&](std::vector<db::Trace>& chunk) {
-        for (const auto& trace : chunk) {
-          ++counts.traces;
-          if (want_effective) killing.push_back(killing_input(trace));
-          for (auto& [task, label] : derive_trace_labels(trace, taxonomies, thresholds)) {
-            if (!wanted.count(task)) continue;
-            ++counts.by_task[task][label.value];
-            rows[task].push_back(db::LabelRow{trace.run_uuid, label.value, label.details});
-          }
-        }
-      });
-
+  // A trace does not carry its seed; the killing test pairs runs by it.
+  std::unordered_map<std::string, int64_t> seed_of;
   if (want_effective) {
-    rows[kTaskEffective] = effective_labels(killing, thresholds.effective);
-    for (const auto& r : rows[kTaskEffective]) ++counts.by_task[kTaskEffective][r.label];
+    db::RunFilter filter;
+    filter.campaign = options.campaign();
+    for (const auto& r : store.runs(filter)) seed_of[r.spec.run_uuid] = r.spec.seed;
   }
+  for_each_labelled_trace(store, options, series, [&](std::vector<db::Trace>& chunk) {
+    for (const auto& trace : chunk) {
+      ++out.counts.traces;
+      if (want_effective) killing.push_back(killing_input(trace, seed_of[trace.run_uuid]));
+      for (auto& [task, label] : derive_trace_labels(trace, taxonomies, thresholds)) {
+        if (!wanted.count(task)) continue;
+        ++out.counts.by_task[task][label.value];
+        out.rows[task].push_back(db::LabelRow{trace.run_uuid, label.value, label.details});
+      }
+    }
+  });
+  if (want_effective) {
+    out.rows[kTaskEffective] = effective_labels(killing, thresholds.effective);
+    for (const auto& r : out.rows[kTaskEffective]) ++out.counts.by_task[kTaskEffective][r.label];
+  }
+  for (const auto& task : wanted) {
+    out.rows[task];
+    out.counts.by_task[task];  // a task with no runs still appears in the report
+  }
+  return out;
+}
 
+LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {
+  LabelSet labels = compute_labels(store, options);
   // write_labels replaces a whole task: keep the rows of runs outside this campaign.
   std::unordered_set<std::string> campaign_runs;
   if (!options.campaign().empty()) {
@@ -607,17 +492,15 @@ LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {
     filter.campaign = options.campaign();
     for (const auto& r : store.runs(filter)) campaign_runs.insert(r.spec.run_uuid);
   }
-  for (const auto& task : wanted) {
-    std::vector<db::LabelRow>& out = rows[task];
+  for (auto& [task, out] : labels.rows) {
     if (!options.campaign().empty())
       for (auto& old : store.labels(task))
         if (!campaign_runs.count(old.run_uuid)) out.push_back(std::move(old));
     std::sort(out.begin(), out.end(),
               [](const db::LabelRow& a, const db::LabelRow& b) { return a.run_uuid < b.run_uuid; });
     store.write_labels(task, out);
-    counts.by_task[task];  // a task with no runs still appears in the report
   }
-  return counts;
+  return labels.counts;
 }
 
 }  // namespace dynfault::features

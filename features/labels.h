@@ -144,24 +144,28 @@ std::vector<std::pair<std::string, Label>> derive_trace_labels(const db::Trace& 
 
 // --- the killing test (task "effective") ------------------------------------------------------
 
-/// Result of the DeepCrime/DeepFD/DEFault killing test of one mutant configuration.
+/// Result of the DeepCrime/DeepFD/DEFault killing test of one mutant configuration, paired by
+/// seed (killing_test.cpp says why).
 struct KillingTest {
-  int64_t n_mutant = 0, n_clean = 0;
-  double mean_clean = 0, mean_mutant = 0;
-  double t = 0, df = 0;  ///< pooled two-sample t statistic (clean - mutant) and its df
+  int64_t n_pairs = 0;                     ///< seeds with a finite metric on both sides
+  double mean_clean = 0, mean_mutant = 0;  ///< over the pairs
+  double mean_diff = 0, sd_diff = 0;       ///< of clean - mutant per seed (SD with ddof = 1)
+  double t = 0, df = 0;  ///< paired t = mean_diff / (sd_diff / sqrt(n)), df = n - 1
   double p = 1;          ///< two-sided p-value
-  double d = 0;          ///< Cohen's d = (mean_clean - mean_mutant) / pooled SD (> 0: worse)
+  double d = 0;    ///< Cohen's d = (mean_clean - mean_mutant) / pooled SD of both sides (> 0: worse)
+  double d_z = 0;  ///< mean_diff / sd_diff, the paired standardised difference
+  double power = 0;  ///< paired_t_power(n_pairs, effect_size, alpha) (stats.h)
   bool effective = false;
 };
 
 /// The killing test on final metrics (higher is better: accuracy, and R^2 for regression, so a
-/// lower mutant metric is worse in both cases). A Gaussian GLM `metric ~ is_mutant` with one
-/// binary factor is the pooled-variance two-sample t-test, so that is what is computed:
-/// t = (mean_c - mean_m) / (s_p sqrt(1/n_c + 1/n_m)), df = n_c + n_m - 2, two-sided p from
-/// Student's t (stats.h); d = (mean_c - mean_m) / s_p. Effective iff p < alpha and
-/// d >= effect_size. Zero pooled variance: equal means give p = 1, d = 0; different means give
-/// p = 0, d = +-Inf. Non-finite values are dropped first. Throws when either side has fewer than
-/// 2 finite values (no variance estimate).
+/// lower mutant metric is worse in both cases). clean[i] and mutant[i] come from runs with the
+/// same seed; pairs with a non-finite value are dropped. The paired t test on the differences
+/// clean - mutant: t = mean / (SD / sqrt(n)), df = n - 1, two-sided p from Student's t;
+/// d = (mean_clean - mean_mutant) / sqrt((var_clean + var_mutant) / 2) over the pairs. Effective
+/// iff p < alpha and d >= effect_size. Zero SD of the differences: a zero mean gives p = 1, any
+/// other mean p = 0 (every seed lost the same); zero pooled SD gives d = +-Inf or 0. Throws when
+/// the sizes differ or fewer than 2 finite pairs remain.
 KillingTest killing_test(const std::vector<double>& clean, const std::vector<double>& mutant,
                          const EffectiveThresholds& thresholds);
 
@@ -171,6 +175,7 @@ struct KillingInput {
   std::string program;
   std::string config;  ///< canonical faults_json ("[]" for a clean run): the mutant configuration
   bool clean = false;
+  int64_t seed = 0;    ///< the run's seed: a mutant run pairs with the clean run of its seed
   double metric = 0;   ///< NaN = the run does not take part
   std::string source;  ///< final/test_metric, epoch/val_metric, chance (diverged), none
 };
@@ -184,13 +189,15 @@ double chance_level(const db::Trace& trace);
 /// ended nan_loss or diverged counts at chance level whatever it recorded (its network no longer
 /// computes anything meaningful; dropping it would hide the most effective mutants). Runs that
 /// ended exception/timeout/crashed, or have no finite metric, get NaN (not part of the test).
-KillingInput killing_input(const db::Trace& trace);
+/// `seed` is the run's seed (runs table; a trace does not carry it).
+KillingInput killing_input(const db::Trace& trace, int64_t seed);
 
 /// Labels "effective" / "not_effective" for every mutant run, by configuration (same program and
 /// same canonical faults_json, over its repetitions/seeds) against the clean runs of the same
-/// program; details {n_mutant, n_clean, mean_clean, mean_mutant, p, d, t, df, alpha,
-/// effect_size}. Clean runs, runs without a metric, and configurations with fewer than 2 usable
-/// mutant or clean runs get "" (details say why). Rows sorted by run_uuid.
+/// program with the same seeds (killing_test); details {test, n_pairs, n_mutant, n_clean,
+/// mean_clean, mean_mutant, mean_diff, sd_diff, t, df, p, d, d_z, power, alpha, effect_size,
+/// seed, paired}. Clean runs, runs without a metric, and configurations with fewer than 2 seeds
+/// paired with a usable clean run get "" (details say why). Rows sorted by run_uuid.
 std::vector<db::LabelRow> effective_labels(const std::vector<KillingInput>& runs,
                                            const EffectiveThresholds& thresholds);
 
@@ -228,6 +235,17 @@ struct LabelCounts {
   int64_t traces = 0;
   std::map<std::string, std::map<std::string, int64_t>> by_task;
 };
+
+/// Every requested task's labels for the FINISHED runs of `options.campaign`, computed and not
+/// stored: what derive_labels writes, and what the evaluation's `label_rule` row predicts.
+struct LabelSet {
+  LabelCounts counts;
+  std::map<std::string, std::vector<db::LabelRow>> rows;  ///< task -> rows sorted by run_uuid
+};
+
+/// The labels derive_labels would write for the runs of `options.campaign` (only those rows).
+/// Config errors throw ConfigError; fault typing and detection alone read no metric series.
+LabelSet compute_labels(db::Store& store, const LabelOptions& options);
 
 /// Derives every task's labels for the FINISHED runs of `options.campaign` (the killing test
 /// `effective` compares the runs of the campaign with each other) and stores them

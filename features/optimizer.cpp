@@ -1,13 +1,16 @@
-// Optimizer-state features (`opt/...`, `weight/update_ratio`, `epoch/lr` keys, db/trace.h).
+// Optimizer-state features (`opt/...`, `weight/update_ratio` keys, db/trace.h): the dynamic
+// state of the optimizer, never its configuration. The configured learning rate, its schedule
+// and the optimizer's kind and constants are the `config` set (config_set.cpp); until
+// 2026-12-05 this set also held opt_lr_log10_{first,final,change}, opt_lr_change_share and
+// opt_has_{adam_state,momentum,accumulator}, which restate the injected value of a
+// hyperparameter fault. The state columns still tell optimizer families apart by which of them
+// are NaN (SGD has no Adam moments): that is the state's own shape, not a configured value.
 //
 // Sources: prior-work section 1.3 (optimizer reconstruction: statistics of Adam exp_avg /
-// exp_avg_sq, effective step lr / (sqrt(v_hat) + eps), update-to-weight ratio, LR in effect;
+// exp_avg_sq, effective step lr / (sqrt(v_hat) + eps), update-to-weight ratio;
 // DEFault++'s update_ratio = ||W_t - W_{t-1}|| / ||W_{t-1}||) and section 4.4 (TheDeepChecker
 // flags a log10 update/weight ratio outside [-4, -1]). Levels are log10 because these quantities
 // span orders of magnitude across programs. Columns:
-//   opt_lr_log10_first, _final    log10 of the LR in effect at the first / last epoch
-//   opt_lr_log10_change           final - first (the schedule's total decay)
-//   opt_lr_change_share           share of epoch transitions where the LR changed
 //   opt_update_log10_{mean,std,min,max,final}   log10 weight/update_ratio over epochs (std with
 //                                 ddof = 1, NaN for fewer than 2 epochs)
 //   opt_update_outside_share      share of epochs with log10 ratio outside [-4, -1]
@@ -18,11 +21,7 @@
 //   opt_eff_step_over_lr_log10_mean   log10(eff_step / lr): Adam's per-coordinate scaling,
 //                                 dimensionless
 //   opt_momentum_log10_mean, opt_accum_log10_mean   SGD momentum buffer, Adagrad/RMSprop
-//                                 accumulator norms
-//   opt_has_adam_state, opt_has_momentum, opt_has_accumulator   1 when the state was recorded,
-//                             0 when not, NaN when the trace has no optimizer series at all
-//                                 at some epoch, else 0 (the probe writes a key only when the
-//                                 optimizer has that state, so absence is information)
+//                                 accumulator norms (NaN when the optimizer has no such state)
 #include <cmath>
 #include <limits>
 
@@ -33,7 +32,6 @@
 namespace dynfault::features {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::vector<double> log10_of(const std::vector<double>& v) {
   std::vector<double> out;
@@ -42,29 +40,9 @@ std::vector<double> log10_of(const std::vector<double>& v) {
   return out;
 }
 
-double first_finite(const std::vector<double>& v) {
-  for (double x : v)
-    if (std::isfinite(x)) return x;
-  return kNaN;
-}
-
 }  // namespace
 
 void optimizer_features(const db::Trace& trace, FeatureRow& row) {
-  const std::vector<double> lr = log10_of(series_values(trace, keys::kLr));
-  const double lr_first = first_finite(lr), lr_final = finite_last(lr);
-  row.add("opt_lr_log10_first", lr_first);
-  row.add("opt_lr_log10_final", lr_final);
-  row.add("opt_lr_log10_change", lr_final - lr_first);
-  const auto& raw_lr = series_values(trace, keys::kLr);
-  double changes = kNaN;
-  if (raw_lr.size() >= 2) {
-    size_t n = 0;
-    for (size_t i = 1; i < raw_lr.size(); ++i) n += raw_lr[i] != raw_lr[i - 1] ? 1 : 0;
-    changes = static_cast<double>(n) / static_cast<double>(raw_lr.size() - 1);
-  }
-  row.add("opt_lr_change_share", changes);
-
   const std::vector<double> upd = log10_of(series_values(trace, "weight/update_ratio"));
   const ColumnStats us = column_stats([&] {
     std::vector<double> finite;
@@ -106,21 +84,12 @@ void optimizer_features(const db::Trace& trace, FeatureRow& row) {
   row.add("opt_momentum_log10_mean",
           finite_mean(log10_of(series_values(trace, "opt/momentum_norm"))));
   row.add("opt_accum_log10_mean", finite_mean(log10_of(series_values(trace, "opt/accum_norm"))));
-  // Without any optimizer series the probe was off (or the trace comes from elsewhere): which
-  // state the optimizer keeps is then unknown, not absent.
-  const bool probed = has_key_prefix(trace, "opt/");
-  auto has = [&](const char* key) {
-    return !probed ? kNaN : trace.find(key) != nullptr ? 1.0 : 0.0;
-  };
-  row.add("opt_has_adam_state", has("opt/exp_avg_sq_norm"));
-  row.add("opt_has_momentum", has("opt/momentum_norm"));
-  row.add("opt_has_accumulator", has("opt/accum_norm"));
 }
 
 FeatureSet make_optimizer_feature_set() {
   return make_row_feature_set("optimizer",
                               "Optimizer state: moment norms, effective step, log10 update-to-"
-                              "weight ratio statistics, learning rate in effect",
+                              "weight ratio statistics (configured values are the config set)",
                               &optimizer_features);
 }
 

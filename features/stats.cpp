@@ -198,4 +198,43 @@ double student_t_two_sided_p(double t, double df) {
   return regularized_incomplete_beta(0.5 * df, 0.5, df / (df + t * t));
 }
 
+double student_t_critical(double alpha, double df) {
+  if (!(alpha > 0 && alpha < 1) || !(df > 0)) return kNaN;
+  // p(c) falls from 1 at c = 0 towards 0: grow the bracket, then halve it.
+  double lo = 0, hi = 1;
+  while (student_t_two_sided_p(hi, df) > alpha) hi *= 2;
+  for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (student_t_two_sided_p(mid, df) > alpha ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+double noncentral_t_cdf(double x, double df, double ncp) {
+  if (std::isnan(x) || std::isnan(ncp) || !(df > 0)) return kNaN;
+  if (std::isinf(x)) return x > 0 ? 1.0 : 0.0;
+  // T = (Z + ncp) / S with S = sqrt(chi^2_df / df): P(T <= x) = E[Phi(x S - ncp)]. S has density
+  // 2 (df/2)^(df/2) / Gamma(df/2) s^(df-1) exp(-df s^2 / 2), no singularity for df >= 1.
+  const double log_norm = std::log(2.0) + 0.5 * df * std::log(0.5 * df) - std::lgamma(0.5 * df);
+  auto integrand = [&](double s) {
+    if (s <= 0) return df == 1 ? std::exp(log_norm) * 0.5 * std::erfc(ncp / std::sqrt(2.0)) : 0.0;
+    const double log_f = log_norm + (df - 1) * std::log(s) - 0.5 * df * s * s;
+    return std::exp(log_f) * 0.5 * std::erfc(-(x * s - ncp) / std::sqrt(2.0));
+  };
+  constexpr int kPanels = 4000;  // even
+  const double top = 1.0 + 40.0 / std::sqrt(2.0 * df);
+  const double h = top / kPanels;
+  double sum = integrand(0) + integrand(top);
+  for (int i = 1; i < kPanels; ++i) sum += (i % 2 == 1 ? 4.0 : 2.0) * integrand(i * h);
+  return std::clamp(sum * h / 3.0, 0.0, 1.0);
+}
+
+double paired_t_power(int64_t n, double effect, double alpha) {
+  if (n < 2) return kNaN;
+  const double df = static_cast<double>(n - 1);
+  const double c = student_t_critical(alpha, df);
+  const double ncp = effect * std::sqrt(static_cast<double>(n));
+  return (1.0 - noncentral_t_cdf(c, df, ncp)) + noncentral_t_cdf(-c, df, ncp);
+}
+
 }  // namespace dynfault::features

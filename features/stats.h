@@ -86,4 +86,20 @@ double regularized_incomplete_beta(double a, double b, double x);
 /// I_{df / (df + t^2)}(df / 2, 1 / 2). t = +-Inf gives 0; NaN t or df <= 0 gives NaN.
 double student_t_two_sided_p(double t, double df);
 
+/// The critical value c > 0 with P(|T| >= c) = alpha for Student's t with `df` > 0 degrees of
+/// freedom (bisection on student_t_two_sided_p to 1e-12 relative); NaN outside alpha in (0, 1).
+double student_t_critical(double alpha, double df);
+
+/// P(T <= x) for the noncentral t with `df` > 0 degrees of freedom and noncentrality `ncp`:
+/// the integral over S = sqrt(chi^2_df / df) of Phi(x S - ncp) times the density of S, by
+/// composite Simpson on [0, 1 + 40 / sqrt(2 df)] with 4,000 panels (S's density there is below
+/// 1e-300 beyond; absolute error below 1e-9 for df in [1, 1000] and |ncp| <= 40).
+double noncentral_t_cdf(double x, double df, double ncp);
+
+/// Power of the two-sided one-sample (paired) t test with `n` >= 2 pairs at level `alpha` to
+/// detect a standardised mean difference `effect` (Cohen's d_z = mean / SD of the differences):
+/// P(|T'| >= c) with T' noncentral t (df = n - 1, ncp = effect sqrt(n)), c =
+/// student_t_critical(alpha, n - 1). NaN for n < 2.
+double paired_t_power(int64_t n, double effect, double alpha);
+
 }  // namespace dynfault::features

@@ -11,10 +11,10 @@ namespace dynfault::testing {
 /// A 32-hex run id derived from `name`.
 inline std::string run_id(const std::string& name) { return hash128_hex(name); }
 
-/// Inserts `t` as a run of `campaign` and, unless `status` is SCHEDULED, stores its metrics
-/// with that status and t.outcome. Sets t.run_uuid to the stored id.
+/// Inserts `t` as a run of `campaign` with `seed` and, unless `status` is SCHEDULED, stores its
+/// metrics with that status and t.outcome. Sets t.run_uuid to the stored id.
 inline void store_trace(db::Store& store, db::Trace& t, const std::string& campaign,
-                        const std::string& status = "FINISHED") {
+                        const std::string& status = "FINISHED", int64_t seed = 0) {
   t.run_uuid = run_id(campaign + "/" + t.run_uuid + "/" + t.program);
   db::RunSpec spec;
   spec.run_uuid = t.run_uuid;
@@ -25,6 +25,7 @@ inline void store_trace(db::Store& store, db::Trace& t, const std::string& campa
   spec.faults_json = t.faults_json;
   spec.fault_ids = t.fault_ids;
   spec.recipe_json = t.recipe_json;
+  spec.seed = seed;
   store.insert_runs({spec});
   if (status == "SCHEDULED") return;
   db::RunResult r;

@@ -6,6 +6,9 @@
 #include "features/curves.h"
 #include "features/deepfd.h"
 #include "features/feature_set.h"
+#include "features/label_inputs.h"
+#include "features/labels.h"
+#include "features/stats.h"
 #include "fixtures.h"
 
 using namespace dynfault;
@@ -110,6 +113,63 @@ TEST_SUITE("features") {
     CHECK(value(v, "train_loss_min") == 1.5);
     CHECK(value(v, "step_loss_nonfinite_share") == 0.5);
     CHECK(value(v, "outcome_nan_loss") == 1.0);
+  }
+
+  TEST_CASE("Label inputs: each task declares what its rule reads") {
+    using features::task_label_inputs;
+    CHECK(features::label_input_names(task_label_inputs("instability")) ==
+          std::vector<std::string>{"outcome", "loss_nonfinite", "loss_magnitude", "loss_trend",
+                                   "loss_rises", "accuracy_oscillation"});
+    CHECK(features::label_input_names(task_label_inputs("mismatch")) ==
+          std::vector<std::string>{"final_train_metric", "final_val_metric"});
+    CHECK(features::label_input_names(task_label_inputs("effective")) ==
+          std::vector<std::string>{"outcome", "final_metric"});
+    CHECK(task_label_inputs("detection") == features::kInputInjectedFault);
+    CHECK(task_label_inputs("fault_type/default4") == features::kInputInjectedFault);
+    CHECK(task_label_inputs("my_own_task") == features::kInputNone);
+  }
+
+  TEST_CASE("Label inputs: the sets declare the columns that restate a rule") {
+    auto restating = [](const std::string& set, const std::string& task) {
+      return features::feature_set(set).restating_columns(features::task_label_inputs(task));
+    };
+    auto has = [](const std::vector<std::string>& v, const std::string& name) {
+      return std::find(v.begin(), v.end(), name) != v.end();
+    };
+    const auto curves = restating("curves", "instability");
+    for (const char* c : {"outcome_completed", "outcome_nan_loss", "outcome_diverged",
+                          "outcome_other", "epochs_run", "step_loss_nonfinite_share",
+                          "train_loss_final", "train_loss_max", "train_loss_min"})
+      CHECK_MESSAGE(has(curves, c), c);
+    CHECK_FALSE(has(curves, "train_loss_slope_last_third"));  // describes the run, not the rule
+    CHECK_FALSE(has(curves, "final_metric_gap"));
+    CHECK(restating("curves", "mismatch") ==
+          std::vector<std::string>{"train_metric_final", "val_metric_final", "final_metric_gap"});
+    const auto deepfd = restating("deepfd", "instability");
+    for (const char* stat : features::kDeepfdStats)
+      CHECK(has(deepfd, std::string("ft_unstable_loss_") + stat));
+    CHECK(has(deepfd, "ft_increase_loss_max"));
+    CHECK(has(deepfd, "ft_loss"));
+    CHECK_FALSE(has(deepfd, "ft_loss_mean"));
+    CHECK_FALSE(has(deepfd, "ft_died_relu_max"));
+    CHECK(has(restating("deepfd", "mismatch"), "ft_test_not_well_max"));
+    CHECK(has(restating("default", "instability"), "def_increase_loss"));
+    CHECK(restating("default", "mismatch") == std::vector<std::string>{"def_acc_gap_too_big"});
+    // Runtime probe sets and the configuration restate no label rule; fault typing reads the
+    // injected fault, which no feature holds.
+    for (const char* set : {"curvature", "optimizer", "activation", "config"})
+      for (const char* task : {"instability", "mismatch", "effective", "fault_type/default4"})
+        CHECK(restating(set, task).empty());
+    for (const char* set : {"curves", "deepfd", "default"})
+      CHECK(restating(set, "fault_type/default4").empty());
+    // A union keeps its parts' declarations.
+    const auto u = restating("deepfd+curves", "instability");
+    CHECK(u.size() == deepfd.size() + curves.size());
+    // Declarations must match the columns.
+    CHECK_THROWS_AS(features::FeatureSet("bad", "", {"a", "b"},
+                                         [](const db::Trace&) { return std::vector<double>{}; },
+                                         {features::kInputOutcome}),
+                    dynfault::Error);
   }
 }
 

@@ -1,4 +1,5 @@
-// The probe-level feature sets (default, curvature, optimizer, activation) on hand-made traces.
+// The probe-level feature sets (default, curvature, optimizer, activation) and the config set on
+// hand-made traces.
 // Golden values are worked out by hand from the definitions at the top of each .cpp.
 #include <doctest/doctest.h>
 
@@ -72,8 +73,9 @@ TEST_SUITE("features") {
     for (const auto& [name, prefix, count] :
          std::vector<std::tuple<std::string, std::string, size_t>>{{"default", "def_", 25},
                                                                    {"curvature", "curv_", 14},
-                                                                   {"optimizer", "opt_", 23},
-                                                                   {"activation", "act_", 16}}) {
+                                                                   {"optimizer", "opt_", 16},
+                                                                   {"activation", "act_", 16},
+                                                                   {"config", "cfg_", 26}}) {
       const auto set = features::feature_set(name);
       CHECK(set.names().size() == count);
       for (const auto& n : set.names()) CHECK(n.rfind(prefix, 0) == 0);
@@ -88,25 +90,13 @@ TEST_SUITE("features") {
       CHECK(n.find("memory") == std::string::npos);
     }
     CHECK(features::feature_set("deepfd+default+curvature+optimizer+activation").names().size() ==
-          172 + 25 + 14 + 23 + 16);
+          172 + 25 + 14 + 16 + 16);
+    CHECK(features::feature_set("optimizer+config").names().size() == 16 + 26);
   }
 
   TEST_CASE("Probe sets: an empty trace gives NaN, never an error") {
-    for (const char* name : {"default", "curvature", "activation", "optimizer"})
+    for (const char* name : {"default", "curvature", "activation", "optimizer", "config"})
       for (double v : features::feature_set(name).values(db::Trace{})) CHECK(std::isnan(v));
-    // With the optimizer probe on, absent state is information: SGD keeps no Adam moments.
-    db::Trace sgd;
-    db::Series momentum;
-    momentum.steps = {0, 1};
-    momentum.values = {0.5, 0.4};
-    sgd.series["opt/momentum_norm"] = momentum;
-    const auto opt = features::feature_set("optimizer").compute(sgd);
-    for (size_t i = 0; i < opt.names.size(); ++i) {
-      CAPTURE(opt.names[i]);
-      if (opt.names[i] == "opt_has_momentum") CHECK(opt.values[i] == 1.0);
-      if (opt.names[i] == "opt_has_adam_state" || opt.names[i] == "opt_has_accumulator")
-        CHECK(opt.values[i] == 0.0);
-    }
   }
 
   TEST_CASE("Probe sets: default averages DEFault's per-epoch columns over epochs") {
@@ -153,11 +143,13 @@ TEST_SUITE("features") {
     CHECK(value(w, "curv_lr_lambda_above2_share") == doctest::Approx(2.0 / 3));
   }
 
-  TEST_CASE("Probe sets: optimizer update-ratio statistics and LR in effect") {
+  TEST_CASE("Probe sets: optimizer update-ratio statistics, no configured value") {
     const auto v = features::feature_set("optimizer").compute(probe_trace());
-    CHECK(value(v, "opt_lr_log10_first") == doctest::Approx(-1.0));
-    CHECK(value(v, "opt_lr_log10_change") == doctest::Approx(-1.0));
-    CHECK(value(v, "opt_lr_change_share") == doctest::Approx(0.5));
+    // The configured learning rate and the optimizer's kind live in `config` only.
+    for (const auto& n : v.names) {
+      CHECK(n.rfind("opt_lr_", 0) != 0);
+      CHECK(n.rfind("opt_has_", 0) != 0);
+    }
     CHECK(value(v, "opt_update_log10_mean") == doctest::Approx(-10.0 / 3));          // -3, -2, -5
     CHECK(value(v, "opt_update_log10_std") == doctest::Approx(std::sqrt(7.0 / 3)));  // ddof 1
     CHECK(value(v, "opt_update_outside_share") == doctest::Approx(1.0 / 3));         // -5 < -4
@@ -165,9 +157,45 @@ TEST_SUITE("features") {
     CHECK(value(v, "opt_update_param_spread") == doctest::Approx(4.0 / 3));
     CHECK(value(v, "opt_exp_avg_log10_final") == doctest::Approx(3.0));
     CHECK(value(v, "opt_eff_step_over_lr_log10_mean") == doctest::Approx(-1.0));
-    CHECK(value(v, "opt_has_adam_state") == 1.0);
-    CHECK(value(v, "opt_has_momentum") == 0.0);
     CHECK(std::isnan(value(v, "opt_momentum_log10_mean")));
+  }
+
+  TEST_CASE("Config set: configured hyperparameters from the recipe, LR in effect per epoch") {
+    db::Trace t = probe_trace();
+    t.recipe_json = R"({"optimizer":{"name":"sgd","lr":0.1,"momentum":0.9,"nesterov":true,)"
+                    R"("beta1":0.9,"beta2":0.999,"eps":1e-08,"weight_decay":0.0005,"rho":0.9},)"
+                    R"("schedule":{"name":"step","step_size":2,"gamma":0.1},"batch_size":64,)"
+                    R"("epochs":3,"l1":0,"l2":0.001,"clip_norm":5,"clip_value":0,)"
+                    R"("faults":[{"mutator":"lr_scale","category":"learning_rate"}]})";
+    const auto v = features::feature_set("config").compute(t);
+    CHECK(value(v, "cfg_lr_log10") == doctest::Approx(-1.0));
+    // epoch/lr 0.1, 0.1, 0.01: first -1, final -2, one change in two transitions.
+    CHECK(value(v, "cfg_lr_log10_first") == doctest::Approx(-1.0));
+    CHECK(value(v, "cfg_lr_log10_final") == doctest::Approx(-2.0));
+    CHECK(value(v, "cfg_lr_log10_change") == doctest::Approx(-1.0));
+    CHECK(value(v, "cfg_lr_change_share") == doctest::Approx(0.5));
+    CHECK(value(v, "cfg_momentum") == doctest::Approx(0.9));
+    CHECK(value(v, "cfg_nesterov") == 1.0);
+    CHECK(value(v, "cfg_eps_log10") == doctest::Approx(-8.0));
+    CHECK(value(v, "cfg_weight_decay") == doctest::Approx(0.0005));
+    CHECK(value(v, "cfg_optimizer_sgd") == 1.0);
+    CHECK(value(v, "cfg_optimizer_adam") == 0.0);
+    CHECK(value(v, "cfg_optimizer_other") == 0.0);
+    CHECK(value(v, "cfg_schedule_gamma") == doctest::Approx(0.1));
+    CHECK(value(v, "cfg_schedule_step_size") == 2.0);
+    CHECK(value(v, "cfg_batch_size_log2") == doctest::Approx(6.0));
+    CHECK(value(v, "cfg_epochs") == 3.0);
+    CHECK(value(v, "cfg_l2") == doctest::Approx(0.001));
+    CHECK(value(v, "cfg_clip_norm") == 5.0);
+    // The injected fault list is never a column.
+    for (const auto& n : v.names) CHECK(n.find("fault") == std::string::npos);
+    // No schedule: gamma 1; an optimizer outside the one-hot list: other.
+    t.recipe_json = R"({"optimizer":{"name":"adadelta","lr":1.0},"schedule":{"name":"none"}})";
+    const auto w = features::feature_set("config").compute(t);
+    CHECK(value(w, "cfg_schedule_gamma") == 1.0);
+    CHECK(value(w, "cfg_optimizer_other") == 1.0);
+    CHECK(value(w, "cfg_optimizer_sgd") == 0.0);
+    CHECK(std::isnan(value(w, "cfg_momentum")));
   }
 
   TEST_CASE("Probe sets: activation shares and depth ratio use layers in depth order") {
@@ -187,7 +215,8 @@ TEST_SUITE("features") {
     put(t, "weight/update_ratio", {kNaN, 0.0, kInf});
     put(t, "act/layers.1/std", {kNaN, kNaN, kNaN});
     put(t, "epoch/train_loss", {1.0, kNaN, kInf});
-    for (const char* name : {"default", "curvature", "optimizer", "activation"})
+    t.recipe_json = "{not json";
+    for (const char* name : {"default", "curvature", "optimizer", "activation", "config"})
       CHECK_NOTHROW(features::feature_set(name).values(t));
     const auto c = features::feature_set("curvature").compute(t);
     CHECK(std::isnan(value(c, "curv_lambda_log10_mean")));
