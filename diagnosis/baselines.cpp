@@ -81,12 +81,15 @@ std::string AutotrainerRules::symptom(const std::vector<double>& v) {
 
 std::vector<size_t> AutotrainerRules::columns_of(const Matrix& x) const {
   std::vector<size_t> idx;
+  size_t found = 0;
   for (const auto& c : required_columns()) {
     const auto it = std::find(x.names.begin(), x.names.end(), c);
-    DYNFAULT_CHECK(it != x.names.end(), "autotrainer_rules: needs the deepfd feature column '", c,
-                   "' (evaluate it on the 'deepfd' feature set, with column names)");
-    idx.push_back(static_cast<size_t>(it - x.names.begin()));
+    idx.push_back(it == x.names.end() ? kAbsent : static_cast<size_t>(it - x.names.begin()));
+    found += it == x.names.end() ? 0 : 1;
   }
+  DYNFAULT_CHECK(found > 0, "autotrainer_rules: none of the deepfd feature columns it reads (",
+                 required_columns().front(), ", ...) is in the matrix (evaluate it on the "
+                 "'deepfd' feature set, with column names)");
   return idx;
 }
 
@@ -110,7 +113,7 @@ Labels AutotrainerRules::predict(const Matrix& x) const {
   Labels out(x.rows);
   std::vector<double> v(cols.size());
   for (size_t i = 0; i < x.rows; ++i) {
-    for (size_t c = 0; c < cols.size(); ++c) v[c] = x(i, cols[c]);
+    for (size_t c = 0; c < cols.size(); ++c) v[c] = cols[c] == kAbsent ? NAN : x(i, cols[c]);
     out[i] = majority_;
     for (const auto& cls : candidates().at(symptom(v)))
       if (std::binary_search(classes_.begin(), classes_.end(), cls)) {
@@ -135,7 +138,9 @@ void AutotrainerRules::save(std::ostream& out) const {
   model_io::write_strings(out, "classes", classes_);
   model_io::write_strings(out, "majority", {majority_});
   model_io::write_int(out, "dims", static_cast<int64_t>(dims_));
-  model_io::write_vector(out, "columns", std::vector<double>(columns_.begin(), columns_.end()));
+  std::vector<double> cols;
+  for (size_t c : columns_) cols.push_back(c == kAbsent ? -1.0 : static_cast<double>(c));
+  model_io::write_vector(out, "columns", cols);
   out << "end\n";
 }
 
@@ -150,8 +155,8 @@ void AutotrainerRules::load(std::istream& in) {
   DYNFAULT_CHECK(!classes.empty() && majority.size() == 1 && dims >= 0, who, "::load(): bad model");
   columns_.clear();
   for (double c : cols) {
-    DYNFAULT_CHECK(c >= 0 && c < static_cast<double>(dims), who, "::load(): bad column index");
-    columns_.push_back(static_cast<size_t>(c));
+    DYNFAULT_CHECK(c >= -1 && c < static_cast<double>(dims), who, "::load(): bad column index");
+    columns_.push_back(c < 0 ? kAbsent : static_cast<size_t>(c));
   }
   classes_ = std::move(classes);
   majority_ = majority[0];
@@ -165,6 +170,11 @@ DeepfdBaseline::DeepfdBaseline()
     : knn_(KnnOptions().k(5).scaling(Scaling::minmax).clip_quantile(0)),
       tree_(TreeOptions().max_depth(5)),
       forest_(ForestOptions().trees(32).max_depth(10).max_features(60)) {}
+
+void DeepfdBaseline::configure(const LearnerSettings& settings) {
+  tree_.configure(settings);
+  forest_.configure(settings);
+}
 
 void DeepfdBaseline::fit(const Matrix& x, const Labels& y) {
   classes_ = training_classes(x, y, "DeepfdBaseline");

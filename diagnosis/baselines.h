@@ -35,6 +35,9 @@ namespace dynfault::diagnosis {
 ///   no symptom           -> stable | consistent | clean | not_effective
 /// When no candidate is a class of the task, the prediction is the training majority class: that
 /// is all fit() learns (the rules themselves are fixed, so they cannot overfit a training fold).
+/// A column the matrix lacks (the evaluation drops a task's label inputs, e.g. ft_unstable_loss_*
+/// for instability) reads as NaN, so its symptom never fires; a matrix with none of the columns
+/// is an error.
 class AutotrainerRules : public Diagnoser {
  public:
   void fit(const Matrix& x, const Labels& y) override;
@@ -52,6 +55,7 @@ class AutotrainerRules : public Diagnoser {
   static std::string symptom(const std::vector<double>& values);
 
  private:
+  static constexpr size_t kAbsent = static_cast<size_t>(-1);  // a column the matrix lacks
   std::vector<size_t> columns_of(const Matrix& x) const;
   std::vector<std::string> classes_;
   std::string majority_;
@@ -75,6 +79,9 @@ class DeepfdBaseline : public Diagnoser {
   const std::vector<std::string>& classes() const override { return classes_; }
   std::string name() const override { return "deepfd"; }
   std::string feature_set() const override { return "deepfd"; }
+  /// The seed goes to the forest, the bin count to the tree and the forest.
+  void configure(const LearnerSettings& settings) override;
+  bool seeded() const override { return true; }
   void save(std::ostream& out) const override;
   void load(std::istream& in) override;
 

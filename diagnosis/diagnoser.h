@@ -42,6 +42,13 @@ struct Matrix {
   std::vector<double> column_major() const;
 };
 
+/// What the evaluation sets on every learner before fitting it; a learner ignores what it has no
+/// use for.
+struct LearnerSettings {
+  uint64_t seed = 0;   ///< bootstrap samples, feature sampling, initialisation and batch order
+  int max_bins = 255;  ///< histogram bins per column of the tree learners (2..255)
+};
+
 /// A classifier of traces.
 class Diagnoser {
  public:
@@ -57,6 +64,12 @@ class Diagnoser {
   virtual const std::vector<std::string>& classes() const = 0;
   /// Registry name, e.g. "logistic_regression".
   virtual std::string name() const = 0;
+  /// Applies `settings` (a learner seed, the tree learners' bin count) to the next fit();
+  /// throws for a value the learner cannot use. The default ignores them.
+  virtual void configure(const LearnerSettings& settings) { (void)settings; }
+  /// True when fit() depends on LearnerSettings::seed (the evaluation then fits once per learner
+  /// seed; otherwise once).
+  virtual bool seeded() const { return false; }
   /// The feature set this diagnoser is defined on ("" = any). A named baseline (`deepfd`,
   /// `default_rf`) or a rule set reading named columns is evaluated on its own set only.
   virtual std::string feature_set() const { return ""; }

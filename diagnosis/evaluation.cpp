@@ -1,26 +1,23 @@
 #include "diagnosis/evaluation.h"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
-#include <cmath>
-#include <cstdio>
 #include <ctime>
-#include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <unordered_map>
 
 #include "common/hash.h"
 #include "db/store.h"
-#include "diagnosis/preprocess.h"
+#include "diagnosis/evaluation_rows.h"
+#include "diagnosis/fit_jobs.h"
 #include "features/feature_set.h"
+#include "features/label_inputs.h"
+#include "features/labels.h"
 
 namespace dynfault::diagnosis {
 namespace {
 
-using nlohmann::json;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr const char* kNotApplicable = "(not applicable)";
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
@@ -28,35 +25,8 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
   return out;
 }
 
-// Independent stream per resample: results do not depend on which thread runs which resample.
-uint64_t resample_seed(uint64_t seed, int64_t b) {
-  SplitMix64 mix(seed ^ 0xD1B54A32D192ED03ULL);
-  const uint64_t base = mix.next();
-  SplitMix64 rng(base + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(b + 1));
-  return rng.next();
-}
-
-// Labels coded as indices into `classes`.
-std::vector<int> encode(const Labels& y, const std::vector<std::string>& classes) {
-  std::unordered_map<std::string, int> index;
-  for (size_t i = 0; i < classes.size(); ++i) index[classes[i]] = static_cast<int>(i);
-  std::vector<int> out(y.size());
-  for (size_t i = 0; i < y.size(); ++i) {
-    auto it = index.find(y[i]);
-    DYNFAULT_ASSERT(it != index.end());
-    out[i] = it->second;
-  }
-  return out;
-}
-
-ConfusionMatrix confusion_of(const std::vector<int>& t, const std::vector<int>& p,
-                             const std::vector<size_t>& idx,
-                             const std::vector<std::string>& classes) {
-  ConfusionMatrix cm;
-  cm.classes = classes;
-  cm.counts.assign(classes.size(), std::vector<int64_t>(classes.size(), 0));
-  for (size_t i : idx) ++cm.counts[static_cast<size_t>(t[i])][static_cast<size_t>(p[i])];
-  return cm;
+double wall_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 std::string fresh_evaluation_id(const EvaluateOptions& o) {
@@ -70,7 +40,7 @@ std::string fresh_evaluation_id(const EvaluateOptions& o) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   const std::string key = std::to_string(ns) + "|" + o.campaign() + "|" + join(o.tasks(), ",") +
                           "|" + join(o.feature_sets(), ",") + "|" + join(o.diagnosers(), ",") +
-                          "|" + std::to_string(o.seed());
+                          "|" + join(o.protocols(), ",") + "|" + std::to_string(o.seed());
   return std::string("ev-") + stamp + "-" + hash128_hex(key).substr(0, 8);
 }
 
@@ -78,17 +48,29 @@ void validate(const EvaluateOptions& o) {
   DYNFAULT_CHECK(!o.tasks().empty(), "evaluate(): no task given");
   DYNFAULT_CHECK(!o.feature_sets().empty(), "evaluate(): no feature set given");
   DYNFAULT_CHECK(!o.diagnosers().empty(), "evaluate(): no diagnoser given");
+  DYNFAULT_CHECK(!o.protocols().empty(), "evaluate(): no protocol given (known: ",
+                 join(rung_names(), ", "), ")");
+  for (const auto& p : o.protocols()) rung(p);  // throws naming an unknown protocol
   DYNFAULT_CHECK(o.within_folds() >= 2, "evaluate(): within_folds must be >= 2, got ",
                  o.within_folds());
   DYNFAULT_CHECK(o.heldout_folds() == 0 || o.heldout_folds() >= 2,
-                 "evaluate(): heldout_folds must be 0 (leave-one-program-out) or >= 2, got ",
+                 "evaluate(): heldout_folds must be 0 (leave one group out) or >= 2, got ",
                  o.heldout_folds());
   DYNFAULT_CHECK(o.bootstrap() >= 0, "evaluate(): bootstrap must be >= 0, got ", o.bootstrap());
   DYNFAULT_CHECK(o.confidence() > 0 && o.confidence() < 1,
                  "evaluate(): confidence must be in (0, 1), got ", o.confidence());
+  DYNFAULT_CHECK(o.margin() > 0 && o.margin() < 1, "evaluate(): margin must be in (0, 1), got ",
+                 o.margin());
+  DYNFAULT_CHECK(o.learner_seeds() >= 1, "evaluate(): learner_seeds must be >= 1, got ",
+                 o.learner_seeds());
+  DYNFAULT_CHECK(o.max_bins() >= 2 && o.max_bins() <= 255,
+                 "evaluate(): max_bins must be in [2, 255], got ", o.max_bins());
+  DYNFAULT_CHECK(o.resample_by() == "program" || o.resample_by() == "dataset",
+                 "evaluate(): resample_by must be 'program' or 'dataset', got '", o.resample_by(),
+                 "'");
   DYNFAULT_CHECK(o.threads() >= 1, "evaluate(): threads must be >= 1, got ", o.threads());
-  // Each (task, feature set, diagnoser) is one set of rows: a repeat would collide in storage.
-  for (const auto* list : {&o.tasks(), &o.feature_sets(), &o.diagnosers()}) {
+  // Each (task, feature set, diagnoser, rung) is one set of rows: a repeat would collide.
+  for (const auto* list : {&o.tasks(), &o.feature_sets(), &o.diagnosers(), &o.protocols()}) {
     const std::set<std::string> unique(list->begin(), list->end());
     DYNFAULT_CHECK(unique.size() == list->size(), "evaluate(): '", join(*list, ", "),
                    "' names an entry twice");
@@ -99,460 +81,319 @@ void validate(const EvaluateOptions& o) {
   for (const auto& d : used)
     DYNFAULT_CHECK(std::find(known.begin(), known.end(), d) != known.end(),
                    "evaluate(): unknown diagnoser '", d, "' (known: ", join(known, ", "), ")");
+  DYNFAULT_CHECK(std::find(known.begin(), known.end(), kLabelRule) == known.end(),
+                 "evaluate(): a diagnoser may not be called '", kLabelRule, "'");
   DYNFAULT_CHECK(o.top_features() >= 0, "evaluate(): top_features must be >= 0, got ",
                  o.top_features());
 }
 
-// Bootstrap resample b as a multiplicity per program (programs in sorted order): the same draws
-// as bootstrap_indices(), so scores computed from weighted per-program confusion matrices equal
-// those on the concatenated indices, at a cost independent of the number of traces.
-std::vector<std::vector<int>> bootstrap_weights(size_t programs, uint64_t seed, int64_t resamples) {
-  std::vector<std::vector<int>> w(static_cast<size_t>(std::max<int64_t>(resamples, 0)),
-                                  std::vector<int>(programs, 0));
-  for (int64_t b = 0; b < resamples; ++b) {
-    SplitMix64 rng(resample_seed(seed, b));
-    for (size_t draw = 0; draw < programs; ++draw)
-      ++w[static_cast<size_t>(b)][static_cast<size_t>(rng.below(programs))];
-  }
-  return w;
-}
-
-// Per-program confusion counts of one protocol: cells[g][t * k + p].
-std::vector<std::vector<int64_t>> program_confusions(const std::vector<int>& t,
-                                                     const std::vector<int>& p,
-                                                     const std::vector<size_t>& program_of,
-                                                     size_t programs, size_t k) {
-  std::vector<std::vector<int64_t>> cells(programs, std::vector<int64_t>(k * k, 0));
-  for (size_t i = 0; i < t.size(); ++i)
-    ++cells[program_of[i]][static_cast<size_t>(t[i]) * k + static_cast<size_t>(p[i])];
-  return cells;
-}
-
-ConfusionMatrix weighted_confusion(const std::vector<std::vector<int64_t>>& cells,
-                                   const std::vector<int>& weights,
-                                   const std::vector<std::string>& classes) {
-  const size_t k = classes.size();
-  ConfusionMatrix cm;
-  cm.classes = classes;
-  cm.counts.assign(k, std::vector<int64_t>(k, 0));
-  for (size_t g = 0; g < cells.size(); ++g) {
-    if (weights[g] == 0) continue;
-    for (size_t a = 0; a < k; ++a)
-      for (size_t b = 0; b < k; ++b) cm.counts[a][b] += weights[g] * cells[g][a * k + b];
-  }
-  return cm;
-}
-
-// Shared by every result of one task: program index per sample and the resample weights.
-struct BootstrapPlan {
-  std::vector<size_t> program_of;
-  size_t programs = 0;
-  std::vector<std::vector<int>> weights;
+// Everything evaluate() reads before its first fit: runs, tables and cells.
+struct Inputs {
+  std::unordered_map<std::string, db::RunSpec> spec_of;      // FINISHED runs of the campaign
+  std::unordered_map<std::string, std::string> program_of;
+  LoadedTables loaded;
+  std::vector<Cell> cells;
 };
 
-BootstrapPlan make_plan(const std::vector<std::string>& groups, uint64_t seed, int64_t resamples) {
-  BootstrapPlan plan;
-  std::map<std::string, size_t> index;  // sorted, as bootstrap_indices
-  for (const auto& g : groups) index.emplace(g, 0);
-  for (auto& [g, i] : index) i = plan.programs++;
-  for (const auto& g : groups) plan.program_of.push_back(index[g]);
-  plan.weights = bootstrap_weights(plan.programs, seed, resamples);
-  return plan;
-}
-
-void score_with_plan(const Labels& y, const Labels& within_pred, const Labels& heldout_pred,
-                     const BootstrapPlan& plan, double confidence, EvaluationResult& result) {
-  std::set<std::string> all(y.begin(), y.end());
-  all.insert(within_pred.begin(), within_pred.end());
-  all.insert(heldout_pred.begin(), heldout_pred.end());
-  const std::vector<std::string> classes(all.begin(), all.end());
-  const std::vector<int> t = encode(y, classes), pw = encode(within_pred, classes),
-                         ph = encode(heldout_pred, classes);
-  std::vector<size_t> everyone(y.size());
-  for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = i;
-  auto fill = [&](ProtocolScores& s, const std::vector<int>& p) {
-    s.confusion = confusion_of(t, p, everyone, classes);
-    s.balanced_accuracy = Interval{balanced_accuracy(s.confusion)};
-    s.macro_f1 = Interval{macro_f1(s.confusion)};
-    s.recall = per_class_recall(s.confusion);
-    s.n = static_cast<int64_t>(y.size());
-  };
-  fill(result.within, pw);
-  fill(result.heldout, ph);
-  result.gap_balanced_accuracy =
-      Interval{result.within.balanced_accuracy.value - result.heldout.balanced_accuracy.value};
-  result.gap_macro_f1 = Interval{result.within.macro_f1.value - result.heldout.macro_f1.value};
-  const size_t resamples = plan.weights.size();
-  result.bootstrap = static_cast<int64_t>(resamples);
-  result.heldout_draws.clear();
-  if (resamples == 0) return;
-
-  const size_t k = classes.size();
-  const auto cw = program_confusions(t, pw, plan.program_of, plan.programs, k);
-  const auto ch = program_confusions(t, ph, plan.program_of, plan.programs, k);
-  std::vector<double> wba(resamples), hba(resamples), gba(resamples), wf1(resamples),
-      hf1(resamples), gf1(resamples);
-  for (size_t b = 0; b < resamples; ++b) {
-    const ConfusionMatrix mw = weighted_confusion(cw, plan.weights[b], classes);
-    const ConfusionMatrix mh = weighted_confusion(ch, plan.weights[b], classes);
-    wba[b] = balanced_accuracy(mw);
-    hba[b] = balanced_accuracy(mh);
-    gba[b] = wba[b] - hba[b];
-    wf1[b] = macro_f1(mw);
-    hf1[b] = macro_f1(mh);
-    gf1[b] = wf1[b] - hf1[b];
+Inputs load_inputs(db::Store& store, const EvaluateOptions& o) {
+  Inputs in;
+  db::RunFilter filter;
+  filter.campaign = o.campaign();
+  filter.status = "FINISHED";
+  for (auto& run : store.runs(filter)) {
+    in.program_of[run.spec.run_uuid] = run.spec.program;
+    in.spec_of.emplace(run.spec.run_uuid, std::move(run.spec));
   }
-  const double lo = (1.0 - confidence) / 2.0, hi = 1.0 - lo;
-  auto ci = [&](Interval& v, const std::vector<double>& draws) {
-    v.low = percentile(draws, lo);
-    v.high = percentile(draws, hi);
-  };
-  ci(result.within.balanced_accuracy, wba);
-  ci(result.heldout.balanced_accuracy, hba);
-  ci(result.gap_balanced_accuracy, gba);
-  ci(result.within.macro_f1, wf1);
-  ci(result.heldout.macro_f1, hf1);
-  ci(result.gap_macro_f1, gf1);
-  result.heldout_draws = std::move(hba);
-}
-
-std::vector<db::EvaluationRow> rows_of(const std::string& evaluation_id, const std::string& task,
-                                       const EvaluationResult& r, const TaskReport& tr,
-                                       const EvaluateOptions& o) {
-  std::vector<db::EvaluationRow> rows;
-  auto add = [&](const std::string& protocol, const std::string& metric, const Interval& v,
-                 int64_t n, const std::string& details) {
-    db::EvaluationRow row;
-    row.evaluation_id = evaluation_id;
-    row.task = task;
-    row.protocol = protocol;
-    row.diagnoser = r.diagnoser;
-    row.feature_set = r.feature_set;
-    row.metric = metric;
-    row.value = v.value;
-    row.ci_low = v.low;
-    row.ci_high = v.high;
-    row.n = n;
-    row.details = details;
-    rows.push_back(row);
-  };
-  auto protocol_rows = [&](const std::string& protocol, const ProtocolScores& s,
-                           const std::string& split) {
-    json d = {{"split", split},
-              {"folds", s.folds},
-              {"seed", o.seed()},
-              {"classes", s.confusion.classes},
-              {"confusion", s.confusion.counts},
-              {"n_programs", tr.n_programs},
-              {"n_features", r.n_features},
-              {"bootstrap", r.bootstrap},
-              {"confidence", o.confidence()},
-              {"campaign", o.campaign()},
-              {"pooled", "out-of-fold predictions pooled over folds"}};
-    add(protocol, "balanced_accuracy", s.balanced_accuracy, s.n, d.dump());
-    add(protocol, "macro_f1", s.macro_f1, s.n, "");
-    for (const auto& [cls, rec] : s.recall) add(protocol, "recall/" + cls, Interval{rec}, s.n, "");
-  };
-  protocol_rows("within", r.within, "by_run");
-  protocol_rows("heldout", r.heldout, "by_program");
-  const json gap = {{"definition", "within - heldout"},
-                    {"bootstrap", r.bootstrap},
-                    {"resampling", "programs with replacement"}};
-  add("gap", "balanced_accuracy", r.gap_balanced_accuracy, r.within.n, gap.dump());
-  add("gap", "macro_f1", r.gap_macro_f1, r.within.n, gap.dump());
-  return rows;
-}
-
-std::string fmt(double v) {
-  if (std::isnan(v)) return "  -  ";
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.3f", v);
-  return buf;
-}
-
-std::string fmt_interval(const Interval& v) {
-  std::string s = fmt(v.value);
-  if (!std::isnan(v.low) && !std::isnan(v.high)) s += " [" + fmt(v.low) + ", " + fmt(v.high) + "]";
-  return s;
-}
-
-std::string pad(const std::string& s, size_t w) {
-  return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' ');
-}
-
-}  // namespace
-
-std::vector<size_t> bootstrap_indices(const std::vector<std::string>& groups, uint64_t seed,
-                                      int64_t b) {
-  std::map<std::string, std::vector<size_t>> members;  // sorted: draws independent of row order
-  for (size_t i = 0; i < groups.size(); ++i) members[groups[i]].push_back(i);
-  std::vector<const std::vector<size_t>*> programs;
-  for (const auto& kv : members) programs.push_back(&kv.second);
-  std::vector<size_t> out;
-  if (programs.empty()) return out;
-  SplitMix64 rng(resample_seed(seed, b));
-  for (size_t draw = 0; draw < programs.size(); ++draw) {
-    const auto* m = programs[rng.below(programs.size())];
-    out.insert(out.end(), m->begin(), m->end());
+  // Tables: the listed sets, then the sets that bound diagnosers (baselines, rules) need.
+  std::vector<std::string>& specs = in.loaded.specs;
+  specs = o.feature_sets();
+  std::vector<std::string> bound(o.diagnosers().size());
+  std::vector<bool> seeded(bound.size());
+  for (size_t d = 0; d < bound.size(); ++d) {
+    const auto model = make_diagnoser(o.diagnosers()[d]);
+    model->configure(LearnerSettings{0, o.max_bins()});  // a bad bin count fails here
+    bound[d] = model->feature_set();
+    seeded[d] = model->seeded();
+    if (!bound[d].empty() && std::find(specs.begin(), specs.end(), bound[d]) == specs.end())
+      specs.push_back(bound[d]);
   }
+  const std::vector<std::string> stored = store.feature_sets();
+  for (const auto& spec : specs) {
+    in.loaded.tables.push_back(load_feature_table(store, spec, stored));
+    in.loaded.row_of.emplace_back();
+    const auto& table = in.loaded.tables.back();
+    for (size_t i = 0; i < table.run_uuids.size(); ++i)
+      in.loaded.row_of.back()[table.run_uuids[i]] = i;
+  }
+  // Unbound diagnosers x listed sets, then bound diagnosers x their own set.
+  for (size_t s = 0; s < o.feature_sets().size(); ++s)
+    for (size_t d = 0; d < bound.size(); ++d)
+      if (bound[d].empty()) in.cells.push_back(Cell{o.diagnosers()[d], s, seeded[d]});
+  for (size_t d = 0; d < bound.size(); ++d)
+    if (!bound[d].empty())
+      in.cells.push_back(Cell{
+          o.diagnosers()[d],
+          static_cast<size_t>(std::find(specs.begin(), specs.end(), bound[d]) - specs.begin()),
+          seeded[d]});
+  return in;
+}
+
+// One task, ready to fit: its traces, labels, groups, folds per rung and matrices.
+struct PreparedTask {
+  TaskReport report;
+  std::vector<std::string> run_ids;
+  Labels y;
+  TraceGroups groups;
+  std::vector<std::vector<Fold>> folds;  // per rung, options.protocols() order
+  std::vector<Matrix> matrices;          // per table, label inputs dropped
+};
+
+// The task's labelled runs present in every table (so that every feature set and diagnoser
+// shares one set of folds); counts the others. Throws for a task without 2 classes.
+void select_runs(db::Store& store, const Inputs& in, const std::string& task, PreparedTask& p) {
+  TaskReport& tr = p.report;
+  std::vector<std::pair<std::string, std::string>> runs;  // (run_uuid, label)
+  const std::vector<db::LabelRow> labels = store.labels(task);
+  DYNFAULT_CHECK(!labels.empty(), "evaluate(): no labels stored for task '", task,
+                 "' (run 'dynfault labels' first)");
+  for (const auto& l : labels) {
+    if (!in.spec_of.count(l.run_uuid)) continue;  // another campaign, or no longer FINISHED
+    if (l.label.empty()) {
+      ++tr.n_not_applicable;
+      continue;
+    }
+    bool everywhere = true;
+    for (const auto& m : in.loaded.row_of) everywhere = everywhere && m.count(l.run_uuid);
+    if (everywhere)
+      runs.emplace_back(l.run_uuid, l.label);
+    else
+      ++tr.n_missing_features;
+  }
+  std::sort(runs.begin(), runs.end());
+  std::set<std::string> programs;
+  for (const auto& [run, label] : runs) {
+    const db::RunSpec& spec = in.spec_of.at(run);
+    p.run_ids.push_back(run);
+    p.y.push_back(label);
+    p.groups.add(spec);
+    programs.insert(spec.program);
+    ++tr.class_counts[label];
+  }
+  for (const auto& kv : tr.class_counts) tr.classes.push_back(kv.first);
+  tr.n_traces = static_cast<int64_t>(p.y.size());
+  tr.n_programs = static_cast<int64_t>(programs.size());
+  DYNFAULT_CHECK(tr.classes.size() >= 2, "evaluate(): task '", task,
+                 "' needs at least 2 classes, found ", tr.classes.size(),
+                 tr.classes.empty() ? std::string() : " (" + join(tr.classes, ", ") + ")",
+                 " among ", tr.n_traces, " labelled traces with features");
+}
+
+PreparedTask prepare_task(db::Store& store, const Inputs& in, const std::string& task,
+                          const EvaluateOptions& o) {
+  PreparedTask p;
+  TaskReport& tr = p.report;
+  tr.task = task;
+  tr.label_inputs = features::label_input_names(features::task_label_inputs(task));
+  select_runs(store, in, task, p);
+  const RungOptions ro{o.within_folds(), o.heldout_folds(), o.seed()};
+  for (const auto& name : o.protocols()) {
+    const Rung& r = rung(name);
+    std::vector<Fold> folds;
+    try {
+      folds = rung_folds(r, p.y, p.groups, ro);
+    } catch (const Error& e) {
+      throw Error("evaluate(): task '" + task + "': " + e.what());
+    }
+    // No group of the rung on both sides of a fold: the rung's whole point.
+    if (!r.grouping.empty()) DYNFAULT_ASSERT(groups_disjoint(folds, p.groups.by(r.grouping)));
+    tr.rungs.push_back(RungInfo{name, describe_rung(r, ro, folds.size()),
+                                static_cast<int64_t>(rung_groups(r, p.groups)),
+                                static_cast<int64_t>(folds.size()),
+                                unseen_class_traces(folds, p.y)});
+    p.folds.push_back(std::move(folds));
+  }
+  for (size_t s = 0; s < in.loaded.tables.size(); ++s) {
+    const db::FeatureTable& table = in.loaded.tables[s];
+    std::vector<std::string> drop;
+    if (!o.keep_label_inputs()) drop = label_input_columns(in.loaded.specs[s], table.names, task);
+    if (!drop.empty()) tr.dropped[in.loaded.specs[s]] = drop;
+    p.matrices.push_back(matrix_of(table, in.loaded.row_of[s], p.run_ids, drop));
+  }
+  return p;
+}
+
+// Every loss between rungs: consecutive ones, then from the first rung to each later one.
+std::vector<RungLoss> rung_losses(const std::vector<RungScores>& rungs, double confidence,
+                                  double margin) {
+  std::vector<RungLoss> out;
+  for (size_t a = 0; a < rungs.size(); ++a)
+    for (size_t b = a + 1; b < rungs.size(); ++b) {
+      const bool consecutive = b == a + 1, from_first = a == 0;
+      if (!consecutive && !from_first) continue;
+      RungLoss l;
+      l.from = rungs[a].rung;
+      l.to = rungs[b].rung;
+      l.consecutive = consecutive;
+      l.from_first = from_first;
+      const PairedDifference ba =
+          paired_difference(rungs[a].balanced_accuracy.value, rungs[a].draws,
+                            rungs[b].balanced_accuracy.value, rungs[b].draws, confidence);
+      const PairedDifference f1 = paired_difference(
+          rungs[a].macro_f1.value, rungs[a].f1_draws, rungs[b].macro_f1.value, rungs[b].f1_draws,
+          confidence);
+      l.balanced_accuracy = ba.difference;
+      l.share_positive = ba.share_positive;
+      l.macro_f1 = f1.difference;
+      l.verdict = judge(l.balanced_accuracy, margin);
+      out.push_back(l);
+    }
+  // Consecutive losses first (the ladder read upwards), then the losses from the first rung.
+  std::stable_partition(out.begin(), out.end(), [](const RungLoss& l) { return l.consecutive; });
   return out;
 }
 
-double percentile(std::vector<double> values, double q) {
-  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }),
-               values.end());
-  if (values.empty()) return kNaN;
-  std::sort(values.begin(), values.end());
-  const double pos = q * static_cast<double>(values.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, values.size() - 1);
-  return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
-}
-
-void score_protocols(const Labels& y, const Labels& within_pred, const Labels& heldout_pred,
-                     const std::vector<std::string>& groups, int64_t resamples, double confidence,
-                     uint64_t seed, int threads, EvaluationResult& result) {
-  DYNFAULT_CHECK(y.size() == within_pred.size() && y.size() == heldout_pred.size() &&
-                     y.size() == groups.size(),
-                 "score_protocols(): sizes differ");
-  (void)threads;  // per-program weighting makes 1,000 resamples cost milliseconds
-  score_with_plan(y, within_pred, heldout_pred, make_plan(groups, seed, resamples), confidence,
-                  result);
-}
-
-double eta_squared(const std::vector<double>& values, const std::vector<std::string>& groups) {
-  DYNFAULT_CHECK(values.size() == groups.size(), "eta_squared(): sizes differ");
-  std::map<std::string, std::pair<double, int64_t>> by;  // group -> (sum, n)
-  double sum = 0;
-  int64_t n = 0;
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (!std::isfinite(values[i])) continue;
-    auto& g = by[groups[i]];
-    g.first += values[i];
-    ++g.second;
-    sum += values[i];
-    ++n;
-  }
-  if (n < 2) return kNaN;
-  const double mean = sum / static_cast<double>(n);
-  double total = 0;
-  for (size_t i = 0; i < values.size(); ++i)
-    if (std::isfinite(values[i])) total += (values[i] - mean) * (values[i] - mean);
-  // Round-off of a constant column is not variance.
-  if (!(total > 1e-12 * std::max(1.0, mean * mean) * static_cast<double>(n))) return kNaN;
-  double between = 0;
-  for (const auto& [g, sn] : by) {
-    const double gm = sn.first / static_cast<double>(sn.second);
-    between += static_cast<double>(sn.second) * (gm - mean) * (gm - mean);
-  }
-  return std::clamp(between / total, 0.0, 1.0);
-}
-
-VarianceShare variance_share(const std::string& feature_set, const Matrix& x,
-                             const std::vector<std::string>& groups, int top) {
-  VarianceShare v;
-  v.feature_set = feature_set;
-  std::vector<double> col(x.rows);
-  double sum = 0;
-  for (size_t j = 0; j < x.cols; ++j) {
-    for (size_t i = 0; i < x.rows; ++i) col[i] = x(i, j);
-    const double e = eta_squared(col, groups);
-    v.eta2.emplace_back(j < x.names.size() ? x.names[j] : std::to_string(j), e);
-    if (std::isnan(e)) continue;
-    sum += e;
-    ++v.n_defined;
-  }
-  if (v.n_defined > 0) v.mean_eta2 = sum / static_cast<double>(v.n_defined);
-  for (const auto& fe : v.eta2)
-    if (!std::isnan(fe.second)) v.top.push_back(fe);
-  std::stable_sort(v.top.begin(), v.top.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (v.top.size() > static_cast<size_t>(top)) v.top.resize(static_cast<size_t>(top));
-  return v;
-}
-
-PairedComparison compare_paired(const EvaluationResult& a, const EvaluationResult& b,
-                                double confidence) {
-  PairedComparison c;
-  c.diagnoser = a.diagnoser;
-  c.set_a = a.feature_set;
-  c.set_b = b.feature_set;
-  c.difference.value = a.heldout.balanced_accuracy.value - b.heldout.balanced_accuracy.value;
-  DYNFAULT_CHECK(a.heldout_draws.size() == b.heldout_draws.size(),
-                 "compare_paired(): results come from different resamples");
-  if (a.heldout_draws.empty()) return c;
-  std::vector<double> diff(a.heldout_draws.size());
-  size_t positive = 0, defined = 0;
-  for (size_t i = 0; i < diff.size(); ++i) {
-    diff[i] = a.heldout_draws[i] - b.heldout_draws[i];
-    if (std::isnan(diff[i])) continue;
-    ++defined;
-    positive += diff[i] > 0 ? 1 : 0;
-  }
-  const double lo = (1.0 - confidence) / 2.0;
-  c.difference.low = percentile(diff, lo);
-  c.difference.high = percentile(diff, 1.0 - lo);
-  c.share_positive = defined ? static_cast<double>(positive) / static_cast<double>(defined) : kNaN;
-  return c;
-}
-
-EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string& feature_set,
-                                 const Matrix& x, const Labels& y,
-                                 const std::vector<std::string>& groups,
-                                 const std::vector<Fold>& within_folds,
-                                 const std::vector<Fold>& heldout_folds,
-                                 const EvaluateOptions& options) {
-  DYNFAULT_CHECK(groups_disjoint(heldout_folds, groups),
-                 "evaluate_matrix(): a program is on both sides of a held-out fold");
+// Scores one cell's predictions (preds[rung][seed]) on every rung, and the losses between them.
+EvaluationResult score_cell(const std::string& diagnoser, const std::string& feature_set,
+                            const Labels& y, const std::vector<std::vector<Labels>>& preds,
+                            const std::vector<std::vector<Fold>>& folds,
+                            const std::vector<std::string>& rungs, const BootstrapPlan& plan,
+                            const EvaluateOptions& o) {
   EvaluationResult r;
   r.diagnoser = diagnoser;
   r.feature_set = feature_set;
-  r.n_features = static_cast<int64_t>(x.cols);
-  const Labels within = cross_val_predict(diagnoser, x, y, within_folds, options.threads());
-  const Labels heldout = cross_val_predict(diagnoser, x, y, heldout_folds, options.threads());
-  score_protocols(y, within, heldout, groups, options.bootstrap(), options.confidence(),
-                  options.seed(), options.threads(), r);
-  r.within.folds = static_cast<int64_t>(within_folds.size());
-  r.heldout.folds = static_cast<int64_t>(heldout_folds.size());
+  r.bootstrap = static_cast<int64_t>(plan.weights.size());
+  for (size_t k = 0; k < rungs.size(); ++k) {
+    RungScores s = score_predictions(y, preds[k], plan, o.confidence());
+    s.rung = rungs[k];
+    s.folds = static_cast<int64_t>(folds[k].size());
+    r.rungs.push_back(std::move(s));
+  }
+  r.losses = rung_losses(r.rungs, o.confidence(), o.margin());
   return r;
 }
 
-namespace {
-
-// One (diagnoser, feature set) cell of a task's table.
-struct Cell {
-  std::string diagnoser;
-  size_t table = 0;  // index into the loaded tables
-};
-
-// The fits of one training fold: every cell on one feature table, one protocol (0 = within,
-// 1 = heldout) and one fold. They share the fold's row copies and, through a FitScope, its
-// scaling and binning.
-struct Job {
-  size_t table = 0;
-  int protocol = 0;
-  size_t fold = 0;
-  std::vector<size_t> cells;
-};
-
-// The matrix of `table` for `run_ids` (rows in that order), with column names.
-Matrix matrix_of(const db::FeatureTable& table, const std::unordered_map<std::string, size_t>& row,
-                 const std::vector<std::string>& run_ids) {
-  Matrix x(run_ids.size(), table.names.size());
-  x.names = table.names;
-  for (size_t i = 0; i < run_ids.size(); ++i) {
-    const auto& src = table.rows[row.at(run_ids[i])];
-    DYNFAULT_CHECK(src.size() == table.names.size(), "evaluate(): feature set '", table.feature_set,
-                   "' has a row of ", src.size(), " values for ", table.names.size(),
-                   " columns (run ", run_ids[i], ")");
-    std::copy(src.begin(), src.end(), x.row(i));
-  }
-  return x;
-}
-
-// CPU time of the calling thread (profiling: unaffected by other processes on the machine).
-double thread_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-double wall_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Fits every cell on every fold (OpenMP across folds: the cells of one feature table fit one
-// after the other on a fold's shared copies); fills preds[cell][protocol] and, when given, the
-// CPU seconds of each cell's fits per protocol.
-void run_jobs(const std::vector<Cell>& cells, const std::vector<Matrix>& matrices, const Labels& y,
-              const std::vector<Fold>* folds, int threads,
-              std::vector<std::array<Labels, 2>>& preds,
-              std::vector<std::array<double, 2>>* seconds = nullptr) {
-  std::vector<Job> jobs;
-  for (size_t t = 0; t < matrices.size(); ++t) {
-    std::vector<size_t> on_table;
-    for (size_t c = 0; c < cells.size(); ++c)
-      if (cells[c].table == t) on_table.push_back(c);
-    if (on_table.empty()) continue;
-    for (int p = 0; p < 2; ++p)
-      for (size_t f = 0; f < folds[p].size(); ++f) jobs.push_back(Job{t, p, f, on_table});
-  }
-  preds.assign(cells.size(), {Labels(y.size()), Labels(y.size())});
-  std::string error;
-  const int64_t n_jobs = static_cast<int64_t>(jobs.size());
-  std::vector<std::vector<double>> fit_seconds(jobs.size());
-#ifdef DYNFAULT_HAS_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
-#endif
-  for (int64_t j = 0; j < n_jobs; ++j) {
-    const Job& job = jobs[static_cast<size_t>(j)];
-    std::vector<double>& spent = fit_seconds[static_cast<size_t>(j)];
-    spent.assign(job.cells.size(), 0.0);
-    const Fold& fold = folds[job.protocol][job.fold];
-    const Matrix& x = matrices[job.table];
-    double t0 = thread_seconds();
-    std::string failed;
-    try {
-      Labels ytrain;
-      ytrain.reserve(fold.train.size());
-      for (size_t i : fold.train) ytrain.push_back(y[i]);
-      const Matrix train = x.take_rows(fold.train);
-      const Matrix test = x.take_rows(fold.test);
-      const FitScope scope(train);
-      // The shared copies are charged to the first cell, as its own copies were before.
-      for (size_t c = 0; c < job.cells.size(); ++c) {
-        const size_t cell = job.cells[c];
-        failed = cells[cell].diagnoser;
-        auto model = make_diagnoser(cells[cell].diagnoser);
-        model->fit(train, ytrain);
-        const Labels p = model->predict(test);
-        Labels& out = preds[cell][static_cast<size_t>(job.protocol)];
-        for (size_t i = 0; i < fold.test.size(); ++i) out[fold.test[i]] = p[i];
-        const double t1 = thread_seconds();
-        spent[c] = t1 - t0;
-        t0 = t1;
+std::vector<PairedComparison> compare_sets(const std::vector<EvaluationResult>& results,
+                                           const EvaluateOptions& o) {
+  std::vector<PairedComparison> out;
+  for (size_t k = 0; k < o.protocols().size(); ++k)
+    for (size_t a = 0; a < results.size(); ++a)
+      for (size_t b = a + 1; b < results.size(); ++b) {
+        const EvaluationResult &ra = results[a], &rb = results[b];
+        if (ra.diagnoser != rb.diagnoser || ra.feature_set == rb.feature_set) continue;
+        if (ra.diagnoser == kLabelRule) continue;
+        const RungScores &sa = ra.rungs[k], &sb = rb.rungs[k];
+        const PairedDifference d = paired_difference(
+            sa.balanced_accuracy.value, sa.draws, sb.balanced_accuracy.value, sb.draws,
+            o.confidence());
+        out.push_back(PairedComparison{ra.diagnoser, ra.feature_set, rb.feature_set, sa.rung,
+                                       d.difference, d.share_positive,
+                                       judge(d.difference, o.margin())});
       }
-    } catch (const std::exception& e) {
+  return out;
+}
+
+// The label rule's prediction of every trace of every task, from the configs of the options
+// (tasks the label code does not know get none).
+std::map<std::string, std::unordered_map<std::string, std::string>> rule_predictions(
+    db::Store& store, const EvaluateOptions& o) {
+  std::map<std::string, std::unordered_map<std::string, std::string>> out;
+  if (!o.label_rule()) return out;
+  const features::Taxonomies taxonomies = features::load_taxonomies(o.taxonomies_path());
+  std::vector<std::string> known = {features::kTaskDetection, features::kTaskInstability,
+                                    features::kTaskMismatch, features::kTaskEffective};
+  for (const auto& t : taxonomies.list) known.push_back(features::fault_type_task(t.name));
+  std::vector<std::string> tasks;
+  for (const auto& t : o.tasks())
+    if (std::find(known.begin(), known.end(), t) != known.end()) tasks.push_back(t);
+  if (tasks.empty()) return out;
+  const features::LabelSet labels =
+      features::compute_labels(store, features::LabelOptions()
+                                          .campaign(o.campaign())
+                                          .taxonomies_path(o.taxonomies_path())
+                                          .thresholds_path(o.thresholds_path())
+                                          .tasks(tasks));
+  for (const auto& [task, rows] : labels.rows)
+    for (const auto& r : rows) out[task][r.run_uuid] = r.label.empty() ? kNotApplicable : r.label;
+  return out;
+}
+
+// Fits and scores one prepared task; fills its results and paired comparisons.
+void evaluate_task(PreparedTask& p, const Inputs& in,
+                   const std::unordered_map<std::string, std::string>* rule,
+                   const EvaluateOptions& o, double& fit_seconds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CellPredictions preds;
+  std::vector<std::vector<double>> seconds;
+  run_jobs(in.cells, p.matrices, p.y, p.folds,
+           FitSettings{learner_seeds(o.seed(), o.learner_seeds()), o.max_bins(), o.threads()},
+           preds, &seconds);
+  fit_seconds += wall_since(t0);
+  const BootstrapPlan plan =
+      make_plan(p.groups.by(o.resample_by()), o.seed(), o.bootstrap());
+  TaskReport& tr = p.report;
+  tr.results.resize(in.cells.size());
+  const int64_t n_cells = static_cast<int64_t>(in.cells.size());
 #ifdef DYNFAULT_HAS_OPENMP
-#pragma omp critical(dynfault_eval_error)
+#pragma omp parallel for num_threads(o.threads()) schedule(dynamic)
 #endif
-      if (error.empty()) error = failed + ": " + e.what();
+  for (int64_t c = 0; c < n_cells; ++c) {
+    const Cell& cell = in.cells[static_cast<size_t>(c)];
+    EvaluationResult& r = tr.results[static_cast<size_t>(c)];
+    r = score_cell(cell.diagnoser, in.loaded.specs[cell.table], p.y,
+                   preds[static_cast<size_t>(c)], p.folds, o.protocols(), plan, o);
+    r.n_features = static_cast<int64_t>(p.matrices[cell.table].cols);
+    r.fit_seconds = seconds[static_cast<size_t>(c)];
+  }
+  if (rule) {
+    Labels predicted;
+    for (const auto& run : p.run_ids) {
+      const auto it = rule->find(run);
+      predicted.push_back(it == rule->end() ? kNotApplicable : it->second);
     }
+    const std::vector<std::vector<Labels>> same(o.protocols().size(), {predicted});
+    tr.results.push_back(
+        score_cell(kLabelRule, kLabelRuleSet, p.y, same, p.folds, o.protocols(), plan, o));
   }
-  (void)threads;
-  if (seconds) {
-    seconds->assign(cells.size(), {0.0, 0.0});
-    for (size_t j = 0; j < jobs.size(); ++j)
-      for (size_t c = 0; c < jobs[j].cells.size(); ++c)
-        (*seconds)[jobs[j].cells[c]][static_cast<size_t>(jobs[j].protocol)] += fit_seconds[j][c];
-  }
-  if (!error.empty()) throw Error("evaluate(): " + error);
+  if (o.paired()) tr.paired = compare_sets(tr.results, o);
 }
-
-db::EvaluationRow program_row(const std::string& evaluation_id, const std::string& task,
-                              const std::string& protocol, const std::string& diagnoser,
-                              const std::string& feature_set, const std::string& metric,
-                              double value, int64_t n, const std::string& details) {
-  db::EvaluationRow row;
-  row.evaluation_id = evaluation_id;
-  row.task = task;
-  row.protocol = protocol;
-  row.diagnoser = diagnoser;
-  row.feature_set = feature_set;
-  row.metric = metric;
-  row.value = value;
-  row.ci_low = row.ci_high = kNaN;
-  row.n = n;
-  row.details = details;
-  return row;
-}
-
-json num_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 }  // namespace
 
+const RungScores* EvaluationResult::on(const std::string& rung) const {
+  for (const auto& s : rungs)
+    if (s.rung == rung) return &s;
+  return nullptr;
+}
+
+std::string loss_protocol(const std::string& from, const std::string& to) {
+  return "loss/" + from + "/" + to;
+}
+
+std::string paired_protocol(const std::string& rung) { return "paired/" + rung; }
+
+std::vector<std::string> label_input_columns(const std::string& spec,
+                                             const std::vector<std::string>& columns,
+                                             const std::string& task) {
+  const features::LabelInputs task_inputs = features::task_label_inputs(task);
+  if (task_inputs == features::kInputNone) return {};
+  std::map<std::string, features::LabelInputs> declared;
+  try {
+    const features::FeatureSet set = features::feature_set(spec);
+    for (size_t i = 0; i < set.names().size(); ++i)
+      declared[set.names()[i]] = set.label_inputs()[i];
+  } catch (const Error&) {
+    return {};  // a stored set this build does not know declares nothing
+  }
+  std::vector<std::string> out;
+  for (const auto& c : columns)
+    if (auto it = declared.find(c); it != declared.end() && (it->second & task_inputs))
+      out.push_back(c);
+  return out;
+}
+
 Labels cross_val_predict(const std::string& diagnoser, const Matrix& x, const Labels& y,
-                         const std::vector<Fold>& folds, int threads) {
+                         const std::vector<Fold>& folds, int threads,
+                         const LearnerSettings& settings) {
   DYNFAULT_CHECK(x.rows == y.size(), "cross_val_predict(): ", x.rows, " rows, ", y.size(),
                  " labels");
   const std::vector<int64_t> fold_of = test_fold_of(folds, y.size());
@@ -561,10 +402,41 @@ Labels cross_val_predict(const std::string& diagnoser, const Matrix& x, const La
   for (size_t f = 0; f < folds.size(); ++f)
     DYNFAULT_CHECK(!folds[f].train.empty(), "cross_val_predict(): fold ", f,
                    " has no training rows");
-  const std::vector<Fold> protocols[2] = {folds, {}};
-  std::vector<std::array<Labels, 2>> preds;
-  run_jobs({Cell{diagnoser, 0}}, {x}, y, protocols, threads, preds);
-  return preds[0][0];
+  // One learner seed, settings.seed itself.
+  CellPredictions preds;
+  run_jobs({Cell{diagnoser, 0, false}}, {x}, y, {folds},
+           FitSettings{{settings.seed}, settings.max_bins, threads}, preds);
+  return preds[0][0][0];
+}
+
+EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string& feature_set,
+                                 const Matrix& x, const Labels& y, const TraceGroups& groups,
+                                 const EvaluateOptions& options) {
+  validate(options);
+  DYNFAULT_CHECK(x.rows == y.size() && y.size() == groups.size(), "evaluate_matrix(): ", x.rows,
+                 " rows, ", y.size(), " labels, ", groups.size(), " traces");
+  const RungOptions ro{options.within_folds(), options.heldout_folds(), options.seed()};
+  std::vector<std::vector<Fold>> folds;
+  for (const auto& name : options.protocols()) {
+    const Rung& r = rung(name);
+    folds.push_back(rung_folds(r, y, groups, ro));
+    DYNFAULT_CHECK(r.grouping.empty() || groups_disjoint(folds.back(), groups.by(r.grouping)),
+                   "evaluate_matrix(): a group is on both sides of a fold of '", name, "'");
+  }
+  const auto model = make_diagnoser(diagnoser);
+  CellPredictions preds;
+  std::vector<std::vector<double>> seconds;
+  run_jobs({Cell{diagnoser, 0, model->seeded()}}, {x}, y, folds,
+           FitSettings{learner_seeds(options.seed(), options.learner_seeds()),
+                       options.max_bins(), options.threads()},
+           preds, &seconds);
+  const BootstrapPlan plan = make_plan(groups.by(options.resample_by()), options.seed(),
+                                       options.bootstrap());
+  EvaluationResult r = score_cell(diagnoser, feature_set, y, preds[0], folds,
+                                  options.protocols(), plan, options);
+  r.n_features = static_cast<int64_t>(x.cols);
+  r.fit_seconds = seconds[0];
+  return r;
 }
 
 db::FeatureTable load_feature_table(db::Store& store, const std::string& spec,
@@ -586,8 +458,8 @@ db::FeatureTable load_feature_table(db::Store& store, const std::string& spec,
   std::set<std::string> seen;
   for (const auto& t : tables)
     for (const auto& n : t.names) {
-      DYNFAULT_CHECK(seen.insert(n).second, "column '", n,
-                     "' appears in two parts of '", spec, "'");
+      DYNFAULT_CHECK(seen.insert(n).second, "column '", n, "' appears in two parts of '", spec,
+                     "'");
       out.names.push_back(n);
     }
   std::vector<std::unordered_map<std::string, size_t>> index(tables.size());
@@ -623,333 +495,46 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
   report.options = options;
   report.evaluation_id =
       options.evaluation_id().empty() ? fresh_evaluation_id(options) : options.evaluation_id();
-  double stage_load = 0, stage_fits = 0, stage_scoring = 0;
-  auto stage_t0 = std::chrono::steady_clock::now();
+  auto t0 = std::chrono::steady_clock::now();
 
-  // Everything is read and checked before the first write.
-  db::RunFilter filter;
-  filter.campaign = options.campaign();
-  filter.status = "FINISHED";
-  std::unordered_map<std::string, std::string> program_of;
-  for (const auto& run : store.runs(filter)) program_of[run.spec.run_uuid] = run.spec.program;
+  // Everything is read and checked before the first fit and the first write.
+  const Inputs in = load_inputs(store, options);
+  std::vector<PreparedTask> tasks;
+  for (const auto& task : options.tasks()) tasks.push_back(prepare_task(store, in, task, options));
+  const auto rules = rule_predictions(store, options);
+  double stage_fits = 0;
+  report.stage_seconds.emplace_back("load", wall_since(t0));
 
-  // Tables: the listed sets, then the sets that bound diagnosers (baselines, rules) need.
-  std::vector<std::string> specs = options.feature_sets();
-  std::vector<std::string> bound(options.diagnosers().size());
-  for (size_t d = 0; d < bound.size(); ++d) {
-    bound[d] = make_diagnoser(options.diagnosers()[d])->feature_set();
-    if (!bound[d].empty() && std::find(specs.begin(), specs.end(), bound[d]) == specs.end())
-      specs.push_back(bound[d]);
-  }
-  const std::vector<std::string> stored = store.feature_sets();
-  std::vector<db::FeatureTable> tables;
-  std::vector<std::unordered_map<std::string, size_t>> row_of;
-  for (const auto& spec : specs) {
-    tables.push_back(load_feature_table(store, spec, stored));
-    row_of.emplace_back();
-    for (size_t i = 0; i < tables.back().run_uuids.size(); ++i)
-      row_of.back()[tables.back().run_uuids[i]] = i;
-  }
-  // Cells of every task: unbound diagnosers x listed sets, bound diagnosers x their own set.
-  std::vector<Cell> cells;
-  for (size_t s = 0; s < options.feature_sets().size(); ++s)
-    for (size_t d = 0; d < bound.size(); ++d)
-      if (bound[d].empty()) cells.push_back(Cell{options.diagnosers()[d], s});
-  for (size_t d = 0; d < bound.size(); ++d)
-    if (!bound[d].empty())
-      cells.push_back(Cell{
-          options.diagnosers()[d],
-          static_cast<size_t>(std::find(specs.begin(), specs.end(), bound[d]) - specs.begin())});
-
-  struct Pending {
-    std::vector<db::SplitRow> within, heldout;
-  };
-  std::vector<Pending> splits;
+  t0 = std::chrono::steady_clock::now();
   std::vector<db::EvaluationRow> rows;
-  stage_load += wall_since(stage_t0);  // runs and feature tables
-  for (const auto& task : options.tasks()) {
-    stage_t0 = std::chrono::steady_clock::now();
-    TaskReport tr;
-    tr.task = task;
-    // Runs of the campaign labelled for this task and present in every feature table, so that
-    // all feature sets and diagnosers share one set of folds.
-    std::vector<std::pair<std::string, std::string>> runs;  // (run_uuid, label)
-    const std::vector<db::LabelRow> labels = store.labels(task);
-    for (const auto& l : labels) {
-      if (!program_of.count(l.run_uuid)) continue;  // another campaign, or no longer FINISHED
-      if (l.label.empty()) {
-        ++tr.n_not_applicable;
-        continue;
-      }
-      bool everywhere = true;
-      for (const auto& m : row_of) everywhere = everywhere && m.count(l.run_uuid);
-      if (everywhere)
-        runs.emplace_back(l.run_uuid, l.label);
-      else
-        ++tr.n_missing_features;
-    }
-    std::sort(runs.begin(), runs.end());
-    Labels y;
-    std::vector<std::string> groups, run_ids;
-    std::set<std::string> programs;
-    for (const auto& [run, label] : runs) {
-      run_ids.push_back(run);
-      y.push_back(label);
-      groups.push_back(program_of[run]);
-      programs.insert(program_of[run]);
-      ++tr.class_counts[label];
-    }
-    for (const auto& kv : tr.class_counts) tr.classes.push_back(kv.first);
-    tr.n_traces = static_cast<int64_t>(y.size());
-    tr.n_programs = static_cast<int64_t>(programs.size());
-    if (labels.empty()) {
-      tr.message = "no labels stored for task '" + task + "' (derive labels first)";
-    } else if (tr.classes.size() < 2) {
-      tr.message = "needs at least 2 classes, found " + std::to_string(tr.classes.size()) +
-                   (tr.classes.empty() ? "" : " (" + join(tr.classes, ", ") + ")") + " among " +
-                   std::to_string(tr.n_traces) + " labelled traces with features";
-    } else if (tr.n_programs < 2) {
-      tr.message =
-          "needs at least 2 programs to hold one out, found " + std::to_string(tr.n_programs);
-    }
-    if (!tr.message.empty()) {
-      report.tasks.push_back(std::move(tr));
-      stage_load += wall_since(stage_t0);
-      continue;
-    }
-
-    const std::vector<Fold> folds[2] = {
-        make_splits(SplitKind::by_run, y, groups, options.within_folds(), options.seed()),
-        make_splits(SplitKind::by_program, y, groups, options.heldout_folds(), options.seed())};
-    DYNFAULT_ASSERT(groups_disjoint(folds[1], groups));
-    Pending p;
-    const auto wf = test_fold_of(folds[0], y.size());
-    const auto hf = test_fold_of(folds[1], y.size());
-    for (size_t i = 0; i < y.size(); ++i) {
-      p.within.push_back(db::SplitRow{run_ids[i], wf[i]});
-      p.heldout.push_back(db::SplitRow{run_ids[i], hf[i]});
-    }
-    splits.push_back(std::move(p));
-
-    std::vector<Matrix> matrices;
-    for (size_t s = 0; s < tables.size(); ++s)
-      matrices.push_back(matrix_of(tables[s], row_of[s], run_ids));
-    stage_load += wall_since(stage_t0);
-    stage_t0 = std::chrono::steady_clock::now();
-    std::vector<std::array<Labels, 2>> preds;
-    std::vector<std::array<double, 2>> seconds;
-    run_jobs(cells, matrices, y, folds, options.threads(), preds, &seconds);
-    stage_fits += wall_since(stage_t0);
-    stage_t0 = std::chrono::steady_clock::now();
-
-    const BootstrapPlan plan = make_plan(groups, options.seed(), options.bootstrap());
-    tr.results.resize(cells.size());
-    const int64_t n_cells = static_cast<int64_t>(cells.size());
-#ifdef DYNFAULT_HAS_OPENMP
-#pragma omp parallel for num_threads(options.threads()) schedule(dynamic)
-#endif
-    for (int64_t c = 0; c < n_cells; ++c) {
-      EvaluationResult& r = tr.results[static_cast<size_t>(c)];
-      const Cell& cell = cells[static_cast<size_t>(c)];
-      r.diagnoser = cell.diagnoser;
-      r.feature_set = specs[cell.table];
-      r.n_features = static_cast<int64_t>(matrices[cell.table].cols);
-      score_with_plan(y, preds[static_cast<size_t>(c)][0], preds[static_cast<size_t>(c)][1], plan,
-                      options.confidence(), r);
-      r.within.folds = static_cast<int64_t>(folds[0].size());
-      r.heldout.folds = static_cast<int64_t>(folds[1].size());
-      r.fit_seconds[0] = seconds[static_cast<size_t>(c)][0];
-      r.fit_seconds[1] = seconds[static_cast<size_t>(c)][1];
-    }
-    for (const auto& r : tr.results) {
-      const auto more = rows_of(report.evaluation_id, task, r, tr, options);
-      rows.insert(rows.end(), more.begin(), more.end());
-    }
-    if (options.paired())
-      for (size_t a = 0; a < tr.results.size(); ++a)
-        for (size_t b = a + 1; b < tr.results.size(); ++b) {
-          const EvaluationResult &ra = tr.results[a], &rb = tr.results[b];
-          if (ra.diagnoser != rb.diagnoser || ra.feature_set == rb.feature_set) continue;
-          PairedComparison c = compare_paired(ra, rb, options.confidence());
-          db::EvaluationRow row = program_row(
-              report.evaluation_id, task, "paired", c.diagnoser, c.set_a + " vs " + c.set_b,
-              "heldout_balanced_accuracy_diff", c.difference.value, tr.n_traces,
-              json{{"set_a", c.set_a},
-                   {"set_b", c.set_b},
-                   {"definition", "heldout balanced accuracy of set_a - set_b"},
-                   {"share_positive", num_or_null(c.share_positive)},
-                   {"bootstrap", options.bootstrap()},
-                   {"resampling", "programs with replacement, shared by both sets"}}
-                  .dump());
-          row.ci_low = c.difference.low;
-          row.ci_high = c.difference.high;
-          rows.push_back(row);
-          tr.paired.push_back(std::move(c));
-        }
-    report.tasks.push_back(std::move(tr));
-    stage_scoring += wall_since(stage_t0);
+  for (auto& p : tasks) {
+    const auto rule = rules.find(p.report.task);
+    evaluate_task(p, in, rule == rules.end() ? nullptr : &rule->second, options, stage_fits);
+    const auto more = task_rows(report.evaluation_id, p.report, options);
+    rows.insert(rows.end(), more.begin(), more.end());
+    report.tasks.push_back(p.report);
   }
-  report.stage_seconds = {{"load", stage_load}, {"fits", stage_fits}, {"scoring", stage_scoring}};
+  report.stage_seconds.emplace_back("fits", stage_fits);
+  report.stage_seconds.emplace_back("scoring", wall_since(t0) - stage_fits);
 
-  stage_t0 = std::chrono::steady_clock::now();
-  if (options.program_structure()) {
-    // Every FINISHED run of the campaign with all listed feature sets, labelled by its program.
-    std::vector<std::string> run_ids;
-    for (const auto& [run, program] : program_of) {
-      bool everywhere = true;
-      for (size_t s = 0; s < options.feature_sets().size(); ++s)
-        everywhere = everywhere && row_of[s].count(run);
-      if (everywhere) run_ids.push_back(run);
+  t0 = std::chrono::steady_clock::now();
+  if (options.program_structure())
+    program_structure(in.loaded, in.program_of, options, report, rows);
+  report.stage_seconds.emplace_back("program_structure", wall_since(t0));
+
+  t0 = std::chrono::steady_clock::now();
+  for (size_t t = 0; t < tasks.size(); ++t)
+    for (size_t k = 0; k < options.protocols().size(); ++k) {
+      const auto fold_of = test_fold_of(tasks[t].folds[k], tasks[t].y.size());
+      std::vector<db::SplitRow> splits;
+      for (size_t i = 0; i < fold_of.size(); ++i)
+        splits.push_back(db::SplitRow{tasks[t].run_ids[i], fold_of[i]});
+      store.write_splits(report.evaluation_id, tasks[t].report.task, options.protocols()[k],
+                         splits);
     }
-    std::sort(run_ids.begin(), run_ids.end());
-    Labels programs;
-    for (const auto& r : run_ids) programs.push_back(program_of[r]);
-    const std::set<std::string> distinct(programs.begin(), programs.end());
-    report.identity_traces = static_cast<int64_t>(run_ids.size());
-    if (distinct.size() < 2) {
-      report.identity_message =
-          "needs at least 2 programs, found " + std::to_string(distinct.size());
-    } else {
-      const std::vector<Fold> folds[2] = {make_splits(SplitKind::by_run, programs, programs,
-                                                      options.within_folds(), options.seed()),
-                                          {}};
-      std::vector<Cell> id_cells;
-      std::vector<Matrix> matrices;
-      for (size_t s = 0; s < options.feature_sets().size(); ++s) {
-        matrices.push_back(matrix_of(tables[s], row_of[s], run_ids));
-        id_cells.push_back(Cell{options.identity_diagnoser(), s});
-      }
-      std::vector<std::array<Labels, 2>> preds;
-      run_jobs(id_cells, matrices, programs, folds, options.threads(), preds);
-      const double chance = 1.0 / static_cast<double>(distinct.size());
-      for (size_t s = 0; s < id_cells.size(); ++s) {
-        ProgramIdentity id;
-        id.feature_set = specs[s];
-        id.diagnoser = options.identity_diagnoser();
-        id.balanced_accuracy = balanced_accuracy(programs, preds[s][0]);
-        id.accuracy = accuracy(programs, preds[s][0]);
-        id.chance = chance;
-        id.n = static_cast<int64_t>(programs.size());
-        id.n_programs = static_cast<int64_t>(distinct.size());
-        const std::string details = json{
-            {"chance", chance},
-            {"n_programs", id.n_programs},
-            {"folds", folds[0].size()},
-            {"split", "stratified by program (within)"},
-            {"seed", options.seed()}}.dump();
-        rows.push_back(program_row(report.evaluation_id, kTaskProgramIdentity, "within",
-                                   id.diagnoser, id.feature_set, "balanced_accuracy",
-                                   id.balanced_accuracy, id.n, details));
-        rows.push_back(program_row(report.evaluation_id, kTaskProgramIdentity, "within",
-                                   id.diagnoser, id.feature_set, "accuracy", id.accuracy, id.n,
-                                   details));
-        report.identity.push_back(id);
-
-        VarianceShare v = variance_share(specs[s], matrices[s], programs, options.top_features());
-        json top = json::array();
-        for (const auto& [f, e] : v.top) top.push_back({{"feature", f}, {"eta2", e}});
-        rows.push_back(program_row(report.evaluation_id, kTaskProgramVariance, "all", "",
-                                   v.feature_set, "eta2_mean", v.mean_eta2, id.n,
-                                   json{{"top", top},
-                                        {"n_features", v.eta2.size()},
-                                        {"n_defined", v.n_defined},
-                                        {"definition",
-                                         "one-way ANOVA SS_between / SS_total by "
-                                         "program, finite values"}}
-                                       .dump()));
-        for (const auto& [f, e] : v.eta2)
-          rows.push_back(program_row(report.evaluation_id, kTaskProgramVariance, "all", "",
-                                     v.feature_set, "eta2/" + f, e, id.n, ""));
-        report.variance.push_back(std::move(v));
-      }
-    }
-  }
-
-  report.stage_seconds.emplace_back("program_structure", wall_since(stage_t0));
-  stage_t0 = std::chrono::steady_clock::now();
-  size_t next_split = 0;
-  for (const auto& tr : report.tasks) {
-    if (!tr.message.empty()) continue;
-    const Pending& p = splits[next_split++];
-    store.write_splits(report.evaluation_id, tr.task, "within", p.within);
-    store.write_splits(report.evaluation_id, tr.task, "heldout", p.heldout);
-  }
   if (!rows.empty()) store.write_evaluation(rows);
-  report.stage_seconds.emplace_back("store", wall_since(stage_t0));
+  report.stage_seconds.emplace_back("store", wall_since(t0));
   return report;
-}
-
-std::string format_table(const EvaluationReport& report) {
-  std::ostringstream out;
-  out << "evaluation " << report.evaluation_id << '\n';
-  const auto& o = report.options;
-  const int pct = static_cast<int>(std::lround(o.confidence() * 100));
-  for (const auto& tr : report.tasks) {
-    out << "\n== " << tr.task;
-    if (!tr.message.empty()) {
-      out << ": skipped: " << tr.message << '\n';
-      continue;
-    }
-    out << ": " << tr.classes.size() << " classes, " << tr.n_traces << " traces, " << tr.n_programs
-        << " programs ==\n";
-    if (tr.n_not_applicable > 0 || tr.n_missing_features > 0)
-      out << "excluded: " << tr.n_not_applicable << " traces labelled not applicable, "
-          << tr.n_missing_features << " without features\n";
-    out << "classes:";
-    for (const auto& [cls, n] : tr.class_counts) out << ' ' << cls << " (" << n << ')';
-    out << '\n';
-    out << "within = stratified " << o.within_folds() << "-fold over traces; held-out = "
-        << (o.heldout_folds() == 0 ? std::string("leave-one-program-out")
-                                   : std::to_string(o.heldout_folds()) + "-fold by program")
-        << "; gap = within - held-out\n";
-    if (o.bootstrap() > 0)
-      out << "[" << pct << "% percentile interval, " << o.bootstrap()
-          << " bootstrap resamples of programs]\n";
-    for (const bool f1 : {false, true}) {
-      out << '\n' << (f1 ? "macro-F1" : "balanced accuracy") << '\n';
-      out << pad("diagnoser", 21) << pad("feature set", 18) << pad("within", 23)
-          << pad("held-out", 23) << pad("gap", 24) << pad("traces", 8) << "programs\n";
-      for (const auto& r : tr.results) {
-        const Interval& w = f1 ? r.within.macro_f1 : r.within.balanced_accuracy;
-        const Interval& h = f1 ? r.heldout.macro_f1 : r.heldout.balanced_accuracy;
-        const Interval& g = f1 ? r.gap_macro_f1 : r.gap_balanced_accuracy;
-        out << pad(r.diagnoser, 21) << pad(r.feature_set, 18) << pad(fmt_interval(w), 23)
-            << pad(fmt_interval(h), 23) << pad(fmt_interval(g), 24)
-            << pad(std::to_string(tr.n_traces), 8) << tr.n_programs << '\n';
-      }
-    }
-    if (!tr.paired.empty()) {
-      out << "\npaired: held-out balanced accuracy of set a - set b, same resamples\n";
-      out << pad("diagnoser", 21) << pad("a vs b", 36) << pad("difference", 24) << "share > 0\n";
-      for (const auto& c : tr.paired)
-        out << pad(c.diagnoser, 21) << pad(c.set_a + " vs " + c.set_b, 36)
-            << pad(fmt_interval(c.difference), 24) << fmt(c.share_positive) << '\n';
-    }
-  }
-  if (o.program_structure()) {
-    out << "\n== program identity and program share of feature variance ==\n";
-    if (!report.identity_message.empty()) {
-      out << "skipped: " << report.identity_message << '\n';
-      return out.str();
-    }
-    if (!report.identity.empty())
-      out << "which program a trace comes from, " << report.identity.front().diagnoser
-          << ", stratified " << o.within_folds() << "-fold by program over "
-          << report.identity_traces << " traces; chance = 1/" << report.identity.front().n_programs
-          << " = " << fmt(report.identity.front().chance) << "\n";
-    out << pad("feature set", 18) << pad("balanced acc", 14) << pad("accuracy", 10)
-        << pad("mean eta^2", 12) << "most program-dependent features (eta^2)\n";
-    for (size_t s = 0; s < report.identity.size(); ++s) {
-      const auto& id = report.identity[s];
-      const VarianceShare* v = s < report.variance.size() ? &report.variance[s] : nullptr;
-      std::string top;
-      if (v)
-        for (const auto& [f, e] : v->top) top += (top.empty() ? "" : ", ") + f + " " + fmt(e);
-      out << pad(id.feature_set, 18) << pad(fmt(id.balanced_accuracy), 14)
-          << pad(fmt(id.accuracy), 10) << pad(v ? fmt(v->mean_eta2) : fmt(kNaN), 12) << top << '\n';
-    }
-  }
-  return out.str();
 }
 
 }  // namespace dynfault::diagnosis

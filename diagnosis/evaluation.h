@@ -1,19 +1,23 @@
 #pragma once
-/// The evaluation: every (task, feature set, diagnoser) scored under both protocols,
-///   within  - stratified k-fold over traces (the same programs on both sides), and
-///   heldout - folds grouped by program (leave-one-program-out by default),
-/// on pooled out-of-fold predictions (every trace predicted once per protocol, by a model that
-/// never saw it; pooling rather than averaging per fold because a held-out program rarely has
-/// every class). Gap = within - heldout. Confidence intervals come from a clustered bootstrap:
-/// programs are resampled with replacement, each drawn program brings all its traces with their
-/// out-of-fold predictions from both protocols, and both scores and the gap are recomputed;
-/// percentile intervals. Splits and results are stored, so every number is recomputable.
+/// The evaluation: every (task, feature set, diagnoser) scored on every rung of the protocol
+/// ladder (ladder.h: random k-fold, configuration, fault, program and data set held out), on
+/// pooled out-of-fold predictions (every trace predicted once per rung, by a model that never
+/// saw it; pooled rather than averaged per fold because a held-out group rarely has every
+/// class). Every rung uses the same diagnosers, learner seeds and bootstrap resamples (scoring.h),
+/// so the loss from one rung to the next, and from the first rung to each, is a paired
+/// difference with its own interval. The default ladder is random,program: the paper's two
+/// protocols ("within" and "held-out") and their gap.
 ///
-/// Also, on the same resamples: paired comparisons of feature sets (difference of held-out
-/// balanced accuracy, per diagnoser), and the program-level structure of each feature set: how
-/// well it predicts which program a trace came from (task `program_identity`), and the share of
-/// each feature's variance explained by the program (one-way ANOVA eta^2, task
-/// `program_variance`).
+/// For each task the columns that restate its label rule (label_inputs.h) are dropped from every
+/// feature set unless asked to keep them, and a `label_rule` reference row predicts each trace by
+/// applying the task's rule itself (the ceiling). Splits and results are stored, so every number
+/// of a report is recomputable from the database.
+///
+/// Also, on the same resamples: paired comparisons of feature sets (per diagnoser and rung) with
+/// a verdict against an equivalence margin fixed in advance, and the program-level structure of
+/// each feature set: how well it predicts which program a trace came from (task
+/// `program_identity`), and the share of each feature's variance explained by the program
+/// (one-way ANOVA eta^2, task `program_variance`).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -24,7 +28,9 @@
 #include "common/check.h"
 #include "db/store.h"
 #include "diagnosis/diagnoser.h"
+#include "diagnosis/ladder.h"
 #include "diagnosis/metrics.h"
+#include "diagnosis/scoring.h"
 #include "diagnosis/splits.h"
 #include "features/feature_set.h"
 
@@ -37,7 +43,9 @@ namespace dynfault::diagnosis {
 /// Options of evaluate().
 ///
 /// Example:
-///   evaluate(store, EvaluateOptions().tasks({"fault_type/default4"}).bootstrap(1000).threads(2));
+///   evaluate(store, EvaluateOptions().tasks({"fault_type/default4"})
+///                       .protocols({"random", "config", "fault", "program", "dataset"})
+///                       .learner_seeds(5).bootstrap(1000).threads(2));
 struct EvaluateOptions {
   DYNFAULT_ARG(std::string, campaign) = "";  ///< "" = every campaign
   /// Label tasks (`labels` table names); traces labelled "" are dropped per task.
@@ -46,67 +54,97 @@ struct EvaluateOptions {
   DYNFAULT_ARG(std::vector<std::string>, feature_sets) = features::default_feature_sets();
   DYNFAULT_ARG(std::vector<std::string>,
                diagnosers) = std::vector<std::string>{"logistic_regression"};
-  DYNFAULT_ARG(int, within_folds) = 5;            ///< stratified k for the within protocol
-  DYNFAULT_ARG(int, heldout_folds) = 0;           ///< 0 = leave-one-program-out, else group k-fold
-  DYNFAULT_ARG(int64_t, bootstrap) = 1000;        ///< program resamples; 0 = no intervals
-  DYNFAULT_ARG(double, confidence) = 0.95;        ///< percentile interval level
-  DYNFAULT_ARG(uint64_t, seed) = 0;               ///< splits and bootstrap
-  DYNFAULT_ARG(int, threads) = 1;                 ///< OpenMP threads across folds and resamples
+  /// Rungs of the ladder, in the order losses are taken (ladder.h): random, config, value,
+  /// fault, program, dataset.
+  DYNFAULT_ARG(std::vector<std::string>, protocols) = std::vector<std::string>{"random", "program"};
+  DYNFAULT_ARG(int, within_folds) = 5;   ///< k of the random and config rungs
+  DYNFAULT_ARG(int, heldout_folds) = 0;  ///< fault, program, dataset: 0 = leave one group out
+  DYNFAULT_ARG(int64_t, bootstrap) = 1000;  ///< group resamples; 0 = no intervals
+  DYNFAULT_ARG(double, confidence) = 0.95;  ///< percentile interval level
+  /// The grouping resampled by the bootstrap: "program" or "dataset" (coarser: programs that
+  /// share a data set are drawn together, for intervals that do not treat near-twins as
+  /// independent).
+  DYNFAULT_ARG(std::string, resample_by) = "program";
+  DYNFAULT_ARG(uint64_t, seed) = 0;  ///< splits, bootstrap and the learner seeds
+  /// Learner seeds: every seeded learner (forests, the MLP, the DeepFD baseline's forest) is
+  /// fitted this many times per fold with seeds derived from `seed`, and its scores are the mean
+  /// over them (with their SD). Learners that draw nothing are fitted once.
+  DYNFAULT_ARG(int, learner_seeds) = 1;
+  DYNFAULT_ARG(int, max_bins) = 255;  ///< histogram bins of the tree learners (2..255)
+  /// Equivalence margin fixed in advance, in (0, 1): verdicts of paired comparisons and losses.
+  DYNFAULT_ARG(double, margin) = 0.02;
+  /// false: drop, per task, the feature columns that restate its label rule (label_inputs.h).
+  DYNFAULT_ARG(bool, keep_label_inputs) = false;
+  /// Add the `label_rule` reference row: the task's rule applied to each trace (the ceiling).
+  DYNFAULT_ARG(bool, label_rule) = true;
+  /// The label configuration the `label_rule` row applies (as `dynfault labels` used).
+  DYNFAULT_ARG(std::string, taxonomies_path) = "configs/taxonomies.yaml";
+  DYNFAULT_ARG(std::string, thresholds_path) = "configs/thresholds.yaml";
+  DYNFAULT_ARG(int, threads) = 1;                 ///< OpenMP threads across folds
   DYNFAULT_ARG(std::string, evaluation_id) = "";  ///< "" = a fresh id
-  /// Compare every pair of the listed feature sets per diagnoser and task (held-out balanced
+  /// Compare every pair of the listed feature sets per diagnoser, task and rung (balanced
   /// accuracy difference on shared resamples).
   DYNFAULT_ARG(bool, paired) = true;
   /// Program-level structure of each listed feature set: program identity and eta^2.
   DYNFAULT_ARG(bool, program_structure) = true;
-  /// Diagnoser that predicts the program from the features (within protocol only).
+  /// Diagnoser that predicts the program from the features (stratified k-fold by program).
   DYNFAULT_ARG(std::string, identity_diagnoser) = "random_forest";
   /// Features listed per set as the most program-dependent (largest eta^2).
   DYNFAULT_ARG(int, top_features) = 5;
 };
 
-/// A point estimate with its percentile interval (NaN bounds when none was computed).
-struct Interval {
-  double value = std::numeric_limits<double>::quiet_NaN();
-  double low = std::numeric_limits<double>::quiet_NaN();
-  double high = std::numeric_limits<double>::quiet_NaN();
-};
+/// The name and feature set of the reference row that applies the label rule itself.
+inline constexpr const char* kLabelRule = "label_rule";
+inline constexpr const char* kLabelRuleSet = "trace";
 
-/// Scores of one protocol on the pooled out-of-fold predictions.
-struct ProtocolScores {
+/// Loss of balanced accuracy (and macro-F1) from rung `from` to rung `to`: from - to, paired on
+/// the same resamples.
+struct RungLoss {
+  std::string from, to;
+  bool consecutive = false;  ///< `to` is the rung after `from`
+  bool from_first = false;   ///< `from` is the first rung
   Interval balanced_accuracy;
   Interval macro_f1;
-  std::map<std::string, double> recall;  ///< per class present in the labels
-  ConfusionMatrix confusion;
-  int64_t n = 0;  ///< predictions
-  int64_t folds = 0;
+  double share_positive = NAN;  ///< share of resamples where from scores higher
+  Verdict verdict = Verdict::none;
 };
 
-/// One (diagnoser, feature set) under both protocols.
+/// One (diagnoser, feature set) on every rung.
 struct EvaluationResult {
   std::string diagnoser;
   std::string feature_set;
-  int64_t n_features = 0;
-  ProtocolScores within;
-  ProtocolScores heldout;
-  Interval gap_balanced_accuracy;  ///< within - heldout
-  Interval gap_macro_f1;
-  int64_t bootstrap = 0;  ///< resamples behind the intervals
-  /// Held-out balanced accuracy of each bootstrap resample (not stored; paired comparisons).
-  std::vector<double> heldout_draws;
-  /// CPU seconds (thread time) of the fits and predictions behind `within` and `heldout`, summed
-  /// over folds (not stored; profiling).
-  double fit_seconds[2] = {0, 0};
+  int64_t n_features = 0;            ///< columns used (after dropping label inputs)
+  std::vector<RungScores> rungs;     ///< in EvaluateOptions::protocols order
+  std::vector<RungLoss> losses;      ///< consecutive rungs, then first -> each later rung
+  int64_t bootstrap = 0;             ///< resamples behind the intervals
+  /// CPU seconds (thread time) of the fits and predictions per rung, summed over folds and
+  /// learner seeds (not stored; profiling).
+  std::vector<double> fit_seconds;
+
+  /// The scores on `rung`, nullptr when it was not evaluated.
+  const RungScores* on(const std::string& rung) const;
 };
 
-/// Held-out balanced accuracy of feature set a minus that of b, same diagnoser, same resamples.
+/// Balanced accuracy of feature set a minus that of b, same diagnoser, rung and resamples.
 struct PairedComparison {
   std::string diagnoser;
   std::string set_a, set_b;
+  std::string rung;
   Interval difference;          ///< a - b with its percentile interval
   double share_positive = NAN;  ///< share of resamples where a - b > 0
+  Verdict verdict = Verdict::none;
 };
 
-/// How well one feature set identifies the program (within protocol, stratified by program).
+/// How one rung split one task.
+struct RungInfo {
+  std::string name;
+  std::string description;  ///< describe_rung()
+  int64_t groups = 0;       ///< distinct groups of the rung's grouping (traces for random)
+  int64_t folds = 0;
+  int64_t unseen_class = 0;  ///< test traces whose class is absent from their training fold
+};
+
+/// How well one feature set identifies the program (stratified k-fold by program).
 struct ProgramIdentity {
   std::string feature_set;
   std::string diagnoser;
@@ -126,17 +164,20 @@ struct VarianceShare {
   std::vector<std::pair<std::string, double>> top;   ///< largest first
 };
 
-/// One task: its data and results, or why it was skipped (`message` non-empty).
+/// One task: its data and results.
 struct TaskReport {
   std::string task;
-  std::string message;
   std::vector<std::string> classes;
   std::map<std::string, int64_t> class_counts;
   int64_t n_traces = 0;  ///< traces evaluated (labelled, with every feature set)
   int64_t n_programs = 0;
   int64_t n_not_applicable = 0;    ///< FINISHED traces whose label is "" (excluded)
   int64_t n_missing_features = 0;  ///< labelled traces missing from some feature table
-  std::vector<EvaluationResult> results;
+  std::vector<RungInfo> rungs;
+  std::vector<std::string> label_inputs;  ///< what the task's rule reads (label_input_names)
+  /// Per feature set spec, the columns dropped as label inputs (empty when none, or kept).
+  std::map<std::string, std::vector<std::string>> dropped;
+  std::vector<EvaluationResult> results;  ///< cells, then the label_rule row when computed
   std::vector<PairedComparison> paired;
 };
 
@@ -157,26 +198,22 @@ struct EvaluationReport {
 inline constexpr const char* kTaskProgramIdentity = "program_identity";
 inline constexpr const char* kTaskProgramVariance = "program_variance";
 
+/// Stored protocol of the loss from rung `from` to rung `to`: "loss/<from>/<to>".
+std::string loss_protocol(const std::string& from, const std::string& to);
+/// Stored protocol of the feature-set comparisons on `rung`: "paired/<rung>".
+std::string paired_protocol(const std::string& rung);
+
 // --- pure building blocks (no database) -------------------------------------------------------
 
-/// Out-of-fold predictions: for each fold a fresh `diagnoser` is fitted on the train rows and
-/// predicts the test rows (OpenMP across folds). Every row must be tested exactly once.
+/// The seed of learner seed number `j` of an evaluation with seed `seed` (a pure function).
+uint64_t learner_seed(uint64_t seed, int j);
+
+/// Out-of-fold predictions: for each fold a fresh `diagnoser`, configured with `settings`, is
+/// fitted on the train rows and predicts the test rows (OpenMP across folds). Every row must be
+/// tested exactly once.
 Labels cross_val_predict(const std::string& diagnoser, const Matrix& x, const Labels& y,
-                         const std::vector<Fold>& folds, int threads);
-
-/// Sample indices of bootstrap resample `b`: programs drawn with replacement (as many draws as
-/// programs), each draw contributing all of its samples. A pure function of (groups, seed, b).
-std::vector<size_t> bootstrap_indices(const std::vector<std::string>& groups, uint64_t seed,
-                                      int64_t b);
-
-/// Percentile (linear interpolation, numpy's default) of the non-NaN values; NaN if none.
-double percentile(std::vector<double> values, double q);
-
-/// Scores both protocols' out-of-fold predictions and the gap, with clustered bootstrap
-/// intervals over `groups` (OpenMP across resamples; the result does not depend on threads).
-void score_protocols(const Labels& y, const Labels& within_pred, const Labels& heldout_pred,
-                     const std::vector<std::string>& groups, int64_t resamples, double confidence,
-                     uint64_t seed, int threads, EvaluationResult& result);
+                         const std::vector<Fold>& folds, int threads,
+                         const LearnerSettings& settings = {});
 
 /// One-way ANOVA eta^2 of `values` grouped by `groups` over the finite values (NaN when fewer
 /// than 2 finite values or zero total variance).
@@ -186,30 +223,27 @@ double eta_squared(const std::vector<double>& values, const std::vector<std::str
 VarianceShare variance_share(const std::string& feature_set, const Matrix& x,
                              const std::vector<std::string>& groups, int top);
 
-/// Paired comparison of two results on the same resamples (their heldout_draws).
-PairedComparison compare_paired(const EvaluationResult& a, const EvaluationResult& b,
-                                double confidence);
-
-/// Evaluates one diagnoser on one matrix under both protocols with the given folds.
+/// Evaluates one diagnoser on one matrix on every rung of options.protocols (folds from
+/// rung_folds with the options' fold counts and seed; resamples by options.resample_by), with
+/// options.learner_seeds learner seeds, and the losses between rungs. Throws when a rung's folds
+/// put a group on both sides.
 EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string& feature_set,
-                                 const Matrix& x, const Labels& y,
-                                 const std::vector<std::string>& groups,
-                                 const std::vector<Fold>& within_folds,
-                                 const std::vector<Fold>& heldout_folds,
+                                 const Matrix& x, const Labels& y, const TraceGroups& groups,
                                  const EvaluateOptions& options);
 
 // --- over a store -------------------------------------------------------------------------------
 
 /// Cells per task: every diagnoser not bound to a feature set x every listed set, plus each bound
 /// diagnoser (Diagnoser::feature_set(): `deepfd`, `default_rf`, `autotrainer_rules`) on its own
-/// set, loaded even when not listed. All fits of a task (cells x protocols x folds) run as one
-/// OpenMP loop with `threads` threads; each fit is single-threaded.
+/// set, loaded even when not listed. All fits of a task (cells x rungs x folds x learner seeds)
+/// run as one OpenMP loop with `threads` threads; each fit is single-threaded.
 ///
 /// Runs the evaluation on the stored labels and feature tables of FINISHED runs of
-/// `options.campaign`; stores the splits (`within`, `heldout`) and the results (protocols
-/// `within`, `heldout`, `gap`) under one evaluation id. A task with fewer than 2 classes or 2
-/// programs gets a message in the report instead of results. Unknown diagnosers, feature sets
-/// never extracted and bad option values throw before anything is written.
+/// `options.campaign`; stores the splits (one protocol per rung) and the results (protocols: the
+/// rung names, loss/<from>/<to>, paired/<rung>) under one evaluation id. Everything is checked
+/// before the first fit and the first write: unknown diagnosers, protocols or feature sets, bad
+/// option values, a task without labels or with fewer than 2 classes, and a rung with fewer than
+/// 2 groups throw dynfault::Error naming them, and nothing is stored.
 EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options);
 
 /// The feature table of `spec`: the stored table of that name, else the join by run of its '+'
@@ -220,9 +254,17 @@ db::FeatureTable load_feature_table(db::Store& store, const std::string& spec);
 db::FeatureTable load_feature_table(db::Store& store, const std::string& spec,
                                     const std::vector<std::string>& stored);
 
-/// Plain-text tables, one per task: rows diagnoser x feature set; columns within, held-out and
-/// gap (balanced accuracy with intervals), traces, programs; then the same for macro-F1; the
-/// paired comparisons; then a section on program identity and eta^2 per feature set.
+/// The columns of a table of `spec` that restate the rule of `task` (FeatureSet::label_inputs of
+/// the registered set or union called `spec`, matched by column name); empty when `spec` is not
+/// a registered set.
+std::vector<std::string> label_input_columns(const std::string& spec,
+                                             const std::vector<std::string>& columns,
+                                             const std::string& task);
+
+/// Plain-text tables, one block per task: the rungs and what each holds out, the dropped label
+/// inputs, balanced accuracy per rung (with intervals), the losses between rungs with verdicts,
+/// macro-F1 and per-class recall per rung, the paired comparisons with verdicts; then program
+/// identity and eta^2 per feature set.
 std::string format_table(const EvaluationReport& report);
 
 }  // namespace dynfault::diagnosis

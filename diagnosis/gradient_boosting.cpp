@@ -64,6 +64,12 @@ GradientBoosting::GradientBoosting(GradientBoostingOptions o) : options_(o) {
   DYNFAULT_CHECK(o.max_bin() >= 2, "GradientBoosting: max_bin must be >= 2, got ", o.max_bin());
 }
 
+void GradientBoosting::configure(const LearnerSettings& settings) {
+  DYNFAULT_CHECK(settings.max_bins >= 2, "GradientBoosting: max_bin must be >= 2, got ",
+                 settings.max_bins);
+  options_.max_bin(settings.max_bins).seed(settings.seed);
+}
+
 GradientBoosting::~GradientBoosting() = default;
 
 std::string GradientBoosting::xgboost_version() {

@@ -24,7 +24,7 @@ struct GradientBoostingOptions {
   DYNFAULT_ARG(double, colsample) = 1.0;  ///< colsample_bytree
   DYNFAULT_ARG(double, min_child_weight) = 1.0;
   DYNFAULT_ARG(double, lambda) = 1.0;  ///< L2 on leaf weights
-  DYNFAULT_ARG(int, max_bin) = 32;     ///< histogram bins (tree_method = hist)
+  DYNFAULT_ARG(int, max_bin) = 255;    ///< histogram bins (tree_method = hist; XGBoost: 256)
   DYNFAULT_ARG(uint64_t, seed) = 0;
 };
 
@@ -45,6 +45,9 @@ class GradientBoosting : public Diagnoser {
   Matrix predict_proba(const Matrix& x) const override;
   const std::vector<std::string>& classes() const override { return classes_; }
   std::string name() const override { return "gradient_boosting"; }
+  void configure(const LearnerSettings& settings) override;
+  /// Only row or column subsampling draws from the seed; the defaults (1, 1) do not.
+  bool seeded() const override { return options_.subsample() < 1 || options_.colsample() < 1; }
   void save(std::ostream& out) const override;
   void load(std::istream& in) override;
 

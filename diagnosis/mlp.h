@@ -42,6 +42,8 @@ class Mlp : public Diagnoser {
   Matrix predict_proba(const Matrix& x) const override;
   const std::vector<std::string>& classes() const override { return classes_; }
   std::string name() const override { return "mlp"; }
+  void configure(const LearnerSettings& settings) override { options_.seed(settings.seed); }
+  bool seeded() const override { return true; }
   void save(std::ostream& out) const override;
   void load(std::istream& in) override;
 

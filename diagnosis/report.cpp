@@ -11,16 +11,18 @@
 
 #include "db/store.h"
 #include "diagnosis/evaluation.h"
+#include "diagnosis/report_html.h"
 #include "features/trace_util.h"
 
 namespace dynfault::diagnosis {
-namespace {
 
-using nlohmann::json;
+namespace html {
 
 // Colour-blind-safe palette (Okabe & Ito), one colour per curve.
 constexpr const char* kPalette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
                                     "#E69F00", "#56B4E9", "#F0E442", "#000000"};
+
+const char* colour(size_t i) { return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))]; }
 
 std::string esc(const std::string& s) {
   std::string out;
@@ -48,7 +50,7 @@ std::string esc(const std::string& s) {
   return out;
 }
 
-std::string num(double v, int digits = 3) {
+std::string num(double v, int digits) {
   if (!std::isfinite(v)) return "&ndash;";
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
@@ -62,12 +64,20 @@ std::string interval(double v, double lo, double hi) {
   return s;
 }
 
-// Coordinates inside SVGs: fixed precision keeps the file small and deterministic.
 std::string px(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f", v);
   return buf;
 }
+
+}  // namespace html
+
+namespace {
+
+using nlohmann::json;
+using html::esc;
+using html::num;
+using html::px;
 
 constexpr const char* kCss = R"(
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -77,22 +87,6 @@ th,td{border:1px solid #ddd;padding:3px 8px;text-align:right;font-size:.9em}
 th{background:#f4f4f4}td.l,th.l{text-align:left}.ci{color:#777;font-size:.85em}
 .note{color:#555;font-size:.9em}svg{display:block;margin:.5em 0}
 )";
-
-// --- evaluation rows ---------------------------------------------------------------------------
-
-struct Scores {
-  const db::EvaluationRow* within = nullptr;
-  const db::EvaluationRow* heldout = nullptr;
-  const db::EvaluationRow* gap = nullptr;
-};
-
-using CellKey = std::pair<std::string, std::string>;  // (diagnoser, feature set)
-
-struct TaskRows {
-  std::vector<CellKey> order;
-  std::map<CellKey, Scores> cells;
-  std::vector<const db::EvaluationRow*> paired;
-};
 
 void header(std::ostringstream& out, db::Store& store, const ReportOptions& o,
             const std::string& evaluation_id) {
@@ -120,118 +114,6 @@ void header(std::ostringstream& out, db::Store& store, const ReportOptions& o,
     return s.empty() ? std::string("(none)") : s;
   }());
   row("evaluation", evaluation_id);
-  out << "</table>\n";
-}
-
-void score_table(std::ostringstream& out, const TaskRows& t) {
-  out << "<table class=\"scores\">\n<tr><th class=\"l\">diagnoser</th><th class=\"l\">feature set"
-         "</th><th>within</th><th>held-out</th><th>gap</th><th>traces</th></tr>\n";
-  for (const auto& key : t.order) {
-    const Scores& s = t.cells.at(key);
-    auto cell = [](const db::EvaluationRow* r) {
-      return r ? interval(r->value, r->ci_low, r->ci_high) : std::string("&ndash;");
-    };
-    out << "<tr><td class=\"l\">" << esc(key.first) << "</td><td class=\"l\">" << esc(key.second)
-        << "</td><td>" << cell(s.within) << "</td><td>" << cell(s.heldout) << "</td><td>"
-        << cell(s.gap) << "</td><td>" << (s.within ? std::to_string(s.within->n) : "")
-        << "</td></tr>\n";
-  }
-  out << "</table>\n";
-}
-
-// Horizontal bars of the balanced-accuracy gap, whiskers at the interval bounds.
-void gap_bars(std::ostringstream& out, const TaskRows& t) {
-  double lo = 0, hi = 0;
-  for (const auto& key : t.order) {
-    const auto* g = t.cells.at(key).gap;
-    if (!g) continue;
-    for (double v : {g->value, g->ci_low, g->ci_high})
-      if (std::isfinite(v)) {
-        lo = std::min(lo, v);
-        hi = std::max(hi, v);
-      }
-  }
-  if (hi - lo < 1e-9) hi = lo + 0.1;
-  const double label_w = 260, plot_w = 420, row_h = 18, top = 22;
-  const double h = top + row_h * static_cast<double>(t.order.size()) + 8;
-  auto x = [&](double v) { return label_w + (v - lo) / (hi - lo) * plot_w; };
-  out << "<svg class=\"gap\" width=\"" << px(label_w + plot_w + 20) << "\" height=\"" << px(h)
-      << "\" role=\"img\">\n"
-      << "<title>balanced-accuracy gap (within - held-out) with interval</title>\n"
-      << "<line x1=\"" << px(x(0)) << "\" y1=\"" << px(top - 6) << "\" x2=\"" << px(x(0))
-      << "\" y2=\"" << px(h - 4) << "\" stroke=\"#999\"/>\n"
-      << "<text x=\"" << px(x(0))
-      << "\" y=\"12\" font-size=\"11\" text-anchor=\"middle\">0</text>\n"
-      << "<text x=\"" << px(x(hi)) << "\" y=\"12\" font-size=\"11\" text-anchor=\"end\">"
-      << num(hi, 2) << "</text>\n";
-  double y = top;
-  for (const auto& key : t.order) {
-    const auto* g = t.cells.at(key).gap;
-    out << "<text x=\"" << px(label_w - 6) << "\" y=\"" << px(y + 12)
-        << "\" font-size=\"11\" text-anchor=\"end\">" << esc(key.first + " / " + key.second)
-        << "</text>\n";
-    if (g && std::isfinite(g->value)) {
-      const double a = std::min(x(0), x(g->value)), b = std::max(x(0), x(g->value));
-      out << "<rect x=\"" << px(a) << "\" y=\"" << px(y + 3) << "\" width=\"" << px(b - a)
-          << "\" height=\"" << px(row_h - 6) << "\" fill=\""
-          << (g->value >= 0 ? kPalette[0] : kPalette[1]) << "\"/>\n";
-      if (std::isfinite(g->ci_low) && std::isfinite(g->ci_high))
-        out << "<line x1=\"" << px(x(g->ci_low)) << "\" y1=\"" << px(y + row_h / 2) << "\" x2=\""
-            << px(x(g->ci_high)) << "\" y2=\"" << px(y + row_h / 2)
-            << "\" stroke=\"#000\" stroke-width=\"1.2\"/>\n";
-    }
-    y += row_h;
-  }
-  out << "</svg>\n";
-}
-
-// Held-out confusion matrix of the cell with the best held-out balanced accuracy.
-void confusion(std::ostringstream& out, const TaskRows& t) {
-  const db::EvaluationRow* best = nullptr;
-  for (const auto& key : t.order) {
-    const auto* h = t.cells.at(key).heldout;
-    if (h && std::isfinite(h->value) && (!best || h->value > best->value)) best = h;
-  }
-  if (!best) return;
-  const json d = json::parse(best->details, nullptr, /*allow_exceptions=*/false);
-  if (!d.is_object() || !d.contains("classes") || !d.contains("confusion")) return;
-  const auto classes = d["classes"].get<std::vector<std::string>>();
-  const auto counts = d["confusion"].get<std::vector<std::vector<int64_t>>>();
-  out << "<h3>Held-out confusion matrix: " << esc(best->diagnoser) << " on "
-      << esc(best->feature_set) << " (balanced accuracy " << num(best->value) << ")</h3>\n"
-      << "<table class=\"confusion\">\n<tr><th class=\"l\">true \\ predicted</th>";
-  for (const auto& c : classes) out << "<th>" << esc(c) << "</th>";
-  out << "</tr>\n";
-  for (size_t i = 0; i < counts.size() && i < classes.size(); ++i) {
-    int64_t total = 0;
-    for (int64_t v : counts[i]) total += v;
-    out << "<tr><th class=\"l\">" << esc(classes[i]) << "</th>";
-    for (int64_t v : counts[i]) {
-      const double share = total > 0 ? static_cast<double>(v) / static_cast<double>(total) : 0;
-      const int light = static_cast<int>(std::lround(255 - 180 * share));
-      out << "<td style=\"background:rgb(" << light << "," << light << ",255)\">" << v << "</td>";
-    }
-    out << "</tr>\n";
-  }
-  out << "</table>\n<p class=\"note\">Cell shade: share of the row (recall of the true "
-         "class).</p>\n";
-}
-
-void paired(std::ostringstream& out, const TaskRows& t) {
-  if (t.paired.empty()) return;
-  out << "<h3>Paired feature-set comparisons (held-out balanced accuracy, same resamples)</h3>\n"
-         "<table class=\"paired\">\n<tr><th class=\"l\">diagnoser</th><th class=\"l\">a vs b</th>"
-         "<th>a &minus; b</th><th>share &gt; 0</th></tr>\n";
-  for (const auto* r : t.paired) {
-    const json d = json::parse(r->details, nullptr, /*allow_exceptions=*/false);
-    const double share =
-        d.is_object() && d.contains("share_positive") && d["share_positive"].is_number()
-            ? d["share_positive"].get<double>()
-            : NAN;
-    out << "<tr><td class=\"l\">" << esc(r->diagnoser) << "</td><td class=\"l\">"
-        << esc(r->feature_set) << "</td><td>" << interval(r->value, r->ci_low, r->ci_high)
-        << "</td><td>" << num(share) << "</td></tr>\n";
-  }
   out << "</table>\n";
 }
 
@@ -335,7 +217,7 @@ void loss_curves(std::ostringstream& out, db::Store& store, const ReportOptions&
          "</text>\n";
   for (size_t c = 0; c < bands.size(); ++c) {
     const Band& b = bands[c];
-    const char* colour = kPalette[c % (sizeof(kPalette) / sizeof(kPalette[0]))];
+    const char* colour = html::colour(c);
     std::string band, line;
     for (int g = 0; g < kGrid; ++g)
       if (std::isfinite(b.q75[static_cast<size_t>(g)]))
@@ -414,44 +296,19 @@ std::string render_report_html(db::Store& store, const ReportOptions& o) {
                  o.evaluation_id().empty() ? std::string("stored (run the evaluation first)")
                                            : "'" + o.evaluation_id() + "'");
   const std::string evaluation_id = rows.front().evaluation_id;
-  std::vector<std::string> task_order;
-  std::map<std::string, TaskRows> tasks;
-  for (const auto& r : rows) {
-    if (r.task == kTaskProgramIdentity || r.task == kTaskProgramVariance) continue;
-    if (!tasks.count(r.task)) task_order.push_back(r.task);
-    TaskRows& t = tasks[r.task];
-    if (r.protocol == "paired") {
-      t.paired.push_back(&r);
-      continue;
-    }
-    if (r.metric != "balanced_accuracy") continue;
-    const CellKey key{r.diagnoser, r.feature_set};
-    if (!t.cells.count(key)) t.order.push_back(key);
-    Scores& s = t.cells[key];
-    if (r.protocol == "within") s.within = &r;
-    if (r.protocol == "heldout") s.heldout = &r;
-    if (r.protocol == "gap") s.gap = &r;
-  }
-
   std::ostringstream out;
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
       << esc(o.title()) << "</title>\n<style>" << kCss << "</style>\n</head>\n<body>\n";
   header(out, store, o, evaluation_id);
-  out << "<p class=\"note\">Balanced accuracy on pooled out-of-fold predictions. within = "
-         "stratified k-fold over traces (programs on both sides); held-out = folds grouped by "
-         "program; gap = within &minus; held-out. Intervals: percentile intervals of a bootstrap "
-         "that resamples programs.</p>\n";
-  for (const auto& name : task_order) {
-    const TaskRows& t = tasks[name];
-    out << "<h2>Task " << esc(name) << "</h2>\n";
-    if (!t.order.empty()) {
-      score_table(out, t);
-      out << "<h3>Gap (within &minus; held-out) with interval</h3>\n";
-      gap_bars(out, t);
-      confusion(out, t);
-    }
-    paired(out, t);
-  }
+  out << "<p class=\"note\">Balanced accuracy on pooled out-of-fold predictions, on each rung "
+         "of the protocol ladder: random = stratified k-fold over traces (everything seen); "
+         "config, fault, program, dataset = a fault configuration, an operator, a program or a "
+         "data set never seen in training. A loss is the lower rung's score minus the higher "
+         "rung's, paired on the same resamples; verdicts compare its interval with the "
+         "equivalence margin fixed before the evaluation. Intervals: percentile intervals of a "
+         "bootstrap that resamples programs (or data sets). label_rule = the task's rule applied "
+         "to each trace, the ceiling.</p>\n";
+  html::task_sections(out, rows);
   loss_curves(out, store, o);
   program_structure(out, rows);
   out << "</body>\n</html>\n";

@@ -28,10 +28,12 @@ struct ReportOptions {
 };
 
 /// Renders the report. Sections: header (database, tool and LibTorch versions, campaigns, run
-/// and label counts, evaluation id); per task a table diagnoser x feature set (within, held-out,
-/// gap with intervals), gap bars with interval whiskers (SVG), the held-out confusion matrix of
-/// the best diagnoser as a heat table, paired feature-set comparisons; loss curves per fault
-/// class (median and inter-quartile band of the epoch train loss divided by its first value,
+/// and label counts, evaluation id); per task what each rung holds out and which label inputs
+/// were dropped, a table diagnoser x feature set x rung (balanced accuracy with intervals), the
+/// ladder chart per feature set (one line per diagnoser, interval bands, the label rule dashed),
+/// the losses between rungs with verdicts and bars for the first-to-last loss, per-class recall
+/// per rung, the confusion matrix of the best diagnoser on the top rung as a heat table, paired
+/// feature-set comparisons with verdicts; loss curves per fault class (median and inter-quartile band of the epoch train loss divided by its first value,
 /// over normalised training time); program identity and eta^2 per feature set. Throws
 /// dynfault::Error when the database holds no evaluation.
 std::string render_report_html(db::Store& store, const ReportOptions& options);

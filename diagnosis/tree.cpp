@@ -383,6 +383,13 @@ void DecisionTree::fit(const Matrix& x, const Labels& y) {
   fitted_ = true;
 }
 
+void DecisionTree::configure(const LearnerSettings& settings) {
+  // The tree tries every feature at every node (max_features 0): the seed has nothing to draw.
+  check_tree_options(options_.max_depth(), options_.min_samples_leaf(), options_.max_features(),
+                     settings.max_bins, "DecisionTree");
+  options_.max_bins(settings.max_bins);
+}
+
 Matrix DecisionTree::predict_proba(const Matrix& x) const {
   check_width(fitted_, dims_, x, "DecisionTree");
   const size_t k = classes_.size();
@@ -457,6 +464,12 @@ void RandomForest::fit(const Matrix& x, const Labels& y) {
                                tree_options, rng.next()));
   }
   fitted_ = true;
+}
+
+void RandomForest::configure(const LearnerSettings& settings) {
+  check_tree_options(options_.max_depth(), options_.min_samples_leaf(), options_.max_features(),
+                     settings.max_bins, name_.c_str());
+  options_.max_bins(settings.max_bins).seed(settings.seed);
 }
 
 Matrix RandomForest::predict_proba(const Matrix& x) const {

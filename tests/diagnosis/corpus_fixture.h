@@ -15,7 +15,9 @@ inline const std::string kSourceDir = DYNFAULT_SOURCE_DIR;
 
 /// `programs` programs x `per` runs; even runs carry an lr_scale fault (loss stalls high and
 /// noisy), odd runs a loss_change fault (loss falls low); each program shifts the levels. With
-/// `clean` > 0, each program also gets that many clean runs. Labels derived, `sets` extracted.
+/// `clean` > 0, each program also gets that many clean runs. Programs 2k and 2k + 1 train on data
+/// set "ds<k>"; run r has seed r / 2, so a fault configuration spans several seeds and its runs
+/// pair with the clean run of the same seed. Labels derived, `sets` extracted.
 inline db::Store corpus(int programs, int per, int clean = 0,
                         const std::vector<std::string>& sets = {"curves", "deepfd"}) {
   db::Store store = db::Store::memory();
@@ -26,7 +28,8 @@ inline db::Store corpus(int programs, int per, int clean = 0,
       const bool lr = r % 2 == 0;
       db::Trace t = base_trace("r" + std::to_string(r));
       t.program = "prog" + std::to_string(p);
-      t.recipe_json = R"({"epochs":6,"layers":[{"type":"linear","out":4}]})";
+      t.recipe_json = R"({"data":{"name":"ds)" + std::to_string(p / 2) +
+                      R"("},"epochs":6,"layers":[{"type":"linear","out":4}]})";
       if (!is_clean) {
         t.fault_ids = lr ? "lr_scale" : "loss_change";
         t.faults_json = lr ? R"([{"mutator":"lr_scale","category":"learning_rate"}])"
@@ -49,7 +52,7 @@ inline db::Store corpus(int programs, int per, int clean = 0,
       put(t, "epoch/val_loss", loss);
       put(t, "epoch/train_metric", acc);
       put(t, "epoch/val_metric", acc);
-      store_trace(store, t, "c");
+      store_trace(store, t, "c", "FINISHED", is_clean ? r - per : r / 2);
     }
   features::derive_labels(store, features::LabelOptions()
                                      .taxonomies_path(kSourceDir + "/configs/taxonomies.yaml")

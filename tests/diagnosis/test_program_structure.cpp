@@ -41,49 +41,74 @@ TEST_SUITE("diagnosis") {
   }
 
   TEST_CASE("Paired comparison: differences on shared resamples") {
-    EvaluationResult a, b;
-    a.diagnoser = b.diagnoser = "lr";
-    a.feature_set = "x";
-    b.feature_set = "y";
-    a.heldout.balanced_accuracy.value = 0.8;
-    b.heldout.balanced_accuracy.value = 0.7;
-    a.heldout_draws = {0.8, 0.9, 0.7, 0.6};
-    b.heldout_draws = {0.7, 0.7, 0.75, 0.5};
-    const PairedComparison c = compare_paired(a, b, 0.5);
+    const std::vector<double> a = {0.8, 0.9, 0.7, 0.6}, b = {0.7, 0.7, 0.75, 0.5};
+    const PairedDifference c = paired_difference(0.8, a, 0.7, b, 0.5);
     CHECK(c.difference.value == doctest::Approx(0.1));
     CHECK(c.share_positive == doctest::Approx(0.75));  // 0.1, 0.2, -0.05, 0.1
     // 25th and 75th percentiles of {-0.05, 0.1, 0.1, 0.2}: 0.0625 and 0.125 (numpy linear).
     CHECK(c.difference.low == doctest::Approx(0.0625));
     CHECK(c.difference.high == doctest::Approx(0.125));
-    b.heldout_draws.pop_back();
-    CHECK_THROWS_AS(compare_paired(a, b, 0.5), dynfault::Error);
+    CHECK_THROWS_AS(paired_difference(0.8, a, 0.7, {0.7, 0.7, 0.75}, 0.5), dynfault::Error);
   }
 
   TEST_CASE("Bootstrap: weighted per-program scoring equals scoring the resampled traces") {
     SplitMix64 rng(4);
-    Labels y, within, heldout;
+    Labels y, pred, other;
     std::vector<std::string> groups;
     const char* cls[] = {"a", "b", "c"};
     for (int i = 0; i < 90; ++i) {
       groups.push_back("p" + std::to_string(i % 7));
       y.push_back(cls[rng.below(3)]);
-      within.push_back(rng.below(4) == 0 ? cls[rng.below(3)] : y.back());
-      heldout.push_back(rng.below(2) == 0 ? cls[rng.below(3)] : y.back());
+      pred.push_back(rng.below(2) == 0 ? cls[rng.below(3)] : y.back());
+      other.push_back(rng.below(3) == 0 ? cls[rng.below(3)] : y.back());
     }
-    EvaluationResult r;
-    score_protocols(y, within, heldout, groups, 50, 0.95, 3, 1, r);
-    REQUIRE(r.heldout_draws.size() == 50);
+    const BootstrapPlan plan = make_plan(groups, 3, 50);
+    const RungScores r = score_predictions(y, {pred}, plan, 0.95);
+    REQUIRE(r.draws.size() == 50);
+    std::set<std::string> all(y.begin(), y.end());
+    all.insert(pred.begin(), pred.end());
+    const std::vector<std::string> classes(all.begin(), all.end());
     for (int64_t b = 0; b < 50; ++b) {
       Labels yt, ph;
       for (size_t i : bootstrap_indices(groups, 3, b)) {
         yt.push_back(y[i]);
-        ph.push_back(heldout[i]);
+        ph.push_back(pred[i]);
       }
-      std::set<std::string> all(y.begin(), y.end());
-      all.insert(heldout.begin(), heldout.end());
-      const auto cm = confusion_matrix(yt, ph, std::vector<std::string>(all.begin(), all.end()));
-      CHECK(r.heldout_draws[static_cast<size_t>(b)] == doctest::Approx(balanced_accuracy(cm)));
+      const auto cm = confusion_matrix(yt, ph, classes);
+      CHECK(r.draws[static_cast<size_t>(b)] == doctest::Approx(balanced_accuracy(cm)));
+      CHECK(r.f1_draws[static_cast<size_t>(b)] == doctest::Approx(macro_f1(cm)));
     }
+    CHECK(r.balanced_accuracy.value == doctest::Approx(balanced_accuracy(y, pred)));
+    CHECK(r.learner_seeds == 1);
+    CHECK(std::isnan(r.learner_sd));
+    // Two learner seeds: every score is the mean of the two seeds' scores, on the whole set and
+    // on each resample; the SD is that of the two balanced accuracies.
+    const RungScores two = score_predictions(y, {pred, other}, plan, 0.95);
+    const double ba0 = balanced_accuracy(y, pred), ba1 = balanced_accuracy(y, other);
+    CHECK(two.balanced_accuracy.value == doctest::Approx((ba0 + ba1) / 2));
+    CHECK(two.learner_sd == doctest::Approx(std::fabs(ba0 - ba1) / std::sqrt(2.0)));
+    const RungScores one_other = score_predictions(y, {other}, plan, 0.95);
+    for (size_t b = 0; b < 50; ++b)
+      CHECK(two.draws[b] == doctest::Approx((r.draws[b] + one_other.draws[b]) / 2));
+    CHECK(two.confusion.total() == 2 * static_cast<int64_t>(y.size()));  // summed over seeds
+    const auto recall0 = per_class_recall(confusion_matrix(y, pred, classes));
+    const auto recall1 = per_class_recall(confusion_matrix(y, other, classes));
+    for (const auto& [c, rec] : two.recall)
+      CHECK(rec == doctest::Approx((recall0.at(c) + recall1.at(c)) / 2));
+  }
+
+  TEST_CASE("Verdicts: an interval against an equivalence margin fixed in advance") {
+    const double m = 0.02;
+    CHECK(judge(Interval{0.00, -0.01, 0.015}, m) == Verdict::equivalent);
+    CHECK(judge(Interval{0.01, 0.005, 0.015}, m) == Verdict::equivalent);  // real but small
+    CHECK(judge(Interval{0.05, 0.01, 0.09}, m) == Verdict::positive);
+    CHECK(judge(Interval{-0.05, -0.09, -0.01}, m) == Verdict::negative);
+    CHECK(judge(Interval{0.01, -0.01, 0.04}, m) == Verdict::inconclusive);
+    CHECK(judge(Interval{0.01}, m) == Verdict::none);
+    CHECK(comparison_word(Verdict::positive) == "helps");
+    CHECK(comparison_word(Verdict::negative) == "hurts");
+    CHECK(loss_word(Verdict::positive) == "loses");
+    CHECK(loss_word(Verdict::equivalent) == "equivalent");
   }
 
   TEST_CASE("Evaluate: bound baselines, paired rows, program identity and eta^2 are stored") {
@@ -95,18 +120,23 @@ TEST_SUITE("diagnosis") {
                             .diagnosers({"logistic_regression", "autotrainer_rules", "deepfd"})
                             .bootstrap(50)
                             .identity_diagnoser("decision_tree")
+                            .taxonomies_path(testing::kSourceDir + "/configs/taxonomies.yaml")
+                            .thresholds_path(testing::kSourceDir + "/configs/thresholds.yaml")
                             .threads(2));
     REQUIRE(report.tasks.size() == 2);
     const auto& ft = report.tasks[0];
-    REQUIRE(ft.message.empty());
-    // logistic_regression on both sets, the two deepfd-bound diagnosers on deepfd only.
-    REQUIRE(ft.results.size() == 4);
+    // logistic_regression on both sets, the two deepfd-bound diagnosers on deepfd only, then the
+    // label rule.
+    REQUIRE(ft.results.size() == 5);
     CHECK(ft.results[2].diagnoser == "autotrainer_rules");
     CHECK(ft.results[2].feature_set == "deepfd");
     CHECK(ft.results[3].diagnoser == "deepfd");
-    REQUIRE(ft.paired.size() == 1);
+    CHECK(ft.results[4].diagnoser == "label_rule");
+    REQUIRE(ft.paired.size() == 2);  // curves vs deepfd on each of the two rungs
     CHECK(ft.paired[0].set_a == "curves");
     CHECK(ft.paired[0].set_b == "deepfd");
+    CHECK(ft.paired[0].rung == "random");
+    CHECK(ft.paired[1].rung == "program");
     REQUIRE(report.identity.size() == 2);
     CHECK(report.identity[0].n_programs == 4);
     CHECK(report.identity[0].chance == doctest::Approx(0.25));
@@ -125,10 +155,11 @@ TEST_SUITE("diagnosis") {
     }
     CHECK(tasks.count("program_identity") == 1);
     CHECK(tasks.count("program_variance") == 1);
-    CHECK(protocols.count("paired") == 1);
+    CHECK(protocols.count("paired/random") == 1);
+    CHECK(protocols.count("paired/program") == 1);
     CHECK(eta_rows == 25 + 172);
     const std::string table = format_table(report);
-    CHECK(table.find("paired: held-out balanced accuracy") != std::string::npos);
+    CHECK(table.find("paired: balanced accuracy of set a - set b") != std::string::npos);
     CHECK(table.find("== program identity") != std::string::npos);
     CHECK(table.find("chance = 1/4") != std::string::npos);
     // A bound diagnoser whose set was never extracted fails before anything is written.
