@@ -6,9 +6,14 @@
 // DeepFD's monitors as they do in real traces (dying ReLU, vanishing and exploding gradients,
 // stalled accuracy, frozen layers, a generalisation gap), so that about as many `deepfd` columns
 // are constant as in a real campaign: the learners' costs depend on it (zero columns are cheap).
+// As in the real catalogue, 15 programs share one data set, two groups of 3 and one of 2 share
+// others, and 15 have their own (19 data sets); each class is injected by three operators, one
+// per strength, so that every rung of the protocol ladder has something to hold out.
 //
 //   bench_evaluation [--db PATH] [--threads N] [--bootstrap B] [--heldout-folds K]
-//                    [--diagnosers a,b,...] [--sets a,b,...] [--report REPORT.html]
+//                    [--diagnosers a,b,...] [--sets a,b,...] [--tasks a,b,...]
+//                    [--protocols random,config,...] [--learner-seeds N] [--bins N]
+//                    [--report REPORT.html]
 //
 // Prints the wall time of each stage; the evaluation line is the figure of interest.
 #include <unistd.h>
@@ -60,20 +65,30 @@ struct Fault {
   double strength;  // 0 = mild (rarely effective) .. 1 = strong
 };
 
+// One operator per (class, strength): holding an operator out leaves its class in training.
 constexpr Fault kFaults[] = {
     {"lr_scale", "learning_rate", 0.2},
-    {"lr_scale", "learning_rate", 0.6},
-    {"lr_scale", "learning_rate", 1.0},
-    {"optimizer_change", "optimizer", 0.2},
-    {"optimizer_change", "optimizer", 0.6},
+    {"lr_set", "learning_rate", 0.6},
+    {"lr_decay_set", "learning_rate", 1.0},
+    {"adam_eps_set", "optimizer", 0.2},
+    {"optimizer_momentum_set", "optimizer", 0.6},
     {"optimizer_change", "optimizer", 1.0},
-    {"loss_change", "loss", 0.2},
-    {"loss_change", "loss", 0.6},
+    {"loss_nll_on_logits", "loss", 0.2},
+    {"loss_mse_on_logits", "loss", 0.6},
     {"loss_change", "loss", 1.0},
-    {"activation_change", "activation", 0.2},
-    {"activation_change", "activation", 0.6},
+    {"activation_add", "activation", 0.2},
+    {"activation_remove", "activation", 0.6},
     {"activation_change", "activation", 1.0},
 };
+
+// The data set of program p, grouped as the catalogue's (dynfault list programs).
+std::string dataset_of(int p) {
+  if (p < 15) return "fashion_mnist";
+  if (p < 18) return "digits";
+  if (p < 21) return "imdb_tokens";
+  if (p < 23) return "iris";
+  return "own_" + std::to_string(p);
+}
 constexpr int kConfigs = sizeof(kFaults) / sizeof(kFaults[0]);
 
 // One synthetic run: curves and probe statistics shaped by the fault class and the program.
@@ -216,8 +231,8 @@ void build_corpus(db::Store& store) {
       s.task = "multiclass";
       s.seed = i;
       s.repetition = i;
-      s.recipe_json = R"({"epochs":)" + std::to_string(8 + p % 5) +
-                      R"(,"layers":[{"type":"linear","out":10}]})";
+      s.recipe_json = R"({"data":{"name":")" + dataset_of(p) + R"("},"epochs":)" +
+                      std::to_string(8 + p % 5) + R"(,"layers":[{"type":"linear","out":10}]})";
       if (f) {
         std::ostringstream j;
         j << R"([{"category":")" << f->category << R"(","mutator":")" << f->mutator
@@ -256,8 +271,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int main(int argc, char** argv) try {
   keep_freed_heap_memory();  // as the dynfault command does
   std::string db_path, report_path, diagnosers,
-      sets = "deepfd,curves,default,curvature,optimizer,activation";
-  int threads = 2, heldout_folds = 0;
+      sets = "deepfd,curves,default,curvature,optimizer,activation",
+      tasks = "fault_type/default4,instability,mismatch,detection,effective",
+      protocols = "random,program";
+  int threads = 2, heldout_folds = 0, learner_seeds = 1, bins = 255;
   int64_t bootstrap = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -275,6 +292,14 @@ int main(int argc, char** argv) try {
       sets = value;
     else if (flag == "--report")
       report_path = value;
+    else if (flag == "--tasks")
+      tasks = value;
+    else if (flag == "--protocols")
+      protocols = value;
+    else if (flag == "--learner-seeds")
+      learner_seeds = std::stoi(value);
+    else if (flag == "--bins")
+      bins = std::stoi(value);
     else
       throw Error("unknown flag '" + flag + "'");
   }
@@ -299,19 +324,26 @@ int main(int argc, char** argv) try {
     std::printf("labels:            %7.1f s\n", seconds_since(t0));
     t0 = std::chrono::steady_clock::now();
     features::extract_features(
-        store, features::ExtractOptions().feature_sets(split(sets)).threads(threads));
+        store, features::ExtractOptions()
+                   .feature_sets({"deepfd", "curves", "default", "curvature", "optimizer",
+                                  "activation", "config"})
+                   .threads(threads));
     std::printf("features:          %7.1f s\n", seconds_since(t0));
   }
   std::vector<std::string> ds = split(diagnosers);
   if (ds.empty()) ds = diagnosis::diagnoser_names();
-  const auto options =
-      diagnosis::EvaluateOptions()
-          .tasks({"fault_type/default4", "instability", "mismatch", "detection", "effective"})
-          .feature_sets(split(sets))
-          .diagnosers(ds)
-          .heldout_folds(heldout_folds)
-          .bootstrap(bootstrap)
-          .threads(threads);
+  const auto options = diagnosis::EvaluateOptions()
+                           .tasks(split(tasks))
+                           .feature_sets(split(sets))
+                           .diagnosers(ds)
+                           .protocols(split(protocols))
+                           .heldout_folds(heldout_folds)
+                           .bootstrap(bootstrap)
+                           .learner_seeds(learner_seeds)
+                           .max_bins(bins)
+                           .taxonomies_path(src + "/configs/taxonomies.yaml")
+                           .thresholds_path(src + "/configs/thresholds.yaml")
+                           .threads(threads);
   const auto t0 = std::chrono::steady_clock::now();
   const std::clock_t c0 = std::clock();
   const auto report = diagnosis::evaluate(store, options);
@@ -322,31 +354,37 @@ int main(int argc, char** argv) try {
   size_t cells = 0;
   for (const auto& t : report.tasks) cells += t.results.size();
   std::printf(
-      "evaluation:        %7.1f s wall, %.1f s cpu (%zu tasks, %zu diagnoser x set cells, "
-      "%d threads, %lld resamples, held-out %s)\n",
-      wall, cpu, report.tasks.size(), cells, threads, static_cast<long long>(bootstrap),
-      heldout_folds == 0 ? "leave-one-program-out"
-                         : (std::to_string(heldout_folds) + "-fold by program").c_str());
+      "evaluation:        %7.1f s wall, %.1f s cpu (%zu tasks, %zu result rows incl. label_rule, "
+      "rungs %s, %d threads, %lld resamples, %d learner seeds, %d bins, group rungs %s)\n",
+      wall, cpu, report.tasks.size(), cells, protocols.c_str(), threads,
+      static_cast<long long>(bootstrap), learner_seeds, bins,
+      heldout_folds == 0 ? "leave one group out"
+                         : (std::to_string(heldout_folds) + "-fold by group").c_str());
   // Where the time goes: wall seconds per stage of evaluate(), then the CPU seconds of the fits
   // (thread time, summed over folds and tasks) per diagnoser and per feature set.
   std::printf("stages (wall):    ");
   for (const auto& [stage, sec] : report.stage_seconds) std::printf(" %s %.1f s,", stage.c_str(), sec);
   std::printf("\n");
-  std::map<std::string, std::array<double, 2>> by_diagnoser, by_set;
+  const std::vector<std::string> rungs = split(protocols);
+  std::map<std::string, std::vector<double>> by_diagnoser, by_set, by_rung;
   double fit_total = 0;
   for (const auto& t : report.tasks)
     for (const auto& r : t.results)
-      for (int p = 0; p < 2; ++p) {
-        by_diagnoser[r.diagnoser][p] += r.fit_seconds[p];
-        by_set[r.feature_set][p] += r.fit_seconds[p];
-        fit_total += r.fit_seconds[p];
+      for (size_t k = 0; k < r.fit_seconds.size(); ++k) {
+        by_diagnoser[r.diagnoser].push_back(r.fit_seconds[k]);
+        by_set[r.feature_set].push_back(r.fit_seconds[k]);
+        by_rung[rungs[k]].push_back(r.fit_seconds[k]);
+        fit_total += r.fit_seconds[k];
       }
-  std::printf("fit cpu total:     %7.1f s (within + held-out, all tasks)\n", fit_total);
-  for (const auto* table : {&by_diagnoser, &by_set})
-    for (const auto& [name, sec] : *table)
-      std::printf("  %-9s %-20s %7.1f s  (within %6.1f, held-out %6.1f)\n",
-                  table == &by_diagnoser ? "diagnoser" : "set", name.c_str(), sec[0] + sec[1],
-                  sec[0], sec[1]);
+  std::printf("fit cpu total:     %7.1f s (every rung, all tasks)\n", fit_total);
+  for (const auto* table : {&by_diagnoser, &by_set, &by_rung}) {
+    const char* kind = table == &by_diagnoser ? "diagnoser" : (table == &by_set ? "set" : "rung");
+    for (const auto& [name, sec] : *table) {
+      double sum = 0;
+      for (double s : sec) sum += s;
+      std::printf("  %-9s %-22s %7.1f s\n", kind, name.c_str(), sum);
+    }
+  }
   std::fflush(stdout);
   if (!report_path.empty()) {
     const auto t1 = std::chrono::steady_clock::now();
