@@ -5,6 +5,8 @@
 #include "cli/cli.h"
 #include "diagnosis/diagnoser.h"
 #include "features/feature_set.h"
+#include "features/label_inputs.h"
+#include "features/labels.h"
 #include "mutators/mutator.h"
 #include "programs/registry.h"
 
@@ -30,11 +32,21 @@ int cmd_list(const Args& args) {
     if (format == "markdown") throw UsageError("list " + what + ": --format is text or json");
     Json out = Json::array();
     if (what == "features") {
+      // Per label task, the columns the evaluation drops because they restate its rule.
+      std::vector<std::string> tasks;
+      for (const auto& t : features::load_taxonomies(config_dir() + "/taxonomies.yaml").list)
+        tasks.push_back(features::fault_type_task(t.name));
+      tasks.insert(tasks.end(), {features::kTaskDetection, features::kTaskInstability,
+                                 features::kTaskMismatch, features::kTaskEffective});
       for (const auto& name : features::feature_set_names()) {
         const auto set = features::feature_set(name);
+        Json inputs = Json::object();
+        for (const auto& task : tasks)
+          inputs[task] = set.restating_columns(features::task_label_inputs(task));
         out.push_back({{"name", name},
                        {"description", set.description()},
-                       {"columns", set.names().size()}});
+                       {"columns", set.names().size()},
+                       {"label_inputs", inputs}});
       }
     } else {
       for (const auto& name : diagnosis::diagnoser_names()) {
@@ -46,10 +58,17 @@ int cmd_list(const Args& args) {
     if (format == "json") {
       std::cout << out.dump(2) << '\n';
     } else if (what == "features") {
-      std::printf("%-12s %7s  %s\n", "feature set", "columns", "description");
-      for (const auto& j : out)
-        std::printf("%-12s %7zu  %s\n", j["name"].get<std::string>().c_str(),
-                    j["columns"].get<size_t>(), j["description"].get<std::string>().c_str());
+      std::printf("%-12s %7s  %-40s %s\n", "feature set", "columns",
+                  "label inputs dropped per task", "description");
+      for (const auto& j : out) {
+        std::string dropped;
+        for (const auto& [task, cols] : j["label_inputs"].items())
+          if (!cols.empty())
+            dropped += (dropped.empty() ? "" : ", ") + task + " " + std::to_string(cols.size());
+        std::printf("%-12s %7zu  %-40s %s\n", j["name"].get<std::string>().c_str(),
+                    j["columns"].get<size_t>(), dropped.empty() ? "none" : dropped.c_str(),
+                    j["description"].get<std::string>().c_str());
+      }
     } else {
       std::printf("%-20s %s\n", "diagnoser", "feature set");
       for (const auto& j : out)

@@ -87,10 +87,15 @@ EvalFlags::EvalFlags() {
   tasks = join(o.tasks());
   sets = join(o.feature_sets());
   diagnosers = join(o.diagnosers());
+  protocols = join(o.protocols());
+  resample_by = o.resample_by();
   folds = o.within_folds();
   heldout_folds = o.heldout_folds();
   bootstrap = o.bootstrap();
   seed = o.seed();
+  learner_seeds = o.learner_seeds();
+  bins = o.max_bins();
+  margin = o.margin();
 }
 
 po::options_description EvalFlags::describe() {
@@ -100,13 +105,24 @@ po::options_description EvalFlags::describe() {
       "comma-separated feature sets (a+b = union)")(
       "diagnosers", po::value(&diagnosers)->default_value(diagnosers),
       "comma-separated diagnosers")(
-      "folds", po::value(&folds)->default_value(folds),
-      "k of the within-program stratified k-fold")(
+      "protocols", po::value(&protocols)->default_value(protocols),
+      "rungs of the protocol ladder, in order: random, config, value, fault, program, dataset")(
+      "folds", po::value(&folds)->default_value(folds), "k of the random and config rungs")(
       "heldout-folds", po::value(&heldout_folds)->default_value(heldout_folds),
-      "0 = leave-one-program-out, else group k-fold by program")(
+      "value, fault, program, dataset rungs: 0 = leave one group out, else group k-fold")(
       "bootstrap", po::value(&bootstrap)->default_value(bootstrap),
-      "clustered (by program) bootstrap resamples; 0 = no intervals")(
-      "seed", po::value(&seed)->default_value(seed), "seed for splits and resampling")(
+      "clustered bootstrap resamples; 0 = no intervals")(
+      "resample-by", po::value(&resample_by)->default_value(resample_by),
+      "what the bootstrap resamples: program or dataset")(
+      "learner-seeds", po::value(&learner_seeds)->default_value(learner_seeds),
+      "fit seeded learners (forests, MLP) with N seeds and average their scores")(
+      "bins", po::value(&bins)->default_value(bins), "histogram bins of the tree learners")(
+      "margin", po::value(&margin)->default_value(margin),
+      "equivalence margin in (0, 1), fixed in advance: verdicts of paired comparisons")(
+      "keep-label-inputs", po::bool_switch(&keep_label_inputs),
+      "keep the feature columns that restate a task's label rule")(
+      "seed", po::value(&seed)->default_value(seed),
+      "seed for splits, resampling and the learner seeds")(
       "threads", po::value(&threads)->default_value(threads), "OpenMP threads");
   return d;
 }
@@ -117,9 +133,17 @@ diagnosis::EvaluateOptions EvalFlags::options(const std::string& campaign) const
       .tasks(split_list(tasks))
       .feature_sets(split_list(sets))
       .diagnosers(split_list(diagnosers))
+      .protocols(split_list(protocols))
       .within_folds(folds)
       .heldout_folds(heldout_folds)
       .bootstrap(bootstrap)
+      .resample_by(resample_by)
+      .learner_seeds(learner_seeds)
+      .max_bins(bins)
+      .margin(margin)
+      .keep_label_inputs(keep_label_inputs)
+      .taxonomies_path(config_dir() + "/taxonomies.yaml")
+      .thresholds_path(config_dir() + "/thresholds.yaml")
       .seed(seed)
       .threads(threads);
 }

@@ -26,7 +26,7 @@ const char* kUsage =
     "  merge --into A.db B.db.. merge shard databases (idempotent; same campaign only)\n"
     "  labels                   derive labels (fault type, detection, instability, mismatch)\n"
     "  features                 extract feature sets from the stored traces\n"
-    "  evaluate                 within-program vs program held-out evaluation\n"
+    "  evaluate                 diagnosers on the protocol ladder (random ... data set held out)\n"
     "  report                   write the evaluation as one self-contained HTML file\n"
     "  demo                     the whole pipeline on configs/quick.yaml\n"
     "  export --out DIR         write the database as CSV files or an MLflow mlruns tree\n"

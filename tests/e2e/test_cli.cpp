@@ -1,11 +1,12 @@
 // End to end through the real `dynfault` binary: a tiny campaign (2 programs x 2 faults, a few
-// steps each) into a temporary database, then labels, features and both evaluation protocols;
-// plus the promises about bad input (clear error, non-zero exit, database unchanged).
+// steps each) into a temporary database, then labels, features and the protocol ladder; plus the
+// promises about bad input (clear error, non-zero exit, database unchanged).
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -113,27 +114,76 @@ TEST_SUITE("e2e") {
       for (const auto& row : table.rows) CHECK(row.size() == table.names.size());
     }
 
-    const auto eval = run_cli("evaluate --db t.db --sets deepfd --bootstrap 50", dir);
+    const auto eval = run_cli(
+        "evaluate --db t.db --sets deepfd --bootstrap 50 --protocols random,fault,program,dataset "
+        "--diagnosers logistic_regression,random_forest --learner-seeds 2",
+        dir);
     INFO(eval.out);
     REQUIRE(eval.code == 0);
-    CHECK(eval.out.find("within") != std::string::npos);
-    CHECK(eval.out.find("held-out") != std::string::npos);
+    for (const char* text : {"random -> fault", "program -> dataset", "recall per class",
+                             "label_rule", "2 learner seeds", "SD of balanced accuracy"})
+      CHECK_MESSAGE(eval.out.find(text) != std::string::npos, text);
+    size_t evaluation_rows = 0;
     {
       Store store = Store::open((dir / "t.db").string(), false);
       const auto rows = store.evaluation();
       REQUIRE_FALSE(rows.empty());
+      evaluation_rows = rows.size();
       std::set<std::string> protocols;
       for (const auto& r : rows) protocols.insert(r.protocol);
-      CHECK(protocols.count("within") == 1);
-      CHECK(protocols.count("heldout") == 1);
-      // The stored held-out split never puts one program on both sides.
-      const auto splits = store.splits(rows.front().evaluation_id, "fault_type/default4", "heldout");
+      for (const char* p : {"random", "fault", "program", "dataset", "loss/random/fault",
+                            "loss/fault/program", "loss/program/dataset", "loss/random/dataset"})
+        CHECK_MESSAGE(protocols.count(p) == 1, p);
+      // The stored program split never puts one program on both sides.
+      const auto splits = store.splits(rows.front().evaluation_id, "fault_type/default4", "program");
       REQUIRE_FALSE(splits.empty());
       std::map<std::string, std::string> program_of;
       for (const auto& r : store.runs()) program_of[r.spec.run_uuid] = r.spec.program;
       std::map<std::string, std::set<int64_t>> folds_of_program;
       for (const auto& s : splits) folds_of_program[program_of[s.run_uuid]].insert(s.fold);
       for (const auto& [prog, folds] : folds_of_program) CHECK(folds.size() == 1);
+    }
+
+    // Bad evaluation input: a clear error naming it, a non-zero exit, nothing stored.
+    const std::map<std::string, std::string> bad = {
+        {"--protocols random,unseen", "unknown protocol 'unseen'"},
+        {"--margin 0", "margin must be in (0, 1), got 0"},
+        {"--margin 1.5", "margin must be in (0, 1), got 1.5"},
+        {"--learner-seeds 0", "learner_seeds must be >= 1"},
+        {"--bins 300", "max_bins must be in [2, 255], got 300"}};
+    for (const auto& [flags, says] : bad) {
+      CAPTURE(flags);
+      const auto r = run_cli("evaluate --db t.db --sets deepfd --bootstrap 10 " + flags, dir);
+      CHECK(r.code != 0);
+      CHECK(r.out.find(says) != std::string::npos);
+    }
+    // A campaign of one program (another seed: the same runs would have the same ids and stay in
+    // campaign e2e): no program can be held out.
+    write(dir / "one.yaml",
+          "name: one\nseed: 4\nrepetitions: 2\nclean: false\nprograms: [iris_mlp]\n"
+          "faults:\n  - mutator: lr_scale\n    params: {factor: 1000.0}\n"
+          "  - mutator: optimizer_change\n    params: {to: adagrad}\n");
+    REQUIRE(run_cli("plan one.yaml --db t.db", dir).code == 0);
+    REQUIRE(run_cli("run --db t.db --jobs 2 --max-steps 12", dir).code == 0);
+    REQUIRE(run_cli("labels --db t.db --campaign one", dir).code == 0);
+    REQUIRE(run_cli("features --db t.db --sets deepfd --campaign one", dir).code == 0);
+    const auto one = run_cli("evaluate --db t.db --campaign one --sets deepfd --bootstrap 10", dir);
+    INFO(one.out);
+    CHECK(one.code != 0);
+    CHECK(one.out.find("protocol 'program': needs at least 2 programs to hold one out, found 1 "
+                       "(iris_mlp)") != std::string::npos);
+    // ... without clean runs: detection is a task without two classes.
+    const auto one_class = run_cli(
+        "evaluate --db t.db --campaign one --sets deepfd --bootstrap 10 --tasks detection "
+        "--protocols random",
+        dir);
+    INFO(one_class.out);
+    CHECK(one_class.code != 0);
+    CHECK(one_class.out.find("task 'detection' needs at least 2 classes, found 1 (faulty)") !=
+          std::string::npos);
+    {
+      Store store = Store::open((dir / "t.db").string(), false);
+      CHECK(store.evaluation().size() == evaluation_rows);
     }
     fs::remove_all(dir);
   }
@@ -221,8 +271,29 @@ TEST_SUITE("e2e") {
     std::map<std::string, size_t> columns;
     for (const auto& set : nlohmann::json::parse(f.out))
       columns[set.at("name").get<std::string>()] = set.at("columns").get<size_t>();
-    for (const char* name : {"activation", "curvature", "curves", "deepfd", "default", "optimizer"})
+    for (const char* name :
+         {"activation", "config", "curvature", "curves", "deepfd", "default", "optimizer"})
       CHECK(columns[name] > 0);
+    // Per set and task, the columns the evaluation drops because they restate the label rule.
+    std::map<std::string, nlohmann::json> inputs;
+    for (const auto& set : nlohmann::json::parse(f.out))
+      inputs[set.at("name").get<std::string>()] = set.at("label_inputs");
+    auto lists = [&](const std::string& set, const std::string& task, const std::string& column) {
+      const auto& cols = inputs[set].at(task);
+      return std::find(cols.begin(), cols.end(), column) != cols.end();
+    };
+    CHECK(lists("curves", "instability", "outcome_nan_loss"));
+    CHECK(lists("curves", "instability", "epochs_run"));
+    CHECK(lists("curves", "mismatch", "final_metric_gap"));
+    CHECK(lists("deepfd", "instability", "ft_unstable_loss_max"));
+    CHECK(lists("default", "instability", "def_increase_loss"));
+    CHECK_FALSE(lists("curves", "mismatch", "outcome_nan_loss"));
+    for (const char* set : {"optimizer", "config", "curvature", "activation"})
+      for (const char* task : {"instability", "mismatch", "effective", "detection",
+                               "fault_type/default4", "fault_type/default7"})
+        CHECK(inputs[set].at(task).empty());
+    for (const char* set : {"curves", "deepfd", "default"})
+      CHECK(inputs[set].at("fault_type/default4").empty());
     const auto d = run_cli("list diagnosers --format json", dir);
     REQUIRE(d.code == 0);
     std::map<std::string, std::string> bound;
