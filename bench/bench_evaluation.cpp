@@ -266,6 +266,31 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// CPU seconds of the fits (thread time, summed over folds, learner seeds and tasks) per
+// diagnoser, per feature set and per rung.
+void print_fit_breakdown(const diagnosis::EvaluationReport& report,
+                         const std::vector<std::string>& rungs) {
+  std::map<std::string, std::vector<double>> by_diagnoser, by_set, by_rung;
+  double fit_total = 0;
+  for (const auto& t : report.tasks)
+    for (const auto& r : t.results)
+      for (size_t k = 0; k < r.fit_seconds.size(); ++k) {
+        by_diagnoser[r.diagnoser].push_back(r.fit_seconds[k]);
+        by_set[r.feature_set].push_back(r.fit_seconds[k]);
+        by_rung[rungs[k]].push_back(r.fit_seconds[k]);
+        fit_total += r.fit_seconds[k];
+      }
+  std::printf("fit cpu total:     %7.1f s (every rung, all tasks)\n", fit_total);
+  for (const auto* table : {&by_diagnoser, &by_set, &by_rung}) {
+    const char* kind = table == &by_diagnoser ? "diagnoser" : (table == &by_set ? "set" : "rung");
+    for (const auto& [name, sec] : *table) {
+      double sum = 0;
+      for (double s : sec) sum += s;
+      std::printf("  %-9s %-22s %7.1f s\n", kind, name.c_str(), sum);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -323,11 +348,10 @@ int main(int argc, char** argv) try {
                                        .thresholds_path(src + "/configs/thresholds.yaml"));
     std::printf("labels:            %7.1f s\n", seconds_since(t0));
     t0 = std::chrono::steady_clock::now();
-    features::extract_features(
-        store, features::ExtractOptions()
-                   .feature_sets({"deepfd", "curves", "default", "curvature", "optimizer",
-                                  "activation", "config"})
-                   .threads(threads));
+    features::extract_features(store, features::ExtractOptions()
+                                          .feature_sets({"deepfd", "curves", "default", "curvature",
+                                                         "optimizer", "activation", "config"})
+                                          .threads(threads));
     std::printf("features:          %7.1f s\n", seconds_since(t0));
   }
   std::vector<std::string> ds = split(diagnosers);
@@ -365,26 +389,7 @@ int main(int argc, char** argv) try {
   std::printf("stages (wall):    ");
   for (const auto& [stage, sec] : report.stage_seconds) std::printf(" %s %.1f s,", stage.c_str(), sec);
   std::printf("\n");
-  const std::vector<std::string> rungs = split(protocols);
-  std::map<std::string, std::vector<double>> by_diagnoser, by_set, by_rung;
-  double fit_total = 0;
-  for (const auto& t : report.tasks)
-    for (const auto& r : t.results)
-      for (size_t k = 0; k < r.fit_seconds.size(); ++k) {
-        by_diagnoser[r.diagnoser].push_back(r.fit_seconds[k]);
-        by_set[r.feature_set].push_back(r.fit_seconds[k]);
-        by_rung[rungs[k]].push_back(r.fit_seconds[k]);
-        fit_total += r.fit_seconds[k];
-      }
-  std::printf("fit cpu total:     %7.1f s (every rung, all tasks)\n", fit_total);
-  for (const auto* table : {&by_diagnoser, &by_set, &by_rung}) {
-    const char* kind = table == &by_diagnoser ? "diagnoser" : (table == &by_set ? "set" : "rung");
-    for (const auto& [name, sec] : *table) {
-      double sum = 0;
-      for (double s : sec) sum += s;
-      std::printf("  %-9s %-22s %7.1f s\n", kind, name.c_str(), sum);
-    }
-  }
+  print_fit_breakdown(report, split(protocols));
   std::fflush(stdout);
   if (!report_path.empty()) {
     const auto t1 = std::chrono::steady_clock::now();

@@ -88,7 +88,8 @@ std::vector<size_t> AutotrainerRules::columns_of(const Matrix& x) const {
     found += it == x.names.end() ? 0 : 1;
   }
   DYNFAULT_CHECK(found > 0, "autotrainer_rules: none of the deepfd feature columns it reads (",
-                 required_columns().front(), ", ...) is in the matrix (evaluate it on the "
+                 required_columns().front(),
+                 ", ...) is in the matrix (evaluate it on the "
                  "'deepfd' feature set, with column names)");
   return idx;
 }

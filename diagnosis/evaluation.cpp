@@ -48,8 +48,8 @@ void validate(const EvaluateOptions& o) {
   DYNFAULT_CHECK(!o.tasks().empty(), "evaluate(): no task given");
   DYNFAULT_CHECK(!o.feature_sets().empty(), "evaluate(): no feature set given");
   DYNFAULT_CHECK(!o.diagnosers().empty(), "evaluate(): no diagnoser given");
-  DYNFAULT_CHECK(!o.protocols().empty(), "evaluate(): no protocol given (known: ",
-                 join(rung_names(), ", "), ")");
+  DYNFAULT_CHECK(!o.protocols().empty(),
+                 "evaluate(): no protocol given (known: ", join(rung_names(), ", "), ")");
   for (const auto& p : o.protocols()) rung(p);  // throws naming an unknown protocol
   DYNFAULT_CHECK(o.within_folds() >= 2, "evaluate(): within_folds must be >= 2, got ",
                  o.within_folds());
@@ -89,7 +89,7 @@ void validate(const EvaluateOptions& o) {
 
 // Everything evaluate() reads before its first fit: runs, tables and cells.
 struct Inputs {
-  std::unordered_map<std::string, db::RunSpec> spec_of;      // FINISHED runs of the campaign
+  std::unordered_map<std::string, db::RunSpec> spec_of;  // FINISHED runs of the campaign
   std::unordered_map<std::string, std::string> program_of;
   LoadedTables loaded;
   std::vector<Cell> cells;
@@ -131,10 +131,10 @@ Inputs load_inputs(db::Store& store, const EvaluateOptions& o) {
       if (bound[d].empty()) in.cells.push_back(Cell{o.diagnosers()[d], s, seeded[d]});
   for (size_t d = 0; d < bound.size(); ++d)
     if (!bound[d].empty())
-      in.cells.push_back(Cell{
-          o.diagnosers()[d],
-          static_cast<size_t>(std::find(specs.begin(), specs.end(), bound[d]) - specs.begin()),
-          seeded[d]});
+      in.cells.push_back(
+          Cell{o.diagnosers()[d],
+               static_cast<size_t>(std::find(specs.begin(), specs.end(), bound[d]) - specs.begin()),
+               seeded[d]});
   return in;
 }
 
@@ -206,10 +206,9 @@ PreparedTask prepare_task(db::Store& store, const Inputs& in, const std::string&
     }
     // No group of the rung on both sides of a fold: the rung's whole point.
     if (!r.grouping.empty()) DYNFAULT_ASSERT(groups_disjoint(folds, p.groups.by(r.grouping)));
-    tr.rungs.push_back(RungInfo{name, describe_rung(r, ro, folds.size()),
-                                static_cast<int64_t>(rung_groups(r, p.groups)),
-                                static_cast<int64_t>(folds.size()),
-                                unseen_class_traces(folds, p.y)});
+    tr.rungs.push_back(RungInfo{
+        name, describe_rung(r, ro, folds.size()), static_cast<int64_t>(rung_groups(r, p.groups)),
+        static_cast<int64_t>(folds.size()), unseen_class_traces(folds, p.y)});
     p.folds.push_back(std::move(folds));
   }
   for (size_t s = 0; s < in.loaded.tables.size(); ++s) {
@@ -238,9 +237,9 @@ std::vector<RungLoss> rung_losses(const std::vector<RungScores>& rungs, double c
       const PairedDifference ba =
           paired_difference(rungs[a].balanced_accuracy.value, rungs[a].draws,
                             rungs[b].balanced_accuracy.value, rungs[b].draws, confidence);
-      const PairedDifference f1 = paired_difference(
-          rungs[a].macro_f1.value, rungs[a].f1_draws, rungs[b].macro_f1.value, rungs[b].f1_draws,
-          confidence);
+      const PairedDifference f1 =
+          paired_difference(rungs[a].macro_f1.value, rungs[a].f1_draws, rungs[b].macro_f1.value,
+                            rungs[b].f1_draws, confidence);
       l.balanced_accuracy = ba.difference;
       l.share_positive = ba.share_positive;
       l.macro_f1 = f1.difference;
@@ -282,9 +281,9 @@ std::vector<PairedComparison> compare_sets(const std::vector<EvaluationResult>& 
         if (ra.diagnoser != rb.diagnoser || ra.feature_set == rb.feature_set) continue;
         if (ra.diagnoser == kLabelRule) continue;
         const RungScores &sa = ra.rungs[k], &sb = rb.rungs[k];
-        const PairedDifference d = paired_difference(
-            sa.balanced_accuracy.value, sa.draws, sb.balanced_accuracy.value, sb.draws,
-            o.confidence());
+        const PairedDifference d =
+            paired_difference(sa.balanced_accuracy.value, sa.draws, sb.balanced_accuracy.value,
+                              sb.draws, o.confidence());
         out.push_back(PairedComparison{ra.diagnoser, ra.feature_set, rb.feature_set, sa.rung,
                                        d.difference, d.share_positive,
                                        judge(d.difference, o.margin())});
@@ -328,8 +327,7 @@ void evaluate_task(PreparedTask& p, const Inputs& in,
            FitSettings{learner_seeds(o.seed(), o.learner_seeds()), o.max_bins(), o.threads()},
            preds, &seconds);
   fit_seconds += wall_since(t0);
-  const BootstrapPlan plan =
-      make_plan(p.groups.by(o.resample_by()), o.seed(), o.bootstrap());
+  const BootstrapPlan plan = make_plan(p.groups.by(o.resample_by()), o.seed(), o.bootstrap());
   TaskReport& tr = p.report;
   tr.results.resize(in.cells.size());
   const int64_t n_cells = static_cast<int64_t>(in.cells.size());
@@ -339,8 +337,8 @@ void evaluate_task(PreparedTask& p, const Inputs& in,
   for (int64_t c = 0; c < n_cells; ++c) {
     const Cell& cell = in.cells[static_cast<size_t>(c)];
     EvaluationResult& r = tr.results[static_cast<size_t>(c)];
-    r = score_cell(cell.diagnoser, in.loaded.specs[cell.table], p.y,
-                   preds[static_cast<size_t>(c)], p.folds, o.protocols(), plan, o);
+    r = score_cell(cell.diagnoser, in.loaded.specs[cell.table], p.y, preds[static_cast<size_t>(c)],
+                   p.folds, o.protocols(), plan, o);
     r.n_features = static_cast<int64_t>(p.matrices[cell.table].cols);
     r.fit_seconds = seconds[static_cast<size_t>(c)];
   }
@@ -427,13 +425,13 @@ EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string
   CellPredictions preds;
   std::vector<std::vector<double>> seconds;
   run_jobs({Cell{diagnoser, 0, model->seeded()}}, {x}, y, folds,
-           FitSettings{learner_seeds(options.seed(), options.learner_seeds()),
-                       options.max_bins(), options.threads()},
+           FitSettings{learner_seeds(options.seed(), options.learner_seeds()), options.max_bins(),
+                       options.threads()},
            preds, &seconds);
-  const BootstrapPlan plan = make_plan(groups.by(options.resample_by()), options.seed(),
-                                       options.bootstrap());
-  EvaluationResult r = score_cell(diagnoser, feature_set, y, preds[0], folds,
-                                  options.protocols(), plan, options);
+  const BootstrapPlan plan =
+      make_plan(groups.by(options.resample_by()), options.seed(), options.bootstrap());
+  EvaluationResult r =
+      score_cell(diagnoser, feature_set, y, preds[0], folds, options.protocols(), plan, options);
   r.n_features = static_cast<int64_t>(x.cols);
   r.fit_seconds = seconds[0];
   return r;

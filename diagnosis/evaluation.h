@@ -57,8 +57,8 @@ struct EvaluateOptions {
   /// Rungs of the ladder, in the order losses are taken (ladder.h): random, config, value,
   /// fault, program, dataset.
   DYNFAULT_ARG(std::vector<std::string>, protocols) = std::vector<std::string>{"random", "program"};
-  DYNFAULT_ARG(int, within_folds) = 5;   ///< k of the random and config rungs
-  DYNFAULT_ARG(int, heldout_folds) = 0;  ///< fault, program, dataset: 0 = leave one group out
+  DYNFAULT_ARG(int, within_folds) = 5;      ///< k of the random and config rungs
+  DYNFAULT_ARG(int, heldout_folds) = 0;     ///< fault, program, dataset: 0 = leave one group out
   DYNFAULT_ARG(int64_t, bootstrap) = 1000;  ///< group resamples; 0 = no intervals
   DYNFAULT_ARG(double, confidence) = 0.95;  ///< percentile interval level
   /// The grouping resampled by the bootstrap: "program" or "dataset" (coarser: programs that
@@ -113,10 +113,10 @@ struct RungLoss {
 struct EvaluationResult {
   std::string diagnoser;
   std::string feature_set;
-  int64_t n_features = 0;            ///< columns used (after dropping label inputs)
-  std::vector<RungScores> rungs;     ///< in EvaluateOptions::protocols order
-  std::vector<RungLoss> losses;      ///< consecutive rungs, then first -> each later rung
-  int64_t bootstrap = 0;             ///< resamples behind the intervals
+  int64_t n_features = 0;         ///< columns used (after dropping label inputs)
+  std::vector<RungScores> rungs;  ///< in EvaluateOptions::protocols order
+  std::vector<RungLoss> losses;   ///< consecutive rungs, then first -> each later rung
+  int64_t bootstrap = 0;          ///< resamples behind the intervals
   /// CPU seconds (thread time) of the fits and predictions per rung, summed over folds and
   /// learner seeds (not stored; profiling).
   std::vector<double> fit_seconds;

@@ -1,9 +1,10 @@
 // The rows an evaluation stores: enough to redraw every table and figure of the report (the
 // report reads nothing else) and to say how each number was made.
+#include "diagnosis/evaluation_rows.h"
+
 #include <nlohmann/json.hpp>
 
 #include "diagnosis/evaluation.h"
-#include "diagnosis/evaluation_rows.h"
 
 namespace dynfault::diagnosis {
 namespace {
@@ -23,36 +24,36 @@ void rung_rows(const std::string& id, const TaskReport& t, const EvaluationResul
                std::vector<db::EvaluationRow>& rows) {
   const RungInfo* info = info_of(t, s.rung);
   const auto dropped = t.dropped.find(r.feature_set);
-  json d = {{"split", info ? info->description : s.rung},
-            {"folds", s.folds},
-            {"groups", info ? info->groups : 0},
-            {"unseen_class_traces", info ? info->unseen_class : 0},
-            {"seed", o.seed()},
-            {"classes", s.confusion.classes},
-            {"confusion", s.confusion.counts},
-            {"confusion_of", s.learner_seeds > 1 ? "summed over learner seeds" : "one fit per fold"},
-            {"n_programs", t.n_programs},
-            {"n_features", r.n_features},
-            {"bootstrap", r.bootstrap},
-            {"resample_by", o.resample_by()},
-            {"confidence", o.confidence()},
-            {"learner_seeds", s.learner_seeds},
-            {"learner_seed_sd", num_or_null(s.learner_sd)},
-            {"max_bins", o.max_bins()},
-            {"campaign", o.campaign()},
-            {"label_inputs", t.label_inputs},
-            {"dropped_label_inputs",
-             dropped == t.dropped.end() ? json::array() : json(dropped->second)},
-            {"pooled", "out-of-fold predictions pooled over folds"}};
+  json d = {
+      {"split", info ? info->description : s.rung},
+      {"folds", s.folds},
+      {"groups", info ? info->groups : 0},
+      {"unseen_class_traces", info ? info->unseen_class : 0},
+      {"seed", o.seed()},
+      {"classes", s.confusion.classes},
+      {"confusion", s.confusion.counts},
+      {"confusion_of", s.learner_seeds > 1 ? "summed over learner seeds" : "one fit per fold"},
+      {"n_programs", t.n_programs},
+      {"n_features", r.n_features},
+      {"bootstrap", r.bootstrap},
+      {"resample_by", o.resample_by()},
+      {"confidence", o.confidence()},
+      {"learner_seeds", s.learner_seeds},
+      {"learner_seed_sd", num_or_null(s.learner_sd)},
+      {"max_bins", o.max_bins()},
+      {"campaign", o.campaign()},
+      {"label_inputs", t.label_inputs},
+      {"dropped_label_inputs", dropped == t.dropped.end() ? json::array() : json(dropped->second)},
+      {"pooled", "out-of-fold predictions pooled over folds"}};
   if (r.diagnoser == kLabelRule)
     d["definition"] = "the task's label rule applied to each trace (configs of this evaluation)";
-  rows.push_back(evaluation_row(id, t.task, s.rung, r.diagnoser, r.feature_set,
-                                "balanced_accuracy", s.balanced_accuracy, s.n, d.dump()));
+  rows.push_back(evaluation_row(id, t.task, s.rung, r.diagnoser, r.feature_set, "balanced_accuracy",
+                                s.balanced_accuracy, s.n, d.dump()));
   rows.push_back(evaluation_row(id, t.task, s.rung, r.diagnoser, r.feature_set, "macro_f1",
                                 s.macro_f1, s.n, ""));
   for (const auto& [cls, rec] : s.recall)
-    rows.push_back(evaluation_row(id, t.task, s.rung, r.diagnoser, r.feature_set,
-                                  "recall/" + cls, Interval{rec}, s.n, ""));
+    rows.push_back(evaluation_row(id, t.task, s.rung, r.diagnoser, r.feature_set, "recall/" + cls,
+                                  Interval{rec}, s.n, ""));
 }
 
 void loss_rows(const std::string& id, const TaskReport& t, const EvaluationResult& r,

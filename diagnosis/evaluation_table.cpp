@@ -56,9 +56,8 @@ void header(std::ostringstream& out, const TaskReport& tr, const EvaluateOptions
       out << "; " << r.unseen_class << " test traces of a class absent from their training fold";
     out << '\n';
   }
-  out << "the label rule reads: " << (tr.label_inputs.empty() ? "(not declared)"
-                                                               : join(tr.label_inputs, ", "))
-      << '\n';
+  out << "the label rule reads: "
+      << (tr.label_inputs.empty() ? "(not declared)" : join(tr.label_inputs, ", ")) << '\n';
   if (o.keep_label_inputs()) {
     out << "label inputs kept in the feature sets (--keep-label-inputs)\n";
   } else if (tr.dropped.empty()) {
@@ -81,7 +80,9 @@ void header(std::ostringstream& out, const TaskReport& tr, const EvaluateOptions
 // One row per result, one column per rung: `metric` picks the interval.
 void rung_table(std::ostringstream& out, const TaskReport& tr, const char* title,
                 Interval RungScores::*metric) {
-  out << '\n' << title << '\n' << pad("diagnoser", kDiagnoserWidth) << pad("feature set", kSetWidth);
+  out << '\n'
+      << title << '\n'
+      << pad("diagnoser", kDiagnoserWidth) << pad("feature set", kSetWidth);
   for (const auto& r : tr.rungs) out << pad(r.name, kIntervalWidth);
   out << "features\n";
   for (const auto& res : tr.results) {
@@ -105,8 +106,8 @@ void loss_table(std::ostringstream& out, const TaskReport& tr) {
 }
 
 void recall_table(std::ostringstream& out, const TaskReport& tr) {
-  out << "\nrecall per class\n" << pad("diagnoser", kDiagnoserWidth) << pad("feature set", kSetWidth)
-      << pad("rung", 9);
+  out << "\nrecall per class\n"
+      << pad("diagnoser", kDiagnoserWidth) << pad("feature set", kSetWidth) << pad("rung", 9);
   for (const auto& c : tr.classes) out << pad(c, std::max<size_t>(8, c.size() + 1));
   out << '\n';
   for (const auto& res : tr.results)
@@ -155,9 +156,9 @@ void structure_table(std::ostringstream& out, const EvaluationReport& report) {
   }
   if (!report.identity.empty())
     out << "which program a trace comes from, " << report.identity.front().diagnoser
-        << ", stratified " << o.within_folds() << "-fold by program over "
-        << report.identity_traces << " traces; chance = 1/" << report.identity.front().n_programs
-        << " = " << fmt(report.identity.front().chance) << "\n";
+        << ", stratified " << o.within_folds() << "-fold by program over " << report.identity_traces
+        << " traces; chance = 1/" << report.identity.front().n_programs << " = "
+        << fmt(report.identity.front().chance) << "\n";
   out << pad("feature set", kSetWidth) << pad("balanced acc", 14) << pad("accuracy", 10)
       << pad("mean eta^2", 12) << "most program-dependent features (eta^2)\n";
   for (size_t s = 0; s < report.identity.size(); ++s) {

@@ -95,9 +95,8 @@ void run_jobs(const std::vector<Cell>& cells, const std::vector<Matrix>& matrice
   const std::vector<Job> jobs = make_jobs(cells, matrices.size(), folds);
   preds.assign(cells.size(), {});
   for (size_t c = 0; c < cells.size(); ++c)
-    preds[c].assign(folds.size(),
-                    std::vector<Labels>(cells[c].seeded ? settings.seeds.size() : 1,
-                                        Labels(y.size())));
+    preds[c].assign(folds.size(), std::vector<Labels>(cells[c].seeded ? settings.seeds.size() : 1,
+                                                      Labels(y.size())));
   std::string error;
   const int64_t n_jobs = static_cast<int64_t>(jobs.size());
   std::vector<std::vector<double>> fit_seconds(jobs.size());

@@ -16,8 +16,8 @@ namespace dynfault::diagnosis {
 /// One (diagnoser, feature table) cell of a task's table.
 struct Cell {
   std::string diagnoser;
-  size_t table = 0;      ///< index into the task's matrices
-  bool seeded = false;   ///< Diagnoser::seeded(): fitted once per learner seed
+  size_t table = 0;     ///< index into the task's matrices
+  bool seeded = false;  ///< Diagnoser::seeded(): fitted once per learner seed
 };
 
 /// How the fits are made.

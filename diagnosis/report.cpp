@@ -74,10 +74,10 @@ std::string px(double v) {
 
 namespace {
 
-using nlohmann::json;
 using html::esc;
 using html::num;
 using html::px;
+using nlohmann::json;
 
 constexpr const char* kCss = R"(
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}

@@ -33,9 +33,10 @@ struct ReportOptions {
 /// ladder chart per feature set (one line per diagnoser, interval bands, the label rule dashed),
 /// the losses between rungs with verdicts and bars for the first-to-last loss, per-class recall
 /// per rung, the confusion matrix of the best diagnoser on the top rung as a heat table, paired
-/// feature-set comparisons with verdicts; loss curves per fault class (median and inter-quartile band of the epoch train loss divided by its first value,
-/// over normalised training time); program identity and eta^2 per feature set. Throws
-/// dynfault::Error when the database holds no evaluation.
+/// feature-set comparisons with verdicts; loss curves per fault class (median and inter-quartile
+/// band of the epoch train loss divided by its first value, over normalised training time); program
+/// identity and eta^2 per feature set. Throws dynfault::Error when the database holds no
+/// evaluation.
 std::string render_report_html(db::Store& store, const ReportOptions& options);
 
 }  // namespace dynfault::diagnosis

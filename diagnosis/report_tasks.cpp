@@ -20,7 +20,7 @@ struct Loss {
 };
 
 struct CellRows {
-  std::map<std::string, const db::EvaluationRow*> ba;  // rung -> balanced accuracy row
+  std::map<std::string, const db::EvaluationRow*> ba;           // rung -> balanced accuracy row
   std::map<std::string, std::map<std::string, double>> recall;  // rung -> class -> recall
   std::vector<Loss> losses;
 };
@@ -100,8 +100,8 @@ void setup_note(std::ostringstream& out, const TaskRows& t) {
       if (auto it = t.cells.at(key).ba.find(rung); it != t.cells.at(key).ba.end()) {
         const json d = details_of(it->second);
         const int64_t unseen = d.is_object() ? d.value("unseen_class_traces", int64_t{0}) : 0;
-        rungs += "<li><b>" + esc(rung) + "</b>: " +
-                 esc(d.is_object() ? d.value("split", rung) : rung) +
+        rungs += "<li><b>" + esc(rung) +
+                 "</b>: " + esc(d.is_object() ? d.value("split", rung) : rung) +
                  (unseen > 0 ? "; " + std::to_string(unseen) +
                                    " test traces of a class absent from their training fold "
                                    "(predicted wrong whatever the features)"
@@ -115,7 +115,8 @@ void setup_note(std::ostringstream& out, const TaskRows& t) {
     out << "No feature column was dropped as a restatement of the label rule.";
   } else {
     out << "Columns dropped because they restate the label rule:";
-    for (const auto& [set, cols] : dropped_by_set) out << " <b>" << esc(set) << "</b>: " << esc(cols) << ".";
+    for (const auto& [set, cols] : dropped_by_set)
+      out << " <b>" << esc(set) << "</b>: " << esc(cols) << ".";
   }
   out << "</p>\n";
 }
@@ -162,8 +163,8 @@ void ladder_chart(std::ostringstream& out, const TaskRows& t, const std::string&
   for (double v : {0.0, 0.25, 0.5, 0.75, 1.0})
     out << "<line x1=\"" << px(left) << "\" y1=\"" << px(sy(v)) << "\" x2=\"" << px(w - right)
         << "\" y2=\"" << px(sy(v)) << "\" stroke=\"#ddd\"/>\n<text x=\"" << px(left - 4)
-        << "\" y=\"" << px(sy(v) + 4) << "\" font-size=\"11\" text-anchor=\"end\">"
-        << num(v, 2) << "</text>\n";
+        << "\" y=\"" << px(sy(v) + 4) << "\" font-size=\"11\" text-anchor=\"end\">" << num(v, 2)
+        << "</text>\n";
   for (size_t k = 0; k < n; ++k)
     out << "<text x=\"" << px(sx(k)) << "\" y=\"" << px(h - 14)
         << "\" font-size=\"11\" text-anchor=\"middle\">" << esc(t.rungs[k]) << "</text>\n";
@@ -205,7 +206,8 @@ void loss_table(std::ostringstream& out, const TaskRows& t) {
   out << "<h3>Loss between rungs (lower &minus; higher rung, paired on the same resamples)</h3>\n"
          "<table class=\"losses\">\n<tr><th class=\"l\">diagnoser</th><th class=\"l\">feature set"
          "</th>";
-  for (const auto& [from, to] : columns) out << "<th>" << esc(from) << " &rarr; " << esc(to) << "</th>";
+  for (const auto& [from, to] : columns)
+    out << "<th>" << esc(from) << " &rarr; " << esc(to) << "</th>";
   out << "</tr>\n";
   for (const auto& key : t.order) {
     out << "<tr>" << row_cells(key);

@@ -82,9 +82,9 @@ void config_features(const db::Trace& trace, FeatureRow& row) {
   row.add("cfg_eps_log10", safe_log10(number(opt, "eps")));
   row.add("cfg_weight_decay", number(opt, "weight_decay"));
   row.add("cfg_rho", number(opt, "rho"));
-  const std::string name =
-      opt.is_object() && opt.contains("name") && opt["name"].is_string() ? opt["name"].get<std::string>()
-                                                                         : "";
+  const std::string name = opt.is_object() && opt.contains("name") && opt["name"].is_string()
+                               ? opt["name"].get<std::string>()
+                               : "";
   bool known = false;
   for (const char* o : {"sgd", "adam", "adamw", "adagrad", "rmsprop"}) {
     known = known || name == o;
@@ -92,8 +92,8 @@ void config_features(const db::Trace& trace, FeatureRow& row) {
   }
   row.add("cfg_optimizer_other", name.empty() ? kNaN : (known ? 0.0 : 1.0));
   const bool scheduled = sched.is_object() && sched.value("name", "none") != "none";
-  row.add("cfg_schedule_gamma", sched.is_object() ? (scheduled ? number(sched, "gamma") : 1.0)
-                                                  : kNaN);
+  row.add("cfg_schedule_gamma",
+          sched.is_object() ? (scheduled ? number(sched, "gamma") : 1.0) : kNaN);
   row.add("cfg_schedule_step_size",
           sched.is_object() ? (scheduled ? number(sched, "step_size") : 0.0) : kNaN);
   const double batch = number(recipe, "batch_size");
@@ -104,11 +104,12 @@ void config_features(const db::Trace& trace, FeatureRow& row) {
 }
 
 FeatureSet make_config_feature_set() {
-  return make_row_feature_set("config",
-                              "Configured hyperparameters: learning rate (configured and in effect), "
-                              "optimizer and its constants, schedule, batch size, epochs, "
-                              "regularisation",
-                              &config_features);
+  return make_row_feature_set(
+      "config",
+      "Configured hyperparameters: learning rate (configured and in effect), "
+      "optimizer and its constants, schedule, batch size, epochs, "
+      "regularisation",
+      &config_features);
 }
 
 DYNFAULT_REGISTER(feature_set_registry(), "config", make_config_feature_set);

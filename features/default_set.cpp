@@ -166,10 +166,10 @@ void default_features(const db::Trace& trace, FeatureRow& row) {
   // averaged over their finite epochs (the NaN/Inf itself is in nan_weight / nan_gradient).
   for (int c = 0; c < kColumns; ++c) {
     const std::string name = kNames[c];
-    const LabelInputs restates =
-        name == "increase_loss"     ? kInputLossRises
-        : name == "acc_gap_too_big" ? kInputFinalTrainMetric | kInputFinalValMetric
-                                    : kInputNone;
+    const LabelInputs restates = name == "increase_loss" ? kInputLossRises
+                                 : name == "acc_gap_too_big"
+                                     ? kInputFinalTrainMetric | kInputFinalValMetric
+                                     : kInputNone;
     row.add("def_" + name, finite_mean(cols[static_cast<size_t>(c)]), restates);
   }
 }

@@ -19,8 +19,8 @@ FeatureSet::FeatureSet(std::string name, std::string description, std::vector<st
       label_inputs_(std::move(label_inputs)) {
   DYNFAULT_CHECK(!name_.empty(), "FeatureSet: empty name");
   if (label_inputs_.empty()) label_inputs_.assign(names_.size(), kInputNone);
-  DYNFAULT_CHECK(label_inputs_.size() == names_.size(), "FeatureSet '", name_, "': ",
-                 label_inputs_.size(), " label-input declarations for ", names_.size(),
+  DYNFAULT_CHECK(label_inputs_.size() == names_.size(), "FeatureSet '", name_,
+                 "': ", label_inputs_.size(), " label-input declarations for ", names_.size(),
                  " columns");
   DYNFAULT_CHECK(static_cast<bool>(compute_), "FeatureSet '", name_, "': no compute function");
   std::unordered_set<std::string> seen;

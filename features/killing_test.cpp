@@ -47,8 +47,8 @@ double signed_inf(double x) { return x > 0 ? INFINITY : (x < 0 ? -INFINITY : 0.0
 
 KillingTest killing_test(const std::vector<double>& clean, const std::vector<double>& mutant,
                          const EffectiveThresholds& th) {
-  DYNFAULT_CHECK(clean.size() == mutant.size(), "killing_test(): ", clean.size(),
-                 " clean and ", mutant.size(), " mutant values; they must pair by seed");
+  DYNFAULT_CHECK(clean.size() == mutant.size(), "killing_test(): ", clean.size(), " clean and ",
+                 mutant.size(), " mutant values; they must pair by seed");
   std::vector<double> c, m, diff;
   for (size_t i = 0; i < clean.size(); ++i) {
     if (!std::isfinite(clean[i]) || !std::isfinite(mutant[i])) continue;
@@ -74,7 +74,8 @@ KillingTest killing_test(const std::vector<double>& clean, const std::vector<dou
     k.t = k.d_z = signed_inf(k.mean_diff);
     k.p = k.mean_diff == 0 ? 1.0 : 0.0;
   }
-  const double pooled_sd = std::sqrt(0.5 * (variance(c, k.mean_clean) + variance(m, k.mean_mutant)));
+  const double pooled_sd =
+      std::sqrt(0.5 * (variance(c, k.mean_clean) + variance(m, k.mean_mutant)));
   k.d = pooled_sd > 0 ? (k.mean_clean - k.mean_mutant) / pooled_sd
                       : signed_inf(k.mean_clean - k.mean_mutant);
   k.power = paired_t_power(k.n_pairs, th.effect_size, th.alpha);
@@ -170,8 +171,9 @@ std::pair<json, std::string> configuration_verdict(const std::map<int64_t, doubl
   d["d_z"] = num(k.d_z);
   if (std::isinf(k.d)) d["d_infinite"] = k.d > 0 ? "+inf" : "-inf";
   d["power"] = num(k.power);
-  d["power_definition"] = "power of this test to detect d_z = effect_size with n_pairs pairs "
-                          "at alpha (noncentral t)";
+  d["power_definition"] =
+      "power of this test to detect d_z = effect_size with n_pairs pairs "
+      "at alpha (noncentral t)";
   return {d, k.effective ? "effective" : "not_effective"};
 }
 

@@ -23,16 +23,16 @@ namespace dynfault::features {
 /// One quantity a label rule reads; a bit of LabelInputs.
 enum LabelInput : uint32_t {
   kInputNone = 0,
-  kInputOutcome = 1u << 0,         ///< how training ended (completed, nan_loss, diverged, ...)
-  kInputLossNonfinite = 1u << 1,   ///< a NaN/Inf in the step loss or the epoch train/val loss
-  kInputLossMagnitude = 1u << 2,   ///< the largest |loss| (the huge-loss rule)
-  kInputLossTrend = 1u << 3,       ///< final epoch train loss against its first and its minimum
-  kInputLossRises = 1u << 4,       ///< epoch-to-epoch rises of the train loss
-  kInputAccOscillation = 1u << 5,  ///< AUTOTRAINER's max/min pairs of the train metric
+  kInputOutcome = 1u << 0,           ///< how training ended (completed, nan_loss, diverged, ...)
+  kInputLossNonfinite = 1u << 1,     ///< a NaN/Inf in the step loss or the epoch train/val loss
+  kInputLossMagnitude = 1u << 2,     ///< the largest |loss| (the huge-loss rule)
+  kInputLossTrend = 1u << 3,         ///< final epoch train loss against its first and its minimum
+  kInputLossRises = 1u << 4,         ///< epoch-to-epoch rises of the train loss
+  kInputAccOscillation = 1u << 5,    ///< AUTOTRAINER's max/min pairs of the train metric
   kInputFinalTrainMetric = 1u << 6,  ///< train metric at the end of training
   kInputFinalValMetric = 1u << 7,    ///< validation metric at the end of training
-  kInputFinalMetric = 1u << 8,     ///< the run's final metric (test, else last validation)
-  kInputInjectedFault = 1u << 9,   ///< the injected fault itself (faults_json)
+  kInputFinalMetric = 1u << 8,       ///< the run's final metric (test, else last validation)
+  kInputInjectedFault = 1u << 9,     ///< the injected fault itself (faults_json)
 };
 
 /// A set of LabelInput bits.

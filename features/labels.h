@@ -152,8 +152,8 @@ struct KillingTest {
   double mean_diff = 0, sd_diff = 0;       ///< of clean - mutant per seed (SD with ddof = 1)
   double t = 0, df = 0;  ///< paired t = mean_diff / (sd_diff / sqrt(n)), df = n - 1
   double p = 1;          ///< two-sided p-value
-  double d = 0;    ///< Cohen's d = (mean_clean - mean_mutant) / pooled SD of both sides (> 0: worse)
-  double d_z = 0;  ///< mean_diff / sd_diff, the paired standardised difference
+  double d = 0;  ///< Cohen's d = (mean_clean - mean_mutant) / pooled SD of both sides (> 0: worse)
+  double d_z = 0;    ///< mean_diff / sd_diff, the paired standardised difference
   double power = 0;  ///< paired_t_power(n_pairs, effect_size, alpha) (stats.h)
   bool effective = false;
 };

@@ -32,7 +32,6 @@
 namespace dynfault::features {
 namespace {
 
-
 std::vector<double> log10_of(const std::vector<double>& v) {
   std::vector<double> out;
   out.reserve(v.size());

@@ -67,8 +67,10 @@ if grep -Eq 'Uncaught|net::ERR_' "$work/console.log"; then
   status=1
 fi
 
-# The rendered DOM has the report's tables and figures.
+# The rendered DOM has the report's tables and figures: scores per rung, the ladder chart, the
+# losses between rungs and their bars, per-class recall, a confusion matrix, the loss curves.
 for needle in 'class="info"' 'class="scores"' 'class="confusion"' 'class="gap"' \
+              'class="ladder"' 'class="losses"' 'class="recall"' \
               'class="curves"' 'Loss curves per fault class' 'Program identity'; do
   if ! grep -q "$needle" "$work/dom.html"; then
     echo "check_report: the rendered page lacks $needle" >&2

@@ -91,7 +91,8 @@ TEST_SUITE("diagnosis") {
       CHECK_THROWS_WITH_AS(diagnosis::evaluate(store, bad), doctest::Contains(says.c_str()),
                            dynfault::Error);
     };
-    fails(diagnosis::EvaluateOptions(o).protocols({"random", "unseen"}), "unknown protocol 'unseen'");
+    fails(diagnosis::EvaluateOptions(o).protocols({"random", "unseen"}),
+          "unknown protocol 'unseen'");
     fails(diagnosis::EvaluateOptions(o).protocols({}), "no protocol");
     fails(diagnosis::EvaluateOptions(o).margin(0), "margin must be in (0, 1)");
     fails(diagnosis::EvaluateOptions(o).margin(1.5), "margin must be in (0, 1)");

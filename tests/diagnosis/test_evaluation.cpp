@@ -89,7 +89,7 @@ TEST_SUITE("diagnosis") {
     std::vector<std::string> groups;
     program_data(x, y, groups);
     const TraceGroups g = toy_groups(y, groups);
-    const std::vector<std::string> ladder = {"random", "config", "value",
+    const std::vector<std::string> ladder = {"random", "config",  "value",
                                              "fault",  "program", "dataset"};
     const auto r = evaluate_matrix("logistic_regression", "toy", x, y, g,
                                    EvaluateOptions().protocols(ladder).bootstrap(100).seed(2));
@@ -127,9 +127,9 @@ TEST_SUITE("diagnosis") {
     program_data(x, y, groups);
     TraceGroups one = toy_groups(y, groups);
     one.program.assign(one.size(), "prog0");
-    CHECK_THROWS_WITH_AS(evaluate_matrix("logistic_regression", "toy", x, y, one,
-                                         EvaluateOptions().bootstrap(0)),
-                         doctest::Contains("needs at least 2 programs"), dynfault::Error);
+    CHECK_THROWS_WITH_AS(
+        evaluate_matrix("logistic_regression", "toy", x, y, one, EvaluateOptions().bootstrap(0)),
+        doctest::Contains("needs at least 2 programs"), dynfault::Error);
   }
 
   TEST_CASE("Evaluation: format_table shows the ladder, losses, recall and dropped inputs") {

@@ -87,8 +87,7 @@ TEST_SUITE("diagnosis") {
         check_disjoint(folds, g.configuration, name + " (configuration)");
         if (name == "dataset") check_disjoint(folds, g.program, name + " (program)");
         if (name == "fault") check_disjoint(folds, g.value, name + " (value)");
-        if (group_k == 0 && r.leave_one_out)
-          CHECK(folds.size() == rung_groups(r, g));
+        if (group_k == 0 && r.leave_one_out) CHECK(folds.size() == rung_groups(r, g));
       }
     }
     // A clean run goes with its program's clean configuration, never with every clean run.
@@ -105,10 +104,10 @@ TEST_SUITE("diagnosis") {
     Labels relabelled = y;
     for (size_t i = 0; i < y.size(); ++i)
       if (g.fault[i] == "loss_sign_flip") relabelled[i] = "lr";
-    CHECK(unseen_class_traces(rung_folds(rung("fault"), relabelled, g, RungOptions{}), relabelled) ==
-          36);
-    CHECK(unseen_class_traces(rung_folds(rung("value"), relabelled, g, RungOptions{}), relabelled) ==
-          0);
+    CHECK(unseen_class_traces(rung_folds(rung("fault"), relabelled, g, RungOptions{}),
+                              relabelled) == 36);
+    CHECK(unseen_class_traces(rung_folds(rung("value"), relabelled, g, RungOptions{}),
+                              relabelled) == 0);
   }
 
   TEST_CASE("Ladder: rungs without two groups, unknown rungs and bad data are refused") {
@@ -147,15 +146,15 @@ TEST_SUITE("diagnosis") {
   TEST_CASE("Ladder: evaluate() stores folds that keep every rung's groups apart") {
     db::Store store = testing::corpus(/*programs=*/6, /*per=*/8, /*clean=*/2);
     const std::vector<std::string> ladder = {"random", "config", "fault", "program", "dataset"};
-    const auto report = evaluate(
-        store, EvaluateOptions()
-                   .tasks({"fault_type/default4", "detection"})
-                   .feature_sets({"curves"})
-                   .protocols(ladder)
-                   .bootstrap(20)
-                   .program_structure(false)
-                   .taxonomies_path(testing::kSourceDir + "/configs/taxonomies.yaml")
-                   .thresholds_path(testing::kSourceDir + "/configs/thresholds.yaml"));
+    const auto report =
+        evaluate(store, EvaluateOptions()
+                            .tasks({"fault_type/default4", "detection"})
+                            .feature_sets({"curves"})
+                            .protocols(ladder)
+                            .bootstrap(20)
+                            .program_structure(false)
+                            .taxonomies_path(testing::kSourceDir + "/configs/taxonomies.yaml")
+                            .thresholds_path(testing::kSourceDir + "/configs/thresholds.yaml"));
     REQUIRE(report.tasks.size() == 2);
     for (const auto& tr : report.tasks) {
       REQUIRE(tr.rungs.size() == 5);
@@ -258,11 +257,10 @@ TEST_SUITE("diagnosis") {
         testing::put(t, "epoch/train_metric", {0.5, 0.6, 0.7});
         testing::store_trace(store, t, "c", "FINISHED", r);
       }
-    features::derive_labels(store, features::LabelOptions()
-                                       .taxonomies_path(testing::kSourceDir +
-                                                        "/configs/taxonomies.yaml")
-                                       .thresholds_path(testing::kSourceDir +
-                                                        "/configs/thresholds.yaml"));
+    features::derive_labels(store,
+                            features::LabelOptions()
+                                .taxonomies_path(testing::kSourceDir + "/configs/taxonomies.yaml")
+                                .thresholds_path(testing::kSourceDir + "/configs/thresholds.yaml"));
     features::extract_features(store, features::ExtractOptions().feature_sets({"curves"}));
     const auto o = EvaluateOptions()
                        .tasks({"instability", "fault_type/default4"})
@@ -276,8 +274,8 @@ TEST_SUITE("diagnosis") {
     const auto& tr = report.tasks[0];
     CHECK(tr.classes == std::vector<std::string>{"diverged", "stable"});
     CHECK(tr.label_inputs.front() == "outcome");
-    const std::vector<std::string> expected =
-        features::feature_set("curves").restating_columns(features::task_label_inputs("instability"));
+    const std::vector<std::string> expected = features::feature_set("curves").restating_columns(
+        features::task_label_inputs("instability"));
     REQUIRE(tr.dropped.count("curves") == 1);
     CHECK(tr.dropped.at("curves") == expected);
     CHECK(tr.results[0].n_features == static_cast<int64_t>(25 - expected.size()));
@@ -289,13 +287,14 @@ TEST_SUITE("diagnosis") {
     for (const auto& r : store.evaluation(report.evaluation_id))
       if (r.diagnoser == "logistic_regression" && r.metric == "balanced_accuracy" &&
           r.protocol == "random")
-        stored = r.details.find("\"dropped_label_inputs\":[\"train_loss_final\"") !=
-                 std::string::npos;
+        stored =
+            r.details.find("\"dropped_label_inputs\":[\"train_loss_final\"") != std::string::npos;
     CHECK(stored);
     CHECK(format_table(report).find("curves (" + std::to_string(expected.size()) +
                                     "): train_loss_final") != std::string::npos);
     // --keep-label-inputs: every column, and the outcome alone then predicts the label.
-    const auto kept = evaluate(store, EvaluateOptions(o).tasks({"instability"}).keep_label_inputs(true));
+    const auto kept =
+        evaluate(store, EvaluateOptions(o).tasks({"instability"}).keep_label_inputs(true));
     CHECK(kept.tasks[0].dropped.empty());
     CHECK(kept.tasks[0].results[0].n_features == 25);
     CHECK(kept.tasks[0].results[0].rungs[1].balanced_accuracy.value == 1.0);

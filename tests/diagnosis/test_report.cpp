@@ -27,29 +27,44 @@ TEST_SUITE("diagnosis") {
     store.set_info("libtorch_version", "1.13.1");
     CHECK_THROWS_WITH_AS(diagnosis::render_report_html(store, diagnosis::ReportOptions()),
                          doctest::Contains("no evaluation"), dynfault::Error);
-    diagnosis::evaluate(
-        store, diagnosis::EvaluateOptions()
-                   .tasks({"fault_type/default4", "detection"})
-                   .feature_sets({"curves", "deepfd"})
-                   .diagnosers({"logistic_regression", "decision_tree"})
-                   .protocols({"random", "config", "program", "dataset"})
-                   .identity_diagnoser("decision_tree")
-                   .taxonomies_path(testing::kSourceDir + "/configs/taxonomies.yaml")
-                   .thresholds_path(testing::kSourceDir + "/configs/thresholds.yaml")
-                   .bootstrap(30));
+    diagnosis::evaluate(store,
+                        diagnosis::EvaluateOptions()
+                            .tasks({"fault_type/default4", "detection"})
+                            .feature_sets({"curves", "deepfd"})
+                            .diagnosers({"logistic_regression", "decision_tree"})
+                            .protocols({"random", "config", "program", "dataset"})
+                            .identity_diagnoser("decision_tree")
+                            .taxonomies_path(testing::kSourceDir + "/configs/taxonomies.yaml")
+                            .thresholds_path(testing::kSourceDir + "/configs/thresholds.yaml")
+                            .bootstrap(30));
     const std::string html =
         diagnosis::render_report_html(store, diagnosis::ReportOptions().title("pilot <report>"));
     CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
     CHECK(html.find("<title>pilot &lt;report&gt;</title>") != std::string::npos);
-    for (const char* section :
-         {"libtorch_version", "1.13.1", "tool_version", "campaigns", "Task fault_type/default4",
-          "Task detection", "Confusion matrix on rung dataset", "Loss from random to dataset",
-          "The ladder: balanced accuracy per rung", "Recall per class and rung",
-          "Paired feature-set comparisons", "Loss curves per fault class", "label_rule",
-          "Program identity and program share of feature variance", "class=\"scores\"",
-          "class=\"confusion\"", "class=\"gap\"", "class=\"curves\"", "class=\"identity\"",
-          "class=\"ladder\"", "class=\"losses\"", "class=\"recall\"", "config &rarr; program",
-          "leave one program out"})
+    for (const char* section : {"libtorch_version",
+                                "1.13.1",
+                                "tool_version",
+                                "campaigns",
+                                "Task fault_type/default4",
+                                "Task detection",
+                                "Confusion matrix on rung dataset",
+                                "Loss from random to dataset",
+                                "The ladder: balanced accuracy per rung",
+                                "Recall per class and rung",
+                                "Paired feature-set comparisons",
+                                "Loss curves per fault class",
+                                "label_rule",
+                                "Program identity and program share of feature variance",
+                                "class=\"scores\"",
+                                "class=\"confusion\"",
+                                "class=\"gap\"",
+                                "class=\"curves\"",
+                                "class=\"identity\"",
+                                "class=\"ladder\"",
+                                "class=\"losses\"",
+                                "class=\"recall\"",
+                                "config &rarr; program",
+                                "leave one program out"})
       CHECK_MESSAGE(html.find(section) != std::string::npos, section);
     // Offline: no network reference, no script.
     CHECK(html.find("http://") == std::string::npos);

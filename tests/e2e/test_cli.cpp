@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
@@ -135,7 +136,8 @@ TEST_SUITE("e2e") {
                             "loss/fault/program", "loss/program/dataset", "loss/random/dataset"})
         CHECK_MESSAGE(protocols.count(p) == 1, p);
       // The stored program split never puts one program on both sides.
-      const auto splits = store.splits(rows.front().evaluation_id, "fault_type/default4", "program");
+      const auto splits =
+          store.splits(rows.front().evaluation_id, "fault_type/default4", "program");
       REQUIRE_FALSE(splits.empty());
       std::map<std::string, std::string> program_of;
       for (const auto& r : store.runs()) program_of[r.spec.run_uuid] = r.spec.program;

@@ -89,8 +89,7 @@ TEST_SUITE("features") {
     // two-sided p = 1 - (2 / pi)(theta + sin(theta) cos(theta)), theta = atan(t / sqrt(3)) (the
     // closed form of Student's t with 3 df) = 0.0228073. Both sides have variance 8.75e-4 / 3,
     // so Cohen's d = 0.045 / 0.0170783 = 2.63493; d_z = 0.045 / 0.0208167 = 2.16173.
-    const auto k =
-        features::killing_test({0.90, 0.92, 0.88, 0.91}, {0.85, 0.88, 0.86, 0.84}, th);
+    const auto k = features::killing_test({0.90, 0.92, 0.88, 0.91}, {0.85, 0.88, 0.86, 0.84}, th);
     CHECK(k.n_pairs == 4);
     CHECK(k.mean_diff == doctest::Approx(0.045));
     CHECK(k.sd_diff == doctest::Approx(0.0208167).epsilon(1e-5));
@@ -142,12 +141,12 @@ TEST_SUITE("features") {
     const std::string cfg_a = R"([{"mutator":"lr_scale"}])", cfg_b = R"([{"mutator":"x"}])",
                       cfg_c = R"([{"mutator":"y"}])", cfg_d = R"([{"mutator":"z"}])";
     std::vector<features::KillingInput> runs = {
-        input("c1", "[]", 0.90, 1),  input("c2", "[]", 0.91, 2),  input("c3", "[]", 0.89, 3),
+        input("c1", "[]", 0.90, 1), input("c2", "[]", 0.91, 2), input("c3", "[]", 0.89, 3),
         input("a1", cfg_a, 0.10, 1), input("a2", cfg_a, 0.12, 2), input("a3", cfg_a, 0.11, 3),
         input("b1", cfg_b, 0.90, 1), input("b2", cfg_b, 0.91, 2), input("b3", cfg_b, 0.895, 3),
-        input("c9", cfg_c, 0.5, 1),  input("n1", cfg_b, kNaN, 4),
+        input("c9", cfg_c, 0.5, 1), input("n1", cfg_b, kNaN, 4),
         // Two mutant runs whose seeds have no clean run: nothing to pair with.
-        input("d1", cfg_d, 0.2, 7),  input("d2", cfg_d, 0.2, 8)};
+        input("d1", cfg_d, 0.2, 7), input("d2", cfg_d, 0.2, 8)};
     const auto rows = features::effective_labels(runs, features::EffectiveThresholds());
     std::map<std::string, std::string> label;
     for (const auto& r : rows) label[r.run_uuid] = r.label;
