@@ -18,6 +18,19 @@ std::string canonical_faults(const std::string& faults_json) {
   return f.is_discarded() ? faults_json : f.dump();
 }
 
+// The injected faults as operator and parameters only: the record's "change" text names the
+// program's own values ("optimizer.lr: 0.01 -> 1.0"), so it would make every value per program.
+std::string fault_values(const std::string& faults_json) {
+  const json f = json::parse(faults_json.empty() ? "[]" : faults_json, nullptr, false);
+  if (!f.is_array()) return canonical_faults(faults_json);
+  json out = json::array();
+  for (const auto& e : f)
+    out.push_back(e.is_object() ? json{{"mutator", e.value("mutator", "")},
+                                       {"params", e.value("params", json::object())}}
+                                : e);
+  return out.dump();
+}
+
 // The operator ids of a run: fault_ids, else the mutators named in faults_json.
 std::string operators_of(const db::RunSpec& spec) {
   if (!spec.fault_ids.empty()) return spec.fault_ids;
@@ -54,7 +67,7 @@ void TraceGroups::add(const db::RunSpec& spec) {
   const std::string ops = faults == "[]" ? "" : operators_of(spec);
   program.push_back(spec.program);
   configuration.push_back(config);
-  value.push_back(faults == "[]" ? config : faults);
+  value.push_back(faults == "[]" ? config : fault_values(spec.faults_json));
   // A clean run has no operator: it stays with its own clean configuration, so that holding out
   // an operator never holds out every clean run (an operator id never contains '|').
   fault.push_back(ops.empty() ? config : ops);

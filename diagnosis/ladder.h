@@ -35,7 +35,7 @@ namespace dynfault::diagnosis {
 struct TraceGroups {
   std::vector<std::string> program;
   std::vector<std::string> configuration;  ///< program + canonical injected faults
-  std::vector<std::string> value;          ///< canonical injected faults; clean: configuration
+  std::vector<std::string> value;  ///< injected operators with their parameters; clean: config
   std::vector<std::string> fault;          ///< operator ids joined by '+'; clean: configuration
   std::vector<std::string> dataset;        ///< the recipe's data loader (program when unknown)
 

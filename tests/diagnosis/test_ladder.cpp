@@ -139,6 +139,14 @@ TEST_SUITE("diagnosis") {
     ab.add(b);
     CHECK(ab.configuration[0] == ab.configuration[1]);
     CHECK(ab.fault[0] == "m");
+    // A fault value is the operator with its parameters, on any program; the record's change
+    // text names the program's own values and does not split it.
+    db::RunSpec c = a;
+    c.program = "q";
+    c.faults_json = R"([{"mutator":"m","params":{"f":2},"change":"lr: 0.1 -> 0.2"}])";
+    ab.add(c);
+    CHECK(ab.value[2] == ab.value[0]);
+    CHECK(ab.configuration[2] != ab.configuration[0]);
     CHECK(ab.dataset[0] == "iris");
     CHECK(ab.dataset[1] == "program:p");
   }
