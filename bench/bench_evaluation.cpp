@@ -229,8 +229,11 @@ void build_corpus(db::Store& store) {
       s.program = program;
       s.family = p % 3 == 0 ? "cnn" : (p % 3 == 1 ? "mlp" : "rnn");
       s.task = "multiclass";
-      s.seed = i;
-      s.repetition = i;
+      // As a campaign seeds them: repetition k of every configuration, clean or not, has seed k,
+      // so the killing test pairs mutant and clean runs by seed.
+      const int repetition = i < 10 ? i : (i - 10) / kConfigs;
+      s.seed = repetition;
+      s.repetition = repetition;
       s.recipe_json = R"({"data":{"name":")" + dataset_of(p) + R"("},"epochs":)" +
                       std::to_string(8 + p % 5) + R"(,"layers":[{"type":"linear","out":10}]})";
       if (f) {

@@ -99,10 +99,12 @@ void loss_table(std::ostringstream& out, const TaskReport& tr) {
       << pad("diagnoser", kDiagnoserWidth) << pad("feature set", kSetWidth) << pad("rungs", 20)
       << pad("loss", 24) << pad("verdict", 14) << "share > 0\n";
   for (const auto& res : tr.results)
-    for (const auto& l : res.losses)
+    for (const auto& l : res.losses) {
+      if (res.diagnoser == kLabelRule) break;  // the rule never changes with the rung
       out << cell_name(res) << pad(l.from + " -> " + l.to, 20)
           << pad(fmt_interval(l.balanced_accuracy), 24) << pad(loss_word(l.verdict), 14)
           << fmt(l.share_positive) << '\n';
+    }
 }
 
 void recall_table(std::ostringstream& out, const TaskReport& tr) {
