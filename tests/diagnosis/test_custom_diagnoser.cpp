@@ -116,13 +116,15 @@ TEST_SUITE("diagnosis") {
                                                        .diagnosers({"example_nearest_centroid"})
                                                        .bootstrap(20)
                                                        .paired(false)
+                                                       .label_rule(false)
                                                        .program_structure(false));
     REQUIRE(report.tasks.size() == 1);
     REQUIRE(report.tasks[0].results.size() == 1);
     const auto& r = report.tasks[0].results[0];
     CHECK(r.diagnoser == "example_nearest_centroid");
     // The corpus separates its two fault classes by the loss curve's shape.
-    CHECK(r.within.balanced_accuracy.value > 0.8);
-    CHECK(std::isfinite(r.heldout.balanced_accuracy.value));
+    REQUIRE(r.rungs.size() == 2);
+    CHECK(r.rungs[0].balanced_accuracy.value > 0.8);
+    CHECK(std::isfinite(r.rungs[1].balanced_accuracy.value));
   }
 }
