@@ -41,9 +41,4 @@ LabelInputs task_label_inputs(const std::string& task) {
   return kInputNone;
 }
 
-std::vector<std::string> declared_label_tasks() {
-  return {fault_type_task("<taxonomy>"), kTaskDetection, kTaskInstability, kTaskMismatch,
-          kTaskEffective};
-}
-
 }  // namespace dynfault::features

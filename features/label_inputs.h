@@ -50,8 +50,4 @@ std::vector<std::string> label_input_names(LabelInputs inputs);
 /// chance). Any other task: kInputNone (nothing is known to restate it).
 LabelInputs task_label_inputs(const std::string& task);
 
-/// The task names whose rules are declared, for listings: fault_type/<taxonomy> stands for every
-/// taxonomy.
-std::vector<std::string> declared_label_tasks();
-
 }  // namespace dynfault::features

@@ -83,6 +83,30 @@ TEST_SUITE("diagnosis") {
     CHECK(again.rungs[1].macro_f1.high == heldout.macro_f1.high);
   }
 
+  TEST_CASE("Evaluation: the bootstrap resamples programs, or data sets on request") {
+    Matrix x;
+    Labels y;
+    std::vector<std::string> groups;
+    program_data(x, y, groups);
+    // Only the weak shared signal: scores that vary from resample to resample.
+    for (size_t i = 0; i < x.rows; ++i)
+      for (size_t j = 1; j < x.cols; ++j) x(i, j) = 0;
+    TraceGroups g = toy_groups(y, groups);
+    for (size_t i = 0; i < g.size(); ++i) g.dataset[i] = "ds" + std::to_string(i / 48);  // 4
+    const auto o = EvaluateOptions().protocols({"random", "program"}).bootstrap(200).seed(1);
+    const auto by_program = evaluate_matrix("logistic_regression", "toy", x, y, g, o);
+    const auto by_dataset =
+        evaluate_matrix("logistic_regression", "toy", x, y, g, EvaluateOptions(o).resample_by("dataset"));
+    // Same folds and fits, so the same point estimates; other resamples, so other intervals.
+    const RungScores &p = by_program.rungs[0], &d = by_dataset.rungs[0];
+    CHECK(d.balanced_accuracy.value == p.balanced_accuracy.value);
+    CHECK(d.draws != p.draws);
+    // Drawing 4 data sets of 2 programs each varies more than drawing 8 programs.
+    auto width = [](const Interval& v) { return v.high - v.low; };
+    CHECK(width(p.balanced_accuracy) > 0);
+    CHECK(width(d.balanced_accuracy) > width(p.balanced_accuracy));
+  }
+
   TEST_CASE("Evaluation: the ladder scores every rung on shared resamples") {
     Matrix x;
     Labels y;
