@@ -101,8 +101,7 @@ EvalFlags::EvalFlags() {
 po::options_description EvalFlags::describe() {
   po::options_description d("Evaluation options");
   d.add_options()("tasks", po::value(&tasks)->default_value(tasks), "comma-separated label tasks")(
-      "sets", po::value(&sets)->default_value(sets),
-      "comma-separated feature sets (a+b = union)")(
+      "sets", po::value(&sets)->default_value(sets), "comma-separated feature sets (a+b = union)")(
       "diagnosers", po::value(&diagnosers)->default_value(diagnosers),
       "comma-separated diagnosers")(
       "protocols", po::value(&protocols)->default_value(protocols),

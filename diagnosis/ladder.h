@@ -35,9 +35,9 @@ namespace dynfault::diagnosis {
 struct TraceGroups {
   std::vector<std::string> program;
   std::vector<std::string> configuration;  ///< program + canonical injected faults
-  std::vector<std::string> value;  ///< injected operators with their parameters; clean: config
-  std::vector<std::string> fault;          ///< operator ids joined by '+'; clean: configuration
-  std::vector<std::string> dataset;        ///< the recipe's data loader (program when unknown)
+  std::vector<std::string> value;    ///< injected operators with their parameters; clean: config
+  std::vector<std::string> fault;    ///< operator ids joined by '+'; clean: configuration
+  std::vector<std::string> dataset;  ///< the recipe's data loader (program when unknown)
 
   size_t size() const { return program.size(); }
   /// Appends the groups of one run (from its spec: program, faults_json, fault_ids, recipe).

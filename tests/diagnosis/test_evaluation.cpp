@@ -95,8 +95,8 @@ TEST_SUITE("diagnosis") {
     for (size_t i = 0; i < g.size(); ++i) g.dataset[i] = "ds" + std::to_string(i / 48);  // 4
     const auto o = EvaluateOptions().protocols({"random", "program"}).bootstrap(200).seed(1);
     const auto by_program = evaluate_matrix("logistic_regression", "toy", x, y, g, o);
-    const auto by_dataset =
-        evaluate_matrix("logistic_regression", "toy", x, y, g, EvaluateOptions(o).resample_by("dataset"));
+    const auto by_dataset = evaluate_matrix("logistic_regression", "toy", x, y, g,
+                                            EvaluateOptions(o).resample_by("dataset"));
     // Same folds and fits, so the same point estimates; other resamples, so other intervals.
     const RungScores &p = by_program.rungs[0], &d = by_dataset.rungs[0];
     CHECK(d.balanced_accuracy.value == p.balanced_accuracy.value);
