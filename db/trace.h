@@ -146,6 +146,24 @@ struct Series {
   size_t size() const { return values.size(); }
 };
 
+/// The metric keys of the contract above as patterns, one per documented key, grouped by
+/// family in the order documented. A placeholder `<p>` (parameter name) or `<layer>` (module
+/// path) stands for one segment: one or more characters other than '/'. Readers of traces
+/// recorded elsewhere (features/trace_csv.h) accept exactly these keys.
+const std::vector<std::string>& metric_key_patterns();
+
+/// True when `key` is an instance of `pattern` ("grad/<p>/norm" matches "grad/fc1.weight/norm",
+/// not "grad/global_norm").
+bool matches_key_pattern(const std::string& pattern, const std::string& key);
+
+/// The pattern of metric_key_patterns() that `key` is an instance of, or "" when it is none.
+std::string key_pattern_of(const std::string& key);
+
+/// The known key closest to a key that is none (a misspelling: "grad/globalnorm" ->
+/// "grad/global_norm", "weight/fc1.weight/maxabs" -> "weight/fc1.weight/max_abs"), or "" when
+/// no known key is plausibly meant. Patterns are instantiated with `key`'s own segments.
+std::string closest_metric_key(const std::string& key);
+
 /// A stored trace with the run facts features and labels need.
 struct Trace {
   std::string run_uuid;

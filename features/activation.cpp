@@ -80,18 +80,33 @@ void activation_features(const db::Trace& trace, FeatureRow& row) {
 
   const std::vector<double> dead_max = layer_max(trace, "dead_frac", steps, dead);
   const std::vector<double> sat_max = layer_max(trace, "sat_frac", steps, sat);
+  // Every column is read at the union of the act/ series' steps.
+  row.reads_from({"act/dead_frac_max|act/<layer>/dead_frac"},
+                 {"act/dead_frac_max", "act/<layer>/dead_frac", "act/<layer>/mean",
+                  "act/<layer>/std", "act/<layer>/sat_frac", "act/sat_frac_max",
+                  "act/mean_abs_max", "act/std_mean"});
   row.add("act_dead_max_mean", finite_mean(dead_max));
   row.add("act_dead_max_final", finite_last(dead_max));
+  row.reads_from({"act/sat_frac_max|act/<layer>/sat_frac"},
+                 {"act/dead_frac_max", "act/<layer>/dead_frac", "act/<layer>/mean",
+                  "act/<layer>/std", "act/<layer>/sat_frac", "act/sat_frac_max",
+                  "act/mean_abs_max", "act/std_mean"});
   row.add("act_sat_max_mean", finite_mean(sat_max));
   row.add("act_sat_max_final", finite_last(sat_max));
   const std::vector<double> dead_all = flatten(dead), sat_all = flatten(sat);
+  row.reads_from({"act/<layer>/dead_frac"});
   row.add("act_dead_cell_mean", finite_mean(dead_all));
+  row.reads_from({"act/<layer>/sat_frac"});
   row.add("act_sat_cell_mean", finite_mean(sat_all));
+  row.reads_from({"act/<layer>/dead_frac"});
   row.add("act_dead_cell_share", finite_share(dead_all, [](double v) { return v > 0.7; }));
+  row.reads_from({"act/<layer>/sat_frac"});
   row.add("act_sat_cell_share", finite_share(sat_all, [](double v) { return v > 0.5; }));
   const std::vector<double> mean_all = flatten(mean), std_all = flatten(std_cells);
+  row.reads_from({"act/<layer>/mean"});
   row.add("act_mean_cell_mean", finite_mean(mean_all));
   row.add("act_mean_cell_std", finite_std(mean_all));
+  row.reads_from({"act/<layer>/std"});
   row.add("act_std_cell_mean", finite_mean(std_all));
   row.add("act_std_cell_std", finite_std(std_all));
 
@@ -102,9 +117,14 @@ void activation_features(const db::Trace& trace, FeatureRow& row) {
     if (last.size() >= 2) depth_ratio = safe_log10(safe_ratio(last.back(), last.front()));
     change = safe_log10(safe_ratio(finite_mean(last), finite_mean(std_cells.front())));
   }
+  // First and last epoch of the act/ series, whichever recorded them.
+  row.reads_from({"act/<layer>/std"},
+                 {"act/dead_frac_max", "act/<layer>/dead_frac", "act/<layer>/mean",
+                  "act/<layer>/sat_frac", "act/sat_frac_max", "act/mean_abs_max", "act/std_mean"});
   row.add("act_std_log10_last_over_first", depth_ratio);
   row.add("act_std_log10_change", change);
   const auto& mean_abs = series_values(trace, "act/mean_abs_max");
+  row.reads_from({"act/mean_abs_max"});
   row.add("act_mean_abs_max_mean", finite_mean(mean_abs));
   row.add("act_mean_abs_max_final", finite_last(mean_abs));
 }

@@ -73,8 +73,11 @@ void config_features(const db::Trace& trace, FeatureRow& row) {
   const json none;
   const json& opt = recipe.is_object() && recipe.contains("optimizer") ? recipe["optimizer"] : none;
   const json& sched = recipe.is_object() && recipe.contains("schedule") ? recipe["schedule"] : none;
+  // Recipe columns read run facts only (no series); a trace without a recipe makes them NaN.
   row.add("cfg_lr_log10", safe_log10(number(opt, "lr")));
+  row.reads_from({keys::kLr});
   learning_rate_in_effect(trace, row);
+  row.reads_from(ColumnInputs{});
   row.add("cfg_momentum", number(opt, "momentum"));
   row.add("cfg_nesterov", number(opt, "nesterov"));
   row.add("cfg_beta1", number(opt, "beta1"));

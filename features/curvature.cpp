@@ -62,6 +62,7 @@ void curvature_features(const db::Trace& trace, FeatureRow& row) {
     return kNaN;
   }();
   const double final_log = finite_last(log_lambda);
+  row.reads_from({"curv/lambda_max"});
   row.add("curv_lambda_log10_mean", finite_mean(log_lambda));
   row.add("curv_lambda_log10_first", first);
   row.add("curv_lambda_log10_final", final_log);
@@ -73,14 +74,18 @@ void curvature_features(const db::Trace& trace, FeatureRow& row) {
               : static_cast<double>(std::count_if(lambda.begin(), lambda.end(),
                                                   [](double v) { return !std::isfinite(v); })) /
                     static_cast<double>(lambda.size()));
+  row.reads_from({"curv/lambda_max", "curv/lr_lambda|epoch/lr"}, {"curv/lr_lambda", "epoch/lr"});
   row.add("curv_lr_lambda_final", finite_last(lr_lambda));
   row.add("curv_lr_lambda_max", finite_max(lr_lambda));
   std::vector<double> log_lr_lambda;
   for (double v : lr_lambda) log_lr_lambda.push_back(safe_log10(v));
   row.add("curv_lr_lambda_log10_mean", finite_mean(log_lr_lambda));
   row.add("curv_lr_lambda_above2_share", finite_share(lr_lambda, [](double v) { return v > 2; }));
+  // Read at the epochs of lambda_max when it was recorded, else at every trace estimate.
+  row.reads_from({"curv/trace"}, {"curv/lambda_max"});
   row.add("curv_trace_slog_mean", finite_mean(slog_trace));
   row.add("curv_trace_slog_final", finite_last(slog_trace));
+  row.reads_from({"curv/lambda_max", "curv/trace"});
   row.add("curv_lambda_trace_ratio_mean", finite_mean(ratio));
   row.add("curv_lambda_trace_ratio_final", finite_last(ratio));
 }

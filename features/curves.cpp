@@ -155,11 +155,24 @@ std::vector<double> curves_features(const db::Trace& trace) {
   return out;
 }
 
+std::vector<ColumnInputs> curves_feature_inputs() {
+  std::vector<ColumnInputs> in;
+  for (const auto& c : kCurves) in.insert(in.end(), 4, ColumnInputs{{c.key}, {}});
+  in.push_back({{keys::kTrainLoss}, {}});                      // train_loss_drop_norm
+  in.push_back({{keys::kTrainMetric, keys::kValMetric}, {}});  // final_metric_gap
+  in.push_back({{"epoch/train_loss|epoch/train_metric|epoch/val_loss|epoch/val_metric"}, {}});
+  in.insert(in.end(), 2, ColumnInputs{{keys::kStepLoss}, {}});  // step_loss_*
+  in.insert(in.end(), 4, ColumnInputs{});                       // outcome_*: a run fact
+  return in;
+}
+
 FeatureSet make_curves_feature_set() {
-  return FeatureSet("curves",
-                    "Loss and metric curve shape: final/min/max, late slope, loss drop, "
-                    "epochs run, step-loss noise, outcome",
-                    curves_feature_names(), &curves_features, curves_label_inputs());
+  FeatureSet set("curves",
+                 "Loss and metric curve shape: final/min/max, late slope, loss drop, "
+                 "epochs run, step-loss noise, outcome",
+                 curves_feature_names(), &curves_features, curves_label_inputs());
+  set.declare_inputs(curves_feature_inputs());
+  return set;
 }
 
 DYNFAULT_REGISTER(feature_set_registry(), "curves", make_curves_feature_set);

@@ -20,6 +20,9 @@ const std::vector<LabelInputs>& curves_label_inputs();
 /// Values for one trace (definitions in curves.cpp); NaN where a curve is missing.
 std::vector<double> curves_features(const db::Trace& trace);
 
+/// What each column reads (feature_set.h ColumnInputs).
+std::vector<ColumnInputs> curves_feature_inputs();
+
 /// The set as registered (curves.cpp registers it).
 FeatureSet make_curves_feature_set();
 

@@ -49,6 +49,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <map>
 
@@ -344,11 +345,103 @@ std::vector<double> deepfd_features(const db::Trace& trace) {
   return out;
 }
 
+namespace {
+
+// What each monitor column reads (feature_set.h ColumnInputs). Every check is an epoch of the
+// four curves, so every column reads them; the rules' early returns make the gradient flags read
+// the non-finite count, the weight flags the weight globals, the loss rules every curve.
+ColumnInputs column_inputs(int column) {
+  constexpr const char* kLossKey = "epoch/train_loss";
+  constexpr const char* kAccKey = "epoch/train_metric";
+  constexpr const char* kValLossKey = "epoch/val_loss";
+  constexpr const char* kValAccKey = "epoch/val_metric";
+  constexpr const char* kChecks =
+      "epoch/train_loss|epoch/train_metric|epoch/val_loss|epoch/val_metric";
+  constexpr const char* kGradNonfinite = "grad/nonfinite|grad/<p>/nonfinite";
+  ColumnInputs in;
+  in.reads = {kLossKey, kAccKey, kValLossKey, kValAccKey};
+  switch (column) {
+    case kNanGradient:
+      in.needs = {kChecks, kGradNonfinite};
+      break;
+    case kVanishGradient:
+      in.needs = {kChecks, "grad/first_last_ratio", "grad/first_norm|grad/<p>/norm"};
+      in.reads.insert(in.reads.end(), {"grad/nonfinite", "grad/<p>/nonfinite"});
+      break;
+    case kExplodeGradient:
+      in.needs = {kChecks, "grad/first_last_ratio"};
+      in.reads.insert(in.reads.end(), {"grad/nonfinite", "grad/<p>/nonfinite"});
+      break;
+    case kDiedRelu:
+      in.needs = {kChecks, "grad/zero_frac|grad/<p>/zero_frac"};
+      in.reads.insert(in.reads.end(), {"grad/nonfinite", "grad/<p>/nonfinite"});
+      break;
+    case kNanWeight:
+      in.needs = {kChecks, "weight/nonfinite|weight/max_abs"};
+      break;
+    case kLargeWeightCol:
+      in.needs = {kChecks, "weight/max_abs"};
+      in.reads.push_back("weight/nonfinite");
+      break;
+    case kConsMeanWeight:
+    case kConsStdWeight:
+      in.needs = {kChecks, column == kConsMeanWeight ? "weight/<p>/mean" : "weight/<p>/std"};
+      in.reads.insert(in.reads.end(), {"weight/nonfinite", "weight/max_abs", "weight/<p>/mean"});
+      break;
+    case kNanLoss:
+    case kIncreaseLoss:
+      in.needs = {kLossKey};
+      break;
+    case kTestTurnBad:
+      in.needs = {kLossKey, kValLossKey};
+      break;
+    case kUnstableLoss:
+    case kDecreaseAcc:
+      in.needs = {kLossKey, kAccKey};
+      break;
+    case kNanAcc:
+      in.needs = {kLossKey, "epoch/train_metric|epoch/val_metric"};
+      break;
+    case kNotConverge:
+    case kTestNotWell:
+    case kScAccuracy:
+      in.needs = {kLossKey, kAccKey, kValAccKey};
+      break;
+    case kLoss:
+      in.needs = {kLossKey};
+      break;
+    case kAcc:
+      in.needs = {kAccKey};
+      break;
+    case kValLoss:
+      in.needs = {kValLossKey};
+      break;
+    case kValAcc:
+      in.needs = {kValAccKey};
+      break;
+    default:
+      break;
+  }
+  return in;
+}
+
+}  // namespace
+
+std::vector<ColumnInputs> deepfd_feature_inputs() {
+  std::vector<ColumnInputs> out;
+  for (int c = 0; c < kColumnCount; ++c)
+    for (size_t s = 0; s < std::size(kDeepfdStats); ++s) out.push_back(column_inputs(c));
+  for (int c : {kValLoss, kValAcc, kLoss, kAcc}) out.push_back(column_inputs(c));
+  return out;
+}
+
 FeatureSet make_deepfd_feature_set() {
-  return FeatureSet("deepfd",
-                    "DeepFD/AUTOTRAINER monitor flags per epoch with 8 statistics each, plus the "
-                    "last epoch's loss and metric",
-                    deepfd_feature_names(), &deepfd_features, deepfd_label_inputs());
+  FeatureSet set("deepfd",
+                 "DeepFD/AUTOTRAINER monitor flags per epoch with 8 statistics each, plus the "
+                 "last epoch's loss and metric",
+                 deepfd_feature_names(), &deepfd_features, deepfd_label_inputs());
+  set.declare_inputs(deepfd_feature_inputs());
+  return set;
 }
 
 DYNFAULT_REGISTER(feature_set_registry(), "deepfd", make_deepfd_feature_set);

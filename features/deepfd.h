@@ -34,8 +34,13 @@ const std::vector<std::string>& deepfd_feature_names();
 /// Per column of deepfd_feature_names(), the label inputs it restates (deepfd.cpp).
 const std::vector<LabelInputs>& deepfd_label_inputs();
 
-/// The set's values for one trace (all NaN for an empty trace).
+/// The monitor's values for one trace (all NaN for an empty trace). The registered set
+/// (FeatureSet::values) also makes every column whose inputs the trace lacks NaN: without
+/// gradient series the gradient flags never fire, which is unknown, not 0.
 std::vector<double> deepfd_features(const db::Trace& trace);
+
+/// What each column of deepfd_feature_names() reads (feature_set.h ColumnInputs).
+std::vector<ColumnInputs> deepfd_feature_inputs();
 
 /// The set as registered (deepfd.cpp registers it).
 FeatureSet make_deepfd_feature_set();

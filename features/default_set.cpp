@@ -164,12 +164,54 @@ void default_features(const db::Trace& trace, FeatureRow& row) {
                                                "std_activation"};
   // Epoch average as DEFault's released CSVs; the loss/metric columns of a run that blew up are
   // averaged over their finite epochs (the NaN/Inf itself is in nan_weight / nan_gradient).
+  // What each column reads: its epoch's keys, at every epoch of the four curves.
+  static const std::vector<ColumnInputs> kInputs = [] {
+    const std::string checks =
+        "epoch/train_loss|epoch/train_metric|epoch/val_loss|epoch/val_metric";
+    const std::vector<std::vector<std::string>> needs = {
+        {keys::kTrainLoss},
+        {keys::kTrainMetric},
+        {keys::kValLoss},
+        {keys::kValMetric},
+        {"weight/<p>/max_abs|weight/max_abs"},
+        {keys::kTrainMetric, keys::kValMetric},
+        {keys::kTrainLoss},
+        {keys::kTrainMetric},
+        {keys::kTrainLoss},
+        {"weight/mean"},
+        {"weight/std"},
+        {keys::kWeightNonfinite},
+        {keys::kGradNonfinite},
+        {"grad/<p>/mean_abs"},
+        {"grad/<p>/max_abs"},
+        {"grad/<p>/norm"},
+        {"grad/<p>/norm"},
+        {"grad/<p>/norm"},
+        {"grad/<p>/norm"},
+        {"grad/<p>/norm"},
+        {"grad/<p>/mean_abs"},
+        {"act/dead_frac_max"},
+        {"act/sat_frac_max"},
+        {"act/<layer>/mean"},
+        {"act/<layer>/std"}};
+    std::vector<ColumnInputs> out;
+    for (const auto& n : needs) {
+      ColumnInputs in;
+      in.needs = n;
+      in.needs.push_back(checks);
+      in.reads = {keys::kTrainLoss, keys::kTrainMetric, keys::kValLoss, keys::kValMetric};
+      out.push_back(std::move(in));
+    }
+    return out;
+  }();
+  static_assert(kColumns == 25, "one input declaration per column");
   for (int c = 0; c < kColumns; ++c) {
     const std::string name = kNames[c];
     const LabelInputs restates = name == "increase_loss" ? kInputLossRises
                                  : name == "acc_gap_too_big"
                                      ? kInputFinalTrainMetric | kInputFinalValMetric
                                      : kInputNone;
+    row.reads_from(kInputs[static_cast<size_t>(c)]);
     row.add("def_" + name, finite_mean(cols[static_cast<size_t>(c)]), restates);
   }
 }

@@ -1,6 +1,7 @@
 #include "features/feature_set.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <unordered_set>
 
@@ -29,11 +30,113 @@ FeatureSet::FeatureSet(std::string name, std::string description, std::vector<st
                    "' appears twice");
 }
 
+namespace {
+
+std::vector<std::string> split_alternatives(const std::string& entry) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t bar = entry.find('|', start);
+    out.push_back(entry.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  return out;
+}
+
+std::string shown_entry(const std::string& entry) {
+  std::string out;
+  for (const auto& a : split_alternatives(entry)) out += (out.empty() ? "" : " or ") + a;
+  return out;
+}
+
+}  // namespace
+
+bool has_series_matching(const db::Trace& trace, const std::string& pattern) {
+  const size_t open = pattern.find('<');
+  if (open == std::string::npos) return trace.series.count(pattern) > 0;
+  // Keys are sorted: only those starting with the literal part before the placeholder.
+  const std::string prefix = pattern.substr(0, open);
+  for (auto it = trace.series.lower_bound(prefix);
+       it != trace.series.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+    if (db::matches_key_pattern(pattern, it->first)) return true;
+  return false;
+}
+
+void FeatureSet::declare_inputs(std::vector<ColumnInputs> inputs) {
+  DYNFAULT_CHECK(inputs.size() == names_.size(), "FeatureSet '", name_, "': ", inputs.size(),
+                 " input declarations for ", names_.size(), " columns");
+  std::map<std::string, size_t> index;
+  need_index_.assign(inputs.size(), {});
+  needs_alternatives_.clear();
+  const auto& known = db::metric_key_patterns();
+  const auto check_known = [&](size_t c, const std::string& pattern) {
+    DYNFAULT_CHECK(std::find(known.begin(), known.end(), pattern) != known.end(), "FeatureSet '",
+                   name_, "': column '", names_[c], "' reads '", pattern,
+                   "', which is no key pattern of db/trace.h");
+  };
+  for (size_t c = 0; c < inputs.size(); ++c) {
+    for (const auto& r : inputs[c].reads) check_known(c, r);
+    for (const auto& entry : inputs[c].needs) {
+      std::vector<size_t> alternatives;
+      for (const auto& a : split_alternatives(entry)) {
+        check_known(c, a);
+        auto [it, added] = index.emplace(a, needs_alternatives_.size());
+        if (added) needs_alternatives_.push_back(a);
+        alternatives.push_back(it->second);
+      }
+      need_index_[c].push_back(std::move(alternatives));
+    }
+  }
+  inputs_ = std::move(inputs);
+}
+
+std::vector<MissingInput> FeatureSet::missing_inputs(const db::Trace& trace) const {
+  std::vector<MissingInput> groups;
+  if (inputs_.empty()) return groups;
+  std::vector<char> present(needs_alternatives_.size());
+  for (size_t i = 0; i < present.size(); ++i)
+    present[i] = has_series_matching(trace, needs_alternatives_[i]) ? 1 : 0;
+  std::map<std::string, size_t> group_of;
+  for (size_t c = 0; c < inputs_.size(); ++c) {
+    std::string absent;
+    for (size_t e = 0; e < need_index_[c].size(); ++e) {
+      bool any = false;
+      for (size_t a : need_index_[c][e]) any = any || present[a];
+      if (!any) absent += (absent.empty() ? "" : " and ") + shown_entry(inputs_[c].needs[e]);
+    }
+    if (absent.empty()) continue;
+    auto [it, added] = group_of.emplace(absent, groups.size());
+    if (added) groups.push_back(MissingInput{absent, {}});
+    groups[it->second].columns.push_back(names_[c]);
+  }
+  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
+    return a.columns.size() > b.columns.size();
+  });
+  return groups;
+}
+
 std::vector<double> FeatureSet::values(const db::Trace& trace) const {
   std::vector<double> v = compute_(trace);
   // Defect #1 of prior work (DeepFD's shifted header): a row must match its header exactly.
   DYNFAULT_CHECK(v.size() == names_.size(), "feature set '", name_, "' returned ", v.size(),
                  " values for ", names_.size(), " columns (run ", trace.run_uuid, ")");
+  if (!needs_alternatives_.empty()) {
+    // A missing input is missing: a column that lacks one of its needs is NaN, whatever the
+    // function made of the absence (DeepFD's counters start at 0, for example).
+    std::vector<char> present(needs_alternatives_.size());
+    for (size_t i = 0; i < present.size(); ++i)
+      present[i] = has_series_matching(trace, needs_alternatives_[i]) ? 1 : 0;
+    for (size_t c = 0; c < v.size(); ++c)
+      for (const auto& alternatives : need_index_[c]) {
+        bool any = false;
+        for (size_t a : alternatives) any = any || present[a];
+        if (!any) {
+          v[c] = std::numeric_limits<double>::quiet_NaN();
+          break;
+        }
+      }
+  }
   return v;
 }
 
@@ -51,8 +154,9 @@ std::vector<std::string> FeatureSet::restating_columns(LabelInputs task_inputs) 
 FeatureSet make_row_feature_set(std::string name, std::string description,
                                 void (*fill)(const db::Trace&, FeatureRow&)) {
   FeatureRow empty;
+  empty.declaring = true;
   fill(db::Trace{}, empty);
-  return FeatureSet(
+  FeatureSet set(
       std::move(name), std::move(description), empty.names,
       [fill](const db::Trace& trace) {
         FeatureRow row;
@@ -61,6 +165,8 @@ FeatureSet make_row_feature_set(std::string name, std::string description,
         return std::move(row.values);
       },
       empty.label_inputs);
+  set.declare_inputs(std::move(empty.inputs));
+  return set;
 }
 
 std::vector<std::string> feature_set_names() { return feature_set_registry().ids(); }
@@ -95,15 +201,19 @@ FeatureSet feature_set(const std::string& spec) {
   }
   if (parts.size() == 1) return parts.front();
   std::vector<std::string> names;
-  std::vector<LabelInputs> inputs;
+  std::vector<LabelInputs> label_inputs;
+  std::vector<ColumnInputs> inputs;
+  bool declared = true;
   std::string description = "union of";
   for (const auto& p : parts) {
     names.insert(names.end(), p.names().begin(), p.names().end());
-    inputs.insert(inputs.end(), p.label_inputs().begin(), p.label_inputs().end());
+    label_inputs.insert(label_inputs.end(), p.label_inputs().begin(), p.label_inputs().end());
+    inputs.insert(inputs.end(), p.inputs().begin(), p.inputs().end());
+    declared = declared && !p.inputs().empty();
     description += " " + p.name();
   }
   // The FeatureSet constructor rejects a column present in two parts.
-  return FeatureSet(
+  FeatureSet set(
       spec, description, names,
       [parts](const db::Trace& trace) {
         std::vector<double> v;
@@ -113,7 +223,9 @@ FeatureSet feature_set(const std::string& spec) {
         }
         return v;
       },
-      inputs);
+      label_inputs);
+  if (declared) set.declare_inputs(std::move(inputs));
+  return set;
 }
 
 void register_feature_set(FeatureSet set) {

@@ -9,6 +9,7 @@
 /// sets at run time with `register_feature_set`.
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,6 +24,32 @@ class Store;
 }  // namespace dynfault::db
 
 namespace dynfault::features {
+
+/// What one column reads, as key patterns of db/trace.h (db::metric_key_patterns(), e.g.
+/// "grad/global_norm", "grad/<p>/norm"). Every entry of `needs` is required; an entry may name
+/// alternatives separated by '|' ("grad/first_norm|grad/<p>/norm": either will do). A column
+/// one of whose needs has no alternative in the trace is missing: FeatureSet::values() makes it
+/// NaN, whatever the set's function computed (an absent probe never reads as a healthy 0).
+/// `reads` lists the series the column also reads when they are there but can do without
+/// (grad/nonfinite suspends DeepFD's other gradient flags at its epoch). A column with no needs
+/// reads run facts only (the outcome). The contract test (tests/features/test_feature_set.cpp)
+/// checks the declarations: removing a series a column neither needs nor reads leaves it
+/// unchanged, removing a need makes it NaN.
+struct ColumnInputs {
+  std::vector<std::string> needs;
+  std::vector<std::string> reads;
+};
+
+/// True when `trace` holds a series matching `pattern` (a key pattern of db/trace.h).
+bool has_series_matching(const db::Trace& trace, const std::string& pattern);
+
+/// Columns missing for want of one input: "add `input` to get these `columns`".
+struct MissingInput {
+  /// The needs entries absent from the trace, joined by " and " (alternatives shown as
+  /// "a or b"), e.g. "grad/first_last_ratio" or "epoch/lr and opt/eff_step_mean".
+  std::string input;
+  std::vector<std::string> columns;  ///< in column order
+};
 
 /// One trace's features: `values[i]` is the feature called `names[i]`.
 struct FeatureVector {
@@ -53,7 +80,17 @@ class FeatureSet {
   /// the ones the evaluation drops for that task.
   std::vector<std::string> restating_columns(LabelInputs task_inputs) const;
 
-  /// The features of `trace`. Throws dynfault::Error if the function broke its column count.
+  /// Per column (names() order), what it reads; empty when the set declares nothing (a plug-in
+  /// may; every built-in set declares every column).
+  const std::vector<ColumnInputs>& inputs() const { return inputs_; }
+  /// Declares what each column reads (exactly names().size() entries; checked).
+  void declare_inputs(std::vector<ColumnInputs> inputs);
+  /// The columns whose needs `trace` lacks, grouped by the absent input, largest group first
+  /// (ties in column order). Empty for a set that declares nothing.
+  std::vector<MissingInput> missing_inputs(const db::Trace& trace) const;
+
+  /// The features of `trace`, NaN for every column whose needs the trace lacks. Throws
+  /// dynfault::Error if the function broke its column count.
   FeatureVector compute(const db::Trace& trace) const;
   /// Values only, in names() order.
   std::vector<double> values(const db::Trace& trace) const;
@@ -64,21 +101,43 @@ class FeatureSet {
   std::vector<std::string> names_;
   Compute compute_;
   std::vector<LabelInputs> label_inputs_;
+  std::vector<ColumnInputs> inputs_;
+  /// Per column, indexes into needs_alternatives_ of each need entry's alternatives.
+  std::vector<std::vector<std::vector<size_t>>> need_index_;
+  std::vector<std::string> needs_alternatives_;  ///< every distinct alternative pattern
 };
 
 /// Named values collected in order. A set written as a fill function gets its column list, and
 /// the label inputs each column restates, by running that function on an empty trace
 /// (make_row_feature_set), so names, declarations and values cannot drift apart (prior work's
 /// defect #1); fill functions must add the same names for every trace.
+///
+/// A fill function declares what its columns read by calling `reads_from` before adding them:
+/// every column added afterwards carries those inputs (ColumnInputs) until the next call.
 struct FeatureRow {
   std::vector<std::string> names;
   std::vector<double> values;
   std::vector<LabelInputs> label_inputs;
+  /// Per column, what it reads; filled only while `declaring` (make_row_feature_set's run on
+  /// an empty trace), so that computing features copies no declarations.
+  std::vector<ColumnInputs> inputs;
+  bool declaring = false;
+  ColumnInputs current;  ///< what the next add()ed columns read (while declaring)
+  /// The inputs of the columns added from now on (see ColumnInputs).
+  void reads_from(std::initializer_list<const char*> needs,
+                  std::initializer_list<const char*> reads = {}) {
+    if (!declaring) return;
+    current = ColumnInputs{{needs.begin(), needs.end()}, {reads.begin(), reads.end()}};
+  }
+  void reads_from(const ColumnInputs& in) {
+    if (declaring) current = in;
+  }
   /// @param restates the label inputs this column restates (label_inputs.h), if any
   void add(std::string name, double value, LabelInputs restates = kInputNone) {
     names.push_back(std::move(name));
     values.push_back(value);
     label_inputs.push_back(restates);
+    if (declaring) inputs.push_back(current);
   }
 };
 

@@ -49,6 +49,7 @@ void optimizer_features(const db::Trace& trace, FeatureRow& row) {
       if (std::isfinite(v)) finite.push_back(v);
     return finite;
   }());
+  row.reads_from({"weight/update_ratio"});
   row.add("opt_update_log10_mean", us.mean);
   row.add("opt_update_log10_std", us.std);
   row.add("opt_update_log10_min", us.min);
@@ -63,15 +64,19 @@ void optimizer_features(const db::Trace& trace, FeatureRow& row) {
     const std::vector<double> logs = log10_of(cell);
     spread.push_back(finite_max(logs) - finite_min(logs));
   }
+  row.reads_from({"weight/update_ratio", "weight/<p>/update_ratio"});
   row.add("opt_update_param_spread", finite_mean(spread));
 
   const std::vector<double> m1 = log10_of(series_values(trace, "opt/exp_avg_norm"));
   const std::vector<double> m2 = log10_of(series_values(trace, "opt/exp_avg_sq_norm"));
   const std::vector<double> step = log10_of(series_values(trace, "opt/eff_step_mean"));
+  row.reads_from({"opt/exp_avg_norm"});
   row.add("opt_exp_avg_log10_mean", finite_mean(m1));
   row.add("opt_exp_avg_log10_final", finite_last(m1));
+  row.reads_from({"opt/exp_avg_sq_norm"});
   row.add("opt_exp_avg_sq_log10_mean", finite_mean(m2));
   row.add("opt_exp_avg_sq_log10_final", finite_last(m2));
+  row.reads_from({"opt/eff_step_mean"});
   row.add("opt_eff_step_log10_mean", finite_mean(step));
   row.add("opt_eff_step_log10_final", finite_last(step));
   std::vector<double> step_over_lr;
@@ -79,9 +84,12 @@ void optimizer_features(const db::Trace& trace, FeatureRow& row) {
     for (size_t i = 0; i < s->steps.size() && i < s->values.size(); ++i)
       step_over_lr.push_back(
           safe_log10(safe_ratio(s->values[i], value_at(trace, keys::kLr, s->steps[i]))));
+  row.reads_from({"opt/eff_step_mean", "epoch/lr"});
   row.add("opt_eff_step_over_lr_log10_mean", finite_mean(step_over_lr));
+  row.reads_from({"opt/momentum_norm"});
   row.add("opt_momentum_log10_mean",
           finite_mean(log10_of(series_values(trace, "opt/momentum_norm"))));
+  row.reads_from({"opt/accum_norm"});
   row.add("opt_accum_log10_mean", finite_mean(log10_of(series_values(trace, "opt/accum_norm"))));
 }
 

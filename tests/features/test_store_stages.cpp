@@ -106,7 +106,7 @@ TEST_SUITE("features") {
     REQUIRE(t.rows.size() == 4);
     // Values equal a direct computation on the stored trace, NaN where NaN.
     for (size_t i = 0; i < t.rows.size(); ++i) {
-      const auto expect = features::deepfd_features(store.trace(t.run_uuids[i]));
+      const auto expect = features::feature_set("deepfd").values(store.trace(t.run_uuids[i]));
       REQUIRE(expect.size() == t.rows[i].size());
       for (size_t j = 0; j < expect.size(); ++j)
         CHECK((t.rows[i][j] == expect[j] || (std::isnan(expect[j]) && std::isnan(t.rows[i][j]))));

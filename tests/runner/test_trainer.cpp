@@ -678,6 +678,9 @@ TEST_SUITE("runner") {
     for (const auto& m : result.metrics) {
       CHECK(m.timestamp_ms >= result.start_time);
       CHECK(m.timestamp_ms <= result.end_time);
+      // db::metric_key_patterns() is the contract's machine-readable copy: it knows every key.
+      CAPTURE(m.key);
+      CHECK(!dynfault::db::key_pattern_of(m.key).empty());
     }
   }
 
