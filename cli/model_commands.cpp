@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "db/trace_diff.h"
+#include "diagnosis/diagnose_output.h"
 #include "diagnosis/saved_model.h"
 #include "features/trace_csv.h"
 #include "features/trace_util.h"
@@ -57,11 +58,6 @@ std::string full_double(double v) {
 }
 
 
-std::string shown_number(double v, int precision = 4) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-  return buf;
-}
 
 }  // namespace
 
@@ -187,145 +183,174 @@ int cmd_train(const Args& args) {
   return 0;
 }
 
-/// `dynfault diagnose`: one or more saved models applied to a stored run or a per-epoch CSV.
-int cmd_diagnose(const Args& args) {
-  std::vector<std::string> models;
-  std::string dbp, run, trace_file, format = "text", outcome, family;
-  int top = 5;
-  int64_t planned = -1;
-  auto d = db_option(dbp);
-  d.add_options()("model,m", po::value(&models)->composing(),
-                  "model file from 'dynfault train' (repeat for several tasks)")(
-      "run", po::value(&run), "a FINISHED run of --db")(
-      "trace", po::value(&trace_file),
-      "a per-epoch CSV of a run recorded elsewhere; header\n"
-      "  epoch,train_loss,train_metric,val_loss,val_metric\n"
-      "then optionally lr and metric keys of db/trace.h\n"
-      "(grad/global_norm, weight/<param>/norm, act/..., ...);\n"
-      "one row per epoch (0-based), empty cell = no value,\n"
-      "nan/inf allowed; optional '# outcome: X' and\n"
-      "'# planned_epochs: N' lines before the header\n"
-      "(docs/diagnose.md)")(
-      "outcome", po::value(&outcome),
-      "with --trace: how training ended (completed, nan_loss, diverged, exception, timeout, "
-      "crashed); default: the file's '# outcome:' line, else completed")(
-      "planned-epochs", po::value(&planned),
-      "with --trace: the planned number of epochs (default: the file's '# planned_epochs:' "
-      "line, else the rows)")(
-      "top", po::value(&top)->default_value(top), "features listed per model")(
-      "format", po::value(&format)->default_value(format), "text or json");
-  parse("diagnose", args, d,
-        "diagnose --model MODEL [--model MODEL2 ...] (--db PATH --run RUN_ID | --trace FILE.csv)"
-        " [--format text|json]");
-  if (models.empty()) throw UsageError("diagnose: no model given (--model MODEL)");
-  if (run.empty() == trace_file.empty())
-    throw UsageError("diagnose: give exactly one of --run RUN_ID and --trace FILE");
-  if (format != "text" && format != "json")
-    throw UsageError("diagnose: --format must be text or json, got '" + format + "'");
-  if (top < 0) throw UsageError("diagnose: --top must be >= 0");
-  if (!outcome.empty() && !db::is_outcome(outcome))
-    throw UsageError("diagnose: --outcome must be one of " + db::outcome_list() + "; got '" +
-                     outcome + "'");
-  if (!run.empty() && (!outcome.empty() || planned >= 0))
-    throw UsageError("diagnose: --outcome and --planned-epochs go with --trace only");
+namespace {
 
-  std::vector<diagnosis::SavedModel> loaded;
-  for (const auto& m : models) loaded.push_back(diagnosis::load_model_file(m));
+/// "train_metric=accuracy" -> (train_metric, accuracy).
+std::vector<std::pair<std::string, std::string>> column_mappings(
+    const std::vector<std::string>& specs) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& spec : specs) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      throw UsageError(
+          "diagnose: --column takes TARGET=COLUMN (e.g. train_metric=accuracy), got '" + spec +
+          "'");
+    out.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+  }
+  return out;
+}
 
-  db::Trace trace;
-  Json input;
-  if (!run.empty()) {
-    if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
-    db::Store store = db::Store::open_read_only(dbp);
-    const auto row = store.run(run);
-    if (!row) throw Error("diagnose: no run '" + run + "' in " + dbp);
-    if (row->status != "FINISHED")
-      throw Error("diagnose: run " + run + " is " + row->status + ": it has no stored trace");
-    trace = store.trace(run);
-    input = {{"db", dbp},
+/// The stored run `run` of `dbp`, diagnosed by every model.
+diagnosis::TraceDiagnoses diagnose_run(const std::vector<diagnosis::LoadedModel>& models,
+                                       const std::string& dbp, const std::string& run, int top) {
+  if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
+  db::Store store = db::Store::open_read_only(dbp);
+  const auto row = store.run(run);
+  if (!row) throw Error("diagnose: no run '" + run + "' in " + dbp);
+  if (row->status != "FINISHED")
+    throw Error("diagnose: run " + run + " is " + row->status + ": it has no stored trace");
+  const db::Trace trace = store.trace(run);
+  diagnosis::TraceDiagnoses d;
+  d.input = {{"db", dbp},
              {"run", run},
              {"program", row->spec.program},
              {"faults", row->spec.fault_ids},
              {"outcome", row->outcome}};
-  } else {
-    trace = features::read_trace_csv(trace_file);
-    if (!outcome.empty()) trace.outcome = outcome;
-    if (planned >= 0)
-      trace.recipe_json = planned > 0 ? "{\"epochs\":" + std::to_string(planned) + "}" : "";
-    if (!db::is_outcome(trace.outcome))
-      throw Error(trace_file + ": '# outcome: " + trace.outcome + "' is not one of " +
-                  db::outcome_list());
-    input = {{"trace", trace_file},
-             {"epochs", features::epoch_steps(trace).size()},
-             {"outcome", trace.outcome}};
-  }
+  for (const auto& m : models)
+    d.diagnoses.push_back(diagnosis::diagnose_trace(m.model, trace, top));
+  return d;
+}
 
-  Json results = Json::array();
-  std::ostringstream text;
-  if (!run.empty())
-    text << "run " << run << " of " << dbp << " (" << input["program"].get<std::string>() << ", "
-         << (input["faults"].get<std::string>().empty() ? std::string("clean")
-                                                         : "faults " + input["faults"].get<std::string>())
-         << ", outcome " << input["outcome"].get<std::string>() << ")\n";
-  else
-    text << "trace " << trace_file << " (" << input["epochs"].get<size_t>() << " epochs, outcome "
-         << trace.outcome << ")\n";
-  for (size_t i = 0; i < loaded.size(); ++i) {
-    const auto& m = loaded[i];
-    const auto dx = diagnosis::diagnose_trace(m, trace, top);
-    Json proba = Json::array();
-    for (const auto& [c, p] : dx.proba) proba.push_back({{"class", c}, {"p", p}});
-    Json feats = Json::array();
-    for (const auto& f : dx.top)
-      feats.push_back({{"feature", f.feature},
-                       {"value", std::isfinite(f.value) ? Json(f.value) : Json(nullptr)},
-                       {"z", f.z},
-                       {"contribution", f.contribution}});
-    results.push_back({{"model", models[i]},
-                       {"task", m.task},
-                       {"task_classes", m.task_classes},
-                       {"diagnoser", m.diagnoser->name()},
-                       {"feature_set", m.feature_set},
-                       {"n_features", m.feature_names.size()},
-                       {"trained_on", m.n_traces},
-                       {"predicted", dx.predicted},
-                       {"probabilities", proba},
-                       {"explanation",
-                        {{"method", dx.method},
-                         {"description", diagnosis::describe_method(dx.method)},
-                         {"features", feats}}},
-                       {"missing_features", dx.n_missing}});
-    text << "\n== " << m.task << " (" << m.diagnoser->name() << " on " << m.feature_set << ", "
-         << m.feature_names.size() << " features; " << models[i] << ", trained on "
-         << m.n_traces << " traces) ==\n"
-         << "predicted: " << dx.predicted << '\n';
-    for (const auto& [c, p] : dx.proba)
-      text << "  " << std::left << std::setw(24) << c << std::right << std::fixed
-           << std::setprecision(4) << p << '\n';
-    text.unsetf(std::ios::floatfield);
-    if (dx.top.empty() && top > 0)
-      text << "top features: none (" << dx.method
-           << ": no single feature changes the predicted class's score)\n";
-    if (!dx.top.empty()) {
-      text << "top features (" << diagnosis::describe_method(dx.method) << "):\n";
-      text << "  " << std::left << std::setw(40) << "feature" << std::right << std::setw(12)
-           << "value" << std::setw(10) << "z" << std::setw(14) << "contribution" << '\n';
-      for (const auto& f : dx.top)
-        text << "  " << std::left << std::setw(40) << f.feature << std::right << std::setw(12)
-             << shown_number(f.value) << std::setw(10) << shown_number(f.z, 3) << std::setw(14)
-             << shown_number(f.contribution) << '\n';
-    }
-    if (dx.n_missing > 0)
-      text << "  (" << dx.n_missing << " of " << m.feature_names.size()
-           << " features missing in this trace; the model imputes them)\n";
+struct TraceFlags {
+  features::TraceLogOptions log;
+  std::string outcome;
+  int64_t planned = -1;
+};
+
+/// One log file diagnosed by every model; a bad file is reported in the result, not thrown.
+diagnosis::TraceDiagnoses diagnose_file(const std::vector<diagnosis::LoadedModel>& models,
+                                        const std::string& path, const TraceFlags& flags,
+                                        int top) {
+  diagnosis::TraceDiagnoses d;
+  d.input = {{"trace", path}};
+  try {
+    features::TraceLog log = features::read_trace_log(path, flags.log);
+    db::Trace& trace = log.trace;
+    if (!flags.outcome.empty()) trace.outcome = flags.outcome;
+    if (flags.planned >= 0)
+      trace.recipe_json =
+          flags.planned > 0 ? "{\"epochs\":" + std::to_string(flags.planned) + "}" : "";
+    if (!db::is_outcome(trace.outcome))
+      throw Error(path + ": '# outcome: " + trace.outcome + "' is not one of " +
+                  db::outcome_list());
+    d.input.emplace_back("format", log.format);
+    d.input.emplace_back("epochs", std::to_string(features::epoch_steps(trace).size()));
+    d.input.emplace_back("outcome", trace.outcome);
+    for (const auto& m : models)
+      d.diagnoses.push_back(diagnosis::diagnose_trace(m.model, trace, top));
+  } catch (const std::exception& e) {
+    d.diagnoses.clear();
+    d.error = e.what();
   }
-  if (format == "json") {
-    Json all = Json::object();
-    all["input"] = input;
-    all["diagnoses"] = results;
-    std::cout << all.dump(2) << '\n';
-  } else
-    std::cout << text.str();
+  return d;
+}
+
+}  // namespace
+
+/// `dynfault diagnose`: saved models applied to a stored run, or to one or many logs of runs
+/// recorded elsewhere (each model is read once). Logic and output live in diagnosis/.
+int cmd_diagnose(const Args& args) {
+  std::vector<std::string> models, trace_files, column_specs;
+  std::string dbp, run, traces_from, format = "text", ignore;
+  TraceFlags flags;
+  int top = 5;
+  auto d = db_option(dbp);
+  d.add_options()("model,m", po::value(&models)->composing(),
+                  "model file from 'dynfault train' (repeat for several tasks)")(
+      "run", po::value(&run), "a FINISHED run of --db")(
+      "trace", po::value(&trace_files)->multitoken()->composing(),
+      "log files or directories (every *.csv below them) of runs recorded elsewhere: the\n"
+      "dynfault per-epoch CSV, Keras CSVLogger, Lightning metrics.csv or TensorBoard\n"
+      "scalars (docs/diagnose.md)")(
+      "traces-from", po::value(&traces_from), "a file listing trace paths, one a line")(
+      "trace-format", po::value(&flags.log.format)->default_value(flags.log.format),
+      "auto, dynfault, keras, lightning or tensorboard-csv")(
+      "column", po::value(&column_specs)->composing(),
+      "map a log column: TARGET=COLUMN, TARGET one of epoch, train_loss, train_metric,\n"
+      "val_loss, val_metric, lr or a metric key (repeatable)")(
+      "ignore-columns", po::value(&ignore), "log columns (or tags) to leave out, comma-separated")(
+      "outcome", po::value(&flags.outcome),
+      "with --trace: how training ended (completed, nan_loss, diverged, exception, timeout, "
+      "crashed); default: the file's '# outcome:' line, else completed")(
+      "planned-epochs", po::value(&flags.planned),
+      "with --trace: the planned number of epochs (default: the file's '# planned_epochs:' "
+      "line, else the rows)")(
+      "top", po::value(&top)->default_value(top), "features listed per model")(
+      "format", po::value(&format)->default_value(format),
+      "text, json, jsonl (one line per trace) or csv (one row per trace)");
+  parse("diagnose", args, d,
+        "diagnose --model MODEL [--model MODEL2 ...] (--db PATH --run RUN_ID | --trace FILE|DIR"
+        " ... | --traces-from LIST) [--format text|json|jsonl|csv]");
+  if (models.empty()) throw UsageError("diagnose: no model given (--model MODEL)");
+  const bool logs = !trace_files.empty() || !traces_from.empty();
+  if (run.empty() == !logs)
+    throw UsageError("diagnose: give exactly one of --run RUN_ID and --trace FILE (or "
+                     "--traces-from LIST)");
+  if (format != "text" && format != "json" && format != "jsonl" && format != "csv")
+    throw UsageError("diagnose: --format must be text, json, jsonl or csv, got '" + format + "'");
+  if (top < 0) throw UsageError("diagnose: --top must be >= 0");
+  if (!flags.outcome.empty() && !db::is_outcome(flags.outcome))
+    throw UsageError("diagnose: --outcome must be one of " + db::outcome_list() + "; got '" +
+                     flags.outcome + "'");
+  if (!run.empty() && (!flags.outcome.empty() || flags.planned >= 0 || !column_specs.empty() ||
+                       !ignore.empty() || flags.log.format != "auto"))
+    throw UsageError("diagnose: --outcome, --planned-epochs, --trace-format, --column and "
+                     "--ignore-columns go with --trace only");
+  flags.log.columns = column_mappings(column_specs);
+  flags.log.ignore_columns = split_list(ignore);
+  const auto& known = features::trace_formats();
+  if (flags.log.format != "auto" &&
+      std::find(known.begin(), known.end(), flags.log.format) == known.end())
+    throw UsageError("diagnose: " +
+                     unknown_name_message("trace format", flags.log.format, known) + " (or auto)");
+
+  // Every model and the list of inputs are read before anything is printed.
+  std::vector<diagnosis::LoadedModel> loaded;
+  for (const auto& m : models) loaded.push_back({m, diagnosis::load_model_file(m)});
+  const std::vector<std::string> paths =
+      logs ? features::expand_trace_paths(trace_files, traces_from) : std::vector<std::string>{};
+
+  const std::vector<std::string> csv_keys =
+      logs ? std::vector<std::string>{"trace", "format", "epochs", "outcome"}
+           : std::vector<std::string>{"db", "run", "program", "faults", "outcome"};
+  if (format == "csv") std::cout << diagnosis::diagnosis_csv_header(loaded, csv_keys);
+  if (format == "json" && paths.size() > 1) std::cout << "[\n";
+  int64_t failed = 0;
+  const size_t n = logs ? paths.size() : 1;
+  for (size_t i = 0; i < n; ++i) {
+    const diagnosis::TraceDiagnoses dx =
+        logs ? diagnose_file(loaded, paths[i], flags, top) : diagnose_run(loaded, dbp, run, top);
+    // A single bad log is an error as before; in a batch it is one failed line among many.
+    if (!dx.error.empty() && n == 1) throw Error(dx.error);
+    failed += dx.error.empty() ? 0 : 1;
+    if (format == "text") {
+      std::cout << (i ? "\n" : "") << diagnosis::diagnosis_text(loaded, dx, top);
+    } else if (format == "json") {
+      std::cout << diagnosis::diagnosis_json(loaded, dx, 2)
+                << (paths.size() > 1 && i + 1 < n ? ",\n" : "\n");
+    } else if (format == "jsonl") {
+      std::cout << diagnosis::diagnosis_json(loaded, dx, -1) << '\n';
+    } else {
+      std::cout << diagnosis::diagnosis_csv_row(loaded, dx, csv_keys);
+    }
+  }
+  if (format == "json" && paths.size() > 1) std::cout << "]\n";
+  std::cout.flush();
+  if (failed > 0) {
+    std::cerr << "diagnose: " << failed << " of " << n
+              << " traces could not be diagnosed (their error is in the output)\n";
+    return 1;
+  }
   return 0;
 }
 

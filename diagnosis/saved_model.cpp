@@ -274,6 +274,15 @@ Diagnosis diagnose_trace(const SavedModel& model, const db::Trace& trace, int to
   std::stable_sort(out.proba.begin(), out.proba.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   for (double v : values) out.n_missing += std::isfinite(v) ? 0 : 1;
+  out.imputed_share = d > 0 ? static_cast<double>(out.n_missing) / static_cast<double>(d) : 0;
+  out.missing_by_input = set.missing_inputs(trace);
+  {
+    std::set<std::string> by_input;
+    for (const auto& g : out.missing_by_input) by_input.insert(g.columns.begin(), g.columns.end());
+    for (size_t j = 0; j < d; ++j)
+      if (!std::isfinite(values[j]) && !by_input.count(model.feature_names[j]))
+        out.missing_undefined.push_back(model.feature_names[j]);
+  }
 
   const Matrix z = model.scaler.transform(x);
   std::vector<double> contribution(d, 0.0);

@@ -20,6 +20,7 @@
 #include "db/trace.h"
 #include "diagnosis/diagnoser.h"
 #include "diagnosis/preprocess.h"
+#include "features/feature_set.h"
 
 namespace dynfault::db {
 class Store;
@@ -96,6 +97,14 @@ struct Diagnosis {
   std::string method;
   std::vector<FeatureContribution> top;  ///< by |contribution|, largest first
   int64_t n_missing = 0;                 ///< features NaN/Inf in this trace (imputed)
+  /// n_missing / the model's feature count: the share of the model's input that is imputed.
+  double imputed_share = 0;
+  /// The missing features whose inputs the trace lacks, by the input that would provide them
+  /// (features/feature_set.h FeatureSet::missing_inputs), largest group first.
+  std::vector<features::MissingInput> missing_by_input;
+  /// The other missing features: inputs present, value undefined on this trace (a statistic
+  /// of too few epochs, a ratio to zero, a non-finite value), in column order.
+  std::vector<std::string> missing_undefined;
 };
 
 /// The model's features of `trace` (same feature code as `dynfault features`), its class

@@ -1,80 +1,31 @@
 #include "features/trace_csv.h"
 
 #include <algorithm>
-#include <cerrno>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
 #include <vector>
 
 #include "common/check.h"
+#include "common/registry.h"
+#include "features/csv_table.h"
+#include "features/trace_log_detail.h"
 #include "features/trace_util.h"
 
 namespace dynfault::features {
 namespace {
 
-constexpr const char* kRequired[] = {"epoch", "train_loss", "train_metric", "val_loss",
-                                     "val_metric"};
-/// Short column names and the metric keys they stand for.
-const std::map<std::string, std::string>& short_names() {
-  static const std::map<std::string, std::string> kMap = {
-      {"train_loss", keys::kTrainLoss}, {"train_metric", keys::kTrainMetric},
-      {"val_loss", keys::kValLoss},     {"val_metric", keys::kValMetric},
-      {"lr", keys::kLr}};
-  return kMap;
-}
-/// Families of metric keys that may appear as per-epoch columns under their own name.
+namespace fs = std::filesystem;
+
+/// Families of metric keys a per-epoch CSV may hold (write_trace_csv's choice).
 constexpr const char* kKeyPrefixes[] = {"epoch/", "grad/", "weight/", "act/",
                                         "opt/",   "curv/", "final/",  "probe/"};
-
-std::string trim(const std::string& s) {
-  const auto a = s.find_first_not_of(" \t\r");
-  if (a == std::string::npos) return "";
-  const auto b = s.find_last_not_of(" \t\r");
-  return s.substr(a, b - a + 1);
-}
-
-std::vector<std::string> split_cells(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  std::stringstream ss(line);
-  while (std::getline(ss, cell, ',')) out.push_back(trim(cell));
-  if (!line.empty() && line.back() == ',') out.push_back("");
-  return out;
-}
-
-std::string expected_columns() {
-  return "expected columns: epoch,train_loss,train_metric,val_loss,val_metric, optionally lr "
-         "and metric keys of db/trace.h (grad/..., weight/..., act/..., opt/..., curv/..., "
-         "final/...)";
-}
-
-bool parse_number(const std::string& cell, double& v) {
-  std::string c = cell;
-  std::transform(c.begin(), c.end(), c.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  if (c == "nan") {
-    v = std::numeric_limits<double>::quiet_NaN();
-    return true;
-  }
-  if (c == "inf" || c == "+inf" || c == "infinity") {
-    v = std::numeric_limits<double>::infinity();
-    return true;
-  }
-  if (c == "-inf" || c == "-infinity") {
-    v = -std::numeric_limits<double>::infinity();
-    return true;
-  }
-  char* end = nullptr;
-  errno = 0;
-  v = std::strtod(c.c_str(), &end);
-  return !c.empty() && end != nullptr && *end == '\0';
-}
 
 std::string csv_number(double v) {
   if (std::isnan(v)) return "nan";
@@ -84,132 +35,294 @@ std::string csv_number(double v) {
   return buf;
 }
 
-}  // namespace
+std::string expected_columns(const std::string& format) {
+  if (format == "dynfault")
+    return "expected columns: "
+           "epoch,train_loss,train_metric,val_loss,val_metric, optionally lr "
+           "and metric keys of db/trace.h (grad/global_norm, weight/<p>/norm, "
+           "act/..., opt/..., "
+           "curv/..., final/...)";
+  return "known: epoch, losses, accuracies (or R^2) and learning rates by "
+         "their usual names, "
+         "and metric keys of db/trace.h";
+}
 
-db::Trace parse_trace_csv(const std::string& text, const std::string& name) {
-  db::Trace trace;
-  trace.run_uuid = "csv:" + name;
-  trace.outcome = "completed";
-  trace.faults_json = "";
-  int64_t planned = 0;
-  std::istringstream in(text);
-  std::string line;
-  int line_no = 0;
-  std::vector<std::string> header;
-  std::vector<std::string> key_of;  // per column: metric key ("" for epoch)
-  int64_t last_epoch = -1;
-  int64_t rows = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (trim(line).empty()) continue;
-    if (header.empty() && trim(line)[0] == '#') {
-      const std::string body = trim(trim(line).substr(1));
-      const auto colon = body.find(':');
-      if (colon == std::string::npos) continue;  // a comment
-      const std::string k = trim(body.substr(0, colon)), v = trim(body.substr(colon + 1));
-      if (k == "outcome") {
-        trace.outcome = v;
-      } else if (k == "planned_epochs") {
-        double e = 0;
-        if (!parse_number(v, e) || !(e >= 0) || e != std::floor(e))
-          throw ConfigError(name, line_no, "planned_epochs", v, "not a non-negative integer");
-        planned = static_cast<int64_t>(e);
-      } else if (k == "family") {
-        trace.family = v;
-      } else if (k == "program") {
-        trace.program = v;
-      } else if (k == "task") {
-        trace.task = v;
-      }
-      continue;  // other '# key: value' lines are comments
-    }
-    const auto cells = split_cells(line);
-    if (header.empty()) {
-      header = cells;
-      std::set<std::string> seen_keys;
-      for (size_t c = 0; c < header.size(); ++c) {
-        const std::string& h = header[c];
-        const std::string col = "column " + std::to_string(c + 1);
-        if (h.empty()) throw ConfigError(name, line_no, col, "", "empty column name; " + expected_columns());
-        std::string key;
-        if (h == "epoch") {
-          key = "";
-        } else if (short_names().count(h)) {
-          key = short_names().at(h);
-        } else if (h == "train/loss" || h.rfind("time/", 0) == 0) {
-          throw ConfigError(name, line_no, col, h,
-                            "a step-level series cannot be a per-epoch column");
-        } else {
-          bool known = false;
-          for (const char* p : kKeyPrefixes) known = known || h.rfind(p, 0) == 0;
-          if (!known || h.size() < 3 || h.back() == '/')
-            throw ConfigError(name, line_no, col, h, "unknown column; " + expected_columns());
-          key = h;
-        }
-        if (!seen_keys.insert(key.empty() ? std::string("epoch") : key).second)
-          throw ConfigError(name, line_no, col, h, "column given twice");
-        key_of.push_back(key);
-      }
-      for (const char* r : kRequired)
-        if (std::find(header.begin(), header.end(), r) == header.end())
-          throw ConfigError(name, line_no, "", "",
-                            std::string("missing column '") + r + "'; " + expected_columns());
+std::string column_label(size_t c, const std::string& header) {
+  return "column " + std::to_string(c + 1) + " (" + shown(header) + ")";
+}
+
+void apply_metadata(const CsvTable& table, const std::string& name, db::Trace& trace,
+                    int64_t& planned) {
+  for (size_t i = 0; i < table.meta.size(); ++i) {
+    const auto& [k, v] = table.meta[i];
+    if (k == "outcome") {
+      trace.outcome = v;
+    } else if (k == "planned_epochs") {
+      double e = 0;
+      if (!parse_number(v, e) || !(e >= 0) || e != std::floor(e) || e > 1e12)
+        throw ConfigError(name, table.meta_lines[i], "planned_epochs", shown(v),
+                          "not a non-negative integer");
+      planned = static_cast<int64_t>(e);
+    } else if (k == "family") {
+      trace.family = v;
+    } else if (k == "program") {
+      trace.program = v;
+    } else if (k == "task") {
+      trace.task = v;
+    }  // other '# key: value' lines are comments
+  }
+}
+
+bool is_index_header(const std::string& h) { return h.empty() || h == "Unnamed: 0"; }
+
+/// What each column of a wide table becomes: a metric key, "epoch", or "" (left out).
+std::vector<std::string> plan_columns(const CsvTable& table, const std::string& name,
+                                      const std::string& format, const TraceLogOptions& options,
+                                      TraceLog& out) {
+  const bool index_col = is_index_header(table.header[0]);
+  std::vector<std::string> plan(table.header.size());
+  std::map<std::string, size_t> column_of_key;
+  const int line = table.header_line;
+  for (size_t c = 0; c < table.header.size(); ++c) {
+    const std::string& h = table.header[c];
+    std::string lower = h;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+    std::string key = detail::explicit_target(options, h);
+    if (key.empty() && std::find(options.ignore_columns.begin(), options.ignore_columns.end(), h) !=
+                           options.ignore_columns.end()) {
+      out.left_out.push_back(h + " (--ignore-columns)");
       continue;
     }
-    if (cells.size() != header.size())
-      throw ConfigError(name, line_no, "", "",
-                        "row has " + std::to_string(cells.size()) + " cells, the header has " +
-                            std::to_string(header.size()));
-    int64_t epoch = 0;
-    const size_t epoch_col =
-        static_cast<size_t>(std::find(header.begin(), header.end(), "epoch") - header.begin());
-    {
-      double e = 0;
-      if (!parse_number(cells[epoch_col], e) || !(e >= 0) || e != std::floor(e) || e > 1e12)
-        throw ConfigError(name, line_no, "column " + std::to_string(epoch_col + 1) + " (epoch)",
-                          cells[epoch_col], "epoch must be a non-negative integer");
-      epoch = static_cast<int64_t>(e);
-      if (epoch <= last_epoch)
-        throw ConfigError(name, line_no, "column " + std::to_string(epoch_col + 1) + " (epoch)",
-                          cells[epoch_col], "epochs must be strictly increasing");
-      last_epoch = epoch;
+    if (key.empty() && c == 0 && index_col) {
+      plan[c] = "index";  // the epoch when no column is; else left out
+      continue;
     }
-    for (size_t c = 0; c < cells.size(); ++c) {
-      if (c == epoch_col || cells[c].empty()) continue;
-      double v = 0;
-      if (!parse_number(cells[c], v))
-        throw ConfigError(name, line_no,
-                          "column " + std::to_string(c + 1) + " (" + header[c] + ")", cells[c],
-                          "not a number (write nan, inf, -inf, or leave the cell empty)");
-      db::Series& s = trace.series[key_of[c]];
-      s.steps.push_back(epoch);
-      s.values.push_back(v);
+    if (key.empty() && h.empty())
+      throw ConfigError(name, line, "column " + std::to_string(c + 1), "",
+                        "empty column name; " + expected_columns(format));
+    if (key.empty() && lower == "epoch") key = "epoch";
+    if (key.empty() && format == "lightning" && lower == "step") {
+      out.left_out.push_back(h + " (the global step: rows are grouped by epoch)");
+      continue;
     }
-    ++rows;
+    if (key.empty()) key = detail::short_name_key(h);
+    if (key.empty() && !db::key_pattern_of(h).empty()) key = h;
+    if (key.empty() && format != "dynfault") {
+      const detail::Recognised rec = detail::recognise_name(h, "");
+      if (rec.step_level) {
+        out.left_out.push_back(h + " (step-level)");
+        continue;
+      }
+      key = rec.key;
+    }
+    if (key.empty()) {
+      std::string hint = h.find('/') != std::string::npos
+                             ? db::closest_metric_key(h)
+                             : closest_match(h, {"epoch", "train_loss", "train_metric", "val_loss",
+                                                 "val_metric", "lr"});
+      throw ConfigError(name, line, "column " + std::to_string(c + 1), shown(h),
+                        "unknown column" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                            "; " + expected_columns(format) + "; map it with --column TARGET=" +
+                            shown(h) + " or leave it out with --ignore-columns " + shown(h));
+    }
+    if (key == keys::kStepLoss || key.rfind("time/", 0) == 0)
+      throw ConfigError(name, line, column_label(c, h), "",
+                        "a step-level series cannot be a per-epoch column");
+    const auto [it, fresh] = column_of_key.emplace(key, c);
+    if (!fresh)
+      throw ConfigError(
+          name, line, column_label(c, h), "",
+          (key == "epoch" ? std::string("a second epoch column")
+                          : "gives " + key + " like column " + std::to_string(it->second + 1) +
+                                " (" + shown(table.header[it->second]) + ")") +
+              "; column given twice? leave one out with --ignore-columns");
+    plan[c] = key;
   }
-  if (header.empty()) throw ConfigError(name, 0, "", "", "no header line; " + expected_columns());
-  if (rows == 0) throw ConfigError(name, line_no, "", "", "no epoch rows after the header");
-  if (planned > 0) trace.recipe_json = "{\"epochs\":" + std::to_string(planned) + "}";
-  return trace;
+  if (!column_of_key.count("epoch")) {
+    if (!index_col)
+      throw ConfigError(name, line, "", "",
+                        "no epoch column; " + expected_columns(format) +
+                            " (or map one with --column epoch=NAME)");
+    plan[0] = "epoch";  // pandas' index of a per-epoch DataFrame
+  } else if (index_col && plan[0] == "index") {
+    plan[0] = "";
+    out.left_out.push_back("the pandas index column");
+  }
+  return plan;
+}
+
+/// Reads the rows of a wide table: one row per epoch (dynfault, keras), or several rows per epoch
+/// whose values are averaged (lightning).
+void read_wide_rows(const CsvTable& table, const std::string& name, const std::string& format,
+                    const std::vector<std::string>& plan, TraceLog& out) {
+  const size_t epoch_col =
+      static_cast<size_t>(std::find(plan.begin(), plan.end(), "epoch") - plan.begin());
+  const bool grouped = format == "lightning";
+  struct Cell {
+    int64_t epoch;
+    double sum;
+    int64_t n;
+  };
+  std::vector<std::vector<Cell>> cells(plan.size());
+  int64_t last_epoch = -1;
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    const auto& row = table.rows[r];
+    const int line = table.row_lines[r];
+    double e = 0;
+    if (!parse_number(row[epoch_col], e) || !(e >= 0) || e != std::floor(e) || e > 1e12)
+      throw ConfigError(name, line, column_label(epoch_col, table.header[epoch_col]),
+                        shown(row[epoch_col]), "epoch must be a non-negative integer");
+    const auto epoch = static_cast<int64_t>(e);
+    if (grouped ? epoch < last_epoch : epoch <= last_epoch)
+      throw ConfigError(
+          name, line, column_label(epoch_col, table.header[epoch_col]), shown(row[epoch_col]),
+          grouped ? "epochs must not decrease" : "epochs must be strictly increasing");
+    last_epoch = epoch;
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (c == epoch_col || plan[c].empty() || plan[c] == "index" || row[c].empty()) continue;
+      double v = 0;
+      if (!parse_number(row[c], v))
+        throw ConfigError(name, line, column_label(c, table.header[c]), shown(row[c]),
+                          "not a number (write nan, inf, -inf, or leave the cell empty)");
+      auto& col = cells[c];
+      if (!col.empty() && col.back().epoch == epoch) {
+        col.back().sum += v;
+        ++col.back().n;
+      } else {
+        col.push_back(Cell{epoch, v, 1});
+      }
+    }
+  }
+  for (size_t c = 0; c < plan.size(); ++c) {
+    if (c == epoch_col || plan[c].empty() || plan[c] == "index") continue;
+    out.mapped.emplace_back(table.header[c], plan[c]);
+    if (cells[c].empty()) continue;
+    db::Series& s = out.trace.series[plan[c]];
+    for (const Cell& cell : cells[c]) {
+      s.steps.push_back(cell.epoch);
+      s.values.push_back(cell.sum / static_cast<double>(cell.n));
+    }
+  }
+  if (table.rows.empty())
+    throw ConfigError(name, table.header_line, "", "", "no epoch rows after the header");
+}
+
+}  // namespace
+
+const std::vector<std::string>& trace_formats() {
+  static const std::vector<std::string> kFormats = {"dynfault", "keras", "lightning",
+                                                    "tensorboard-csv"};
+  return kFormats;
+}
+
+TraceLog parse_trace_log(const std::string& text, const std::string& name,
+                         const TraceLogOptions& options) {
+  const auto& formats = trace_formats();
+  if (options.format != "auto" &&
+      std::find(formats.begin(), formats.end(), options.format) == formats.end())
+    throw ConfigError(unknown_name_message("trace format", options.format, formats) + " (or auto)");
+  const CsvTable table = read_csv_table(text, name);
+  TraceLog out;
+  out.trace.run_uuid = "csv:" + name;
+  out.trace.outcome = "completed";
+  int64_t planned = 0;
+  apply_metadata(table, name, out.trace, planned);
+  out.format = options.format == "auto"
+                   ? detail::detect_format(table, is_index_header(table.header[0]))
+                   : options.format;
+  if (out.format == "tensorboard-csv") {
+    detail::read_tensorboard_long(table, name, options, out);
+    if (table.rows.empty())
+      throw ConfigError(name, table.header_line, "", "", "no rows after the header");
+  } else {
+    const std::vector<std::string> plan = plan_columns(table, name, out.format, options, out);
+    if (out.format == "dynfault")
+      for (const char* k : {"train_loss", "train_metric", "val_loss", "val_metric"}) {
+        const std::string key = detail::short_name_key(k);
+        if (std::find(plan.begin(), plan.end(), key) == plan.end())
+          throw ConfigError(
+              name, table.header_line, "", "",
+              std::string("missing column '") + k + "'; " + expected_columns(out.format));
+      }
+    read_wide_rows(table, name, out.format, plan, out);
+  }
+  bool has_loss = false;
+  for (const auto& [column, key] : out.mapped) has_loss = has_loss || key == keys::kTrainLoss;
+  if (!has_loss)
+    throw ConfigError(name, table.header_line, "", "",
+                      "no training loss found (" + out.format +
+                          " format); map its column with --column train_loss=NAME");
+  if (planned > 0) out.trace.recipe_json = "{\"epochs\":" + std::to_string(planned) + "}";
+  return out;
+}
+
+TraceLog read_trace_log(const std::string& path, const TraceLogOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in || fs::is_directory(path))
+    throw ConfigError(path, 0, "", "", "cannot read the trace file");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_trace_log(text, path, options);
+}
+
+db::Trace parse_trace_csv(const std::string& text, const std::string& name) {
+  TraceLogOptions o;
+  o.format = "dynfault";
+  return parse_trace_log(text, name, o).trace;
 }
 
 db::Trace read_trace_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, 0, "", "", "cannot read the trace file");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parse_trace_csv(text, path);
+  TraceLogOptions o;
+  o.format = "dynfault";
+  return read_trace_log(path, o).trace;
+}
+
+std::vector<std::string> expand_trace_paths(const std::vector<std::string>& paths,
+                                            const std::string& list_file) {
+  std::vector<std::string> given = paths;
+  if (!list_file.empty()) {
+    std::ifstream in(list_file);
+    if (!in || fs::is_directory(list_file))
+      throw ConfigError(list_file, 0, "", "", "cannot read the list of traces");
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto a = line.find_first_not_of(" \t\r");
+      if (a == std::string::npos || line[a] == '#') continue;
+      const auto b = line.find_last_not_of(" \t\r");
+      given.push_back(line.substr(a, b - a + 1));
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& p : given) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (auto it = fs::recursive_directory_iterator(p, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file(ec) && it->path().extension() == ".csv")
+          found.push_back(it->path().string());
+      if (ec) throw Error("cannot list the directory '" + shown(p) + "': " + ec.message());
+      if (found.empty()) throw Error("no *.csv file in the directory '" + shown(p) + "'");
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else if (fs::exists(p, ec)) {
+      out.push_back(p);
+    } else {
+      throw Error("no trace file '" + shown(p) + "'");
+    }
+  }
+  return out;
 }
 
 std::string write_trace_csv(const db::Trace& trace, std::vector<std::string>* left_out) {
   const std::vector<int64_t> epochs = epoch_steps(trace);
   const std::set<int64_t> epoch_set(epochs.begin(), epochs.end());
-  std::vector<std::pair<std::string, std::string>> columns = {  // (header, key)
-      {"train_loss", keys::kTrainLoss},
-      {"train_metric", keys::kTrainMetric},
-      {"val_loss", keys::kValLoss},
-      {"val_metric", keys::kValMetric},
-      {"lr", keys::kLr}};
+  std::vector<std::pair<std::string, std::string>> columns = {// (header, key)
+                                                              {"train_loss", keys::kTrainLoss},
+                                                              {"train_metric", keys::kTrainMetric},
+                                                              {"val_loss", keys::kValLoss},
+                                                              {"val_metric", keys::kValMetric},
+                                                              {"lr", keys::kLr}};
   std::set<std::string> used;
   for (const auto& c : columns) used.insert(c.second);
   for (const auto& [key, s] : trace.series) {
@@ -217,6 +330,8 @@ std::string write_trace_csv(const db::Trace& trace, std::vector<std::string>* le
     bool ok = key != keys::kStepLoss && key.rfind("time/", 0) != 0;
     bool prefixed = false;
     for (const char* p : kKeyPrefixes) prefixed = prefixed || key.rfind(p, 0) == 0;
+    // Only keys the reader accepts back (a key of db/trace.h).
+    prefixed = prefixed && !db::key_pattern_of(key).empty();
     ok = ok && prefixed && key.find(',') == std::string::npos;
     for (size_t i = 0; ok && i < s.steps.size(); ++i) ok = epoch_set.count(s.steps[i]) > 0;
     // One point per epoch at most.

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,68 @@ TEST_SUITE("e2e") {
               doctest::Approx(j["diagnoses"][m]["probabilities"][c]["p"].get<double>())
                   .epsilon(1e-12));
     }
+
+    // Only the required columns: the gradient and weight monitors are missing, never 0, and
+    // the diagnosis names the inputs that would provide them.
+    {
+      std::ifstream in(dir / "run.csv");
+      std::ofstream out(dir / "required.csv");
+      for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] == '#') {
+          out << line << '\n';
+          continue;
+        }
+        size_t cut = 0;
+        for (int c = 0; c < 5; ++c) cut = line.find(',', cut) + 1;
+        out << line.substr(0, line.find(',', cut)) << '\n';
+      }
+    }
+    const auto required = run_cli("diagnose --trace required.csv --model fault.model", dir);
+    INFO(required.out);
+    REQUIRE(required.code == 0);
+    CHECK(required.out.find("missing: 64 of 172 features") != std::string::npos);
+    CHECK(required.out.find("add grad/first_last_ratio to get 8 more features "
+                            "(ft_explode_gradient_*)") != std::string::npos);
+    const Json req = parse_json(
+        run_cli("diagnose --trace required.csv --model fault.model --format json", dir).out);
+    CHECK(req["diagnoses"][0]["missing_features"] == 64);
+    CHECK(req["diagnoses"][0]["imputed_share"].get<double>() == doctest::Approx(64.0 / 172));
+    size_t grouped = 0;
+    for (const auto& g : req["diagnoses"][0]["missing_by_input"])
+      grouped += g["count"].get<size_t>();
+    CHECK(grouped == 64);
+
+    // Many traces in one call: a directory, a list file, one line or row per trace; a bad file
+    // is an error line among the others and makes the exit status 1.
+    fs::create_directories(dir / "batch" / "sub");
+    fs::copy_file(dir / "run.csv", dir / "batch" / "a.csv");
+    fs::copy_file(dir / "required.csv", dir / "batch" / "sub" / "b.csv");
+    std::ofstream(dir / "batch" / "keras.csv")
+        << "epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,1.2,0.4,1.3\n1,0.6,1.0,0.5,1.1\n";
+    std::ofstream(dir / "list.txt") << "# traces\nrun.csv\n\nbatch\n";
+    const auto lines = run_cli(
+        "diagnose --traces-from list.txt --model fault.model --model detect.model --format jsonl",
+        dir);
+    INFO(lines.out);
+    CHECK(lines.code == 0);
+    std::vector<Json> docs;
+    std::istringstream ls(lines.out);
+    for (std::string line; std::getline(ls, line);)
+      if (!line.empty() && line[0] == '{') docs.push_back(Json::parse(line));
+    REQUIRE(docs.size() == 4);
+    CHECK(docs[0]["input"]["trace"] == "run.csv");
+    CHECK(docs[2]["input"]["format"] == "keras");  // batch/a.csv, batch/keras.csv, batch/sub/b.csv
+    for (const auto& doc : docs) CHECK(doc["diagnoses"].size() == 2);
+    CHECK(docs[0]["diagnoses"][0]["predicted"] == j["diagnoses"][0]["predicted"]);
+    std::ofstream(dir / "batch" / "z_bad.csv") << "epoch,loss\n0,\x01oops\n";
+    const auto rows =
+        run_cli("diagnose --trace run.csv batch --model fault.model --format csv", dir);
+    INFO(rows.out);
+    CHECK(rows.code == 1);
+    CHECK(rows.out.find("trace,format,epochs,outcome,m1_predicted,") == 0);
+    CHECK(rows.out.find("z_bad.csv") != std::string::npos);
+    CHECK(rows.out.find("\\x01oops") != std::string::npos);
+    CHECK(rows.out.find("1 of 5 traces could not be diagnosed") != std::string::npos);
 
     // Bad input: clear errors, non-zero exits, nothing written.
     const auto no_run = run_cli("diagnose --db t.db --run deadbeef --model fault.model", dir);
