@@ -9,6 +9,9 @@ packages=(
   libtorch-dev libyaml-cpp-dev libsqlite3-dev libboost-program-options-dev
   nlohmann-json3-dev libxxhash-dev zlib1g-dev libxgboost-dev doctest-dev
   dataset-fashion-mnist sqlite3
+  # The Python recorder's round trip (tests/runner/test_python_recorder.cpp) and the pandas
+  # example of docs/export.md (tests/db/test_export_pandas.cpp) run Debian's python3.
+  python3-torch python3-pandas
   # LibTorch links libblas.so.3; Debian's reference BLAS is ~5x slower than OpenBLAS for the
   # small matrix products of these programs (fashion_mlp clean run: 4.5 s vs 0.8 s, measured).
   libopenblas0-pthread
