@@ -31,7 +31,9 @@ echo "models: $(du -cb "$work"/*.model | tail -1 | cut -f1) bytes in 3 files"
 
 mkdir "$work/traces"
 sqlite3 -readonly "$db" "SELECT run_uuid FROM runs WHERE status = 'FINISHED' ORDER BY run_uuid LIMIT $n" |
-  while read -r id; do "$B" trace-csv "$id" --db "$db" --out "$work/traces/$id.csv" 2>/dev/null; done
+  while read -r id; do
+    "$B" trace-csv "$id" --db "$db" --out "$work/traces/$id.csv" >/dev/null 2>&1
+  done
 count=$(ls "$work/traces" | wc -l)
 echo "traces: $count per-epoch CSVs, $(du -sb "$work/traces" | cut -f1) bytes"
 

@@ -67,15 +67,17 @@ TEST_SUITE("runner") {
   TEST_CASE("Python recorder: moons_mlp trained in Python and by dynfault gives the same trace") {
     const std::string py = python_with_torch();
     if (py.empty()) {
-      MESSAGE("SKIPPED: no python3 with torch (apt-get install python3-torch); the Python "
-              "recorder round trip was not run");
+      MESSAGE(
+          "SKIPPED: no python3 with torch (apt-get install python3-torch); the Python "
+          "recorder round trip was not run");
       return;
     }
-    const fs::path dir = fs::temp_directory_path() / ("dynfault-pyrec-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("dynfault-pyrec-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     P::Recipe recipe = P::program("moons_mlp");
-    recipe.epochs = 30;            // of 400: enough epochs for every statistic, a fast test
-    recipe.loop.shuffle = false;   // one full batch either way; keeps the summation order
+    recipe.epochs = 30;           // of 400: enough epochs for every statistic, a fast test
+    recipe.loop.shuffle = false;  // one full batch either way; keeps the summation order
     const int64_t seed = 3;
 
     // What train() does before its first step: seed, data, model (runner/trainer.cpp).
@@ -97,21 +99,20 @@ TEST_SUITE("runner") {
       std::vector<float> v(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
       const std::string file = "p" + std::to_string(i) + ".bin";
       write_floats(dir / file, v);
-      params += std::string(i++ ? "," : "") + "{\"name\":\"" + kv.key() + "\",\"file\":\"" +
-                file + "\",\"shape\":" + shape_json(t.sizes().vec()) + "}";
+      params += std::string(i++ ? "," : "") + "{\"name\":\"" + kv.key() + "\",\"file\":\"" + file +
+                "\",\"shape\":" + shape_json(t.sizes().vec()) + "}";
     }
     params += "]";
     const auto& o = recipe.optimizer;
     REQUIRE(o.name == "adam");
     std::ofstream manifest(dir / "manifest.json");
     manifest.precision(17);
-    manifest
-        << "{\"x_train\":" << shape_json({n, data.train.sample_numel()})
-        << ",\"x_val\":" << shape_json({nv, data.val.sample_numel()}) << ",\"hidden\":100"
-        << ",\"epochs\":" << recipe.epochs << ",\"l2\":" << recipe.l2
-        << ",\"optimizer\":{\"lr\":" << o.lr << ",\"beta1\":" << o.beta1 << ",\"beta2\":" << o.beta2
-        << ",\"eps\":" << o.eps << ",\"weight_decay\":" << o.weight_decay << "},\"params\":" << params
-        << "}";
+    manifest << "{\"x_train\":" << shape_json({n, data.train.sample_numel()})
+             << ",\"x_val\":" << shape_json({nv, data.val.sample_numel()}) << ",\"hidden\":100"
+             << ",\"epochs\":" << recipe.epochs << ",\"l2\":" << recipe.l2
+             << ",\"optimizer\":{\"lr\":" << o.lr << ",\"beta1\":" << o.beta1
+             << ",\"beta2\":" << o.beta2 << ",\"eps\":" << o.eps
+             << ",\"weight_decay\":" << o.weight_decay << "},\"params\":" << params << "}";
     manifest.close();
 
     R::TrainOptions options;
