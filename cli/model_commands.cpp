@@ -51,6 +51,12 @@ void reexec_single_threaded(const std::string& cmd, const std::vector<std::strin
   throw Error(cmd + ": cannot start '" + words[0] + "' again: " + std::strerror(errno));
 }
 
+std::string shown_ratio(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
 std::string full_double(double v) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -146,7 +152,8 @@ int cmd_replay(const Args& args) {
 int cmd_train(const Args& args) {
   std::string dbp, campaign, task = "fault_type/default4", set, diagnoser = "logistic_regression",
                             out, tax = config_dir() + "/taxonomies.yaml";
-  bool force = false;
+  std::string class_weight = "none";
+  bool force = false, effective_only = false;
   auto d = db_option(dbp);
   d.add_options()("task", po::value(&task)->default_value(task),
                   "label task (fault_type/<taxonomy>, instability, mismatch, detection)")(
@@ -156,10 +163,15 @@ int cmd_train(const Args& args) {
       "campaign", po::value(&campaign), "only this campaign's runs")(
       "out,o", po::value(&out), "model file to write")(
       "force", po::bool_switch(&force), "overwrite an existing model file")(
+      "class-weight", po::value(&class_weight)->default_value(class_weight),
+      "none, or balanced: every class weighs as much as the largest")(
+      "effective-only", po::bool_switch(&effective_only),
+      "with --task detection: effective faults (the killing test) against clean runs")(
       "taxonomies", po::value(&tax)->default_value(tax),
       "taxonomy file (the class names of fault_type tasks)");
   parse("train", args, d,
-        "train --db PATH --task TASK --features SET --diagnoser NAME --out MODEL [--force]\n\n"
+        "train --db PATH --task TASK --features SET --diagnoser NAME --out MODEL [--force]\n"
+        "      [--class-weight none|balanced] [--effective-only]\n\n"
         "Fits the diagnoser on ALL labelled traces of the task (stored labels and features) and\n"
         "writes one model file for 'dynfault diagnose' (docs/diagnose.md).");
   if (out.empty()) throw UsageError("train: no model file given (--out MODEL)");
@@ -173,13 +185,31 @@ int cmd_train(const Args& args) {
                  .task(task)
                  .feature_set(set)
                  .diagnoser(diagnoser)
-                 .task_classes(features::task_classes(task, features::load_taxonomies(tax))));
+                 .task_classes(features::task_classes(task, features::load_taxonomies(tax)))
+                 .class_weight(class_weight)
+                 .effective_only(effective_only));
   diagnosis::save_model_file(model, out, force);
   std::cout << "trained " << model.diagnoser->name() << " on " << model.feature_set << " ("
             << model.feature_names.size() << " features) for " << model.task << ": "
             << model.n_traces << " traces,";
   for (const auto& [c, n] : model.class_counts) std::cout << ' ' << c << '=' << n;
-  std::cout << "\nwrote " << out << '\n';
+  std::cout << '\n' << diagnosis::scope_line(model.scope, model.n_traces) << '\n';
+  // A model fitted on very unequal classes learns to answer the large one.
+  const double ratio = diagnosis::imbalance_ratio(model.class_counts);
+  if (ratio >= 3 && class_weight == "none")
+    std::cerr << "train: warning: the classes are imbalanced (largest / smallest = "
+              << shown_ratio(ratio) << "); the model may predict the largest class for almost "
+              << "every trace. Give --class-weight balanced"
+              << (task == "detection" && !effective_only
+                      ? ", or --effective-only (effective faults against clean runs)"
+                      : "")
+              << ", and judge it by balanced accuracy ('dynfault evaluate').\n";
+  if (model.scope.evaluated.empty())
+    std::cout << "no stored evaluation of " << model.diagnoser->name() << " on "
+              << model.feature_set << " for " << model.task
+              << ": run 'dynfault evaluate' before 'train' so that 'diagnose' can state how far "
+                 "to trust this model on a new program\n";
+  std::cout << "wrote " << out << '\n';
   return 0;
 }
 
@@ -362,7 +392,8 @@ int cmd_trace_csv(const Args& args) {
   d.add_options()("out,o", po::value(&out), "CSV file to write (default: standard output)")(
       "force", po::bool_switch(&force), "overwrite an existing file");
   auto p = parse("trace-csv", args, d, "trace-csv RUN_ID [--db PATH] [--out FILE] [--force]", 1);
-  if (p.positional.empty()) throw UsageError("trace-csv: no run id given (dynfault trace-csv RUN_ID)");
+  if (p.positional.empty())
+    throw UsageError("trace-csv: no run id given (dynfault trace-csv RUN_ID)");
   const std::string id = p.positional[0];
   if (!out.empty() && fs::exists(out) && !force)
     throw Error("trace-csv: '" + out + "' exists; give --force to overwrite it");

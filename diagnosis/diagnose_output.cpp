@@ -55,6 +55,37 @@ std::string input_line(const TraceDiagnoses& d) {
   return out;
 }
 
+std::string score_text(const ProtocolScore& e) {
+  std::string out = e.protocol + " " + shown_number(e.balanced_accuracy, 3);
+  if (std::isfinite(e.ci_low) && std::isfinite(e.ci_high))
+    out += " [" + shown_number(e.ci_low, 3) + ", " + shown_number(e.ci_high, 3) + "]";
+  return out;
+}
+
+/// The model's limits for this trace: its stored evaluation scores, and whether the trace lies
+/// outside what it was trained on.
+void scope_text(std::ostringstream& text, const SavedModel& m, const Diagnosis& dx) {
+  const TrainingScope& s = m.scope;
+  if (!s.evaluated.empty()) {
+    text << "evaluated (balanced accuracy, dynfault evaluate):";
+    for (size_t i = 0; i < s.evaluated.size(); ++i)
+      text << (i ? "," : "") << ' ' << score_text(s.evaluated[i]);
+    text << '\n';
+  }
+  if (dx.scope.out_of_distribution) {
+    text << "OUT OF DISTRIBUTION: ";
+    for (size_t i = 0; i < dx.scope.reasons.size(); ++i)
+      text << (i ? "; " : "") << dx.scope.reasons[i];
+    text << ".\n  The scores above were measured on traces like the training ones; expect at "
+            "most the held-out ones"
+         << (s.evaluated.empty() ? " (none stored: run 'dynfault evaluate' before 'train')" : "")
+         << ".\n";
+  } else if (dx.scope.program_seen) {
+    text << "this run's program was in the training set: the prediction is optimistic (compare "
+            "the within-program score with the held-out one)\n";
+  }
+}
+
 void missing_text(std::ostringstream& text, const SavedModel& m, const Diagnosis& dx) {
   if (dx.n_missing == 0) return;
   text << "missing: " << dx.n_missing << " of " << m.feature_names.size() << " features ("
@@ -75,6 +106,29 @@ void missing_text(std::ostringstream& text, const SavedModel& m, const Diagnosis
   if (!dx.missing_undefined.empty())
     text << "  undefined on this trace although their inputs are there: "
          << dx.missing_undefined.size() << " (" << summarise_columns(dx.missing_undefined) << ")\n";
+}
+
+Json number_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+Json scope_json(const SavedModel& m) {
+  const TrainingScope& s = m.scope;
+  Json scores = Json::array();
+  for (const auto& e : s.evaluated)
+    scores.push_back({{"protocol", e.protocol},
+                      {"balanced_accuracy", number_or_null(e.balanced_accuracy)},
+                      {"ci_low", number_or_null(e.ci_low)},
+                      {"ci_high", number_or_null(e.ci_high)},
+                      {"n", e.n}});
+  return {{"summary", scope_line(s, m.n_traces)},
+          {"known", s.known},
+          {"settings", s.settings},
+          {"programs", s.programs},
+          {"families", s.families},
+          {"data_kinds", s.data_kinds},
+          {"class_weight", s.class_weight},
+          {"effective_only", s.effective_only},
+          {"evaluated", scores},
+          {"evaluation_id", s.evaluation_id}};
 }
 
 }  // namespace
@@ -109,6 +163,7 @@ std::string diagnosis_text(const std::vector<LoadedModel>& models, const TraceDi
     text << "\n== " << m.task << " (" << m.diagnoser->name() << " on " << m.feature_set << ", "
          << m.feature_names.size() << " features; " << models[i].path << ", trained on "
          << m.n_traces << " traces) ==\n"
+         << scope_line(m.scope, m.n_traces) << '\n'
          << "predicted: " << dx.predicted << '\n';
     for (const auto& [c, p] : dx.proba)
       text << "  " << std::left << std::setw(24) << c << std::right << std::fixed
@@ -127,6 +182,7 @@ std::string diagnosis_text(const std::vector<LoadedModel>& models, const TraceDi
              << shown_number(f.contribution) << '\n';
     }
     missing_text(text, m, dx);
+    scope_text(text, m, dx);
   }
   return text.str();
 }
@@ -173,7 +229,15 @@ std::string diagnosis_json(const std::vector<LoadedModel>& models, const TraceDi
                        {"missing_features", dx.n_missing},
                        {"imputed_share", dx.imputed_share},
                        {"missing_by_input", by_input},
-                       {"missing_undefined", dx.missing_undefined}});
+                       {"missing_undefined", dx.missing_undefined},
+                       {"training_scope", scope_json(m)},
+                       {"out_of_distribution", dx.scope.out_of_distribution},
+                       {"scope_check",
+                        {{"nn_distance", number_or_null(dx.scope.nn_distance)},
+                         {"nn_threshold", number_or_null(m.scope.nn_p99)},
+                         {"reasons", dx.scope.reasons},
+                         {"missing_always_present", dx.scope.missing_always_present},
+                         {"program_seen", dx.scope.program_seen}}}});
   }
   all["diagnoses"] = results;
   return all.dump(indent);
@@ -187,7 +251,7 @@ std::string diagnosis_csv_header(const std::vector<LoadedModel>& models,
     const std::string m = "m" + std::to_string(i + 1) + "_";
     out += "," + m + "predicted";
     for (const auto& c : models[i].model.classes) out += "," + csv_cell(m + "p_" + c);
-    out += "," + m + "missing," + m + "imputed_share";
+    out += "," + m + "missing," + m + "imputed_share," + m + "out_of_distribution";
   }
   return out + ",error\n";
 }
@@ -200,7 +264,7 @@ std::string diagnosis_csv_row(const std::vector<LoadedModel>& models, const Trac
   for (size_t i = 0; i < models.size(); ++i) {
     const auto& classes = models[i].model.classes;
     if (i >= d.diagnoses.size()) {  // not diagnosed: empty cells
-      out += std::string(classes.size() + 3, ',');
+      out += std::string(classes.size() + 4, ',');
       continue;
     }
     const Diagnosis& dx = d.diagnoses[i];
@@ -211,7 +275,8 @@ std::string diagnosis_csv_row(const std::vector<LoadedModel>& models, const Trac
         if (name == c) p = q;
       out += "," + full_number(p);
     }
-    out += "," + std::to_string(dx.n_missing) + "," + full_number(dx.imputed_share);
+    out += "," + std::to_string(dx.n_missing) + "," + full_number(dx.imputed_share) + "," +
+           (dx.scope.out_of_distribution ? "1" : "0");
   }
   return out + "," + csv_cell(d.error) + "\n";
 }

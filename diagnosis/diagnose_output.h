@@ -38,7 +38,8 @@ std::string diagnosis_json(const std::vector<LoadedModel>& models, const TraceDi
                            int indent);
 
 /// The CSV header of the batch format: the input's columns (`input_keys`), then per model i
-/// `m<i>_predicted`, `m<i>_p_<class>` for each class, `m<i>_missing`, `m<i>_imputed_share`, and
+/// `m<i>_predicted`, `m<i>_p_<class>` for each class, `m<i>_missing`, `m<i>_imputed_share`,
+/// `m<i>_out_of_distribution` (1 or 0), and
 /// last `error`.
 std::string diagnosis_csv_header(const std::vector<LoadedModel>& models,
                                  const std::vector<std::string>& input_keys);

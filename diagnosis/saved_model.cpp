@@ -7,11 +7,13 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "common/version.h"
+#include "diagnosis/model_scope_io.h"
 #include "db/store.h"
 #include "diagnosis/logistic_regression.h"
 #include "diagnosis/model_io.h"
@@ -29,6 +31,36 @@ std::string now_utc() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+/// The repetition count of each row under balanced class weights (TrainModelOptions).
+std::vector<size_t> balanced_repeats(const Labels& y,
+                                     const std::map<std::string, int64_t>& counts) {
+  int64_t largest = 0;
+  for (const auto& [c, n] : counts) largest = std::max(largest, n);
+  std::map<std::string, int64_t> seen;
+  std::vector<size_t> reps(y.size());
+  for (size_t i = 0; i < y.size(); ++i) {
+    const int64_t n = counts.at(y[i]);
+    const int64_t k = seen[y[i]]++;
+    reps[i] = static_cast<size_t>(largest / n + (k < largest % n ? 1 : 0));
+  }
+  return reps;
+}
+
+Matrix balanced_rows(const Matrix& x, const Labels& y,
+                     const std::map<std::string, int64_t>& counts) {
+  std::vector<size_t> idx;
+  const auto reps = balanced_repeats(y, counts);
+  for (size_t i = 0; i < y.size(); ++i) idx.insert(idx.end(), reps[i], i);
+  return x.take_rows(idx);
+}
+
+Labels balanced_labels(const Labels& y, const std::map<std::string, int64_t>& counts) {
+  Labels out;
+  const auto reps = balanced_repeats(y, counts);
+  for (size_t i = 0; i < y.size(); ++i) out.insert(out.end(), reps[i], y[i]);
+  return out;
 }
 
 size_t argmax_row(const Matrix& p, size_t r) {
@@ -61,8 +93,11 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
   db::RunFilter filter;
   filter.campaign = options.campaign();
   filter.status = "FINISHED";
-  std::set<std::string> finished;
-  for (const auto& r : store.runs(filter)) finished.insert(r.spec.run_uuid);
+  std::map<std::string, db::RunSpec> finished;
+  for (const auto& r : store.runs(filter)) finished.emplace(r.spec.run_uuid, r.spec);
+  if (options.class_weight() != "none" && options.class_weight() != "balanced")
+    throw Error("train: class weight must be none or balanced, got '" + options.class_weight() +
+                "'");
   std::unordered_map<std::string, size_t> row_of;
   for (size_t i = 0; i < table.run_uuids.size(); ++i) row_of[table.run_uuids[i]] = i;
 
@@ -70,9 +105,22 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
   if (labels.empty())
     throw Error("train: no labels stored for task '" + options.task() +
                 "'; run 'dynfault labels' first");
+  std::set<std::string> effective;  // --effective-only: mutants the killing test found effective
+  if (options.effective_only()) {
+    if (options.task() != "detection")
+      throw Error("train: --effective-only goes with --task detection, not '" + options.task() +
+                  "'");
+    const auto killed = store.labels("effective");
+    if (killed.empty())
+      throw Error("train: no 'effective' labels stored (the killing test); run 'dynfault "
+                  "labels' on a campaign with clean repetitions first");
+    for (const auto& l : killed)
+      if (l.label == "effective") effective.insert(l.run_uuid);
+  }
   std::vector<std::pair<std::string, std::string>> runs;  // (run, label)
   for (const auto& l : labels)
-    if (!l.label.empty() && finished.count(l.run_uuid) && row_of.count(l.run_uuid))
+    if (!l.label.empty() && finished.count(l.run_uuid) && row_of.count(l.run_uuid) &&
+        (!options.effective_only() || l.label == "clean" || effective.count(l.run_uuid)))
       runs.emplace_back(l.run_uuid, l.label);
   std::sort(runs.begin(), runs.end());
   for (const auto& r : runs) ++m.class_counts[r.second];
@@ -90,7 +138,11 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
     std::copy(row.begin(), row.end(), x.row(i));
     y.push_back(runs[i].second);
   }
-  diagnoser->fit(x, y);
+  if (options.class_weight() == "balanced") {
+    diagnoser->fit(balanced_rows(x, y, m.class_counts), balanced_labels(y, m.class_counts));
+  } else {
+    diagnoser->fit(x, y);
+  }
 
   m.task = options.task();
   m.classes = diagnoser->classes();
@@ -111,8 +163,26 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
   }
   // LogisticRegressionOptions' defaults: the z its coefficients apply to.
   m.scaler.fit(x, LogisticRegressionOptions().clip_quantile(), Scaling::standard);
+  std::vector<db::RunSpec> specs;
+  std::vector<std::string> run_labels;
+  for (const auto& r : runs) {
+    specs.push_back(finished.at(r.first));
+    run_labels.push_back(r.second);
+  }
+  m.scope = build_scope(store, specs, run_labels, x.data, d, m.task, spec, diagnoser->name());
+  m.scope.class_weight = options.class_weight();
+  m.scope.effective_only = options.effective_only();
   m.diagnoser = std::move(diagnoser);
   return m;
+}
+
+double imbalance_ratio(const std::map<std::string, int64_t>& class_counts) {
+  int64_t lo = 0, hi = 0;
+  for (const auto& [c, n] : class_counts) {
+    lo = lo == 0 ? n : std::min(lo, n);
+    hi = std::max(hi, n);
+  }
+  return lo > 0 ? static_cast<double>(hi) / static_cast<double>(lo) : 1.0;
 }
 
 void write_model(std::ostream& out, const SavedModel& m) {
@@ -136,6 +206,7 @@ void write_model(std::ostream& out, const SavedModel& m) {
   model_io::write_strings(out, "created", {m.created_utc, m.dynfault_version});
   model_io::write_vector(out, "median", m.median);
   m.scaler.save(out);
+  model_io::write_blob(out, "scope", scope_to_text(m.scope));
   std::ostringstream d;
   m.diagnoser->save(d);
   model_io::write_strings(out, "diagnoser_name", {m.diagnoser->name()});
@@ -144,6 +215,7 @@ void write_model(std::ostream& out, const SavedModel& m) {
 }
 
 SavedModel read_model(std::istream& in, const std::string& name) {
+  int format_version = 0;
   std::string first;
   std::getline(in, first);
   {
@@ -162,10 +234,11 @@ SavedModel read_model(std::istream& in, const std::string& name) {
     if (!(h >> version))
       throw Error(name + ": not a dynfault model file (no format version after '" +
                   std::string(kModelFormat) + "')");
-    if (version != kModelFormatVersion)
+    if (version != kModelFormatVersion && version != 1)
       throw Error(name + ": dynfault model format version " + std::to_string(version) +
-                  " is not supported (this build reads version " +
+                  " is not supported (this build reads versions 1 to " +
                   std::to_string(kModelFormatVersion) + "); train the model again");
+    format_version = version;
   }
   const std::string who = name + ": model file";
   try {
@@ -193,6 +266,8 @@ SavedModel read_model(std::istream& in, const std::string& name) {
     const size_t d = m.feature_names.size();
     m.median = model_io::read_vector(in, "median", d, who);
     m.scaler.load(in, d, who);
+    if (format_version >= 2)
+      m.scope = scope_from_text(model_io::read_blob(in, "scope", who), d, who);
     const std::string dname = one("diagnoser_name");
     std::istringstream blob(model_io::read_blob(in, "diagnoser", who));
     m.diagnoser = load_diagnoser(blob);
@@ -276,6 +351,7 @@ Diagnosis diagnose_trace(const SavedModel& model, const db::Trace& trace, int to
   for (double v : values) out.n_missing += std::isfinite(v) ? 0 : 1;
   out.imputed_share = d > 0 ? static_cast<double>(out.n_missing) / static_cast<double>(d) : 0;
   out.missing_by_input = set.missing_inputs(trace);
+  out.scope = check_scope(model.scope, model.feature_names, values, trace);
   {
     std::set<std::string> by_input;
     for (const auto& g : out.missing_by_input) by_input.insert(g.columns.begin(), g.columns.end());

@@ -19,6 +19,7 @@
 #include "common/check.h"
 #include "db/trace.h"
 #include "diagnosis/diagnoser.h"
+#include "diagnosis/model_scope.h"
 #include "diagnosis/preprocess.h"
 #include "features/feature_set.h"
 
@@ -29,7 +30,9 @@ class Store;
 namespace dynfault::diagnosis {
 
 inline constexpr const char* kModelFormat = "dynfault_model";
-inline constexpr int kModelFormatVersion = 1;
+/// Version 2 adds the training scope (diagnosis/model_scope.h); version 1 files are still read
+/// (their scope is unknown).
+inline constexpr int kModelFormatVersion = 2;
 
 struct SavedModel {
   std::string task;                          ///< e.g. fault_type/default4
@@ -44,6 +47,7 @@ struct SavedModel {
   std::string dynfault_version;
   std::vector<double> median;  ///< per feature: training median of the finite values (0 if none)
   Scaler scaler;               ///< fitted on the training matrix (explanations)
+  TrainingScope scope;         ///< what it was trained on (model_scope.h)
   std::shared_ptr<Diagnoser> diagnoser;
 };
 
@@ -59,7 +63,17 @@ struct TrainModelOptions {
   DYNFAULT_ARG(std::string, diagnoser) = "logistic_regression";
   /// Classes the task's label taxonomy declares (stored for reference; may be empty).
   DYNFAULT_ARG(std::vector<std::string>, task_classes) = {};
+  /// "none", or "balanced": every class weighs as much as the largest, by repeating the traces
+  /// of the smaller classes (floor(n_max / n_c) times each, plus one more for the first
+  /// n_max mod n_c in run order), so that every diagnoser honours it.
+  DYNFAULT_ARG(std::string, class_weight) = "none";
+  /// Detection only: faulty runs whose fault was effective (the stored `effective` label, the
+  /// killing test) against clean runs; not-effective mutants are left out.
+  DYNFAULT_ARG(bool, effective_only) = false;
 };
+
+/// The ratio of the largest to the smallest class count (1 for balanced classes).
+double imbalance_ratio(const std::map<std::string, int64_t>& class_counts);
 
 /// Fits the diagnoser on every FINISHED run of the campaign labelled (non-empty) for the task
 /// that has a stored row of the feature set (the stored table of that spec, or the join of its
@@ -105,6 +119,8 @@ struct Diagnosis {
   /// The other missing features: inputs present, value undefined on this trace (a statistic
   /// of too few epochs, a ratio to zero, a non-finite value), in column order.
   std::vector<std::string> missing_undefined;
+  /// The trace against the model's training distribution.
+  ScopeCheck scope;
 };
 
 /// The model's features of `trace` (same feature code as `dynfault features`), its class

@@ -67,7 +67,7 @@ TEST_SUITE("saved_model") {
       CHECK(m.classes == std::vector<std::string>{"learning_rate", "loss"});
       CHECK(m.feature_names == features::feature_set("curves+deepfd").names());
       const std::string text = model_text(m);
-      CHECK(text.rfind("dynfault_model 1\n", 0) == 0);
+      CHECK(text.rfind("dynfault_model 2\n", 0) == 0);
       const SavedModel back = from_text(text);
       CHECK(back.task == m.task);
       CHECK(back.task_classes == m.task_classes);
@@ -105,14 +105,14 @@ TEST_SUITE("saved_model") {
 
   TEST_CASE("Another format version, a foreign file and a damaged file are refused") {
     db::Store store = testing::corpus(2, 4);
-    const SavedModel m = train_model(
-        store, TrainModelOptions().task("fault_type/default4").feature_set("curves"));
+    const SavedModel m =
+        train_model(store, TrainModelOptions().task("fault_type/default4").feature_set("curves"));
     std::string text = model_text(m);
     std::string v2 = text;
-    v2.replace(0, std::string("dynfault_model 1").size(), "dynfault_model 2");
+    v2.replace(0, std::string("dynfault_model 2").size(), "dynfault_model 3");
     const std::string e2 = error_of([&] { from_text(v2); });
     CHECK(e2.find("m.model") != std::string::npos);
-    CHECK(e2.find("version 2 is not supported") != std::string::npos);
+    CHECK(e2.find("version 3 is not supported") != std::string::npos);
     const std::string foreign = error_of([&] { from_text("epoch,train_loss\n0,1\n"); });
     CHECK(foreign.find("not a dynfault model file") != std::string::npos);
     CHECK(error_of([&] { from_text(""); }).find("not a dynfault model file") != std::string::npos);
@@ -120,7 +120,8 @@ TEST_SUITE("saved_model") {
     CHECK(cut.find("m.model") != std::string::npos);
     CHECK_FALSE(cut.empty());
 
-    const fs::path dir = fs::temp_directory_path() / ("dynfault-saved-model-test-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("dynfault-saved-model-test-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     const std::string path = (dir / "m.model").string();
@@ -200,5 +201,104 @@ TEST_SUITE("saved_model") {
     CHECK(std::isnan(ok.find("epoch/train_loss")->values[1]));
     CHECK(ok.find("grad/global_norm")->size() == 1);
     CHECK(ok.find("epoch/lr")->size() == 2);
+  }
+}
+
+TEST_SUITE("diagnosis") {
+  TEST_CASE("A model records what it was trained on and flags a trace outside it") {
+    db::Store store = testing::corpus(3, 6, 2);
+    const SavedModel m = train_model(
+        store, TrainModelOptions().task("fault_type/default4").feature_set("curves+deepfd"));
+    const TrainingScope& s = m.scope;
+    REQUIRE(s.known);
+    CHECK(s.programs.size() == 3);
+    CHECK(s.families.count("mlp") == 1);
+    CHECK(s.settings.at("learning_rate").at("lr_scale") == 9);
+    CHECK(s.settings.at("loss").at("loss_change") == 9);
+    CHECK(scope_line(s, m.n_traces) ==
+          "trained on 2 operator settings over 3 programs (1 families, 1 data kinds), 18 traces");
+    CHECK(s.reference_rows == 18);
+    CHECK(std::isfinite(s.nn_p99));
+    CHECK(s.evaluated.empty());  // nothing evaluated in this store
+    // It survives the model file, and a version 1 file (no scope) is still read.
+    const std::string text = model_text(m);
+    CHECK(from_text(text).scope.reference.size() == 18 * m.feature_names.size());
+    CHECK(model_text(from_text(text)) == text);
+    std::string v1 = text;
+    v1.replace(0, std::string("dynfault_model 2").size(), "dynfault_model 1");
+    const auto at = v1.find("scope ");
+    REQUIRE(at != std::string::npos);
+    const auto next = v1.find("\ndiagnoser_name", at);
+    v1.erase(at, next + 1 - at);
+    CHECK_FALSE(from_text(v1).scope.known);
+
+    // A training trace lies inside; the same run with exploded curves and an unseen family
+    // does not.
+    const auto traces = store.traces();
+    const Diagnosis inside = diagnose_trace(m, traces.front(), 3);
+    CHECK_FALSE(inside.scope.out_of_distribution);
+    CHECK(inside.scope.program_seen);
+    db::Trace far = traces.front();
+    far.program = "elsewhere";
+    for (auto& [key, series] : far.series)
+      for (double& v : series.values) v *= 1e4;
+    const Diagnosis outside = diagnose_trace(m, far, 3);
+    CHECK(outside.scope.out_of_distribution);
+    CHECK_FALSE(outside.scope.program_seen);
+    CHECK(outside.scope.nn_distance > s.nn_p99);
+    far.family = "transformer";
+    bool family_reason = false;
+    for (const auto& r : diagnose_trace(m, far, 3).scope.reasons)
+      family_reason = family_reason || r.find("'transformer' was never seen") != std::string::npos;
+    CHECK(family_reason);
+  }
+
+  TEST_CASE("Balanced class weights repeat the smaller classes; effective-only needs detection") {
+    db::Store store = testing::corpus(3, 6, 2);  // detection: 18 faulty, 6 clean
+    const SavedModel plain = train_model(store, TrainModelOptions()
+                                                    .task("detection")
+                                                    .feature_set("curves")
+                                                    .diagnoser("logistic_regression"));
+    CHECK(imbalance_ratio(plain.class_counts) == 3.0);
+    const SavedModel balanced = train_model(store, TrainModelOptions()
+                                                       .task("detection")
+                                                       .feature_set("curves")
+                                                       .diagnoser("logistic_regression")
+                                                       .class_weight("balanced"));
+    CHECK(balanced.scope.class_weight == "balanced");
+    CHECK(balanced.class_counts == plain.class_counts);  // the counts stay those of the data
+    // Weighting the clean runs three times moves the clean probability of every trace up.
+    size_t higher = 0;
+    const auto traces = store.traces();
+    for (const auto& t : traces) {
+      const auto p_clean = [&](const SavedModel& m) {
+        for (const auto& [c, p] : diagnose_trace(m, t, 0).proba)
+          if (c == "clean") return p;
+        return 0.0;
+      };
+      higher += p_clean(balanced) > p_clean(plain) ? 1 : 0;
+    }
+    CHECK(higher * 2 > traces.size());
+    CHECK(error_of([&] {
+            train_model(
+                store,
+                TrainModelOptions().task("detection").feature_set("curves").class_weight("heavy"));
+          }).find("none or balanced") != std::string::npos);
+    CHECK(error_of([&] {
+            train_model(store, TrainModelOptions()
+                                   .task("fault_type/default4")
+                                   .feature_set("curves")
+                                   .effective_only(true));
+          }).find("--task detection") != std::string::npos);
+    // Effective-only: the clean runs and the mutants the killing test found effective.
+    int64_t effective = 0;
+    for (const auto& l : store.labels("effective")) effective += l.label == "effective" ? 1 : 0;
+    REQUIRE(effective > 0);
+    REQUIRE(effective < 18);
+    const SavedModel eff = train_model(
+        store, TrainModelOptions().task("detection").feature_set("curves").effective_only(true));
+    CHECK(eff.class_counts.at("clean") == 6);
+    CHECK(eff.class_counts.at("faulty") == effective);
+    CHECK(eff.scope.effective_only);
   }
 }
