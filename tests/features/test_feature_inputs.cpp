@@ -20,7 +20,11 @@ bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)
 // values that move, so that (nearly) every column of every built-in set has a value.
 db::Trace rich_trace() {
   db::Trace t = testing::base_trace("rich");
-  t.recipe_json = R"({"epochs":6})";
+  // A recipe with every configured value the config set reads.
+  t.recipe_json = R"({"epochs":6,"batch_size":32,"l1":0,"l2":0.001,"clip_norm":1,"clip_value":0,
+    "optimizer":{"name":"sgd","lr":0.1,"momentum":0.9,"nesterov":true,"beta1":0.9,
+                 "beta2":0.999,"eps":1e-8,"weight_decay":0,"rho":0.9},
+    "schedule":{"name":"step","gamma":0.5,"step_size":2}})";
   const auto curve = [](double a, double b) {
     std::vector<double> v;
     for (int e = 0; e < 6; ++e) v.push_back(a + b * e + 0.03 * ((e * 7) % 3));
