@@ -76,8 +76,10 @@ void scope_text(std::ostringstream& text, const SavedModel& m, const Diagnosis& 
     text << "OUT OF DISTRIBUTION: ";
     for (size_t i = 0; i < dx.scope.reasons.size(); ++i)
       text << (i ? "; " : "") << dx.scope.reasons[i];
+    const std::string consequence = held_out_consequence(s);
     text << ".\n  The scores above were measured on traces like the training ones; expect at "
             "most the held-out ones"
+         << (consequence.empty() ? "" : " (" + consequence + ")")
          << (s.evaluated.empty() ? " (none stored: run 'dynfault evaluate' before 'train')" : "")
          << ".\n";
   } else if (dx.scope.program_seen) {
@@ -236,6 +238,7 @@ std::string diagnosis_json(const std::vector<LoadedModel>& models, const TraceDi
                         {{"nn_distance", number_or_null(dx.scope.nn_distance)},
                          {"nn_threshold", number_or_null(m.scope.nn_p99)},
                          {"reasons", dx.scope.reasons},
+                         {"held_out", held_out_consequence(m.scope)},
                          {"missing_always_present", dx.scope.missing_always_present},
                          {"program_seen", dx.scope.program_seen}}}});
   }

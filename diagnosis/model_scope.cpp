@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "db/store.h"
+#include "diagnosis/ladder.h"
 #include "diagnosis/model_scope_io.h"
 #include "diagnosis/preprocess.h"
 
@@ -35,18 +38,35 @@ double rms_distance(const double* a, const double* b, size_t d) {
   return n > 0 ? std::sqrt(sum / static_cast<double>(n)) : kNaN;
 }
 
+// Ladder position of a stored protocol: the rungs bottom to top (ladder.h), the protocols of
+// evaluations stored before the ladder (within ~ random, heldout ~ program) at theirs; -1 for
+// rows that are no score of one protocol (paired losses "loss/...", comparisons "paired/...",
+// the old "gap").
+int ladder_position(const std::string& protocol) {
+  const std::vector<std::string> rungs = rung_names();
+  const std::string as_rung =
+      protocol == "within" ? "random" : protocol == "heldout" ? "program" : protocol;
+  const auto it = std::find(rungs.begin(), rungs.end(), as_rung);
+  return it == rungs.end() ? -1 : static_cast<int>(it - rungs.begin());
+}
+
 std::vector<ProtocolScore> stored_scores(const db::Store& store, const std::string& task,
                                          const std::string& feature_set,
                                          const std::string& diagnoser, std::string& id) {
-  std::vector<ProtocolScore> out;
-  // The latest evaluation that scored this (task, feature set, diagnoser).
+  // The latest evaluation that scored this (task, feature set, diagnoser): rows come in
+  // insertion order, so the last matching id wins and only its rows are kept.
+  std::map<std::string, std::vector<ProtocolScore>> by_id;
   for (const auto& row : store.evaluation("")) {
     if (row.task != task || row.feature_set != feature_set || row.diagnoser != diagnoser ||
-        row.metric != "balanced_accuracy" || row.protocol == "gap")
+        row.metric != "balanced_accuracy" || ladder_position(row.protocol) < 0)
       continue;
     id = row.evaluation_id;
-    out.push_back(ProtocolScore{row.protocol, row.value, row.ci_low, row.ci_high, row.n});
+    by_id[id].push_back(ProtocolScore{row.protocol, row.value, row.ci_low, row.ci_high, row.n});
   }
+  std::vector<ProtocolScore> out = id.empty() ? std::vector<ProtocolScore>{} : by_id[id];
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return ladder_position(a.protocol) < ladder_position(b.protocol);
+  });
   return out;
 }
 
@@ -267,6 +287,22 @@ TrainingScope scope_from_text(const std::string& text, size_t dims, const std::s
   } catch (const std::exception& e) {
     throw Error(who + ": damaged 'scope' record: " + e.what());
   }
+}
+
+std::string held_out_consequence(const TrainingScope& scope) {
+  // The rungs that hold out what an out-of-distribution trace brings new: its fault (operator)
+  // and its program; "heldout" is the program rung of evaluations stored before the ladder.
+  std::string out;
+  for (const char* rung : {"fault", "program", "heldout"})
+    for (const auto& e : scope.evaluated)
+      if (e.protocol == rung && std::isfinite(e.balanced_accuracy)) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.3f", e.balanced_accuracy);
+        out += (out.empty() ? "" : " next to ") +
+               std::string(e.protocol == "heldout" ? "program" : e.protocol) +
+               "-held-out " + buf;
+      }
+  return out;
 }
 
 }  // namespace dynfault::diagnosis

@@ -3,8 +3,8 @@
 /// the operator settings per class, programs, families, data kinds, per-feature coverage, a
 /// reference sample of the training traces for a nearest-neighbour distance, and the scores
 /// `dynfault evaluate` stored for the same task, feature set and diagnoser, protocol by
-/// protocol (within / held-out today; the protocol ladder's rungs, fault-held-out among them,
-/// are stored the same way and show up without a change here).
+/// rung of the protocol ladder (diagnosis/ladder.h; within / heldout for evaluations stored
+/// before the ladder).
 #include <cstdint>
 #include <map>
 #include <string>
@@ -84,5 +84,10 @@ struct ScopeCheck {
 /// Checks a trace's feature values (model column order) and run facts against the scope.
 ScopeCheck check_scope(const TrainingScope& scope, const std::vector<std::string>& names,
                        const std::vector<double>& values, const db::Trace& trace);
+
+/// The measured consequence of leaving the training distribution, from the stored ladder:
+/// "fault-held-out 0.412 next to program-held-out 0.387" (the rungs that hold out a new
+/// operator and a new program; those stored); "" when the model holds neither.
+std::string held_out_consequence(const TrainingScope& scope);
 
 }  // namespace dynfault::diagnosis

@@ -253,6 +253,44 @@ TEST_SUITE("diagnosis") {
     CHECK(family_reason);
   }
 
+  TEST_CASE("A model keeps the latest stored ladder scores of its task, set and diagnoser") {
+    db::Store store = testing::corpus(3, 6, 2);
+    const auto row = [](const std::string& id, const std::string& protocol, double value,
+                        const std::string& set = "curves") {
+      db::EvaluationRow r;
+      r.evaluation_id = id;
+      r.task = "fault_type/default4";
+      r.protocol = protocol;
+      r.diagnoser = "logistic_regression";
+      r.feature_set = set;
+      r.metric = "balanced_accuracy";
+      r.value = value;
+      r.ci_low = value - 0.05;
+      r.ci_high = value + 0.05;
+      r.n = 18;
+      return r;
+    };
+    // An older evaluation, then the ladder: rungs out of order, a paired loss and a comparison
+    // (no scores of one protocol), another set's rung, another metric.
+    db::EvaluationRow f1 = row("e2", "fault", 0.61);
+    f1.metric = "macro_f1";
+    store.write_evaluation({row("e1", "within", 0.9), row("e1", "heldout", 0.5)});
+    store.write_evaluation({row("e2", "program", 0.42), row("e2", "random", 0.93),
+                            row("e2", "loss/random/program", 0.51), row("e2", "fault", 0.58),
+                            row("e2", "paired/program", 0.02), row("e2", "value", 0.7, "deepfd"),
+                            f1});
+    const SavedModel m = train_model(
+        store, TrainModelOptions().task("fault_type/default4").feature_set("curves"));
+    CHECK(m.scope.evaluation_id == "e2");
+    std::vector<std::string> protocols;
+    for (const auto& e : m.scope.evaluated) protocols.push_back(e.protocol);
+    CHECK(protocols == std::vector<std::string>{"random", "fault", "program"});
+    CHECK(m.scope.evaluated[1].balanced_accuracy == 0.58);
+    CHECK(held_out_consequence(m.scope) == "fault-held-out 0.580 next to program-held-out 0.420");
+    // It survives the model file.
+    CHECK(held_out_consequence(from_text(model_text(m)).scope) == held_out_consequence(m.scope));
+  }
+
   TEST_CASE("Balanced class weights repeat the smaller classes; effective-only needs detection") {
     db::Store store = testing::corpus(3, 6, 2);  // detection: 18 faulty, 6 clean
     const SavedModel plain = train_model(store, TrainModelOptions()
