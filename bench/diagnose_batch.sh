@@ -2,11 +2,13 @@
 # Diagnosing many traces: one `dynfault diagnose` call per trace against one call for all of
 # them (issue 17), on the same traces and the same models, measured side by side in one run.
 #
-#   bash bench/diagnose_batch.sh CORPUS.db [N]
+#   bash bench/diagnose_batch.sh CORPUS.db [N [TRACE_DIR]]
 #
 # CORPUS.db is a finished campaign with labels and deepfd/curves features (e.g. the quick
 # campaign after `dynfault labels` and `dynfault features`); it is only read. N (default 328,
 # the issue's count) traces are exported with `dynfault trace-csv` into a temporary directory;
+# with TRACE_DIR, the *.csv files there are used instead (a previous export of the same corpus;
+# exporting costs about a second per run on a loaded machine, longer than what is measured). The
 # three models (random forest on deepfd for fault type, random forest on deepfd+curves for
 # instability, logistic regression on curves for detection) are trained once. Prints both wall
 # times and their ratio, and checks that both ways printed the same predictions.
@@ -30,10 +32,14 @@ models=(--model "$work/fault.model" --model "$work/instability.model" --model "$
 echo "models: $(du -cb "$work"/*.model | tail -1 | cut -f1) bytes in 3 files"
 
 mkdir "$work/traces"
-sqlite3 -readonly "$db" "SELECT run_uuid FROM runs WHERE status = 'FINISHED' ORDER BY run_uuid LIMIT $n" |
-  while read -r id; do
-    "$B" trace-csv "$id" --db "$db" --out "$work/traces/$id.csv" >/dev/null 2>&1
-  done
+if [ -n "${3:-}" ]; then
+  find "$3" -maxdepth 1 -name '*.csv' | sort | head -n "$n" | xargs -I{} cp {} "$work/traces/"
+else
+  sqlite3 -readonly "$db" "SELECT run_uuid FROM runs WHERE status = 'FINISHED' ORDER BY run_uuid LIMIT $n" |
+    while read -r id; do
+      "$B" trace-csv "$id" --db "$db" --out "$work/traces/$id.csv" >/dev/null 2>&1
+    done
+fi
 count=$(ls "$work/traces" | wc -l)
 echo "traces: $count per-epoch CSVs, $(du -sb "$work/traces" | cut -f1) bytes"
 
