@@ -7,6 +7,11 @@
 
 namespace dynfault {
 
+/// Upper bound of every count of threads or worker processes (--jobs, --threads): far above the
+/// machines dynfault runs on, far below what makes OpenMP or the kernel fail (100,000 OpenMP
+/// threads crash the process).
+inline constexpr int kMaxThreads = 256;
+
 /// Base class of every error dynfault throws on purpose.
 class Error : public std::runtime_error {
  public:

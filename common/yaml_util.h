@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <initializer_list>
+#include <map>
 #include <type_traits>
 #include <string>
 #include <vector>
@@ -16,11 +17,18 @@ namespace dynfault::yaml {
 struct Doc {
   std::string file;
   YAML::Node root;
+  /// Line of the key of each empty value (`name:`), by the value's byte offset: yaml-cpp marks
+  /// an empty value where the next token starts, often the next line.
+  std::map<int, int> empty_value_lines;
 };
 
-/// Loads `path`; a missing file or malformed YAML throws ConfigError with file and line.
+/// Loads `path` (common/input_file.h: a regular file of at most kMaxConfigBytes) and parses it
+/// as `load_string` does.
 Doc load_file(const std::string& path);
-/// Parses `text` as if it were the file `name` (used by tests and embedded configs).
+/// Parses `text` as if it were the file `name` (used by tests and embedded configs). Throws
+/// ConfigError with file and line for malformed YAML and for what YAML would otherwise accept
+/// silently: a NUL byte or a byte that is not UTF-8, a key given twice in one mapping (YAML
+/// keeps one value), and a second document after `---` (YAML readers ignore it).
 Doc load_string(const std::string& text, const std::string& name);
 
 /// 1-based line of `node` (0 when unknown).
@@ -43,8 +51,16 @@ constexpr const char* type_name() {
 }
 
 /// Reads `node` as T, throwing ConfigError (file, line, key, value) when it does not convert.
+/// An empty value (`name:`) is refused for strings too, which yaml-cpp would read as "null".
 template <typename T>
 T as(const Doc& doc, const YAML::Node& node, const std::string& key) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (node.IsNull()) {
+      const auto it = doc.empty_value_lines.find(node.Mark().pos);
+      throw ConfigError(doc.file, it != doc.empty_value_lines.end() ? it->second : line_of(node),
+                        key, "", "expected a string, got an empty value");
+    }
+  }
   try {
     return node.as<T>();
   } catch (const YAML::Exception&) {

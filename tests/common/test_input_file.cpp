@@ -1,0 +1,75 @@
+// Inputs are read in one linear pass, capped, and only from regular files
+// (common/input_file.h); text helpers for messages (common/text.h).
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "common/check.h"
+#include "common/input_file.h"
+#include "common/text.h"
+
+namespace fs = std::filesystem;
+using dynfault::files::read_input_file;
+
+namespace {
+
+std::string error_of(const std::string& path, uint64_t cap = 1 << 20) {
+  try {
+    read_input_file(path, "trace CSV", cap);
+  } catch (const dynfault::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_SUITE("common") {
+  TEST_CASE("Only regular files are read: devices, FIFOs and directories are refused at once") {
+    CHECK(has(error_of("/dev/zero"), "is a character device, not a regular file"));
+    CHECK(has(error_of("/dev/zero"), "trace CSV"));
+    std::string tmpl = (fs::temp_directory_path() / "dynfault-in-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    const fs::path dir = tmpl;
+    // A FIFO without a writer: opening it must not wait for one.
+    REQUIRE(::mkfifo((dir / "pipe").c_str(), 0600) == 0);
+    CHECK(has(error_of((dir / "pipe").string()), "is a FIFO"));
+    CHECK(has(error_of(dir.string()), "is a directory"));
+    CHECK(has(error_of((dir / "missing.csv").string()), "cannot open the trace CSV"));
+    std::ofstream(dir / "big.csv") << std::string(5000, 'x');
+    const std::string big = error_of((dir / "big.csv").string(), 4096);
+    CHECK(has(big, "is 4.9 KiB"));
+    CHECK(has(big, "the limit for a trace CSV is 4.0 KiB"));
+    std::ofstream(dir / "ok.csv") << "epoch\n0\n";
+    CHECK(read_input_file((dir / "ok.csv").string(), "trace CSV", 4096) == "epoch\n0\n");
+    fs::create_symlink(dir / "ok.csv", dir / "link.csv");  // links are followed
+    CHECK(read_input_file((dir / "link.csv").string(), "trace CSV", 4096) == "epoch\n0\n");
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("printable escapes control bytes and invalid UTF-8, and keeps the rest") {
+    using dynfault::text::printable;
+    CHECK(printable("plain text, ümlaut, 漢字\n\ttab") == "plain text, ümlaut, 漢字\n\ttab");
+    CHECK(printable(std::string("a\x1b[31mred\x07") + '\0' + "z") ==
+          "a\\x1b[31mred\\x07\\x00z");
+    CHECK(printable("\xff\xfe ok \xc3") == "\\xff\\xfe ok \\xc3");
+    CHECK(printable("\xc2\x9b" "2J") == "\\xc2\\x9b2J");  // C1 CSI
+    using dynfault::text::first_invalid_utf8;
+    CHECK(first_invalid_utf8("ok ü 漢 😀") == std::string_view::npos);
+    CHECK(first_invalid_utf8("ab\xc0\xaf") == 2);          // overlong '/'
+    CHECK(first_invalid_utf8("a\xed\xa0\x80") == 1);       // a surrogate
+    CHECK(first_invalid_utf8("abc\xe6\xbc") == 3);         // cut short
+    const auto pos = dynfault::text::position_of("ab\ncd\nef", 7);
+    CHECK(pos.line == 3);
+    CHECK(pos.column == 2);
+  }
+}
