@@ -2,11 +2,42 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
+#include <cstring>
+#include <filesystem>
 #include <utility>
 
 namespace dynfault::db {
 
 namespace {
+
+/// A suffix for messages about errors that mean the file is damaged.
+std::string damage_hint(int rc) {
+  const int primary = rc & 0xff;
+  if (primary != SQLITE_CORRUPT && primary != SQLITE_NOTADB) return "";
+  return "; the database file is damaged (restore it from a backup, or merge its shard files "
+         "into a new database)";
+}
+
+/// The name handed to sqlite3_open_v2. Debian's SQLite takes names that start with "file:" as
+/// URIs whatever the flags say; "./" in front of a relative name makes every name a file name.
+/// An immutable open is a URI of our own making, the path percent-encoded.
+std::string sqlite_name(const std::string& path, OpenMode mode) {
+  if (path == ":memory:") return path;
+  if (mode != OpenMode::kReadOnlyImmutable) return path.front() == '/' ? path : "./" + path;
+  static const char* kHex = "0123456789ABCDEF";
+  std::string uri = "file:";
+  for (unsigned char c : std::filesystem::absolute(path).string()) {
+    if (std::isalnum(c) || std::strchr("/-._~", c) != nullptr) {
+      uri += static_cast<char>(c);
+    } else {
+      uri += '%';
+      uri += kHex[c >> 4];
+      uri += kHex[c & 15];
+    }
+  }
+  return uri + "?mode=ro&immutable=1";
+}
 
 /// The first line of a statement, shortened, to say which statement failed.
 std::string sql_excerpt(std::string_view sql) {
@@ -188,10 +219,14 @@ std::vector<unsigned char> Statement::column_blob(int column) const {
 // --- Database ----------------------------------------------------------------------------------
 
 Database::Database(const std::string& path, OpenMode mode) : path_(path) {
+  if (path.empty()) throw DbError("Database: empty database path");
   int flags = 0;
   switch (mode) {
     case OpenMode::kReadOnly:
       flags = SQLITE_OPEN_READONLY;
+      break;
+    case OpenMode::kReadOnlyImmutable:
+      flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
       break;
     case OpenMode::kReadWrite:
       flags = SQLITE_OPEN_READWRITE;
@@ -200,15 +235,17 @@ Database::Database(const std::string& path, OpenMode mode) : path_(path) {
       flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
       break;
   }
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  const int rc = sqlite3_open_v2(sqlite_name(path, mode).c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     // sqlite3_open_v2 allocates a handle even on failure; it carries the message.
     std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
     db_ = nullptr;
     throw DbError(path_ + ": cannot open database: " + message + " (code " + std::to_string(rc) +
-                  ")");
+                      ")" + damage_hint(rc),
+                  rc);
   }
+  if (path != ":memory:") protected_ = std::make_unique<files::ProtectedFile>(path);
   try {
     auto check = [&](int code, const char* what) {
       if (code != SQLITE_OK) fail(code, what);
@@ -247,8 +284,10 @@ void Database::exec(const std::string& sql) {
   if (rc != SQLITE_OK) {
     std::string text = message != nullptr ? message : sqlite3_errstr(rc);
     sqlite3_free(message);
+    const int code = sqlite3_extended_errcode(db_);
     throw DbError(path_ + ": cannot run '" + sql_excerpt(sql) + "': " + text + " (code " +
-                  std::to_string(rc) + ")");
+                      std::to_string(rc) + ")" + damage_hint(code),
+                  code);
   }
 }
 
@@ -286,7 +325,8 @@ void Database::set_user_version(int version) {
 void Database::fail(int rc, std::string_view what) const {
   std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   throw DbError(path_ + ": " + std::string(what) + ": " + message + " (code " + std::to_string(rc) +
-                ")");
+                    ")" + damage_hint(rc),
+                rc);
 }
 
 // --- Transaction -------------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/output_file.h"
 #include "db/store.h"  // DbError
 
 struct sqlite3;  // sqlite3.h stays out of our public headers
@@ -33,6 +34,10 @@ enum class OpenMode {
   kReadOnly,         ///< never writes; fails when the file does not exist
   kReadWrite,        ///< fails when the file does not exist
   kReadWriteCreate,  ///< creates an empty file when missing
+  /// Read-only, and SQLite may assume that nobody changes the file meanwhile: no locks, no
+  /// -shm file, no -wal file read. For a database in a place this process cannot write (a
+  /// read-only directory or file system), which therefore has no WAL content to miss.
+  kReadOnlyImmutable,
 };
 
 /// Busy timeout of every connection: how long a writer waits for another writer's lock.
@@ -128,7 +133,9 @@ class Database {
  public:
   /// Opens `path` (or ":memory:"); sets the busy timeout and foreign_keys=ON. Journal mode and
   /// synchronous are left alone: `configure_for_writing()` sets them once the file is known to
-  /// be ours.
+  /// be ours. `path` is always a file name, never an SQLite URI ("file:x.db?mode=memory" is the
+  /// file of that name). While open, the file is protected from being overwritten by any
+  /// output of this process (common/output_file.h).
   Database(const std::string& path, OpenMode mode);
   /// Finalises cached statements and closes the connection; never throws.
   ~Database();
@@ -159,12 +166,14 @@ class Database {
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_; }
 
-  /// Throws DbError "<path>: <what>: <sqlite3_errmsg> (code <rc>)".
+  /// Throws DbError "<path>: <what>: <sqlite3_errmsg> (code <rc>)", and says that the file is
+  /// damaged when SQLite found it so (SQLITE_CORRUPT, SQLITE_NOTADB).
   [[noreturn]] void fail(int rc, std::string_view what) const;
 
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::unique_ptr<files::ProtectedFile> protected_;
   std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
 };
 

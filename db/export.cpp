@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/output_file.h"
 #include "db/database.h"
 
 namespace dynfault::db {
@@ -30,31 +31,21 @@ using Json = nlohmann::json;
 
 namespace {
 
-/// A file written in one go; close() reports a failed write (disk full) as an Error.
+/// One exported file: common/output_file.h's checked, buffered writer. close() reports a failed
+/// write, a full disk named as such.
 class OutFile {
  public:
-  OutFile(const fs::path& path, int64_t& files) : path_(path) {
-    out_.open(path, std::ios::binary | std::ios::trunc);
-    if (!out_) throw Error("export: cannot create '" + path.string() + "': " + std::strerror(errno));
-    ++files;
-  }
-  ~OutFile() = default;
-  std::ofstream& stream() { return out_; }
+  OutFile(const fs::path& path, int64_t& files) : out_(path, "export") { ++files; }
+  files::OutputStream& stream() { return out_; }
   template <typename T>
   OutFile& operator<<(const T& x) {
     out_ << x;
     return *this;
   }
-  void close() {
-    out_.flush();
-    if (!out_) throw Error("export: cannot write '" + path_.string() + "'");
-    out_.close();
-    if (!out_) throw Error("export: cannot write '" + path_.string() + "'");
-  }
+  void close() { out_.close(); }
 
  private:
-  fs::path path_;
-  std::ofstream out_;
+  files::OutputStream out_;
 };
 
 /// Writes one CSV row (fields already formatted) followed by CRLF, as RFC 4180 says.
@@ -233,40 +224,6 @@ std::vector<std::pair<std::string, std::string>> run_params(const RunInfoRow& r)
     flatten(recipe, "recipe", out);
   }
   return out;
-}
-
-/// Output directory checks and the temporary directory beside it.
-struct Target {
-  fs::path final_dir;  ///< absolute
-  fs::path tmp_dir;
-};
-
-Target prepare_target(const std::string& out_dir) {
-  if (out_dir.empty()) throw Error("export: no output directory given (--out DIR)");
-  fs::path abs = fs::absolute(out_dir).lexically_normal();
-  if (abs.filename().empty()) abs = abs.parent_path();
-  std::error_code ec;
-  const auto st = fs::status(abs, ec);
-  if (fs::exists(st)) {
-    if (!fs::is_directory(st))
-      throw Error("export: '" + out_dir + "' exists and is not a directory; refusing to overwrite it");
-    if (!fs::is_empty(abs, ec) || ec)
-      throw Error("export: '" + out_dir +
-                  "' exists and is not empty; refusing to write into it (give a new directory)");
-  }
-  const fs::path parent = abs.parent_path();
-  if (!fs::is_directory(parent, ec))
-    throw Error("export: the parent directory of '" + out_dir + "' ('" + parent.string() +
-                "') does not exist");
-  std::string tmpl = (parent / ("." + abs.filename().string() + ".tmp-XXXXXX")).string();
-  if (::mkdtemp(tmpl.data()) == nullptr)
-    throw Error("export: cannot create a directory in '" + parent.string() +
-                "': " + std::strerror(errno));
-  // mkdtemp makes it 0700; the result should look like any directory the user creates.
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(tmpl.c_str(), 0777 & ~mask);
-  return {abs, tmpl};
 }
 
 // --- csv -----------------------------------------------------------------------------------------
@@ -594,39 +551,25 @@ ExportSummary export_store(Store& store, const ExportOptions& o) {
     throw Error("export: --format must be csv or mlruns, got '" + o.format + "'");
   Database& db = store.database();
   Transaction snapshot(db, Transaction::Mode::kDeferred);  // every file from one snapshot
+  store.require_campaign(o.campaign);
   const auto runs = read_runs(db, o.campaign);
-  if (!o.campaign.empty() && runs.empty()) {
-    const auto names = store.campaigns();
-    if (std::find(names.begin(), names.end(), o.campaign) == names.end()) {
-      std::string known;
-      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-      throw Error("export: no campaign '" + o.campaign + "' in " + store.path() +
-                  (known.empty() ? std::string(" (it has none)") : " (it has: " + known + ")"));
-    }
-  }
-  const Target target = prepare_target(o.out_dir);
+  // Written beside its final place and renamed into it at the end: a failure, Ctrl-C or
+  // SIGTERM leaves nothing; after a SIGKILL, the next export of this target removes the rest.
+  files::StagingDirectory target(o.out_dir, "export");
   ExportSummary summary;
   summary.runs = static_cast<int64_t>(runs.size());
+  summary.removed_stale = target.removed_stale();
   try {
     if (o.format == "csv") {
-      export_csv(db, o.campaign, runs, target.tmp_dir, summary);
+      export_csv(db, o.campaign, runs, target.path(), summary);
     } else {
-      export_mlruns(db, o.campaign, runs, target.tmp_dir, target.final_dir, summary);
+      export_mlruns(db, o.campaign, runs, target.path(), target.final_path(), summary);
     }
-    std::error_code ec;
-    fs::rename(target.tmp_dir, target.final_dir, ec);
-    if (ec)
-      throw Error("export: cannot move the export into '" + o.out_dir + "': " + ec.message() +
-                  (fs::exists(target.final_dir) ? " (did it get created meanwhile?)" : ""));
   } catch (const fs::filesystem_error& e) {
-    std::error_code ec;
-    fs::remove_all(target.tmp_dir, ec);
-    throw Error(std::string("export: ") + e.what());
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(target.tmp_dir, ec);
-    throw;
+    throw Error(std::string("export: ") + e.what() +
+                (e.code().value() == ENOSPC || e.code().value() == EDQUOT ? " (disk full)" : ""));
   }
+  target.commit();
   return summary;
 }
 

@@ -12,11 +12,15 @@
 ///           and a key with '/' is a path of subdirectories, as MLflow writes them.
 ///
 /// Everything is written into a temporary directory beside `out_dir` and renamed into place at
-/// the end, so an error leaves nothing behind; an existing non-empty `out_dir` is refused.
+/// the end (common/output_file.h StagingDirectory), so an error, Ctrl-C or SIGTERM leaves nothing
+/// behind, and the temporaries of an export killed outright are removed by the next export to
+/// the same place; an existing non-empty `out_dir` is refused, an existing empty one is replaced
+/// and keeps its permission bits. A full disk is reported as "disk full".
 /// Reads the store inside one read transaction (a consistent snapshot); never writes it.
 /// docs/export.md describes the layouts.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "db/store.h"
 
@@ -32,6 +36,9 @@ struct ExportSummary {
   int64_t runs = 0;
   int64_t metric_points = 0;
   int64_t files = 0;
+  /// Temporary directories of earlier exports to the same place, interrupted by SIGKILL or a
+  /// power cut, that were removed first (one line each).
+  std::vector<std::string> removed_stale;
 };
 
 /// Exports `store` as described above. Throws dynfault::Error (nothing written) for an unknown

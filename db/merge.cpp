@@ -33,24 +33,18 @@ std::map<std::string, std::string> campaign_hashes(Database& db, const std::stri
 /// Throws unless `path` is a sound dynfault database of this schema version; returns its
 /// campaigns. Opens the file read-only, so a refused source is never touched.
 std::map<std::string, std::string> check_source(const std::string& path) {
+  require_regular_or_missing(path);
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
     throw DbError(path + ": no such database file; refusing to merge");
   }
   SchemaState state;
-  std::string integrity;
-  std::map<std::string, std::string> campaigns;
+  std::unique_ptr<Database> source;
   try {
-    Database source(path, OpenMode::kReadOnly);
-    state = inspect(source);
-    if (state.dynfault && state.user_version == kSchemaVersion) {
-      auto check = source.prepare("PRAGMA quick_check");
-      integrity = check.step() ? check.column_text(0) : "";
-      check.reset();
-      if (integrity == "ok") campaigns = campaign_hashes(source, "main");
-    }
+    source = open_reader(path);
+    state = inspect(*source);
   } catch (const DbError& e) {
-    throw DbError(std::string(e.what()) + "; refusing to merge it");
+    throw DbError(std::string(e.what()) + "; refusing to merge it", e.code());
   }
   if (!state.dynfault) throw DbError(path + ": not a dynfault database; refusing to merge it");
   if (state.user_version != kSchemaVersion) {
@@ -61,11 +55,8 @@ std::map<std::string, std::string> check_source(const std::string& path) {
                        ? "open it once with this build to migrate it)"
                        : "merge with the newer dynfault that wrote it)"));
   }
-  if (integrity != "ok") {
-    throw DbError(path + ": failed its integrity check (" + integrity +
-                  "); refusing to merge it");
-  }
-  return campaigns;
+  require_integrity(*source, "refusing to merge it");
+  return campaign_hashes(*source, "main");
 }
 
 /// Throws when a campaign name in `incoming` is already known with a different config hash.
@@ -128,7 +119,11 @@ MergeSourceReport merge_one(Database& db, const std::string& path) {
 
   Transaction tx(db);
   // Checked again under the write lock: the target may have changed since the first look.
-  check_campaigns(campaign_hashes(db, "main"), campaign_hashes(db, "src"), db.path(), path);
+  const auto target_campaigns = campaign_hashes(db, "main");
+  const auto source_campaigns = campaign_hashes(db, "src");
+  check_campaigns(target_campaigns, source_campaigns, db.path(), path);
+  for (const auto& [name, hash] : source_campaigns)
+    if (!target_campaigns.count(name)) report.campaigns_added.push_back(name);
   db.exec(
       "INSERT INTO main.campaigns (name, config_text, config_hash, created_ms) "
       "SELECT name, config_text, config_hash, created_ms FROM src.campaigns WHERE true "

@@ -1,6 +1,9 @@
 #pragma once
 /// Merging dynfault databases: the shards of a campaign run as a Slurm job array (each task
 /// writes its own SQLite file, never one file over a network filesystem) become one database.
+/// A database may hold several campaigns (as `dynfault plan` of a second campaign file makes
+/// it); a source of another campaign adds that campaign beside the target's (reported in
+/// MergeSourceReport::campaigns_added), while a campaign name must mean one config everywhere.
 ///
 /// Run ids are hashes of the run spec, so a run has the same id in every shard and merging is
 /// idempotent: a run is copied when the target lacks it or holds it in a less advanced status
@@ -27,6 +30,9 @@ struct MergeSourceReport {
   int64_t runs_kept = 0;      ///< runs of the source the target already had as far or further
   int64_t metric_points = 0;  ///< metric rows copied
   int64_t labels = 0;         ///< label rows copied
+  /// Campaigns of the source the target did not hold (its first source brings the shards'
+  /// campaign; a later one names another campaign, which joins the target beside the others).
+  std::vector<std::string> campaigns_added;
 };
 
 struct MergeReport {

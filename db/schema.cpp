@@ -1,12 +1,16 @@
 #include "db/schema.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
+#include "common/input_file.h"
 #include "common/clock.h"
 #include "common/version.h"
 #include "db/database.h"
@@ -211,18 +215,63 @@ void check_usable(const std::string& path, const SchemaState& state, int known) 
                 ", no info row schema=dynfault); refusing to modify it");
 }
 
-void quick_check(Database& db) {
-  auto check = db.prepare("PRAGMA quick_check");
-  std::string first;
-  if (check.step()) first = check.column_text(0);
-  check.reset();
-  if (first != "ok") {
-    throw DbError(db.path() + ": failed its integrity check (" + first +
-                  "); refusing to migrate it");
-  }
+int64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+}
+
+/// Why SQLite could not read a file, when the cause is permissions rather than damage.
+bool is_permission_error(int code) {
+  const int primary = code & 0xff;
+  return primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM ||
+         primary == SQLITE_AUTH;
 }
 
 }  // namespace
+
+void require_integrity(Database& db, const std::string& refusal) {
+  const bool full = file_size(db.path()) + file_size(db.path() + "-wal") <=
+                    kFullIntegrityCheckBytes;
+  std::string result;
+  try {
+    auto check = db.prepare(full ? "PRAGMA integrity_check(20)" : "PRAGMA quick_check(20)");
+    while (check.step()) result += (result.empty() ? "" : "; ") + check.column_text(0);
+  } catch (const DbError& e) {
+    if (is_permission_error(e.code())) throw;
+    result = e.what();  // a page too damaged for the check itself to read
+  }
+  if (result == "ok") return;
+  if (result.size() > 300) result = result.substr(0, 300) + "...";
+  throw DbError(db.path() + ": failed its integrity check (" +
+                (full ? "integrity_check" : "quick_check") + ": " + result + "); " + refusal +
+                ". The file is damaged: restore it from a backup, or merge its shard files into a "
+                "new database");
+}
+
+void require_writable(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = fs::absolute(path, ec).parent_path();
+  const auto refuse = [&](const std::string& what, int err) {
+    throw DbError(path + ": " + what + " is read-only here (" + std::strerror(err) +
+                  "); a command that writes cannot use it (export, replay, train, diagnose, "
+                  "trace-csv and report only read, and work here)");
+  };
+  if (::access(path.c_str(), W_OK) != 0) refuse("the file", errno);
+  // SQLite writes its -wal and -shm files beside the database.
+  if (::access(dir.c_str(), W_OK) != 0) refuse("its directory '" + dir.string() + "'", errno);
+}
+
+void require_regular_or_missing(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    throw DbError(path + ": cannot access: " + std::strerror(errno));
+  }
+  if (S_ISREG(st.st_mode)) return;
+  throw DbError(path + ": is a " + files::file_type_name(st.st_mode) +
+                ", not a database file; --db must name a regular file (or a new one)");
+}
 
 const std::vector<Migration>& migrations() {
   // Append-only: a released step never changes; a new version adds {N, "...", "ALTER ..."}.
@@ -243,8 +292,8 @@ void apply_migrations(Database& db, const std::vector<Migration>& steps) {
   const SchemaState state = inspect(db);
   check_usable(db.path(), state, target);
   const int from = state.empty ? 0 : state.user_version;
-  if (from == target) return;     // nothing to do; the destructor ends the transaction
-  if (from > 0) quick_check(db);  // never build on a damaged file
+  if (from == target) return;  // nothing to do; the destructor ends the transaction
+  if (from > 0) require_integrity(db, "refusing to migrate it");  // never build on damage
   for (const auto& migration : steps) {
     if (migration.version <= from) continue;
     db.exec(std::string(migration.sql));
@@ -281,16 +330,23 @@ SchemaState inspect(Database& db) {
       marker.reset();
     }
   } catch (const DbError& e) {
-    throw DbError(std::string(e.what()) + " (corrupt or not a database?); refusing to open it");
+    // A permission problem (a read-only place) is said as such, never as damage.
+    if (is_permission_error(e.code()))
+      throw DbError(std::string(e.what()) + "; cannot read it here (permissions?)", e.code());
+    throw DbError(std::string(e.what()) + " (corrupt or not a database?); refusing to open it",
+                  e.code());
   }
   state.empty = state.table_count == 0 && state.user_version == 0;
   return state;
 }
 
-std::unique_ptr<Database> open_database(const std::string& path, bool create) {
+std::unique_ptr<Database> open_database(const std::string& given, bool create,
+                                        bool check_integrity) {
   DYNFAULT_ASSERT(!migrations().empty() && migrations().back().version == kSchemaVersion);
-  if (path == ":memory:") return open_memory_database();
-  if (path.empty()) throw DbError("Store::open(): empty database path");
+  if (given.empty()) throw DbError("Store::open(): empty database path");
+  // A database path is a file name; Store::memory() is the way to an in-memory database.
+  const std::string path = given == ":memory:" ? "./:memory:" : given;
+  require_regular_or_missing(path);
 
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
@@ -301,7 +357,10 @@ std::unique_ptr<Database> open_database(const std::string& path, bool create) {
     db->configure_for_writing();
     return db;
   }
-  if (S_ISDIR(info.st_mode)) throw DbError(path + ": is a directory, not a database");
+  if (info.st_size == 0 && !create)
+    throw DbError(path + ": an empty file, not a dynfault database; refusing to turn it into one "
+                         "(a command that creates databases, such as 'dynfault plan', does)");
+  require_writable(path);
   check_header(path, info.st_size);
 
   // Look first through a read-only connection, so that refusing cannot change a byte.
@@ -309,13 +368,37 @@ std::unique_ptr<Database> open_database(const std::string& path, bool create) {
   {
     Database reader(path, OpenMode::kReadOnly);
     state = inspect(reader);
+    check_usable(path, state, kSchemaVersion);
+    if (state.empty && !create)
+      throw DbError(path + ": an SQLite database without tables, not a dynfault database; "
+                           "refusing to turn it into one (a command that creates databases, "
+                           "such as 'dynfault plan', does)");
+    if (check_integrity && !state.empty) require_integrity(reader, "refusing to write to it");
   }
-  check_usable(path, state, kSchemaVersion);
 
   auto db = std::make_unique<Database>(path, OpenMode::kReadWrite);
   if (state.empty || state.user_version < kSchemaVersion) apply_migrations(*db, migrations());
   db->configure_for_writing();
   return db;
+}
+
+std::unique_ptr<Database> open_reader(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = fs::absolute(path, ec).parent_path();
+  struct stat st {};
+  const bool shm_exists = ::stat((path + "-shm").c_str(), &st) == 0;
+  if (shm_exists || ::access(dir.c_str(), W_OK) == 0)
+    return std::make_unique<Database>(path, OpenMode::kReadOnly);
+  // SQLite reads a WAL database through its -shm file, which it cannot create here. Without
+  // WAL content nothing is missed by reading the file as immutable, and nobody can be writing
+  // to a file in a place that is not writable.
+  if (::stat((path + "-wal").c_str(), &st) == 0 && st.st_size > 0)
+    throw DbError(path + ": its write-ahead log '" + path +
+                  "-wal' holds changes that SQLite can read only by creating '" + path +
+                  "-shm', and the directory '" + dir.string() +
+                  "' is not writable; copy the database with its -wal file to a writable place");
+  return std::make_unique<Database>(path, OpenMode::kReadOnlyImmutable);
 }
 
 std::unique_ptr<Database> open_memory_database() {

@@ -4,6 +4,7 @@
 /// A dynfault database is recognised by its `info` row `schema = dynfault` (a marker every future
 /// schema keeps) and versioned by `PRAGMA user_version`. Opening never modifies a file that is
 /// not SQLite, not a dynfault database, corrupt, or written by a newer schema.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,10 +44,36 @@ SchemaState inspect(Database& db);
 /// it was. `open_database` passes `migrations()`; tests pass their own steps.
 void apply_migrations(Database& db, const std::vector<Migration>& steps);
 
+/// Databases up to this size (file and write-ahead log) are checked with SQLite's full
+/// `PRAGMA integrity_check` at every open; larger ones with `PRAGMA quick_check`, which checks
+/// the same page structure but not that indexes agree with their tables (several times faster).
+inline constexpr int64_t kFullIntegrityCheckBytes = 256ll << 20;
+
+/// Throws DbError "<path>: failed its integrity check (...); <refusal>" unless `db` passes the
+/// check `kFullIntegrityCheckBytes` picks for its size.
+void require_integrity(Database& db, const std::string& refusal);
+
+/// Throws DbError unless `path` names a regular file (symbolic links followed) or nothing:
+/// "--db /dev/null" or a directory is refused before SQLite touches it.
+void require_regular_or_missing(const std::string& path);
+
+/// Throws DbError saying "read-only" unless this process may write the existing file `path`
+/// and its directory (where SQLite keeps the -wal and -shm files).
+void require_writable(const std::string& path);
+
 /// Opens `path` as a dynfault database, creating it when missing and `create` is true,
-/// initialising an empty SQLite file and migrating an older schema in one transaction; then
-/// switches to WAL. Throws DbError (file untouched) on anything else.
-std::unique_ptr<Database> open_database(const std::string& path, bool create);
+/// initialising an empty SQLite file (an empty 0-byte file only when `create`) and migrating an
+/// older schema in one transaction; then switches to WAL. Unless `check_integrity` is false (a
+/// worker whose coordinator checked the file under its lock), the file must pass
+/// `require_integrity` first. Throws DbError (file untouched) on anything else.
+std::unique_ptr<Database> open_database(const std::string& path, bool create,
+                                        bool check_integrity = true);
+
+/// A read-only connection to the existing database `path`, also where this process cannot
+/// write (a read-only directory or file system: then opened immutable, which is safe as no
+/// process can be writing there). Throws DbError naming the cause, never a corruption hint for
+/// a permission problem.
+std::unique_ptr<Database> open_reader(const std::string& path);
 
 /// A new in-memory dynfault database.
 std::unique_ptr<Database> open_memory_database();

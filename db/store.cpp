@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -188,29 +189,36 @@ Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
-Store Store::open(const std::string& path, bool create) {
+Store Store::open(const std::string& path, bool create, IntegrityCheck integrity) {
   try {
-    return Store(open_database(path, create));
+    return Store(open_database(path, create, integrity == IntegrityCheck::kCheck));
   } catch (const DbError& e) {
-    throw DbError(e.what() + storage_hint(path));
+    throw DbError(e.what() + storage_hint(path), e.code());
   }
 }
 
 Store Store::memory() { return Store(open_memory_database()); }
 
-Store Store::open_read_only(const std::string& path) {
+Store Store::open_read_only(const std::string& given) {
   struct stat info {};
-  if (path.empty()) throw DbError("Store::open_read_only(): empty database path");
+  if (given.empty()) throw DbError("Store::open_read_only(): empty database path");
+  const std::string path = given == ":memory:" ? "./:memory:" : given;  // a file name
+  require_regular_or_missing(path);
   if (::stat(path.c_str(), &info) != 0) throw DbError(path + ": no such database");
-  if (S_ISDIR(info.st_mode)) throw DbError(path + ": is a directory, not a database");
-  auto db = std::make_unique<Database>(path, OpenMode::kReadOnly);
+  if (info.st_size == 0) throw DbError(path + ": an empty file, not a dynfault database");
+  auto db = open_reader(path);
   const SchemaState state = inspect(*db);  // throws DbError for a file that is not SQLite
   if (!state.dynfault)
     throw DbError(path + ": not a dynfault database; refusing to read it");
+  if (state.user_version > kSchemaVersion)
+    throw DbError(path + ": written by a newer dynfault: schema version " +
+                  std::to_string(state.user_version) + ", this build reads version " +
+                  std::to_string(kSchemaVersion) + "; read it with the dynfault that wrote it");
   if (state.user_version != kSchemaVersion)
     throw DbError(path + ": schema version " + std::to_string(state.user_version) +
                   ", this build reads version " + std::to_string(kSchemaVersion) +
-                  " (a writing command such as 'dynfault status' migrates an older one)");
+                  " (a writing command such as 'dynfault status' migrates it)");
+  require_integrity(*db, "refusing to read it");
   return Store(std::move(db));
 }
 
@@ -272,6 +280,29 @@ std::vector<std::string> Store::campaigns() const {
   ResetGuard reset(select);
   while (select.step()) names.push_back(select.column_text(0));
   return names;
+}
+
+void Store::require_campaign(const std::string& name) const {
+  if (name.empty()) return;
+  auto& select = db_->prepared(
+      "SELECT 1 WHERE EXISTS (SELECT 1 FROM campaigns WHERE name = ?1) "
+      "OR EXISTS (SELECT 1 FROM runs WHERE campaign = ?1)");
+  {
+    ResetGuard reset(select);
+    select.bind(1, name);
+    if (select.step()) return;
+  }
+  std::vector<std::string> known = campaigns();
+  auto& others = db_->prepared("SELECT DISTINCT campaign FROM runs ORDER BY campaign");
+  ResetGuard reset(others);
+  while (others.step()) {
+    std::string c = others.column_text(0);
+    if (std::find(known.begin(), known.end(), c) == known.end()) known.push_back(std::move(c));
+  }
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+  throw DbError("no campaign '" + name + "' in " + db_->path() +
+                (list.empty() ? std::string(" (it has none)") : " (it has: " + list + ")"));
 }
 
 std::optional<std::string> Store::campaign_config(const std::string& name) const {
@@ -390,8 +421,8 @@ void Store::heartbeat(const std::vector<std::string>& run_uuids, int64_t now_ms)
 int64_t Store::requeue_stale(int64_t stale_before_ms) {
   Transaction tx(*db_);
   db_->prepared(
-         "UPDATE runs SET status = 'SCHEDULED' WHERE status = 'RUNNING' "
-         "AND coalesce(heartbeat_time, start_time, 0) < ?1")
+         "UPDATE runs SET status = 'SCHEDULED', attempts = max(attempts - 1, 0) "
+         "WHERE status = 'RUNNING' AND coalesce(heartbeat_time, start_time, 0) < ?1")
       .bind_all(stale_before_ms)
       .step_and_reset();
   const int64_t changed = db_->last_changes();
@@ -402,7 +433,9 @@ int64_t Store::requeue_stale(int64_t stale_before_ms) {
 int64_t Store::requeue_unfinished(const std::string& campaign, int64_t max_attempts) {
   Transaction tx(*db_);
   db_->prepared(
-         "UPDATE runs SET status = 'SCHEDULED' WHERE (?1 = '' OR campaign = ?1) AND "
+         "UPDATE runs SET status = 'SCHEDULED', "
+         "attempts = CASE WHEN status = 'KILLED' THEN max(attempts - 1, 0) ELSE attempts END "
+         "WHERE (?1 = '' OR campaign = ?1) AND "
          "(status = 'KILLED' OR (status = 'FAILED' AND (?2 <= 0 OR attempts < ?2)))")
       .bind_all(campaign, max_attempts)
       .step_and_reset();

@@ -19,7 +19,12 @@ namespace dynfault::db {
 /// An SQLite failure or a refused database; the message names the file and the cause.
 class DbError : public dynfault::Error {
  public:
-  using dynfault::Error::Error;
+  explicit DbError(const std::string& what, int code = 0) : dynfault::Error(what), code_(code) {}
+  /// SQLite's extended result code behind the error; 0 when dynfault refused on its own.
+  int code() const { return code_; }
+
+ private:
+  int code_ = 0;
 };
 
 class Database;  // RAII connection, db/database.h
@@ -70,18 +75,28 @@ struct RunFilter {
   std::string status;    ///< "" = any
 };
 
+/// Whether `Store::open` checks the file's integrity before writing to it.
+enum class IntegrityCheck {
+  kCheck,    ///< integrity_check, or quick_check above db::kFullIntegrityCheckBytes (schema.h)
+  kTrusted,  ///< none: a worker, whose coordinator checked the file under its lock
+};
+
 class Store {
  public:
-  /// Opens `path`, creating and initialising it when it does not exist and `create` is true.
-  /// Applies migrations to older dynfault schemas. Throws DbError (file untouched) for a file that
-  /// is not SQLite, not a dynfault database, or has a newer/unknown schema version.
-  static Store open(const std::string& path, bool create = true);
+  /// Opens `path` (a file name, never an SQLite URI; a regular file or a new one), creating and
+  /// initialising it when it does not exist and `create` is true (an existing empty 0-byte file
+  /// is initialised only then). Applies migrations to older dynfault schemas. Throws DbError
+  /// (file untouched) for a file that is not SQLite, not a dynfault database, damaged (fails its
+  /// integrity check), or has a newer/unknown schema version.
+  static Store open(const std::string& path, bool create = true,
+                    IntegrityCheck integrity = IntegrityCheck::kCheck);
   /// Opens an in-memory database (tests).
   static Store memory();
   /// Opens an existing dynfault database of the current schema version through a read-only
   /// connection (`dynfault replay`, `dynfault export`): nothing, not even a migration or the
-  /// journal mode, is ever written; every write method throws DbError. Throws DbError for a
-  /// missing file, a file that is not a dynfault database, or another schema version.
+  /// journal mode, is ever written; every write method throws DbError. Works in read-only
+  /// directories. Throws DbError for a missing file, a file that is not a dynfault database, a
+  /// damaged one (the integrity check of `open`), or another schema version.
   static Store open_read_only(const std::string& path);
 
   Store(Store&&) noexcept;
@@ -102,6 +117,12 @@ class Store {
                        const std::string& config_hash);
   /// Names of the campaigns in this database.
   std::vector<std::string> campaigns() const;
+  /// Throws DbError "no campaign '<name>' in <file> (it has: ...)" unless `name` is "" (any) or
+  /// the campaign of a campaign row or of a run. Every command that takes a campaign option
+  /// calls it first (through the library function it calls: labels, features, evaluation,
+  /// reports, training, execution, export), so that a misspelt --campaign is an error rather
+  /// than an empty result; the query methods below filter as asked.
+  void require_campaign(const std::string& name) const;
   /// The stored config text of campaign `name` (workers read its `probes:` mapping), or nullopt.
   std::optional<std::string> campaign_config(const std::string& name) const;
   void upsert_program(const ProgramRow& p);
@@ -116,11 +137,14 @@ class Store {
   /// SCHEDULED -> RUNNING (attempts+1, start/heartbeat = now_ms). False if not SCHEDULED.
   bool mark_running(const std::string& run_uuid, int64_t now_ms);
   void heartbeat(const std::vector<std::string>& run_uuids, int64_t now_ms);
-  /// Puts RUNNING runs whose heartbeat is older than `stale_before_ms` back to SCHEDULED.
+  /// Puts RUNNING runs whose heartbeat is older than `stale_before_ms` back to SCHEDULED. Their
+  /// coordinator died: the attempt was interrupted, and is not counted (attempts - 1).
   int64_t requeue_stale(int64_t stale_before_ms);
-  /// Puts KILLED runs, and FAILED runs started fewer than `max_attempts` times (0 = no cap), of
-  /// `campaign` ("" = all) back to SCHEDULED. `attempts` counts every start, interrupted ones
-  /// included, so the cap also bounds how often a run that crashes its worker is retried.
+  /// Puts KILLED runs (interrupted from outside: attempts - 1, as the interruption is not the
+  /// run's failure), and FAILED runs with fewer than `max_attempts` attempts (0 = no cap), of
+  /// `campaign` ("" = all) back to SCHEDULED. So `attempts` counts the starts that ended on
+  /// their own (finished, or failed by the run's own crash, timeout or exception), plus the
+  /// start in progress, and the cap bounds how often a run that crashes its worker is retried.
   int64_t requeue_unfinished(const std::string& campaign, int64_t max_attempts = 0);
   /// Records the end of a run that produced no trace (crash, timeout, interruption): sets status,
   /// outcome, error and end time, only while the run is still RUNNING, and keeps its metrics.

@@ -291,7 +291,7 @@ TEST_SUITE("db") {
     CHECK(read_bytes(path) == before);
   }
 
-  TEST_CASE("An empty file and an empty SQLite database are initialised") {
+  TEST_CASE("An empty file and an empty SQLite database are initialised where one is created") {
     TempDir dir;
     const std::string path = dir.file("empty.db");
     SUBCASE("zero bytes") { write_bytes(path, ""); }
@@ -299,7 +299,10 @@ TEST_SUITE("db") {
       Database raw(path, OpenMode::kReadWriteCreate);
       raw.exec("CREATE TABLE t (x); DROP TABLE t;");
     }
-    Store store = Store::open(path, /*create=*/false);
+    const std::string before = read_bytes(path);
+    CHECK(contains(db_error_of([&] { Store::open(path, /*create=*/false); }), "refusing"));
+    CHECK(read_bytes(path) == before);  // only a command that creates databases initialises
+    Store store = Store::open(path, /*create=*/true);
     CHECK(store.database().user_version() == 1);
     CHECK(store.info("schema") == std::optional<std::string>("dynfault"));
   }
@@ -402,9 +405,10 @@ TEST_SUITE("db") {
 
     CHECK(store.requeue_stale(4000) == 1);  // run 1's heartbeat (1000) is stale
     CHECK(store.run(uuid(1))->status == "SCHEDULED");
+    CHECK(store.run(uuid(1))->attempts == 0);  // its coordinator died: the attempt is given back
     CHECK(store.run(uuid(0))->status == "RUNNING");
     CHECK(store.mark_running(uuid(1), 6000));
-    CHECK(store.run(uuid(1))->attempts == 2);
+    CHECK(store.run(uuid(1))->attempts == 1);
 
     RunResult failed;
     failed.run_uuid = uuid(1);
@@ -431,7 +435,7 @@ TEST_SUITE("db") {
     CHECK(store.runs({"", "SCHEDULED"}).size() == 3);
     CHECK(store.mark_running(uuid(1), 7000));
     row = *store.run(uuid(1));
-    CHECK(row.attempts == 3);
+    CHECK(row.attempts == 2);  // one failed attempt (its own crash) and this one
     CHECK(row.outcome.empty());  // a new attempt starts clean
     CHECK(row.error.empty());
   }
