@@ -44,7 +44,9 @@ std::string fresh_evaluation_id(const EvaluateOptions& o) {
   return std::string("ev-") + stamp + "-" + hash128_hex(key).substr(0, 8);
 }
 
-void validate(const EvaluateOptions& o) {
+}  // namespace
+
+void check_options(const EvaluateOptions& o) {
   DYNFAULT_CHECK(!o.tasks().empty(), "evaluate(): no task given");
   DYNFAULT_CHECK(!o.feature_sets().empty(), "evaluate(): no feature set given");
   DYNFAULT_CHECK(!o.diagnosers().empty(), "evaluate(): no diagnoser given");
@@ -56,7 +58,9 @@ void validate(const EvaluateOptions& o) {
   DYNFAULT_CHECK(o.heldout_folds() == 0 || o.heldout_folds() >= 2,
                  "evaluate(): heldout_folds must be 0 (leave one group out) or >= 2, got ",
                  o.heldout_folds());
-  DYNFAULT_CHECK(o.bootstrap() >= 0, "evaluate(): bootstrap must be >= 0, got ", o.bootstrap());
+  DYNFAULT_CHECK(o.bootstrap() >= 0 && o.bootstrap() <= kMaxBootstrap,
+                 "evaluate(): bootstrap (--bootstrap) must be in [0, ", kMaxBootstrap, "], got ",
+                 o.bootstrap());
   DYNFAULT_CHECK(o.confidence() > 0 && o.confidence() < 1,
                  "evaluate(): confidence must be in (0, 1), got ", o.confidence());
   DYNFAULT_CHECK(o.margin() > 0 && o.margin() < 1, "evaluate(): margin must be in (0, 1), got ",
@@ -68,7 +72,9 @@ void validate(const EvaluateOptions& o) {
   DYNFAULT_CHECK(o.resample_by() == "program" || o.resample_by() == "dataset",
                  "evaluate(): resample_by must be 'program' or 'dataset', got '", o.resample_by(),
                  "'");
-  DYNFAULT_CHECK(o.threads() >= 1, "evaluate(): threads must be >= 1, got ", o.threads());
+  DYNFAULT_CHECK(o.threads() >= 1 && o.threads() <= kMaxThreads,
+                 "evaluate(): threads (--threads) must be in [1, ", kMaxThreads, "], got ",
+                 o.threads());
   // Each (task, feature set, diagnoser, rung) is one set of rows: a repeat would collide.
   for (const auto* list : {&o.tasks(), &o.feature_sets(), &o.diagnosers(), &o.protocols()}) {
     const std::set<std::string> unique(list->begin(), list->end());
@@ -86,6 +92,8 @@ void validate(const EvaluateOptions& o) {
   DYNFAULT_CHECK(o.top_features() >= 0, "evaluate(): top_features must be >= 0, got ",
                  o.top_features());
 }
+
+namespace {
 
 // Everything evaluate() reads before its first fit: runs, tables and cells.
 struct Inputs {
@@ -410,7 +418,7 @@ Labels cross_val_predict(const std::string& diagnoser, const Matrix& x, const La
 EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string& feature_set,
                                  const Matrix& x, const Labels& y, const TraceGroups& groups,
                                  const EvaluateOptions& options) {
-  validate(options);
+  check_options(options);
   DYNFAULT_CHECK(x.rows == y.size() && y.size() == groups.size(), "evaluate_matrix(): ", x.rows,
                  " rows, ", y.size(), " labels, ", groups.size(), " traces");
   const RungOptions ro{options.within_folds(), options.heldout_folds(), options.seed()};
@@ -488,7 +496,8 @@ db::FeatureTable load_feature_table(db::Store& store, const std::string& spec) {
 }
 
 EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
-  validate(options);
+  check_options(options);
+  store.require_campaign(options.campaign());
   EvaluationReport report;
   report.options = options;
   report.evaluation_id =

@@ -93,6 +93,13 @@ struct EvaluateOptions {
   DYNFAULT_ARG(int, top_features) = 5;
 };
 
+/// Upper bound of EvaluateOptions::bootstrap (each resample keeps a held-out score per cell).
+inline constexpr int64_t kMaxBootstrap = 100'000;
+
+/// Throws dynfault::Error naming the first invalid option (ranges, unknown diagnosers, repeated
+/// entries); `evaluate` calls it first, commands call it before long work (the demo's campaign).
+void check_options(const EvaluateOptions& options);
+
 /// The name and feature set of the reference row that applies the label rule itself.
 inline constexpr const char* kLabelRule = "label_rule";
 inline constexpr const char* kLabelRuleSet = "trace";

@@ -291,6 +291,7 @@ void program_structure(std::ostringstream& out, const std::vector<db::Evaluation
 }  // namespace
 
 std::string render_report_html(db::Store& store, const ReportOptions& o) {
+  store.require_campaign(o.campaign());
   const std::vector<db::EvaluationRow> rows = store.evaluation(o.evaluation_id());
   DYNFAULT_CHECK(!rows.empty(), "render_report_html(): no evaluation ",
                  o.evaluation_id().empty() ? std::string("stored (run the evaluation first)")

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "common/input_file.h"
+#include "common/output_file.h"
 #include "common/version.h"
 #include "diagnosis/model_scope_io.h"
 #include "db/store.h"
@@ -73,6 +75,7 @@ size_t argmax_row(const Matrix& p, size_t r) {
 }  // namespace
 
 SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
+  store.require_campaign(options.campaign());
   SavedModel m;
   std::shared_ptr<Diagnoser> diagnoser = make_diagnoser(options.diagnoser());
   std::string spec = options.feature_set();
@@ -284,36 +287,16 @@ SavedModel read_model(std::istream& in, const std::string& name) {
   }
 }
 
-void save_model_file(const SavedModel& model, const std::string& path, bool force) {
-  if (!force && fs::exists(path))
-    throw Error("'" + path + "' exists; give --force to overwrite it");
+std::vector<std::string> save_model_file(const SavedModel& model, const std::string& path,
+                                         bool force) {
+  files::check_output_file(path, force, "model file");
   std::ostringstream text;
   write_model(text, model);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error("cannot write '" + tmp + "'");
-    f << text.str();
-    if (!f.flush()) {
-      f.close();
-      std::error_code ignored;
-      fs::remove(tmp, ignored);
-      throw Error("cannot write '" + tmp + "'");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw Error("cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
-  }
+  return files::write_output_file(path, text.str(), force, "model file");
 }
 
 SavedModel load_model_file(const std::string& path) {
-  if (fs::is_directory(path)) throw Error(path + ": a directory, not a model file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read model file '" + path + "'");
+  std::istringstream in(files::read_input_file(path, "model file", files::kMaxModelBytes));
   return read_model(in, path);
 }
 

@@ -86,9 +86,12 @@ void write_model(std::ostream& out, const SavedModel& model);
 /// Reads write_model's stream; `name` (the file) prefixes every error.
 SavedModel read_model(std::istream& in, const std::string& name);
 
-/// Writes `path` atomically (a temporary file beside it, then rename); refuses an existing
-/// `path` unless `force`.
-void save_model_file(const SavedModel& model, const std::string& path, bool force);
+/// Writes `path` through common/output_file.h (atomically; an existing file only with `force`;
+/// never an open database, a symbolic link or a special file). Returns the stale temporaries
+/// of interrupted earlier writes that were removed.
+std::vector<std::string> save_model_file(const SavedModel& model, const std::string& path,
+                                         bool force);
+/// Reads a model file (a regular file of at most files::kMaxModelBytes).
 SavedModel load_model_file(const std::string& path);
 
 /// One feature's part in a prediction.

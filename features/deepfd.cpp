@@ -103,34 +103,55 @@ enum Column {
   kColumnCount
 };
 
-// History of one epoch curve up to the current check (values only, in epoch order).
-std::vector<double> history(const db::Trace& trace, const char* key, int64_t up_to_step) {
-  std::vector<double> out;
-  if (const db::Series* s = trace.find(key))
-    for (size_t i = 0; i < s->steps.size() && i < s->values.size(); ++i)
-      if (s->steps[i] <= up_to_step) out.push_back(s->values[i]);
-  return out;
-}
+// One epoch curve as DeepFD's monitor sees it at a check: its history up to that epoch, kept as
+// the summaries the rules read, updated one value at a time. (Rebuilding and rescanning the
+// whole history at every check made a trace of n epochs cost O(n^2): 40,000 epochs took 30 s.)
+class CurveHistory {
+ public:
+  CurveHistory(const db::Trace& trace, const char* key) : series_(trace.find(key)) {}
 
-// Monitor.py `max_delta_acc`: the largest single-step gain, 0 when there is none.
-double max_delta(const std::vector<double>& v) {
-  double best = 0;
-  for (size_t i = 0; i + 1 < v.size(); ++i)
-    if (v[i + 1] - v[i] > best) best = v[i + 1] - v[i];
-  return best;
-}
+  /// Takes in the values recorded at steps <= `step` (series are sorted by step).
+  void advance_to(int64_t step) {
+    if (series_ == nullptr) return;
+    const size_t n = std::min(series_->steps.size(), series_->values.size());
+    for (; next_ < n && series_->steps[next_] <= step; ++next_) add(series_->values[next_]);
+  }
 
-// Monitor.py `ol_judge` on the training accuracy.
-bool ol_judge(const std::vector<double>& acc, double threshold, double rate) {
-  return static_cast<double>(oscillation_pairs(acc, threshold)) >=
-         rate * static_cast<double>(acc.size());
-}
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  double last() const { return last_; }
+  double before_last() const { return before_last_; }
+  /// stats.h any_nonfinite of the history.
+  bool any_nonfinite() const { return nonfinite_; }
+  /// The largest value, NaN skipped as std::max skips it (-inf when there is none).
+  double max() const { return max_; }
+  /// Monitor.py `max_delta_acc`: the largest single-step gain, 0 when there is none.
+  double max_delta() const { return max_delta_; }
+  /// Monitor.py `ol_judge`: oscillation pairs >= rate x history length.
+  bool ol_judge(double rate) const {
+    return static_cast<double>(oscillation_.count()) >= rate * static_cast<double>(size_);
+  }
 
-double max_of(const std::vector<double>& v) {
-  double m = -std::numeric_limits<double>::infinity();
-  for (double x : v) m = std::max(m, x);
-  return m;
-}
+ private:
+  void add(double v) {
+    if (size_ > 0 && v - last_ > max_delta_) max_delta_ = v - last_;
+    max_ = std::max(max_, v);
+    nonfinite_ = nonfinite_ || !std::isfinite(v);
+    oscillation_.add(v);
+    before_last_ = last_;
+    last_ = v;
+    ++size_;
+  }
+
+  const db::Series* series_;
+  size_t next_ = 0;
+  size_t size_ = 0;
+  double last_ = kNaN, before_last_ = kNaN;
+  double max_ = -std::numeric_limits<double>::infinity();
+  double max_delta_ = 0;
+  bool nonfinite_ = false;
+  OscillationPairs oscillation_{kZeta};
+};
 
 bool present(double x) { return !std::isnan(x); }
 
@@ -161,6 +182,8 @@ CheckTable deepfd_checks(const db::Trace& trace) {
   const std::vector<std::string> weight_std_params = param_names(trace, "weight", "std");
 
   std::vector<double> state(kColumnCount, 0.0);  // DeepFD's persistent `self.feature`
+  CurveHistory loss(trace, keys::kTrainLoss), acc(trace, keys::kTrainMetric);
+  CurveHistory val_loss(trace, keys::kValLoss), val_acc(trace, keys::kValMetric);
   int64_t prev_weight_step = -1;                 // DeepFD's `self.last_weight`
   bool has_prev_weights = false;
 
@@ -240,40 +263,36 @@ CheckTable deepfd_checks(const db::Trace& trace) {
     state[kAcc] = value_at(trace, keys::kTrainMetric, step);
     state[kValLoss] = value_at(trace, keys::kValLoss, step);
     state[kValAcc] = value_at(trace, keys::kValMetric, step);
-    const std::vector<double> loss = history(trace, keys::kTrainLoss, step);
-    const std::vector<double> acc = history(trace, keys::kTrainMetric, step);
-    const std::vector<double> val_loss = history(trace, keys::kValLoss, step);
-    const std::vector<double> val_acc = history(trace, keys::kValMetric, step);
+    for (CurveHistory* h : {&loss, &acc, &val_loss, &val_acc}) h->advance_to(step);
     [&] {
       if (loss.empty()) return;
-      if (any_nonfinite(loss) || any_nonfinite(val_loss) ||
-          (!val_loss.empty() && val_loss.back() >= kNanLossVal)) {
+      if (loss.any_nonfinite() || val_loss.any_nonfinite() ||
+          (!val_loss.empty() && val_loss.last() >= kNanLossVal)) {
         state[kNanLoss] += 1;
         return;
       }
-      if (any_nonfinite(acc) || any_nonfinite(val_acc)) {
+      if (acc.any_nonfinite() || val_acc.any_nonfinite()) {
         state[kNanAcc] += 1;
         return;
       }
       if (static_cast<double>(loss.size()) < kJudgmentPoint * total_epoch) return;
       if (!acc.empty() && !val_acc.empty()) {
-        const double a = acc.back(), gap = acc.back() - val_acc.back();
+        const double a = acc.last(), gap = acc.last() - val_acc.last();
         if ((a <= kHighAcc && gap >= kGapLowAcc) || (a > kHighAcc && gap >= kGapHighAcc))
           state[kTestNotWell] += 1;
       }
       if (loss.size() >= 2 && val_loss.size() >= 2) {
-        const double dl = loss[loss.size() - 1] - loss[loss.size() - 2];
-        const double dv = val_loss[val_loss.size() - 1] - val_loss[val_loss.size() - 2];
+        const double dl = loss.last() - loss.before_last();
+        const double dv = val_loss.last() - val_loss.before_last();
         state[kTestTurnBad] = (dl < -kEpsilon && dv > kEpsilon) ? 1 : 0;
       }
-      if (!acc.empty() && ol_judge(acc, kZeta, kEta)) state[kUnstableLoss] = 1;
+      if (!acc.empty() && acc.ol_judge(kEta)) state[kUnstableLoss] = 1;
       if (!acc.empty() && !val_acc.empty()) {
-        if (max_of(val_acc) < kTheta || max_of(acc) < kTheta) state[kNotConverge] = 1;
-        if (max_delta(val_acc) < kDelta && max_delta(acc) < kDelta) state[kScAccuracy] = 1;
+        if (val_acc.max() < kTheta || acc.max() < kTheta) state[kNotConverge] = 1;
+        if (val_acc.max_delta() < kDelta && acc.max_delta() < kDelta) state[kScAccuracy] = 1;
       }
-      if (loss.size() > 1 && loss[loss.size() - 1] > loss[loss.size() - 2])
-        state[kIncreaseLoss] += 1;
-      if (acc.size() > 1 && acc[acc.size() - 1] < acc[acc.size() - 2]) state[kDecreaseAcc] += 1;
+      if (loss.size() > 1 && loss.last() > loss.before_last()) state[kIncreaseLoss] += 1;
+      if (acc.size() > 1 && acc.last() < acc.before_last()) state[kDecreaseAcc] += 1;
     }();
 
     table.epochs.push_back(step);

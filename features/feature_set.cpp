@@ -236,8 +236,10 @@ void register_feature_set(FeatureSet set) {
 }
 
 ExtractReport extract_features(db::Store& store, const ExtractOptions& options) {
-  DYNFAULT_CHECK(options.threads() >= 1, "extract_features(): threads must be >= 1, got ",
-                 options.threads());
+  store.require_campaign(options.campaign());
+  DYNFAULT_CHECK(options.threads() >= 1 && options.threads() <= kMaxThreads,
+                 "extract_features(): threads (--threads) must be in [1, ", kMaxThreads,
+                 "], got ", options.threads());
   DYNFAULT_CHECK(!options.feature_sets().empty(), "extract_features(): no feature set given");
   std::vector<FeatureSet> sets;  // resolved first: an unknown name fails before any work
   for (const auto& spec : options.feature_sets()) sets.push_back(feature_set(spec));

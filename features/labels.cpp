@@ -443,6 +443,7 @@ void for_each_labelled_trace(db::Store& store, const LabelOptions& options, bool
 }  // namespace
 
 LabelSet compute_labels(db::Store& store, const LabelOptions& options) {
+  store.require_campaign(options.campaign());
   // Both configs load before anything is read: a bad file changes nothing.
   const Taxonomies taxonomies = load_taxonomies(options.taxonomies_path());
   const Thresholds thresholds = load_thresholds(options.thresholds_path());

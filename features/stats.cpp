@@ -119,6 +119,21 @@ int64_t oscillation_pairs(const std::vector<double>& acc, double zeta) {
   return count;
 }
 
+void OscillationPairs::add(double value) {
+  // The previous value is interior now that it has a right neighbour: classify it as
+  // oscillation_pairs does, then pair what can be paired.
+  if (size_ >= 2) {
+    const double a = before_last_, x = last_;
+    if (x - a >= 0 && x - value >= 0) maxima_.push_back(x);
+    if (x - a <= 0 && x - value <= 0) minima_.push_back(x);
+    for (; paired_ < std::min(maxima_.size(), minima_.size()); ++paired_)
+      if (maxima_[paired_] - minima_[paired_] >= zeta_) ++count_;
+  }
+  before_last_ = last_;
+  last_ = value;
+  ++size_;
+}
+
 double finite_mean(const std::vector<double>& values) {
   double sum = 0;
   size_t n = 0;

@@ -50,6 +50,24 @@ bool any_nonfinite(const std::vector<double>& values);
 /// number of pairs with max - min >= zeta.
 int64_t oscillation_pairs(const std::vector<double>& values, double zeta);
 
+/// `oscillation_pairs` of a sequence that grows one value at a time, in O(1) per value: after
+/// each `add`, `count()` equals oscillation_pairs(values so far, zeta). DeepFD's monitor asks at
+/// every epoch about the whole history; recomputing it each time made a trace cost O(epochs^2).
+class OscillationPairs {
+ public:
+  explicit OscillationPairs(double zeta) : zeta_(zeta) {}
+  void add(double value);
+  int64_t count() const { return count_; }
+
+ private:
+  double zeta_;
+  double before_last_ = 0, last_ = 0;
+  size_t size_ = 0;
+  std::vector<double> maxima_, minima_;
+  size_t paired_ = 0;
+  int64_t count_ = 0;
+};
+
 /// Mean of the finite entries; NaN when there is none.
 double finite_mean(const std::vector<double>& values);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "common/input_file.h"
 #include "common/registry.h"
 #include "features/csv_table.h"
 #include "features/trace_log_detail.h"
@@ -258,11 +259,9 @@ TraceLog parse_trace_log(const std::string& text, const std::string& name,
 }
 
 TraceLog read_trace_log(const std::string& path, const TraceLogOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in || fs::is_directory(path))
-    throw ConfigError(path, 0, "", "", "cannot read the trace file");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parse_trace_log(text, path, options);
+  // A regular file under a cap, read in one pass: a device or a FIFO cannot hang the command.
+  return parse_trace_log(files::read_input_file(path, "trace CSV", files::kMaxTraceCsvBytes), path,
+                         options);
 }
 
 db::Trace parse_trace_csv(const std::string& text, const std::string& name) {

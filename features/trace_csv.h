@@ -67,7 +67,8 @@ struct TraceLog {
 /// `run_uuid` of the trace is "csv:<name>"; its outcome is the '# outcome:' line, else "completed".
 TraceLog parse_trace_log(const std::string& text, const std::string& name,
                          const TraceLogOptions& options = {});
-/// Same, from a file (error if it cannot be read).
+/// Same, from a file: a regular file of at most files::kMaxTraceCsvBytes (common/input_file.h),
+/// else an error naming it.
 TraceLog read_trace_log(const std::string& path, const TraceLogOptions& options = {});
 
 /// parse_trace_log in the dynfault format (kept for the callers that want the trace only).

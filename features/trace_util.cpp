@@ -24,14 +24,13 @@ bool has_key_prefix(const db::Trace& trace, const std::string& prefix) {
 double value_at(const db::Trace& trace, const std::string& key, int64_t step) {
   const db::Series* s = trace.find(key);
   if (!s) return std::numeric_limits<double>::quiet_NaN();
-  // Series are sorted by step (db/trace.h); fall back to a scan if a writer broke that.
+  // Series are sorted by step (db/trace.h: every reader and writer keeps them so). No linear
+  // fallback on a miss: it made each epoch without a point O(n), a sparse series O(n^2).
   auto it = std::lower_bound(s->steps.begin(), s->steps.end(), step);
   if (it != s->steps.end() && *it == step) {
     const size_t i = static_cast<size_t>(it - s->steps.begin());
     if (i < s->values.size()) return s->values[i];
   }
-  for (size_t i = 0; i < s->steps.size() && i < s->values.size(); ++i)
-    if (s->steps[i] == step) return s->values[i];
   return std::numeric_limits<double>::quiet_NaN();
 }
 

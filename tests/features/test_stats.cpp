@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <random>
 
 #include "features/stats.h"
 #include "fixtures.h"
@@ -77,5 +78,25 @@ TEST_SUITE("features") {
     CHECK(ls_slope({0, 1, 2}, {1, kNaN, 5}) == doctest::Approx(2.0));
     CHECK(std::isnan(ls_slope({0}, {1})));
     CHECK(std::isnan(ls_slope({1, 1}, {1, 2})));
+  }
+
+  TEST_CASE("Stats: OscillationPairs grows one value at a time and agrees with the batch count") {
+    using dynfault::features::oscillation_pairs;
+    std::mt19937 rng(15);
+    std::uniform_real_distribution<double> step(-0.1, 0.1);
+    for (int sequence = 0; sequence < 50; ++sequence) {
+      dynfault::features::OscillationPairs pairs(0.03);
+      std::vector<double> acc;
+      double a = 0.5;
+      for (int i = 0; i < 60; ++i) {
+        // Flat stretches (both a maximum and a minimum) and NaN gaps included.
+        a = i % 9 == 4 ? a : a + step(rng);
+        acc.push_back(i % 17 == 16 ? kNaN : a);
+        pairs.add(acc.back());
+        CAPTURE(sequence);
+        CAPTURE(i);
+        REQUIRE(pairs.count() == oscillation_pairs(acc, 0.03));
+      }
+    }
   }
 }
