@@ -306,7 +306,8 @@ int cmd_merge(const Args& args) {
   auto p = parse("merge", args, d, "merge --into TARGET.db SOURCE.db [SOURCE.db ...]", 1 << 20);
   if (into.empty()) throw UsageError("merge: no target database given (--into FILE)");
   if (p.positional.empty()) throw UsageError("merge: no source databases given");
-  runner::CoordinatorLock lock(into);  // no coordinator or other merge writes the target meanwhile
+  // No coordinator or other merge writes the target meanwhile; a new target is created empty.
+  runner::CoordinatorLock lock(into, false, {}, /*create=*/true);
   const bool created = !fs::exists(into);
   try {
     db::Store target = db::Store::open(into);

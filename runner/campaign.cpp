@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/hash.h"
+#include "common/input_file.h"
 #include "common/version.h"
 #include "common/yaml_util.h"
 #include "mutators/mutator.h"
@@ -38,6 +39,44 @@ Json scalar_to_json(const YAML::Node& n) {
   } catch (...) {
   }
   return s;
+}
+
+/// a * b for counts, saturating at `limit` + 1 so that a product past the cap never overflows.
+int64_t capped_product(int64_t a, int64_t b, int64_t limit) {
+  if (a == 0 || b == 0) return 0;
+  if (a > (limit + 1) / b) return limit + 1;
+  return std::min(a * b, limit + 1);
+}
+
+/// The number of grid points of a params mapping (the product of its lists' lengths), computed
+/// before anything is expanded and capped at `limit` + 1.
+int64_t grid_size(const YAML::Node& params, int64_t limit) {
+  int64_t n = 1;
+  if (!params || !params.IsMap()) return n;
+  for (const auto& kv : params)
+    if (kv.second.IsSequence())
+      n = capped_product(n, static_cast<int64_t>(kv.second.size()), limit);
+  return n;
+}
+
+/// Throws unless every key of `params` is a parameter of `mut`: checked before the grid is
+/// expanded, so that a misspelt key costs a message, not a grid of its values.
+void require_known_params(const y::Doc& doc, const YAML::Node& params,
+                          const mutators::Mutator& mut, const std::string& where) {
+  if (!params) return;
+  y::require_map(doc, params, where);
+  const auto specs = mut.params();
+  for (const auto& kv : params) {
+    const std::string key = kv.first.Scalar();
+    bool known = false;
+    for (const auto& spec : specs) known = known || spec.name == key;
+    if (known) continue;
+    std::string list;
+    for (const auto& spec : specs) list += (list.empty() ? "" : ", ") + spec.name;
+    throw ConfigError(doc.file, y::line_of(kv.first), where + "." + key, "",
+                      "unknown parameter of mutator '" + mut.id() + "' (known: " +
+                          (list.empty() ? "none" : list) + ")");
+  }
 }
 
 /// Expands a params mapping whose values may be lists into the grid of plain mappings.
@@ -77,9 +116,10 @@ std::vector<std::pair<Json, YAML::Node>> expand_grid(const y::Doc& doc, const YA
   return grid;
 }
 
-/// Reads {mutator, params} into the grid of validated steps.
+/// Reads {mutator, params} into the grid of validated steps; refuses a grid of more than
+/// `max_runs` points before expanding it.
 std::vector<FaultStep> read_steps(const y::Doc& doc, const YAML::Node& node,
-                                  const std::string& where) {
+                                  const std::string& where, int64_t max_runs) {
   y::require_known_keys(doc, node, {"mutator", "params", "programs"}, where);
   const YAML::Node m = node["mutator"];
   if (!m) throw ConfigError(doc.file, y::line_of(node), where + ".mutator", "", "missing key");
@@ -91,6 +131,12 @@ std::vector<FaultStep> read_steps(const y::Doc& doc, const YAML::Node& node,
                       "unknown mutator (known: " + known + ")");
   }
   const auto& mut = mutators::mutator(id);
+  require_known_params(doc, node["params"], mut, where + ".params");
+  const int64_t points = grid_size(node["params"], max_runs);
+  if (points > max_runs)
+    throw ConfigError(doc.file, y::line_of(node["params"]), where + ".params", "",
+                      "the parameter grid has more than max_runs = " + std::to_string(max_runs) +
+                          " points; shorten its lists (or raise max_runs:)");
   std::vector<FaultStep> steps;
   for (const auto& [params, pnode] : expand_grid(doc, node["params"], where + ".params")) {
     try {
@@ -189,6 +235,86 @@ ProbeOptions read_probes(const y::Doc& doc, const YAML::Node& node) {
   return o;
 }
 
+/// The cartesian product of the grids of a `compose:` entry's steps, refused before it is built
+/// when it would exceed `max_runs` combinations.
+std::vector<std::vector<FaultStep>> read_composition(const y::Doc& doc, const YAML::Node& comp,
+                                                     const std::string& where, int64_t max_runs) {
+  if (!comp.IsSequence() || comp.size() < 2)
+    throw ConfigError(doc.file, y::line_of(comp), where, y::render(comp),
+                      "expected a list of at least two {mutator, params} steps");
+  std::vector<std::vector<FaultStep>> combos{{}};
+  for (size_t k = 0; k < comp.size(); ++k) {
+    const std::string w = where + "[" + std::to_string(k) + "]";
+    if (comp[k]["programs"])
+      throw ConfigError(doc.file, y::line_of(comp[k]["programs"]), w + ".programs", "",
+                        "put 'programs' on the composed entry, not on a step");
+    const auto steps = read_steps(doc, comp[k], w, max_runs);
+    const int64_t size = capped_product(static_cast<int64_t>(combos.size()),
+                                        static_cast<int64_t>(steps.size()), max_runs);
+    if (size > max_runs)
+      throw ConfigError(doc.file, y::line_of(comp[k]), w, "",
+                        "the composition has more than max_runs = " + std::to_string(max_runs) +
+                            " combinations of parameter values (or raise max_runs:)");
+    std::vector<std::vector<FaultStep>> next;
+    next.reserve(static_cast<size_t>(size));
+    for (const auto& cmb : combos)
+      for (const auto& s : steps) {
+        auto v = cmb;
+        v.push_back(s);
+        next.push_back(std::move(v));
+      }
+    combos = std::move(next);
+  }
+  return combos;
+}
+
+/// The `faults:` list into `c.faults`. Every entry is checked against `c.max_runs` before it is
+/// expanded: the runs planned so far (an upper bound: inapplicable combinations are skipped
+/// later) never exceed the cap, so no campaign file can make planning allocate without bound.
+void read_faults(const y::Doc& doc, Campaign& c) {
+  const std::string& file = doc.file;
+  int64_t planned = c.clean ? capped_product(static_cast<int64_t>(c.programs.size()),
+                                             c.clean_repetitions, c.max_runs)
+                            : 0;
+  const YAML::Node faults = doc.root["faults"];
+  if (!faults) return;
+  if (!faults.IsSequence())
+    throw ConfigError(file, y::line_of(faults), "faults", y::render(faults), "expected a list");
+  for (size_t i = 0; i < faults.size(); ++i) {
+    const YAML::Node f = faults[i];
+    const std::string where = "faults[" + std::to_string(i) + "]";
+    std::vector<std::string> progs;
+    if (f.IsMap() && f["programs"]) {
+      progs = read_programs(doc, f["programs"], where + ".programs");
+      for (const auto& p : progs)
+        if (std::find(c.programs.begin(), c.programs.end(), p) == c.programs.end())
+          throw ConfigError(file, y::line_of(f["programs"]), where + ".programs", p,
+                            "program is not among the campaign's programs");
+    }
+    std::vector<std::vector<FaultStep>> combos;
+    if (f.IsMap() && f["compose"]) {
+      y::require_known_keys(doc, f, {"compose", "programs"}, where);
+      combos = read_composition(doc, f["compose"], where + ".compose", c.max_runs);
+    } else {
+      if (!f.IsMap())
+        throw ConfigError(file, y::line_of(f), where, y::render(f),
+                          "expected a mapping with 'mutator' or 'compose'");
+      for (auto& s : read_steps(doc, f, where, c.max_runs)) combos.push_back({std::move(s)});
+    }
+    const int64_t targets = static_cast<int64_t>(progs.empty() ? c.programs.size() : progs.size());
+    planned += capped_product(capped_product(static_cast<int64_t>(combos.size()), targets,
+                                             c.max_runs),
+                              c.repetitions, c.max_runs);
+    if (planned > c.max_runs)
+      throw ConfigError(file, y::line_of(f), where, "",
+                        "the campaign would plan more than max_runs = " +
+                            std::to_string(c.max_runs) +
+                            " runs (programs x parameter values x repetitions, up to this "
+                            "entry); shorten the grid or raise max_runs:");
+    for (auto& cmb : combos) c.faults.push_back(FaultEntry{std::move(cmb), progs, y::line_of(f)});
+  }
+}
+
 }  // namespace
 
 ProbeOptions probe_options_of_campaign(const std::string& text, const std::string& file) {
@@ -204,7 +330,8 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
     throw ConfigError(file, y::line_of(root), "", y::render(root), "a campaign must be a mapping");
   y::require_known_keys(doc, root,
                         {"name", "description", "seed", "repetitions", "clean_repetitions",
-                         "timeout_s", "clean", "programs", "overrides", "faults", "probes"},
+                         "timeout_s", "clean", "programs", "overrides", "faults", "probes",
+                         "max_runs"},
                         "");
   Campaign c;
   c.file = file;
@@ -231,6 +358,10 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
     throw ConfigError(file, y::line_of(root["timeout_s"]), "timeout_s",
                       y::render(root["timeout_s"]), "out of range (0, 86400]");
   y::read_opt(doc, root, "clean", c.clean);
+  y::read_opt(doc, root, "max_runs", c.max_runs);
+  if (c.max_runs < 1 || c.max_runs > kMaxRunsLimit)
+    throw ConfigError(file, y::line_of(root["max_runs"]), "max_runs", y::render(root["max_runs"]),
+                      "out of range [1, " + std::to_string(kMaxRunsLimit) + "]");
   if (!root["programs"]) throw ConfigError(file, 1, "programs", "", "missing key");
   c.programs = read_programs(doc, root["programs"], "programs");
 
@@ -248,53 +379,7 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
     }
   }
 
-  if (const YAML::Node faults = root["faults"]) {
-    if (!faults.IsSequence())
-      throw ConfigError(file, y::line_of(faults), "faults", y::render(faults), "expected a list");
-    for (size_t i = 0; i < faults.size(); ++i) {
-      const YAML::Node f = faults[i];
-      const std::string where = "faults[" + std::to_string(i) + "]";
-      std::vector<std::string> progs;
-      if (f.IsMap() && f["programs"]) {
-        progs = read_programs(doc, f["programs"], where + ".programs");
-        for (const auto& p : progs)
-          if (std::find(c.programs.begin(), c.programs.end(), p) == c.programs.end())
-            throw ConfigError(file, y::line_of(f["programs"]), where + ".programs", p,
-                              "program is not among the campaign's programs");
-      }
-      if (f.IsMap() && f["compose"]) {
-        y::require_known_keys(doc, f, {"compose", "programs"}, where);
-        const YAML::Node comp = f["compose"];
-        if (!comp.IsSequence() || comp.size() < 2)
-          throw ConfigError(file, y::line_of(comp), where + ".compose", y::render(comp),
-                            "expected a list of at least two {mutator, params} steps");
-        // Each step may itself be a grid; the composition is their cartesian product.
-        std::vector<std::vector<FaultStep>> combos{{}};
-        for (size_t k = 0; k < comp.size(); ++k) {
-          const std::string w = where + ".compose[" + std::to_string(k) + "]";
-          if (comp[k]["programs"])
-            throw ConfigError(file, y::line_of(comp[k]["programs"]), w + ".programs", "",
-                              "put 'programs' on the composed entry, not on a step");
-          const auto steps = read_steps(doc, comp[k], w);
-          std::vector<std::vector<FaultStep>> next;
-          for (const auto& cmb : combos)
-            for (const auto& s : steps) {
-              auto v = cmb;
-              v.push_back(s);
-              next.push_back(std::move(v));
-            }
-          combos = std::move(next);
-        }
-        for (auto& cmb : combos) c.faults.push_back(FaultEntry{cmb, progs, y::line_of(f)});
-      } else {
-        if (!f.IsMap())
-          throw ConfigError(file, y::line_of(f), where, y::render(f),
-                            "expected a mapping with 'mutator' or 'compose'");
-        for (auto& s : read_steps(doc, f, where))
-          c.faults.push_back(FaultEntry{{s}, progs, y::line_of(f)});
-      }
-    }
-  }
+  read_faults(doc, c);
   if (const YAML::Node probes = root["probes"]) c.probes = read_probes(doc, probes);
   if (!c.clean && c.faults.empty())
     throw ConfigError(file, 1, "faults", "", "the campaign plans no runs (no faults, clean: false)");
@@ -302,11 +387,8 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
 }
 
 Campaign load_campaign(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path, 0, "", "", "cannot open campaign file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_campaign(ss.str(), path);
+  return parse_campaign(files::read_input_file(path, "campaign file", files::kMaxConfigBytes),
+                        path);
 }
 
 int64_t store_plan(db::Store& store, const Campaign& campaign, const Plan& plan) {

@@ -12,6 +12,8 @@
 /// timeout_s: 120              # wall-clock limit per run
 /// clean: true                 # plan clean runs too
 /// programs: all               # or a list of program ids
+/// max_runs: 1000000           # optional: refuse to plan more runs than this (checked before
+///                             #   any grid is expanded; default 1,000,000)
 /// overrides: {epochs: 2}      # applied to every program before mutation (epochs, train_limit,
 ///                             # test_limit, batch_size)
 /// faults:
@@ -73,6 +75,10 @@ struct FaultEntry {
   int line = 0;                       ///< line of the entry in the campaign file
 };
 
+/// Default of a campaign's `max_runs:` and the highest value it may take.
+inline constexpr int64_t kDefaultMaxRuns = 1'000'000;
+inline constexpr int64_t kMaxRunsLimit = 100'000'000;
+
 struct Campaign {
   std::string name;
   std::string description;
@@ -84,6 +90,7 @@ struct Campaign {
   int64_t clean_repetitions = 1;  ///< seeds of the clean runs; equals repetitions unless set
   double timeout_s = 300;
   bool clean = true;
+  int64_t max_runs = kDefaultMaxRuns;  ///< the planner refuses more runs (before allocating)
   std::vector<std::string> programs;
   programs::Json overrides = programs::Json::object();
   std::vector<FaultEntry> faults;

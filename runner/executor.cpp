@@ -6,6 +6,8 @@
 #include <spawn.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -72,7 +75,41 @@ struct Worker {
   double started = 0;             // monotonic start of the run in flight
   double deadline = 0;            // monotonic SIGKILL time, 0 = none
   int exit_status = 0;            // waitpid status once reaped
+  int64_t oom_kills_at_start = 0;  // the kernel's OOM kill count when the run was dispatched
 };
+
+/// The kernel's count of OOM kills since boot (/proc/vmstat oom_kill), -1 when unknown.
+int64_t oom_kill_count() {
+  std::ifstream in("/proc/vmstat");
+  std::string key;
+  int64_t value = 0;
+  while (in >> key >> value)
+    if (key == "oom_kill") return value;
+  return -1;
+}
+
+/// True when a worker that died of `status` was ended from outside dynfault (kill -9, a
+/// cluster's preemption, a signal meant for someone else) rather than by its run: the signals
+/// a run raises itself are SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP and SIGSYS. A
+/// SIGKILL while the kernel's OOM killer was at work counts as the run's own (it used too much
+/// memory), so that such a run is not retried without end.
+bool killed_from_outside(int status, bool oom_kill_seen) {
+  if (!WIFSIGNALED(status)) return false;
+  switch (WTERMSIG(status)) {
+    case SIGKILL:
+      return !oom_kill_seen;
+    case SIGTERM:
+    case SIGINT:
+    case SIGHUP:
+    case SIGQUIT:
+    case SIGUSR1:
+    case SIGUSR2:
+    case SIGPWR:
+      return true;
+    default:
+      return false;
+  }
+}
 
 /// A worker's exit code when it could not store a result (disk full, file made read-only): the
 /// database, not the run, failed, so the run is not charged with a crash.
@@ -210,27 +247,52 @@ void simulate_crash_if_asked(const std::string& uuid) {
       std::abort();
     } else if (how == "hang") {
       for (;;) ::pause();
+    } else if (how == "kill") {
+      ::raise(SIGKILL);
     }
   }
 }
 
 }  // namespace
 
+namespace {
+
+/// The pid holding a flock on the file (device, inode), from /proc/locks; "?" when unknown.
+std::string flock_holder(dev_t dev, ino_t ino) {
+  char id[64];
+  std::snprintf(id, sizeof id, "%02x:%02x:%llu", major(dev), minor(dev),
+                static_cast<unsigned long long>(ino));
+  std::ifstream in("/proc/locks");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string number, kind, mode, access, pid, file;
+    words >> number >> kind;
+    if (kind == "->") continue;  // a process waiting for the lock, not holding it
+    words >> mode >> access >> pid >> file;
+    if (kind == "FLOCK" && file == id) return pid;
+  }
+  return "?";
+}
+
+}  // namespace
+
 CoordinatorLock::CoordinatorLock(const std::string& db_path, bool wait,
-                                 const std::function<void(const std::string&)>& on_wait)
-    : path_(db_path + ".lock") {
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+                                 const std::function<void(const std::string&)>& on_wait,
+                                 bool create)
+    : path_(db_path) {
+  fd_ = ::open(db_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | (create ? O_CREAT : 0), 0644);
   if (fd_ < 0) {
-    throw Error("cannot create the lock file '" + path_ + "': " + std::strerror(errno) +
-                " (is the directory read-only?)");
+    throw Error("cannot open '" + db_path + "' to lock it: " + std::strerror(errno) +
+                (errno == ENOENT ? " (plan a campaign first: dynfault plan --config FILE)" : ""));
+  }
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    throw Error("'" + db_path + "' is not a regular file; a database must be one");
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    char holder[32] = {};
-    const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
-    const std::string pid = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "?";
-    const std::string what = "another dynfault process (pid " +
-                             pid.substr(0, pid.find_first_of(" \n")) + ") is using '" + db_path +
-                             "' (lock '" + path_ + "')";
+    const std::string what = "another dynfault process (pid " + flock_holder(st.st_dev, st.st_ino) +
+                             ") is using '" + db_path + "'";
     if (!wait) {
       ::close(fd_);
       throw Error(what + "; wait for it to finish, stop it, or pass --wait");
@@ -244,16 +306,10 @@ CoordinatorLock::CoordinatorLock(const std::string& db_path, bool wait,
       }
     }
   }
-  // Best effort: the pid only improves the message another process prints.
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd_, 0) == 0) {
-    const ssize_t written = ::pwrite(fd_, pid.data(), pid.size(), 0);
-    (void)written;
-  }
 }
 
 CoordinatorLock::~CoordinatorLock() {
-  if (fd_ >= 0) ::close(fd_);  // releases the lock; the file stays (harmless, reused)
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
 }
 
 std::map<std::string, std::string> environment_info() {
@@ -270,24 +326,52 @@ int64_t shard_of(const std::string& run_uuid, int64_t count) {
   return static_cast<int64_t>(v % static_cast<uint64_t>(count));
 }
 
-ExecuteSummary execute(const ExecuteOptions& o) {
-  DYNFAULT_CHECK(o.jobs >= 1 && o.jobs <= 256, "--jobs must be in [1, 256], got ", o.jobs);
+void check_options(const ExecuteOptions& o) {
+  DYNFAULT_CHECK(o.jobs >= 1 && o.jobs <= kMaxThreads, "--jobs must be in [1, ", kMaxThreads,
+                 "], got ", o.jobs);
   DYNFAULT_CHECK(o.shard_count >= 1 && o.shard_index >= 0 && o.shard_index < o.shard_count,
                  "invalid shard ", o.shard_index, "/", o.shard_count);
+  DYNFAULT_CHECK(o.limit >= 0, "--limit must be >= 0 (0 = every scheduled run), got ", o.limit);
+  DYNFAULT_CHECK(o.max_steps >= 0, "--max-steps must be >= 0 (0 = full training), got ",
+                 o.max_steps);
+  DYNFAULT_CHECK(o.max_attempts >= 0, "--max-attempts must be >= 0 (0 = no cap), got ",
+                 o.max_attempts);
+  DYNFAULT_CHECK(o.grace_s >= 0 && o.grace_s <= 86400, "--grace must be in [0, 86400] s, got ",
+                 o.grace_s);
+  DYNFAULT_CHECK(o.heartbeat_s > 0, "execute(): heartbeat_s must be > 0, got ", o.heartbeat_s);
+}
+
+namespace {
+
+/// The FAILED and KILLED runs of this campaign and shard left at the end, for the last line of
+/// `dynfault run`: a campaign is never reported done while runs of it have no trace.
+void count_left(db::Store& store, const ExecuteOptions& o, ExecuteSummary& summary) {
+  for (const char* status : {"FAILED", "KILLED"}) {
+    for (const auto& r : store.runs(db::RunFilter{o.campaign, status})) {
+      if (shard_of(r.spec.run_uuid, o.shard_count) != o.shard_index) continue;
+      if (status[0] == 'K') {
+        ++summary.killed_left;
+        continue;
+      }
+      ++summary.failed_left;
+      if (o.max_attempts > 0 && r.attempts >= o.max_attempts) ++summary.failed_exhausted;
+    }
+  }
+}
+
+}  // namespace
+
+ExecuteSummary execute(const ExecuteOptions& o) {
+  check_options(o);
   DYNFAULT_CHECK(!o.worker_binary.empty(), "execute(): no worker binary given");
   const auto log = [&](const std::string& s) {
     if (o.log) o.log(s);
   };
 
   CoordinatorLock lock(o.db_path, o.wait_for_lock, log);
+  // Store::open checks the file's integrity: thousands of writes never land on a damaged one.
   db::Store store = db::Store::open(o.db_path, /*create=*/false);
-  // Thousands of writes are about to land on this file: never build on a damaged one.
-  const std::string integrity = store.check_integrity();
-  if (integrity != "ok") {
-    throw Error(o.db_path + ": failed its integrity check (" + integrity.substr(0, 300) +
-                "); refusing to run on it. Restore it from a backup, or merge its shard files "
-                "into a new database");
-  }
+  store.require_campaign(o.campaign);
   for (const auto& [k, v] : environment_info()) store.set_info(k, v);
   ExecuteSummary summary;
   // We hold the lock, so no other coordinator is alive: every RUNNING row is left over from a
@@ -301,8 +385,8 @@ ExecuteSummary execute(const ExecuteOptions& o) {
     for (const auto& r : store.runs(db::RunFilter{o.campaign, "FAILED"}))
       exhausted += shard_of(r.spec.run_uuid, o.shard_count) == o.shard_index ? 1 : 0;
     if (exhausted > 0)
-      log(std::to_string(exhausted) + " FAILED run(s) were started " +
-          std::to_string(o.max_attempts) + " times and are not retried (--max-attempts)");
+      log(std::to_string(exhausted) + " FAILED run(s) failed " + std::to_string(o.max_attempts) +
+          " times and are not retried (--max-attempts)");
   }
 
   std::deque<db::RunRow> queue;
@@ -313,7 +397,10 @@ ExecuteSummary execute(const ExecuteOptions& o) {
   }
   Progress& p = summary.progress;
   p.total = static_cast<int64_t>(queue.size());
-  if (queue.empty()) return summary;
+  if (queue.empty()) {
+    count_left(store, o, summary);
+    return summary;
+  }
 
   g_stop_signal = 0;
   struct sigaction sa{}, old_int{}, old_term{}, old_pipe{};
@@ -358,6 +445,25 @@ ExecuteSummary execute(const ExecuteOptions& o) {
     }
     w.run.reset();
   };
+  // A worker ended from outside (kill -9, preemption): the run is KILLED, an interruption that
+  // the next invocation retries without counting it as a failed attempt.
+  const auto finish_killed = [&](Worker& w, const std::string& why) {
+    db::RunResult res;
+    res.run_uuid = w.run->spec.run_uuid;
+    res.status = "KILLED";
+    res.error = why;
+    res.start_time = w.run->start_time;
+    res.end_time = unix_ms();
+    if (store.finish_running(res)) {
+      ++p.failed;
+      log("run " + res.run_uuid + " (" + w.run->spec.program + " " + w.run->spec.fault_ids +
+          "): " + why);
+    } else {
+      const auto row = store.run(res.run_uuid);
+      ++(row && row->status == "FINISHED" ? p.finished : p.failed);
+    }
+    w.run.reset();
+  };
 
   try {
     while (true) {
@@ -374,6 +480,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
         w.started = mono_s();
         w.deadline = w.run->spec.timeout_s > 0 ? w.started + w.run->spec.timeout_s + o.grace_s : 0;
         w.err_tail = Tail{};
+        w.oom_kills_at_start = oom_kill_count();
         if (!write_all(w.in, "RUN " + w.run->spec.run_uuid + "\n")) {
           const std::string how = reap(w, true);
           finish_failed(w, "crashed", "worker could not take the run: " + how);
@@ -433,7 +540,24 @@ ExecuteSummary execute(const ExecuteOptions& o) {
                         "run 'dynfault run' again to resume");
           }
           // While stopping, a worker killed by the same signal is an interruption (KILLED below).
-          if (w.run && g_stop_signal == 0) finish_failed(w, "crashed", "worker " + how);
+          if (w.run && g_stop_signal == 0) {
+            const int64_t oom = oom_kill_count();
+            const bool oom_seen = oom >= 0 && w.oom_kills_at_start >= 0 &&
+                                  oom > w.oom_kills_at_start;
+            if (killed_from_outside(w.exit_status, oom_seen)) {
+              finish_killed(w, "worker " + how +
+                                   " from outside dynfault: an interruption, not a failure of "
+                                   "the run; the next 'dynfault run' retries it");
+            } else {
+              finish_failed(w, "crashed",
+                            "worker " + how +
+                                (oom_seen && WIFSIGNALED(w.exit_status) &&
+                                         WTERMSIG(w.exit_status) == SIGKILL
+                                     ? " while the kernel's OOM killer was at work (out of "
+                                       "memory?)"
+                                     : ""));
+            }
+          }
         }
       }
 
@@ -500,6 +624,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
   if (g_stop_signal != 0)
     throw Error("interrupted by signal " + std::to_string(g_stop_signal.load()) +
                 "; finished runs are stored, the rest resume on the next 'dynfault run'");
+  count_left(store, o, summary);
   return summary;
 }
 
@@ -519,7 +644,8 @@ int worker_main(const WorkerOptions& o) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   ::sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
-  db::Store store = db::Store::open(o.db_path, /*create=*/false);
+  // The coordinator checked the file's integrity under its lock before starting us.
+  db::Store store = db::Store::open(o.db_path, /*create=*/false, db::IntegrityCheck::kTrusted);
   // The probe configuration travels in the campaign's stored text (not in the run spec: probes
   // never change training, so they are no part of the run id); read once per campaign.
   std::map<std::string, ProbeOptions> probe_options;

@@ -33,8 +33,10 @@ struct ExecuteOptions {
   int64_t limit = 0;             ///< execute at most this many runs (0 = all)
   double grace_s = 15;           ///< extra time past a run's timeout before SIGKILL
   double heartbeat_s = 2;
-  /// A FAILED run (crash, timeout, exception) is retried by later invocations until it has been
-  /// started this many times; 0 = no cap. KILLED and stale RUNNING runs are always requeued.
+  /// A FAILED run (crash, timeout, exception) is retried by later invocations until it has
+  /// failed this many times; 0 = no cap. KILLED and stale RUNNING runs (interrupted from
+  /// outside: the coordinator or a worker was killed) are always requeued, and their
+  /// interrupted attempt does not count (db::Store::requeue_unfinished).
   int64_t max_attempts = 3;
   bool wait_for_lock = false;    ///< wait for another coordinator of the database to finish
   bool probes = true;
@@ -47,7 +49,18 @@ struct ExecuteSummary {
   Progress progress;
   std::map<std::string, int64_t> outcomes;  ///< outcome -> count over the executed runs
   int64_t requeued = 0;                     ///< stale or unfinished runs put back at start
+  /// At the end, among the runs of this campaign and shard: FAILED runs (their own crash,
+  /// timeout or exception; retried by later invocations while below max_attempts) and KILLED
+  /// runs (interrupted from outside; retried by the next invocation).
+  int64_t failed_left = 0;
+  int64_t failed_exhausted = 0;  ///< of failed_left: failed max_attempts times, not retried
+  int64_t killed_left = 0;
 };
+
+/// Throws dynfault::Error naming the first option out of range (--jobs, --shard, --limit,
+/// --max-steps, --max-attempts, --grace); `execute` calls it first, commands call it before
+/// planning.
+void check_options(const ExecuteOptions& options);
 
 /// Runs the SCHEDULED runs (after requeueing RUNNING/FAILED/KILLED ones left by an earlier
 /// invocation). Refuses a database that fails `PRAGMA quick_check`. Throws dynfault::Error when
@@ -58,15 +71,22 @@ struct ExecuteSummary {
 /// Never throws because a run failed.
 ExecuteSummary execute(const ExecuteOptions& options);
 
-/// An exclusive lock on `<db>.lock` (flock, released by the kernel when its holder dies, even by
-/// SIGKILL), so that two coordinators (or a merge and a coordinator) never share one database.
-/// The holder's pid is written into the file for the error message.
+/// An exclusive lock on the database file itself (flock on its inode, released by the kernel
+/// when its holder dies, even by SIGKILL), so that two coordinators (or a merge and a
+/// coordinator) never share one database, whatever path, symbolic link or hard link names it.
+/// SQLite locks with fcntl, which is independent of flock. The holder's pid for the error
+/// message comes from /proc/locks.
+///
+/// Destroy it only after every connection of this process to the file is closed: closing any
+/// descriptor of a file drops the process's fcntl locks on it, SQLite's included.
 class CoordinatorLock {
  public:
   /// Throws dynfault::Error naming the holder when the lock is taken and `wait` is false; else
-  /// calls `on_wait` once and blocks until the holder releases it.
+  /// calls `on_wait` once and blocks until the holder releases it. A missing file is created
+  /// empty when `create` (merge into a new database), else refused.
   explicit CoordinatorLock(const std::string& db_path, bool wait = false,
-                           const std::function<void(const std::string&)>& on_wait = {});
+                           const std::function<void(const std::string&)>& on_wait = {},
+                           bool create = false);
   ~CoordinatorLock();
   CoordinatorLock(const CoordinatorLock&) = delete;
   CoordinatorLock& operator=(const CoordinatorLock&) = delete;
@@ -95,8 +115,9 @@ struct WorkerOptions {
 ///
 /// Debugging and tests: the environment variable `DYNFAULT_TEST_CRASH_RUN=<id>:<how>[,...]`
 /// makes the worker die in each run whose id starts with `<id>`, before training, where `<how>`
-/// is `segv` (SIGSEGV), `abort` (SIGABRT) or `hang` (sleeps until the coordinator's deadline
-/// kills it); the worker first writes one line about it to its standard error.
+/// is `segv` (SIGSEGV), `abort` (SIGABRT), `hang` (sleeps until the coordinator's deadline
+/// kills it) or `kill` (SIGKILL, as `kill -9` or a cluster's preemption would); the worker
+/// first writes one line about it to its standard error.
 int worker_main(const WorkerOptions& options);
 
 }  // namespace dynfault::runner

@@ -177,6 +177,58 @@ faults:
     }
   }
 
+  TEST_CASE("A grid is bounded before it is expanded: names first, then its size") {
+    // 12 misspelt keys of 10 values each: 10^12 grid points if expanded first (this ran out of
+    // memory); the first unknown key is named at once.
+    std::string text = "name: g\nprograms: [iris_mlp]\nfaults:\n  - mutator: lr_scale\n"
+                       "    params:\n";
+    for (int k = 0; k < 12; ++k) text += "      fact" + std::to_string(k) + ": [1,2,3,4,5,6,7,8,9,10]\n";
+    const auto unknown = config_error(text);
+    CHECK(unknown.line() == 6);
+    CHECK(unknown.key() == "faults[0].params.fact0");
+    CHECK(std::string(unknown.what()).find("unknown parameter of mutator 'lr_scale'") !=
+          std::string::npos);
+    // Known keys, too many points: refused by its size, before any point is made.
+    const auto big = config_error(
+        "name: g\nprograms: [iris_mlp]\nmax_runs: 50\nfaults:\n  - mutator: lr_scale\n"
+        "    params: {factor: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, "
+        "19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, "
+        "40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51]}\n");
+    CHECK(big.line() == 6);
+    CHECK(std::string(big.what()).find("more than max_runs = 50") != std::string::npos);
+    // A composition multiplies its steps' grids: checked before the product is built.
+    const auto composed = config_error(
+        "name: g\nprograms: [iris_mlp]\nmax_runs: 20\nfaults:\n  - compose:\n"
+        "      - {mutator: lr_scale, params: {factor: [2, 3, 4, 5, 6]}}\n"
+        "      - {mutator: epochs_reduce, params: {divisor: [2, 3, 4, 5, 6]}}\n");
+    CHECK(composed.key() == "faults[0].compose[1]");
+    CHECK(std::string(composed.what()).find("more than max_runs = 20") != std::string::npos);
+    // Programs x grid x repetitions over the whole campaign, counted before planning.
+    const auto total = config_error(
+        "name: g\nprograms: [iris_mlp, wine_logreg]\nrepetitions: 5\nmax_runs: 39\n"
+        "faults:\n  - mutator: lr_scale\n    params: {factor: [2, 3, 4]}\n");
+    CHECK(total.key() == "faults[0]");
+    CHECK(std::string(total.what()).find("would plan more than max_runs = 39 runs") !=
+          std::string::npos);
+    // At the cap it plans: 2 programs x (1 clean + 3 faults) x 5 repetitions.
+    CHECK(runner::plan_campaign(parse("name: g\nprograms: [iris_mlp, wine_logreg]\n"
+                                      "repetitions: 5\nmax_runs: 40\nfaults:\n"
+                                      "  - mutator: lr_scale\n    params: {factor: [2, 3, 4]}\n"))
+              .runs.size() == 40);
+    CHECK(config_error("name: g\nprograms: all\nmax_runs: 0\n").key() == "max_runs");
+  }
+
+  TEST_CASE("An empty name, a duplicate key or a second document is an error, not a surprise") {
+    CHECK(config_error("name:\nprograms: [iris_mlp]\n").line() == 1);
+    CHECK(config_error("name:\nprograms: [iris_mlp]\n").key() == "name");
+    const auto twice = config_error("name: a\nprograms: [iris_mlp]\nrepetitions: 2\nrepetitions: 3\n");
+    CHECK(twice.line() == 4);
+    CHECK(twice.key() == "repetitions");
+    CHECK(config_error("name: a\nprograms: [iris_mlp]\n---\nname: b\n").line() == 3);
+    CHECK(config_error(std::string("name: ok\0evil\nprograms: [iris_mlp]\n", 35)).line() == 1);
+    CHECK(config_error("name: caf\xe9\nprograms: [iris_mlp]\n").line() == 1);
+  }
+
   TEST_CASE("clean_repetitions gives the clean runs their own seed count, paired with mutants") {
     const auto plan = runner::plan_campaign(parse(R"(name: c
 repetitions: 2
