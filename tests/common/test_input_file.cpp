@@ -11,6 +11,7 @@
 
 #include "common/check.h"
 #include "common/input_file.h"
+#include "common/regex.h"
 #include "common/text.h"
 
 namespace fs = std::filesystem;
@@ -71,5 +72,24 @@ TEST_SUITE("common") {
     const auto pos = dynfault::text::position_of("ab\ncd\nef", 7);
     CHECK(pos.line == 3);
     CHECK(pos.column == 2);
+  }
+
+  TEST_CASE("A regular expression from the command line is bounded before it is compiled") {
+    const auto error_of_regex = [](const std::string& pattern) -> std::string {
+      try {
+        dynfault::bounded_regex(pattern, "--programs");
+      } catch (const dynfault::ConfigError& e) {
+        return e.what();
+      }
+      return "";
+    };
+    // 20,000 '(' crashed `check programs` (std::regex recursed off the stack).
+    CHECK(has(error_of_regex(std::string(20000, '(')), "the limit is 512"));
+    CHECK(has(error_of_regex(std::string(100, '(') + "a" + std::string(100, ')')),
+              "groups nested 100 deep; the limit is 16"));
+    CHECK(has(error_of_regex("(a"), "not a regular expression"));
+    CHECK(error_of_regex("^(iris|wine)_[a-z]+$").empty());
+    CHECK(error_of_regex("[(((((((((((((((((((((]").empty());  // '(' in a class is a character
+    CHECK(std::regex_search("iris_mlp", dynfault::bounded_regex("^iris", "--programs")));
   }
 }
