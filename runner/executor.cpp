@@ -341,6 +341,30 @@ void check_options(const ExecuteOptions& o) {
   DYNFAULT_CHECK(o.heartbeat_s > 0, "execute(): heartbeat_s must be > 0, got ", o.heartbeat_s);
 }
 
+std::string retry_command(const std::string& db_path, const std::string& campaign,
+                          int64_t most_attempts) {
+  return "dynfault run --db " + db_path + (campaign.empty() ? "" : " --campaign " + campaign) +
+         " --max-attempts " + std::to_string(most_attempts + 1);
+}
+
+std::string unfinished_line(const ExecuteSummary& s, const ExecuteOptions& o) {
+  if (s.failed_left == 0 && s.killed_left == 0) return "";
+  const auto runs = [](int64_t n) { return std::to_string(n) + (n == 1 ? " run " : " runs "); };
+  std::string line;
+  const auto add = [&](const std::string& part) { line += (line.empty() ? "" : "; ") + part; };
+  if (s.failed_exhausted > 0)
+    add(runs(s.failed_exhausted) + "FAILED and not retried (--max-attempts " +
+        std::to_string(o.max_attempts) + " reached): retry with '" +
+        retry_command(o.db_path, o.campaign, s.most_attempts) + "'");
+  if (s.failed_left > s.failed_exhausted)
+    add(runs(s.failed_left - s.failed_exhausted) +
+        "FAILED: the next 'dynfault run' retries them");
+  if (s.killed_left > 0)
+    add(runs(s.killed_left) +
+        "KILLED (interrupted from outside): the next 'dynfault run' retries them");
+  return line + "; see 'dynfault status --db " + o.db_path + "'";
+}
+
 namespace {
 
 /// The FAILED and KILLED runs of this campaign and shard left at the end, for the last line of
@@ -354,7 +378,10 @@ void count_left(db::Store& store, const ExecuteOptions& o, ExecuteSummary& summa
         continue;
       }
       ++summary.failed_left;
-      if (o.max_attempts > 0 && r.attempts >= o.max_attempts) ++summary.failed_exhausted;
+      if (o.max_attempts > 0 && r.attempts >= o.max_attempts) {
+        ++summary.failed_exhausted;
+        summary.most_attempts = std::max(summary.most_attempts, r.attempts);
+      }
     }
   }
 }

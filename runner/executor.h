@@ -54,8 +54,18 @@ struct ExecuteSummary {
   /// runs (interrupted from outside; retried by the next invocation).
   int64_t failed_left = 0;
   int64_t failed_exhausted = 0;  ///< of failed_left: failed max_attempts times, not retried
+  int64_t most_attempts = 0;     ///< the most attempts among those (retry above it)
   int64_t killed_left = 0;
 };
+
+/// The command that retries FAILED runs of `db_path` (and `campaign`, "" = all) that failed
+/// `most_attempts` times: `dynfault run --db <db_path> [--campaign C] --max-attempts <n + 1>`.
+std::string retry_command(const std::string& db_path, const std::string& campaign,
+                          int64_t most_attempts);
+
+/// The last line of `dynfault run` when runs of the campaign are left without a trace (FAILED
+/// or KILLED), saying how many, why and what retries them; "" when none is.
+std::string unfinished_line(const ExecuteSummary& summary, const ExecuteOptions& options);
 
 /// Throws dynfault::Error naming the first option out of range (--jobs, --shard, --limit,
 /// --max-steps, --max-attempts, --grace); `execute` calls it first, commands call it before
