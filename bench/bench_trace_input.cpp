@@ -33,8 +33,8 @@ std::string make_csv(int64_t rows) {
     const double t = static_cast<double>(e) / static_cast<double>(rows);
     const double loss = 2.0 * std::exp(-5 * t) + 0.05 + noise(rng);
     const double acc = 0.9 - 0.8 * std::exp(-5 * t) + 0.03 * std::sin(e * 0.7) + noise(rng);
-    int n = std::snprintf(line, sizeof line, "%lld,%.6g,%.6g,%.6g,%.6g,",
-                          static_cast<long long>(e), loss, acc, loss * 1.1, acc - 0.02);
+    int n = std::snprintf(line, sizeof line, "%lld,%.6g,%.6g,%.6g,%.6g,", static_cast<long long>(e),
+                          loss, acc, loss * 1.1, acc - 0.02);
     if (e % 7 == 0) n += std::snprintf(line + n, sizeof line - n, "%.6g", 1.0 + t);
     line[n++] = '\n';
     csv.append(line, static_cast<size_t>(n));
@@ -53,8 +53,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--max-rows") == 0) max_rows = std::atoll(argv[i + 1]);
   const std::vector<std::string> sets = features::feature_set_names();
-  std::printf("%-10s %-12s %10s %14s %8s\n", "rows", "stage", "seconds", "us per row",
-              "ratio");
+  std::printf("%-10s %-12s %10s %14s %8s\n", "rows", "stage", "seconds", "us per row", "ratio");
   std::map<std::string, double> previous;  // stage -> seconds at the previous length
   for (int64_t rows = 10000; rows <= max_rows; rows *= 4) {
     const std::string csv = make_csv(rows);
@@ -73,8 +72,8 @@ int main(int argc, char** argv) {
       char ratio[16] = "";
       if (prev != previous.end() && prev->second > 0)
         std::snprintf(ratio, sizeof ratio, "%.1f", s / prev->second);
-      std::printf("%-10lld %-12s %10.3f %14.3f %8s\n", static_cast<long long>(rows),
-                  stage.c_str(), s, s / static_cast<double>(rows) * 1e6, ratio);
+      std::printf("%-10lld %-12s %10.3f %14.3f %8s\n", static_cast<long long>(rows), stage.c_str(),
+                  s, s / static_cast<double>(rows) * 1e6, ratio);
       previous[stage] = s;
     }
   }

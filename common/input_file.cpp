@@ -48,15 +48,13 @@ std::string file_type_name(unsigned mode) {
   return "special file";
 }
 
-std::string read_input_file(const std::string& path, const std::string& what,
-                            uint64_t max_bytes) {
+std::string read_input_file(const std::string& path, const std::string& what, uint64_t max_bytes) {
   if (path.empty()) throw ConfigError("no " + what + " given (empty path)");
   // O_NONBLOCK: opening a FIFO for reading must not wait for a writer; it is refused below.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     const int err = errno;
-    throw ConfigError(path, 0, "", "",
-                      "cannot open the " + what + ": " + std::strerror(err));
+    throw ConfigError(path, 0, "", "", "cannot open the " + what + ": " + std::strerror(err));
   }
   FdGuard guard{fd};
   struct stat st {};
@@ -81,8 +79,8 @@ std::string read_input_file(const std::string& path, const std::string& what,
     // Read into the string while it has room, then into a side buffer: a file that grows while
     // it is read is still capped.
     const bool room = have < out.size();
-    const ssize_t n = room ? ::read(fd, out.data() + have, out.size() - have)
-                           : ::read(fd, extra, sizeof extra);
+    const ssize_t n =
+        room ? ::read(fd, out.data() + have, out.size() - have) : ::read(fd, extra, sizeof extra);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw ConfigError(path, 0, "", "", "cannot read the " + what + ": " + std::strerror(errno));

@@ -49,9 +49,9 @@ std::optional<std::string> protected_match(const fs::path& target) {
   for (const auto& p : g_protected) {
     for (const char* suffix : kDatabaseSuffixes) {
       const fs::path file = p.path.string() + suffix;
-      const std::string name =
-          *suffix ? "the " + std::string(suffix + 1) + " file '" + file.string() + "' of the database"
-                  : "the database '" + p.path.string() + "'";
+      const std::string name = *suffix ? "the " + std::string(suffix + 1) + " file '" +
+                                             file.string() + "' of the database"
+                                       : "the database '" + p.path.string() + "'";
       if (exists) {
         struct stat s {};
         if (*suffix == '\0' && p.identified && same_file(t, p.dev, p.ino)) return name;
@@ -82,8 +82,7 @@ void require_parent_directory(const std::string& path, const std::string& what) 
   const fs::path dir = directory_of(fs::path(path));
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw Error(what + ": the directory of '" + path + "' ('" + dir.string() +
-                "') does not exist");
+    throw Error(what + ": the directory of '" + path + "' ('" + dir.string() + "') does not exist");
 }
 
 /// Moves `from` to `to` in one step, replacing `to` only when `replace`.
@@ -177,7 +176,8 @@ void check_output_directory(const std::string& path, const std::string& what) {
       throw Error(what + ": '" + path +
                   "' is a symbolic link; refusing to replace it (give a new directory)");
     if (!S_ISDIR(st.st_mode))
-      throw Error(what + ": '" + path + "' exists and is not a directory; refusing to overwrite it");
+      throw Error(what + ": '" + path +
+                  "' exists and is not a directory; refusing to overwrite it");
     std::error_code ec;
     if (!fs::is_empty(path, ec) || ec)
       throw Error(what + ": '" + path +
@@ -189,8 +189,8 @@ void check_output_directory(const std::string& path, const std::string& what) {
   if (abs.filename().empty()) abs = abs.parent_path();
   std::error_code ec;
   if (!fs::is_directory(abs.parent_path(), ec))
-    throw Error(what + ": the parent directory of '" + path + "' ('" +
-                abs.parent_path().string() + "') does not exist");
+    throw Error(what + ": the parent directory of '" + path + "' ('" + abs.parent_path().string() +
+                "') does not exist");
 }
 
 // --- write_output_file --------------------------------------------------------------------------
@@ -232,8 +232,8 @@ OutputStream::OutputStream(const fs::path& path, const std::string& what)
     : path_(path), what_(what) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
   if (fd_ < 0)
-    throw Error(what + ": cannot create '" + path.string() + "': " +
-                describe_write_error(errno, path.string()));
+    throw Error(what + ": cannot create '" + path.string() +
+                "': " + describe_write_error(errno, path.string()));
   buffer_.reserve(64 << 10);
 }
 

@@ -168,8 +168,9 @@ Temporary::Temporary(const fs::path& target, Kind kind, const std::string& what)
     slot_ = -1;
     if (err == EEXIST) continue;
     if (kind == Kind::kDirectory && err != EEXIST) ::rmdir(path_.c_str());
-    throw Error("cannot create a temporary " + std::string(kind == Kind::kFile ? "file" : "directory") +
-                " for the " + what + " in '" + dir.string() + "': " + std::strerror(err));
+    throw Error("cannot create a temporary " +
+                std::string(kind == Kind::kFile ? "file" : "directory") + " for the " + what +
+                " in '" + dir.string() + "': " + std::strerror(err));
   }
   if (fd_ < 0) throw Error("cannot find a free temporary name in '" + dir.string() + "'");
   ::flock(fd_, LOCK_EX);  // ours alone: cannot block; tells the next writer we are alive

@@ -60,15 +60,15 @@ TEST_SUITE("common") {
   TEST_CASE("printable escapes control bytes and invalid UTF-8, and keeps the rest") {
     using dynfault::text::printable;
     CHECK(printable("plain text, ümlaut, 漢字\n\ttab") == "plain text, ümlaut, 漢字\n\ttab");
-    CHECK(printable(std::string("a\x1b[31mred\x07") + '\0' + "z") ==
-          "a\\x1b[31mred\\x07\\x00z");
+    CHECK(printable(std::string("a\x1b[31mred\x07") + '\0' + "z") == "a\\x1b[31mred\\x07\\x00z");
     CHECK(printable("\xff\xfe ok \xc3") == "\\xff\\xfe ok \\xc3");
-    CHECK(printable("\xc2\x9b" "2J") == "\\xc2\\x9b2J");  // C1 CSI
+    CHECK(printable("\xc2\x9b"
+                    "2J") == "\\xc2\\x9b2J");  // C1 CSI
     using dynfault::text::first_invalid_utf8;
     CHECK(first_invalid_utf8("ok ü 漢 😀") == std::string_view::npos);
-    CHECK(first_invalid_utf8("ab\xc0\xaf") == 2);          // overlong '/'
-    CHECK(first_invalid_utf8("a\xed\xa0\x80") == 1);       // a surrogate
-    CHECK(first_invalid_utf8("abc\xe6\xbc") == 3);         // cut short
+    CHECK(first_invalid_utf8("ab\xc0\xaf") == 2);     // overlong '/'
+    CHECK(first_invalid_utf8("a\xed\xa0\x80") == 1);  // a surrogate
+    CHECK(first_invalid_utf8("abc\xe6\xbc") == 3);    // cut short
     const auto pos = dynfault::text::position_of("ab\ncd\nef", 7);
     CHECK(pos.line == 3);
     CHECK(pos.column == 2);

@@ -101,9 +101,8 @@ TEST_SUITE("common") {
     fs::create_directory(s.dir / "sub");
     {
       ProtectedFile open_database(db.string());
-      for (const fs::path& name :
-           {db, s.dir / "sub" / ".." / "victim.db", s.dir / "hard.db", s.dir / "victim.db-wal",
-            s.dir / "victim.db-shm"}) {
+      for (const fs::path& name : {db, s.dir / "sub" / ".." / "victim.db", s.dir / "hard.db",
+                                   s.dir / "victim.db-wal", s.dir / "victim.db-shm"}) {
         CAPTURE(name);
         const std::string e =
             error_of([&] { write_output_file(name.string(), "<html>", /*force=*/true, "report"); });
@@ -125,10 +124,9 @@ TEST_SUITE("common") {
     Scratch s;
     std::ofstream(s.dir / "precious.txt") << "keep";
     fs::create_symlink(s.dir / "precious.txt", s.dir / "out.csv");
-    CHECK(has(error_of([&] {
-                write_output_file((s.dir / "out.csv").string(), "x", true, "CSV file");
-              }),
-              "is a symbolic link"));
+    CHECK(has(
+        error_of([&] { write_output_file((s.dir / "out.csv").string(), "x", true, "CSV file"); }),
+        "is a symbolic link"));
     CHECK(read_bytes(s.dir / "precious.txt") == "keep");
     CHECK(fs::is_symlink(s.dir / "out.csv"));
     REQUIRE(::mkfifo((s.dir / "fifo").c_str(), 0600) == 0);
@@ -212,8 +210,8 @@ TEST_SUITE("common") {
       REQUIRE(pid >= 0);
       if (pid == 0) {
         ::signal(sig, SIG_DFL);
-        dynfault::files::Temporary dir(s.dir / "export", dynfault::files::Temporary::Kind::kDirectory,
-                                       "export");
+        dynfault::files::Temporary dir(s.dir / "export",
+                                       dynfault::files::Temporary::Kind::kDirectory, "export");
         for (int i = 0; i < 50; ++i) {
           fs::create_directories(dir.path() / std::to_string(i % 7) / "metrics");
           std::ofstream(dir.path() / std::to_string(i % 7) / "metrics" / std::to_string(i)) << i;
@@ -234,8 +232,8 @@ TEST_SUITE("common") {
   TEST_CASE("An output directory: absent or empty, never a link; an empty one keeps its mode") {
     Scratch s;
     fs::create_directory(s.dir / "empty");
-    fs::permissions(s.dir / "empty", fs::perms::owner_all | fs::perms::group_read |
-                                         fs::perms::group_exec);
+    fs::permissions(s.dir / "empty",
+                    fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
     {
       dynfault::files::StagingDirectory stage((s.dir / "empty").string(), "export");
       std::ofstream(stage.path() / "a.csv") << "x";
@@ -245,10 +243,9 @@ TEST_SUITE("common") {
     CHECK(fs::status(s.dir / "empty").permissions() ==
           (fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec));
     fs::create_symlink(s.dir / "elsewhere", s.dir / "link");
-    CHECK(has(error_of([&] {
-                dynfault::files::StagingDirectory((s.dir / "link").string(), "export");
-              }),
-              "symbolic link"));
+    CHECK(has(
+        error_of([&] { dynfault::files::StagingDirectory((s.dir / "link").string(), "export"); }),
+        "symbolic link"));
     {
       dynfault::files::StagingDirectory abandoned((s.dir / "new").string(), "export");
       std::ofstream(abandoned.path() / "half.csv") << "x";

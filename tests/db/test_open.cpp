@@ -203,10 +203,9 @@ TEST_SUITE("db") {
       CHECK(has(error_of([&] { dynfault::files::check_output_file(path, true, "report"); }),
                 "it is the database"));
       Store reader = Store::open_read_only(path);
-      CHECK(has(error_of([&] {
-                  dynfault::files::check_output_file(path + "-wal", true, "report");
-                }),
-                "wal file"));
+      CHECK(
+          has(error_of([&] { dynfault::files::check_output_file(path + "-wal", true, "report"); }),
+              "wal file"));
     }
     CHECK(error_of([&] { dynfault::files::check_output_file(path, true, "report"); }).empty());
   }
@@ -253,6 +252,7 @@ TEST_SUITE("db") {
     CHECK(error_of([&] { store.require_campaign("merged_only"); }).empty());  // known by runs
     CHECK(error_of([&] { store.require_campaign(""); }).empty());             // "" = any
     Store none = Store::memory();
-    CHECK(error_of([&] { none.require_campaign("x"); }) == "no campaign 'x' in :memory: (it has none)");
+    CHECK(error_of([&] { none.require_campaign("x"); }) ==
+          "no campaign 'x' in :memory: (it has none)");
   }
 }

@@ -182,7 +182,8 @@ faults:
     // memory); the first unknown key is named at once.
     std::string text = "name: g\nprograms: [iris_mlp]\nfaults:\n  - mutator: lr_scale\n"
                        "    params:\n";
-    for (int k = 0; k < 12; ++k) text += "      fact" + std::to_string(k) + ": [1,2,3,4,5,6,7,8,9,10]\n";
+    for (int k = 0; k < 12; ++k)
+      text += "      fact" + std::to_string(k) + ": [1,2,3,4,5,6,7,8,9,10]\n";
     const auto unknown = config_error(text);
     CHECK(unknown.line() == 6);
     CHECK(unknown.key() == "faults[0].params.fact0");
@@ -221,7 +222,8 @@ faults:
   TEST_CASE("An empty name, a duplicate key or a second document is an error, not a surprise") {
     CHECK(config_error("name:\nprograms: [iris_mlp]\n").line() == 1);
     CHECK(config_error("name:\nprograms: [iris_mlp]\n").key() == "name");
-    const auto twice = config_error("name: a\nprograms: [iris_mlp]\nrepetitions: 2\nrepetitions: 3\n");
+    const auto twice =
+        config_error("name: a\nprograms: [iris_mlp]\nrepetitions: 2\nrepetitions: 3\n");
     CHECK(twice.line() == 4);
     CHECK(twice.key() == "repetitions");
     CHECK(config_error("name: a\nprograms: [iris_mlp]\n---\nname: b\n").line() == 3);
