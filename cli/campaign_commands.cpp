@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "cli/cli.h"
+#include "common/output_file.h"
+#include "common/text.h"
 #include "db/merge.h"
 #include "diagnosis/report.h"
 #include "runner/campaign.h"
@@ -149,36 +151,34 @@ std::function<void(const runner::Progress&)> progress_printer(bool tty, double e
 
 }  // namespace
 
-runner::ExecuteSummary run_campaign(const RunOptions& o) {
-  std::string campaign = o.campaign;
+runner::ExecuteOptions RunOptions::execute_options() const {
   runner::ExecuteOptions eo;
-  if (!o.shard.empty()) parse_shard(o.shard, eo.shard_index, eo.shard_count);
+  if (!shard.empty()) parse_shard(shard, eo.shard_index, eo.shard_count);
+  eo.db_path = db;
+  eo.campaign = campaign;
+  eo.jobs = jobs;
+  eo.worker_binary = self_binary();
+  eo.limit = limit;
+  eo.max_steps = max_steps;
+  eo.probes = !no_probes;
+  eo.max_attempts = max_attempts;
+  eo.wait_for_lock = wait;
+  eo.grace_s = grace_s;
+  return eo;
+}
+
+runner::ExecuteSummary run_campaign(const RunOptions& o) {
+  runner::ExecuteOptions eo = o.execute_options();
+  runner::check_options(eo);  // before planning: a bad --limit costs nothing
   if (!o.config.empty()) {
-    if (fs::exists(o.db)) {
-      // Planning writes: a damaged file is refused before, not after (execute checks too).
-      db::Store existing = db::Store::open(o.db, false);
-      const std::string integrity = existing.check_integrity();
-      if (integrity != "ok")
-        throw Error(o.db + ": failed its integrity check (" + integrity.substr(0, 300) +
-                    "); refusing to plan or run on it");
-    }
     // With --shard, a shard database receives only its own runs (dynfault merge joins them).
+    // Opening checks the file's integrity before planning writes to it.
     PlanOptions po_{o.db, o.config, false, eo.shard_index, eo.shard_count};
     plan_into(po_, o.quiet);
-    campaign = runner::load_campaign(o.config).name;
+    eo.campaign = runner::load_campaign(o.config).name;
   }
   if (!fs::exists(o.db))
     throw Error("no database '" + o.db + "': plan a campaign first (dynfault plan --config FILE)");
-  eo.db_path = o.db;
-  eo.campaign = campaign;
-  eo.jobs = o.jobs;
-  eo.worker_binary = self_binary();
-  eo.limit = o.limit;
-  eo.max_steps = o.max_steps;
-  eo.probes = !o.no_probes;
-  eo.max_attempts = o.max_attempts;
-  eo.wait_for_lock = o.wait;
-  eo.grace_s = o.grace_s;
   if (!o.quiet) {
     const bool tty = ::isatty(2);
     eo.on_progress = progress_printer(tty, o.progress_every_s);
@@ -196,6 +196,9 @@ runner::ExecuteSummary run_campaign(const RunOptions& o) {
     for (const auto& [k, v] : summary.outcomes) std::cout << ' ' << k << '=' << v;
     std::cout << '\n';
   }
+  // A campaign is never reported done while runs of it have no trace: the last line says so.
+  const std::string left = runner::unfinished_line(summary, eo);
+  if (!left.empty()) std::cout << left << '\n';
   return summary;
 }
 
@@ -212,7 +215,8 @@ po::options_description run_flags(RunOptions& o) {
       "stop each training after N steps (smoke tests)")(
       "no-probes", po::bool_switch(&o.no_probes), "record loss curves only")(
       "max-attempts", po::value(&o.max_attempts)->default_value(o.max_attempts),
-      "retry a FAILED run until it was started N times (0 = always)")(
+      "retry a FAILED run until it failed N times (0 = always); an attempt interrupted from "
+      "outside (KILLED) does not count")(
       "wait", po::bool_switch(&o.wait), "wait for another run on this database instead of failing")(
       "grace", po::value(&o.grace_s)->default_value(o.grace_s),
       "seconds past a run's timeout_s before its worker is killed")(
@@ -225,10 +229,7 @@ int cmd_run(const Args& args) {
   RunOptions o;
   auto p = parse("run", args, run_flags(o), "run [--config FILE] [--db PATH] [--jobs N] [--shard i/N]", 1);
   if (!p.positional.empty()) o.config = p.positional[0];
-  if (o.jobs < 1 || o.jobs > 256) throw UsageError("run: --jobs must be in [1, 256]");
-  if (o.max_attempts < 0) throw UsageError("run: --max-attempts must be >= 0");
-  if (!(o.grace_s >= 0) || !(o.progress_every_s >= 0))
-    throw UsageError("run: --grace and --progress-every must be >= 0");
+  if (!(o.progress_every_s >= 0)) throw UsageError("run: --progress-every must be >= 0");
   run_campaign(o);
   return 0;
 }
@@ -246,6 +247,37 @@ int cmd_worker(const Args& args) {
 
 // --- status ------------------------------------------------------------------------------------
 
+namespace {
+
+/// The runs without a trace, each with why, and what retries them.
+void print_unfinished(const std::vector<db::RunRow>& runs, const std::string& db,
+                      const std::string& campaign) {
+  int64_t failed = 0, killed = 0, most_attempts = 0;
+  for (const auto& r : runs) {
+    if (r.status != "FAILED" && r.status != "KILLED") continue;
+    if (failed + killed == 0)
+      std::printf("\n%-32s %-16s %-20s %-9s %8s  %s\n", "run without a trace", "program",
+                  "operator", "status", "attempts", "why");
+    (r.status == "FAILED" ? failed : killed) += 1;
+    if (r.status == "FAILED") most_attempts = std::max(most_attempts, r.attempts);
+    const std::string why = (r.outcome.empty() ? "" : r.outcome + ": ") +
+                            r.error.substr(0, r.error.find('\n'));
+    std::printf("%-32s %-16s %-20s %-9s %8lld  %s\n", r.spec.run_uuid.c_str(),
+                r.spec.program.c_str(),
+                (r.spec.fault_ids.empty() ? "(clean)" : r.spec.fault_ids).c_str(),
+                r.status.c_str(), static_cast<long long>(r.attempts),
+                text::printable(why.substr(0, 160)).c_str());
+  }
+  if (failed > 0)
+    std::cout << "retry the FAILED runs: " << runner::retry_command(db, campaign, most_attempts)
+              << '\n';
+  if (killed > 0)
+    std::cout << "the KILLED runs were interrupted from outside: 'dynfault run --db " << db
+              << "' retries them\n";
+}
+
+}  // namespace
+
 int cmd_status(const Args& args) {
   std::string dbp, campaign;
   auto d = db_option(dbp);
@@ -253,6 +285,7 @@ int cmd_status(const Args& args) {
   parse("status", args, d, "status [--db PATH] [--campaign NAME]");
   if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
   db::Store store = db::Store::open(dbp, false);
+  store.require_campaign(campaign);
   const auto runs = store.runs(db::RunFilter{campaign, ""});
   std::map<std::string, int64_t> by_status, by_outcome;
   std::map<std::string, std::map<std::string, int64_t>> by_program, by_fault;
@@ -293,6 +326,7 @@ int cmd_status(const Args& args) {
       std::printf("%-34s %9lld %9lld %9.2f\n", e.mutator.c_str(), (long long)e.mutants,
                   (long long)e.effective, e.rate);
   }
+  print_unfinished(runs, dbp, campaign);
   return 0;
 }
 
@@ -303,23 +337,37 @@ int cmd_merge(const Args& args) {
   std::string into;
   po::options_description d("Options");
   d.add_options()("into", po::value(&into), "target database (created when missing)");
-  auto p = parse("merge", args, d, "merge --into TARGET.db SOURCE.db [SOURCE.db ...]", 1 << 20);
+  auto p = parse("merge", args, d,
+                 "merge --into TARGET.db SOURCE.db [SOURCE.db ...]\n\n"
+                 "Joins the runs (with their metrics and labels) of each source into the target.\n"
+                 "The shards of one campaign become that campaign; a source of another campaign\n"
+                 "adds it beside the target's (a database may hold several campaigns, as 'plan'\n"
+                 "of a second file makes it), and the output names it. A campaign name must mean\n"
+                 "the same config everywhere: another config under a known name is refused.",
+                 1 << 20);
   if (into.empty()) throw UsageError("merge: no target database given (--into FILE)");
   if (p.positional.empty()) throw UsageError("merge: no source databases given");
   // No coordinator or other merge writes the target meanwhile; a new target is created empty.
   runner::CoordinatorLock lock(into, false, {}, /*create=*/true);
   const bool created = !fs::exists(into);
   try {
-    db::Store target = db::Store::open(into);
-    const std::string integrity = target.check_integrity();
-    if (integrity != "ok")
-      throw Error(into + ": failed its integrity check (" + integrity.substr(0, 300) +
-                  "); refusing to merge into it");
+    db::Store target = db::Store::open(into);  // checks the file's integrity first
+    const auto before = target.campaigns();
     const auto report = db::merge_databases(target, p.positional);
-    for (const auto& r : report.sources)
+    std::vector<std::string> known = before;
+    for (const auto& r : report.sources) {
       std::cout << r.path << ": " << r.runs_new << " new runs, " << r.runs_replaced
                 << " replaced (further in the source), " << r.runs_kept << " already present; "
-                << r.metric_points << " metric points, " << r.labels << " labels\n";
+                << r.metric_points << " metric points, " << r.labels << " labels";
+      for (const auto& c : r.campaigns_added) {
+        std::string beside;
+        for (const auto& k : known) beside += (beside.empty() ? "'" : ", '") + k + "'";
+        std::cout << (known.empty() ? "; brings campaign '" + c + "'"
+                                    : "; adds campaign '" + c + "' beside " + beside);
+        known.push_back(c);
+      }
+      std::cout << '\n';
+    }
     std::cout << into << ":";
     for (const auto& [status, n] : target.status_counts("")) std::cout << ' ' << status << '=' << n;
     std::cout << '\n';
@@ -347,10 +395,23 @@ int cmd_demo(const Args& args) {
   flags.sets = "deepfd,default,curves";
   auto d = run_flags(o);
   d.add(flags.describe());
-  parse("demo", args, d, "demo [--db PATH] [--config FILE] [--jobs N]");
+  bool force = false;
+  d.add_options()("force", po::bool_switch(&force), "overwrite an existing report");
+  parse("demo", args, d, "demo [--db PATH] [--config FILE] [--jobs N] [--force]");
   const std::string campaign = runner::load_campaign(o.config).name;
   const auto eo = flags.options(campaign);
   const int threads = flags.threads;
+  // Everything that can be refused is refused before the campaign runs (minutes to hours).
+  diagnosis::check_options(eo);
+  runner::check_options(o.execute_options());
+  const std::string report = fs::path(o.db).replace_extension(".html").string();
+  std::error_code ec;
+  if (fs::weakly_canonical(report, ec) == fs::weakly_canonical(o.db, ec) ||
+      fs::equivalent(report, o.db, ec))
+    throw Error("demo: the demo's report would replace its database '" + o.db +
+                "' (the report is named after the database, with .html): give --db a name "
+                "ending in .db");
+  files::check_output_file(report, force, "report");
   std::cout << "== dynfault demo: " << o.config << " -> " << o.db << " ==\n";
   std::cout << "\n-- plan and run --\n";
   run_campaign(o);
@@ -367,10 +428,9 @@ int cmd_demo(const Args& args) {
   std::cout << "\n-- evaluation: the protocol ladder (" << flags.protocols << ") --\n";
   std::cout << diagnosis::format_table(diagnosis::evaluate(store, eo));
   std::cout << "\n-- report --\n";
-  const std::string report = fs::path(o.db).replace_extension(".html").string();
   const std::string html =
       diagnosis::render_report_html(store, diagnosis::ReportOptions().campaign(campaign));
-  write_file_atomically(report, html);
+  write_output(report, html, force, "report");
   std::cout << "wrote " << report << " (" << html.size() << " bytes; open it in a browser)\n";
   return 0;
 }

@@ -54,8 +54,14 @@ db::Store open_existing(const std::string& path);
 /// "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> split_list(const std::string& s);
 
-/// Writes `text` beside `out` and renames it over `out`, so a failure never leaves half a file.
-void write_file_atomically(const std::string& out, const std::string& text);
+/// Writes `text` to `out` through common/output_file.h (an existing file only with `force`, never
+/// an open database, a link or a special file; atomic; no temporary left) and tells on standard
+/// error which stale temporaries of interrupted earlier writes it removed.
+void write_output(const std::string& out, const std::string& text, bool force,
+                  const std::string& what);
+
+/// Tells on standard error which stale temporaries an output write removed.
+void print_removed_stale(const std::vector<std::string>& removed);
 
 // --- lent by the campaign commands to demo -------------------------------------------------------
 
@@ -73,6 +79,9 @@ struct RunOptions {
   bool wait = false;
   double grace_s = 15;
   double progress_every_s = 10;
+
+  /// The executor's options (without the progress printers); throws for a bad shard.
+  runner::ExecuteOptions execute_options() const;
 };
 
 /// The flags of `run` (also taken by `demo`).

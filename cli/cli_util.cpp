@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
+#include "common/output_file.h"
 
 namespace fs = std::filesystem;
 
@@ -52,7 +53,8 @@ Parsed parse(const std::string& cmd, const Args& args, po::options_description d
 
 po::options_description db_option(std::string& db) {
   po::options_description d("Options");
-  d.add_options()("db", po::value(&db)->default_value("dynfault.db"), "SQLite database file");
+  d.add_options()("db", po::value(&db)->default_value("dynfault.db"),
+                  "SQLite database file (a file name, never an SQLite URI)");
   return d;
 }
 
@@ -69,15 +71,13 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
-void write_file_atomically(const std::string& out, const std::string& text) {
-  const std::string tmp = out + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error("cannot write '" + tmp + "'");
-    f << text;
-    if (!f.flush()) throw Error("cannot write '" + tmp + "'");
-  }
-  fs::rename(tmp, out);
+void print_removed_stale(const std::vector<std::string>& removed) {
+  for (const auto& r : removed) std::cerr << "dynfault: removed stale temporary " << r << '\n';
+}
+
+void write_output(const std::string& out, const std::string& text, bool force,
+                  const std::string& what) {
+  print_removed_stale(files::write_output_file(out, text, force, what));
 }
 
 }  // namespace dynfault::cli

@@ -8,6 +8,8 @@
 #include <regex>
 
 #include "cli/cli.h"
+#include "common/output_file.h"
+#include "common/regex.h"
 #include "db/export.h"
 #include "diagnosis/report.h"
 #include "programs/registry.h"
@@ -162,15 +164,19 @@ int cmd_evaluate(const Args& args) {
 
 int cmd_report(const Args& args) {
   std::string dbp, out = "report.html", evaluation_id, campaign;
+  bool force = false;
   auto d = db_option(dbp);
   d.add_options()("out,o", po::value(&out)->default_value(out), "HTML file to write")(
+      "force", po::bool_switch(&force), "overwrite an existing file")(
       "evaluation", po::value(&evaluation_id), "evaluation id (default: the latest)")(
       "campaign", po::value(&campaign), "only this campaign (header counts, curves)");
-  parse("report", args, d, "report [--db PATH] [--out FILE]");
-  db::Store store = open_existing(dbp);
+  parse("report", args, d, "report [--db PATH] [--out FILE] [--force]");
+  if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
+  db::Store store = db::Store::open_read_only(dbp);
+  files::check_output_file(out, force, "report");  // before rendering; the database is open
   const std::string html = diagnosis::render_report_html(
       store, diagnosis::ReportOptions().evaluation_id(evaluation_id).campaign(campaign));
-  write_file_atomically(out, html);
+  write_output(out, html, force, "report");
   std::cout << "wrote " << out << " (" << html.size() << " bytes)\n";
   return 0;
 }
@@ -182,22 +188,28 @@ int cmd_report(const Args& args) {
 int cmd_check(const Args& args) {
   std::string pattern, markdown;
   int64_t seed = 1, seeds = 1;
+  bool force = false;
   po::options_description d("Options");
   d.add_options()("programs", po::value(&pattern), "only program ids matching this regex")(
       "seed", po::value(&seed)->default_value(seed), "seed of the (first) clean run")(
       "seeds", po::value(&seeds)->default_value(seeds), "clean runs per program (seed, seed+1..)")(
-      "markdown", po::value(&markdown), "write the catalogue page (docs/programs.md) here");
+      "markdown", po::value(&markdown), "write the catalogue page (docs/programs.md) here")(
+      "force", po::bool_switch(&force), "overwrite an existing --markdown file");
   auto p = parse("check", args, d,
-                 "check programs [--programs REGEX] [--seed S] [--seeds N] [--markdown FILE]", 1);
+                 "check programs [--programs REGEX] [--seed S] [--seeds N] [--markdown FILE] "
+                 "[--force]",
+                 1);
   if (p.positional.empty() || p.positional[0] != "programs")
     throw UsageError("check: say what to check: programs");
   if (seeds < 1 || seeds > 100) throw UsageError("check: --seeds must be in [1, 100]");
   std::regex re;
   try {
-    re = std::regex(pattern.empty() ? ".*" : pattern);
-  } catch (const std::regex_error& e) {
-    throw UsageError("check: --programs '" + pattern + "' is not a regex: " + e.what());
+    re = bounded_regex(pattern.empty() ? ".*" : pattern, "--programs");
+  } catch (const ConfigError& e) {
+    throw UsageError("check: " + std::string(e.what()));
   }
+  // Before the programs train (minutes): a target that would be refused costs nothing.
+  if (!markdown.empty()) files::check_output_file(markdown, force, "programs page");
   std::vector<std::string> ids;
   for (const auto& id : programs::program_ids())
     if (std::regex_search(id, re)) ids.push_back(id);
@@ -221,9 +233,8 @@ int cmd_check(const Args& args) {
   std::cout << checks.size() - missed << " of " << checks.size()
             << " programs reach their satisfactory metric\n";
   if (!markdown.empty()) {
-    std::ofstream out(markdown);
-    if (!out) throw Error("check: cannot write '" + markdown + "'");
-    out << runner::programs_markdown(checks, runner::describe_machine());
+    write_output(markdown, runner::programs_markdown(checks, runner::describe_machine()), force,
+                 "programs page");
     std::cout << "wrote " << markdown << '\n';
   }
   return missed == 0 ? 0 : 1;
@@ -248,6 +259,7 @@ int cmd_export(const Args& args) {
   if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
   db::Store store = db::Store::open_read_only(dbp);
   const auto s = db::export_store(store, o);
+  print_removed_stale(s.removed_stale);
   std::cout << "exported " << s.runs << " runs and " << s.metric_points << " metric points of "
             << dbp << " as " << o.format << " into " << o.out_dir << " (" << s.files
             << " files)\n";

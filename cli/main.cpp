@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "common/memory.h"
+#include "common/text.h"
 #include "common/version.h"
 
 namespace dynfault::cli {
@@ -23,7 +24,7 @@ const char* kUsage =
     "  plan FILE                plan a campaign into the database (idempotent)\n"
     "  run [FILE]               execute scheduled runs with --jobs worker processes\n"
     "  status                   counts by status, outcome, program and operator\n"
-    "  merge --into A.db B.db.. merge shard databases (idempotent; same campaign only)\n"
+    "  merge --into A.db B.db.. merge databases (idempotent; other campaigns join beside)\n"
     "  labels                   derive labels (fault type, detection, instability, mismatch)\n"
     "  features                 extract feature sets from the stored traces\n"
     "  evaluate                 diagnosers on the protocol ladder (random ... data set held out)\n"
@@ -73,10 +74,12 @@ int main(int argc, char** argv) {
   try {
     return dynfault::cli::dispatch(argc, argv);
   } catch (const dynfault::cli::UsageError& e) {
-    std::cerr << "dynfault: " << e.what() << '\n';
+    std::cerr << "dynfault: " << dynfault::text::printable(e.what()) << '\n';
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "dynfault: " << e.what() << '\n';
+    // Messages quote input (a CSV cell, a file name): its control bytes reach the terminal
+    // escaped, never as commands to it.
+    std::cerr << "dynfault: " << dynfault::text::printable(e.what()) << '\n';
     return 1;
   }
 }

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
+#include "common/output_file.h"
 #include "db/trace_diff.h"
 #include "diagnosis/diagnose_output.h"
 #include "diagnosis/saved_model.h"
@@ -175,10 +176,9 @@ int cmd_train(const Args& args) {
         "Fits the diagnoser on ALL labelled traces of the task (stored labels and features) and\n"
         "writes one model file for 'dynfault diagnose' (docs/diagnose.md).");
   if (out.empty()) throw UsageError("train: no model file given (--out MODEL)");
-  if (fs::exists(out) && !force)
-    throw Error("train: '" + out + "' exists; give --force to overwrite it");
   if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
   db::Store store = db::Store::open_read_only(dbp);
+  files::check_output_file(out, force, "model file");  // before fitting; the database is open
   const auto model = diagnosis::train_model(
       store, diagnosis::TrainModelOptions()
                  .campaign(campaign)
@@ -188,7 +188,7 @@ int cmd_train(const Args& args) {
                  .task_classes(features::task_classes(task, features::load_taxonomies(tax)))
                  .class_weight(class_weight)
                  .effective_only(effective_only));
-  diagnosis::save_model_file(model, out, force);
+  print_removed_stale(diagnosis::save_model_file(model, out, force));
   std::cout << "trained " << model.diagnoser->name() << " on " << model.feature_set << " ("
             << model.feature_names.size() << " features) for " << model.task << ": "
             << model.n_traces << " traces,";
@@ -395,10 +395,9 @@ int cmd_trace_csv(const Args& args) {
   if (p.positional.empty())
     throw UsageError("trace-csv: no run id given (dynfault trace-csv RUN_ID)");
   const std::string id = p.positional[0];
-  if (!out.empty() && fs::exists(out) && !force)
-    throw Error("trace-csv: '" + out + "' exists; give --force to overwrite it");
   if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
   db::Store store = db::Store::open_read_only(dbp);
+  if (!out.empty()) files::check_output_file(out, force, "CSV file");
   const auto row = store.run(id);
   if (!row) throw Error("trace-csv: no run '" + id + "' in " + dbp);
   if (row->status != "FINISHED")
@@ -408,7 +407,7 @@ int cmd_trace_csv(const Args& args) {
   if (out.empty()) {
     std::cout << csv;
   } else {
-    write_file_atomically(out, csv);
+    write_output(out, csv, force, "CSV file");
     std::cout << "wrote " << out << '\n';
   }
   if (!left_out.empty()) {
