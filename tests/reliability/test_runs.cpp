@@ -132,7 +132,7 @@ struct Planned : dynfault::e2e::TempDir {
 
 }  // namespace
 
-TEST_SUITE("e2e") {
+TEST_SUITE("reliability") {
   TEST_CASE("3: coordinator and worker killed from outside cost the run no attempt") {
     Planned p;
     const std::string x = p.ids[0];  // dispatched first (runs go in run_uuid order)

@@ -117,7 +117,7 @@ void damage(const fs::path& db) {
 
 }  // namespace
 
-TEST_SUITE("e2e") {
+TEST_SUITE("reliability") {
   TEST_CASE("1: no output replaces the database, a link or a special file; --force for the rest") {
     Work w;
     const std::string before = read_bytes(w.dir / "t.db");
