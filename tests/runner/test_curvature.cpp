@@ -432,4 +432,47 @@ TEST_SUITE("runner") {
     CHECK(std::isnan(first.probe.stability_ratio));
     CHECK(std::isfinite(first.probe.lambda_max));
   }
+
+  TEST_CASE("Curvature: check_curvature compares the trainer's reading with the exact Hessian") {
+    // Through the trainer (float32), at a chosen step, in training mode, with k >= n: the probe
+    // and the exact Hessian see the same objective (batch, mode, dropout mask), so they agree
+    // to the products' rounding. iris_mlp trains with SGD, moons_mlp with Adam.
+    R::CurvatureCheckOptions o;
+    o.step = 5;
+    o.probe.curvature_iterations = 1000;
+    o.probe.curvature_mode = R::ProbeOptions::CurvatureMode::kTrain;
+    const auto checks = R::check_curvature({"iris_mlp", "moons_mlp"}, o);
+    REQUIRE(checks.size() == 2);
+    for (const auto& c : checks) {
+      CAPTURE(c.program);
+      REQUIRE(c.error.empty());
+      CHECK(c.reference == "exact");
+      CHECK(c.train_mode);
+      CHECK(c.params == c.hvps / (c.optimizer == "adam" ? 2 : 1));  // k >= n: n products each
+      CHECK(c.exact_trace);
+      CHECK(c.lambda_max.rel() <= 1e-5);
+      CHECK(c.lambda_min.rel_rho(c.rho()) <= 1e-5);
+      CHECK(c.trace.rel() <= 1e-4);
+      CHECK(c.stability_ratio.rel() <= 1e-5);
+      CHECK(c.asymmetry < 1e-5);  // float products, nearly symmetric
+    }
+    CHECK(checks[1].precond_sharpness.rel() <= 1e-5);
+    const std::string table = R::curvature_check_table(checks);
+    CHECK(table.find("iris_mlp (sgd, step 5, train mode, 193 parameters") != std::string::npos);
+    CHECK(table.find("precond_sharpness") != std::string::npos);
+
+    // Too many parameters for the exact Hessian: a long Lanczos run is the reference, and says
+    // so; a step the run never reaches is an error row, not a throw.
+    o.max_exact = 100;
+    o.probe.curvature_iterations = 20;
+    o.step = 0;
+    const auto big = R::check_curvature({"iris_mlp"}, o);
+    CHECK(big[0].reference.find("lanczos k=200") == 0);
+    CHECK(big[0].lambda_max.rel() <= 1e-4);
+    o.step = 1000000;
+    const auto late = R::check_curvature({"xor_playground"}, o);
+    CHECK(late[0].error.find("no reading after 1000000 updates") == 0);
+    CHECK(R::curvature_check_table(late).find("no reading") != std::string::npos);
+    CHECK_THROWS_AS(R::check_curvature({"no_such_program"}, o), dynfault::Error);
+  }
 }
