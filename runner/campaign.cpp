@@ -164,7 +164,8 @@ std::string read_choice(const y::Doc& doc, const YAML::Node& node, const std::st
 
 /// `curvature:` is a cadence, or a mapping of the curvature options with at most one cadence
 /// key (every_k_epochs, every_k_steps, or cadence: any cadence spelling; none = every_epoch):
-///   curvature: {every_k_epochs: 2, early_steps: log, mode: train, method: lanczos, k: 20}
+///   curvature: {every_k_epochs: 2, early_steps: log, mode: train, method: lanczos, k: 20,
+///               max_points: 10}
 void read_curvature(const y::Doc& doc, const YAML::Node& node, ProbeOptions& o, bool& k_set) {
   const std::string where = "probes.curvature";
   if (!node.IsMap()) {
@@ -173,7 +174,7 @@ void read_curvature(const y::Doc& doc, const YAML::Node& node, ProbeOptions& o, 
   }
   y::require_known_keys(doc, node,
                         {"every_k_epochs", "every_k_steps", "cadence", "early_steps", "mode",
-                         "method", "k"},
+                         "method", "k", "max_points"},
                         where);
   o.curvature = Cadence::every_epoch();
   int cadences = 0;
@@ -209,6 +210,12 @@ void read_curvature(const y::Doc& doc, const YAML::Node& node, ProbeOptions& o, 
       throw ConfigError(doc.file, y::line_of(n), where + ".k", y::render(n),
                         "out of range [2, 1000]: Lanczos needs two products for two edges");
     k_set = true;
+  }
+  if (const YAML::Node n = node["max_points"]) {
+    o.curvature_max_points = y::as<int64_t>(doc, n, where + ".max_points");
+    if (o.curvature_max_points < 0 || o.curvature_max_points > 1000000)
+      throw ConfigError(doc.file, y::line_of(n), where + ".max_points", y::render(n),
+                        "out of range [0, 1000000]");
   }
   if (const YAML::Node n = node["early_steps"]) {
     o.curvature_early_steps = read_choice(doc, n, where + ".early_steps", {"off", "log"}) == "log";

@@ -21,17 +21,24 @@ using Clock = std::chrono::steady_clock;
 double dot64(const torch::Tensor& a, const torch::Tensor& b) { return a.dot(b).item<double>(); }
 double norm64(const torch::Tensor& a) { return std::sqrt(dot64(a, a)); }
 
-torch::Tensor random_unit(int64_t n, at::Generator& gen) {
-  torch::Tensor v = torch::randn({n}, gen, torch::dtype(torch::kDouble));
+torch::Tensor random_unit(int64_t n, at::Generator& gen, torch::ScalarType dtype) {
+  torch::Tensor v = torch::randn({n}, gen, torch::dtype(dtype));
   return v / norm64(v);
 }
 
-/// Removes from w its components along the first `m` rows of V, twice ("twice is enough":
-/// Parlett, ch. 6.9), so that the Lanczos basis stays orthogonal to working precision.
-void orthogonalise(torch::Tensor& w, const torch::Tensor& V, int64_t m) {
-  if (m == 0) return;
-  const torch::Tensor basis = V.narrow(0, 0, m);
-  for (int pass = 0; pass < 2; ++pass) w -= basis.t().mv(basis.mv(w));
+/// A Rademacher vector (entries +-1) of length n.
+torch::Tensor rademacher(int64_t n, at::Generator& gen, torch::ScalarType dtype) {
+  return torch::randint(0, 2, {n}, gen, torch::dtype(dtype)).mul_(2).sub_(1);
+}
+
+/// Removes from w its components along the rows of `basis` by classical Gram-Schmidt, and once
+/// more when that cancelled most of w (Kahan and Parlett's "twice is enough": Parlett, The
+/// Symmetric Eigenvalue Problem, ch. 6.9), so the Lanczos basis stays orthogonal to working
+/// precision.
+void orthogonalise(torch::Tensor& w, const torch::Tensor& basis) {
+  const double before = norm64(w);
+  w -= basis.t().mv(basis.mv(w));
+  if (norm64(w) < 0.7 * before) w -= basis.t().mv(basis.mv(w));
 }
 
 /// Power iteration on `op` from `v` (unit): the eigenvalue of largest magnitude, its residual
@@ -73,59 +80,84 @@ double relative_residual(double r_max, double r_min, double max, double min) {
 
 // --- eigen-solvers ------------------------------------------------------------------------------
 
-Edges lanczos_edges(const SymmetricOperator& op, int64_t n, int64_t k, at::Generator& gen) {
+namespace {
+
+/// The edges of T_m (alpha on the diagonal, beta beside it) and their Ritz residuals
+/// ||A y - theta y|| = |beta_m s_m| (Parlett, ch. 13), beta_m being the last entry of `beta`.
+void ritz_edges(const std::vector<double>& alpha, const std::vector<double>& beta, bool spans,
+                Edges& e, double& r_max, double& r_min) {
+  const auto m = static_cast<int64_t>(alpha.size());
+  torch::Tensor T = torch::diag(torch::tensor(alpha, torch::dtype(torch::kDouble)));
+  for (int64_t i = 0; i + 1 < m; ++i) T[i][i + 1] = T[i + 1][i] = beta[static_cast<size_t>(i)];
+  auto [theta, S] = torch::linalg::eigh(T, "L");
+  e.max = theta[m - 1].item<double>();
+  e.min = theta[0].item<double>();
+  e.trace = theta.sum().item<double>();
+  const double last = spans ? 0.0 : beta.back();  // exactly 0 once the basis spans
+  r_max = last * std::abs(S[m - 1][m - 1].item<double>());
+  r_min = last * std::abs(S[m - 1][0].item<double>());
+}
+
+}  // namespace
+
+Edges lanczos_edges(const SymmetricOperator& op, int64_t n, int64_t k, at::Generator& gen,
+                    torch::ScalarType dtype, double tol, bool need_min) {
   DYNFAULT_CHECK(k >= 1 && n >= 1, "lanczos_edges(): k and n must be >= 1, got ", k, ", ", n);
   const int64_t steps = std::min(k, n);
+  // Below this beta (relative to the operator's size so far) the Krylov space is invariant to
+  // the products' precision.
+  const double breakdown = 10 * (dtype == torch::kDouble ? 2.2e-16 : 1.2e-7);
   Edges e;
-  torch::Tensor V = torch::zeros({steps, n}, torch::dtype(torch::kDouble));
+  torch::Tensor V = torch::zeros({steps, n}, torch::dtype(dtype));
   std::vector<double> alpha, beta;  // beta[j] couples q_j and q_{j+1}
-  V[0] = random_unit(n, gen);
-  double scale = 0;  // largest |alpha| or beta so far: the operator's size, for breakdown
-  int64_t m = 0;
+  // A Rademacher start z / sqrt(n): alpha_0 n = z^T A z is then a Hutchinson sample for free.
+  V[0] = rademacher(n, gen, dtype) / std::sqrt(static_cast<double>(n));
+  double scale = 0;  // largest |alpha| or beta so far: the operator's size
+  double r_max = 0, r_min = 0;
   for (int64_t j = 0; j < steps; ++j) {
     const torch::Tensor q = V[j];
     torch::Tensor w = op(q);
     ++e.products;
     const double a = dot64(q, w);
-    if (!std::isfinite(a)) return e;
+    if (!std::isfinite(a)) return Edges{};
+    if (j == 0) e.start_rayleigh = a;
     alpha.push_back(a);
-    m = j + 1;
-    orthogonalise(w, V, m);
+    // The three-term recurrence, then full reorthogonalisation against the whole basis.
+    w -= a * q;
+    if (j > 0) w -= beta.back() * V[j - 1];
+    orthogonalise(w, V.narrow(0, 0, j + 1));
     const double b = norm64(w);
-    if (!std::isfinite(b)) return e;
+    if (!std::isfinite(b)) return Edges{};
     scale = std::max({scale, std::abs(a), b});
     beta.push_back(b);
-    if (m == steps) break;
-    if (b > 1e-10 * scale) {
+    e.spans = j + 1 == n;
+    if (j + 1 == steps) break;
+    if (b > breakdown * scale) {
+      if (tol > 0 && j >= 1) {  // converged: the wanted Ritz residuals are small enough
+        ritz_edges(alpha, beta, e.spans, e, r_max, r_min);
+        const double rho = std::max(std::abs(e.max), std::abs(e.min));
+        if (r_max <= tol * rho && (!need_min || r_min <= tol * rho)) break;
+      }
       V[j + 1] = w / b;
       continue;
     }
     // An invariant subspace: T_m's eigenvalues are exact ones. Go on in the complement, from a
     // random vector orthogonal to the basis; T becomes block diagonal (beta_j = 0).
     beta.back() = 0;
-    torch::Tensor r = torch::randn({n}, gen, torch::dtype(torch::kDouble));
-    orthogonalise(r, V, m);
+    torch::Tensor r = torch::randn({n}, gen, torch::dtype(dtype));
+    orthogonalise(r, V.narrow(0, 0, j + 1));
     V[j + 1] = r / norm64(r);
   }
-  torch::Tensor T = torch::diag(torch::tensor(alpha, torch::dtype(torch::kDouble)));
-  for (int64_t i = 0; i + 1 < m; ++i) T[i][i + 1] = T[i + 1][i] = beta[static_cast<size_t>(i)];
-  auto [theta, S] = torch::linalg::eigh(T, "L");
-  e.spans = m == n;
-  e.max = theta[m - 1].item<double>();
-  e.min = theta[0].item<double>();
-  e.trace = theta.sum().item<double>();
-  // ||A y - theta y|| = beta_m |s_m| for the Ritz vector y = Q s (exactly 0 once the basis spans).
-  const double last = e.spans ? 0.0 : beta.back();
-  const double r_max = last * std::abs(S[m - 1][m - 1].item<double>());
-  const double r_min = last * std::abs(S[m - 1][0].item<double>());
-  e.residual = relative_residual(r_max, r_min, e.max, e.min);
+  ritz_edges(alpha, beta, e.spans, e, r_max, r_min);
+  e.residual = relative_residual(r_max, need_min ? r_min : 0.0, e.max, e.min);
   return e;
 }
 
 Edges power_edges(const SymmetricOperator& op, int64_t n, int64_t k, double tol, at::Generator& gen,
-                  torch::Tensor warm[2]) {
+                  torch::Tensor warm[2], torch::ScalarType dtype) {
   const auto start = [&](const torch::Tensor& w) {
-    return w.defined() && w.numel() == n ? w : random_unit(n, gen);
+    return w.defined() && w.numel() == n && w.scalar_type() == dtype ? w
+                                                                     : random_unit(n, gen, dtype);
   };
   Edges e;
   const Power dominant = power_iteration(op, start(warm[0]), k, tol);
@@ -339,12 +371,12 @@ torch::Tensor HessianOperator::operator()(const torch::Tensor& v) {
   const Clock::time_point start = Clock::now();
   ++products_;
   const std::vector<torch::Tensor> hv =
-      torch::autograd::grad({g_.dot(v.to(g_.scalar_type()))}, ps_, {}, /*retain_graph=*/true,
+      torch::autograd::grad({g_.dot(v)}, ps_, {}, /*retain_graph=*/true,
                             /*create_graph=*/false, /*allow_unused=*/true);
   std::vector<torch::Tensor> parts;
   for (size_t i = 0; i < hv.size(); ++i)
-    parts.push_back(hv[i].defined() ? hv[i].reshape({-1}).to(torch::kDouble)
-                                    : torch::zeros({ps_[i].numel()}, torch::kDouble));
+    parts.push_back(hv[i].defined() ? hv[i].reshape({-1})
+                                    : torch::zeros({ps_[i].numel()}, g_.options()));
   torch::Tensor out = torch::cat(parts);
   ms_ += ms_between(start, Clock::now());
   return out;
@@ -358,10 +390,11 @@ CurvatureProbe::CurvatureProbe(const CurvatureSettings& settings)
                  settings.hutchinson_samples);
 }
 
-Edges CurvatureProbe::edges(const SymmetricOperator& op, int64_t n, int slot) {
+Edges CurvatureProbe::edges(const SymmetricOperator& op, int64_t n, torch::ScalarType dtype,
+                            int slot, bool need_min) {
   if (settings_.method == CurvatureMethod::kPower)
-    return power_edges(op, n, settings_.k, settings_.tol, gen_, &warm_[slot]);
-  return lanczos_edges(op, n, settings_.k, gen_);
+    return power_edges(op, n, settings_.k, settings_.tol, gen_, &warm_[slot], dtype);
+  return lanczos_edges(op, n, settings_.k, gen_, dtype, settings_.tol, need_min);
 }
 
 namespace {
@@ -408,7 +441,8 @@ Curvature CurvatureProbe::estimate(const torch::Tensor& loss,
   }
   const int64_t n = hvp.size();
   const SymmetricOperator h = [&](const torch::Tensor& v) { return hvp(v); };
-  const Edges e = edges(h, n, 0);
+  const torch::ScalarType dtype = hvp.dtype();
+  const Edges e = edges(h, n, dtype, 0, true);
   c.lambda_max = e.max;
   c.lambda_min = e.min;
   c.residual = e.residual;
@@ -418,14 +452,14 @@ Curvature CurvatureProbe::estimate(const torch::Tensor& loss,
     const torch::Tensor d = flat_step(*rule, hvp.used());
     if (d.defined() && d.numel() == n) {
       // P^-1 (H + wd I) is similar to D^1/2 (H + wd I) D^1/2, which is symmetric.
-      const torch::Tensor root = d.sqrt();
+      const torch::Tensor root = d.sqrt().to(dtype);
       const double wd = rule->weight_decay;
       const Edges p = edges(
           [&](const torch::Tensor& u) {
             const torch::Tensor x = root * u;
             return root * (hvp(x) + wd * x);
           },
-          n, 2);
+          n, dtype, 2, false);
       c.precond_sharpness = p.max;
       c.precond_residual = p.residual;
       c.stability_limit = rule->limit();
@@ -437,11 +471,16 @@ Curvature CurvatureProbe::estimate(const torch::Tensor& loss,
     c.trace = e.trace;
     c.exact_trace = true;
   } else {
-    // Hutchinson: E[z^T H z] = trace(H) for Rademacher z.
+    // Hutchinson: E[z^T H z] = trace(H) for Rademacher z. Lanczos started from one, which gives
+    // the first sample without a product.
     double trace = 0;
-    for (int64_t s = 0; s < settings_.hutchinson_samples; ++s) {
-      const torch::Tensor z =
-          torch::randint(0, 2, {n}, gen_, torch::dtype(torch::kDouble)).mul_(2).sub_(1);
+    int64_t s = 0;
+    if (settings_.method == CurvatureMethod::kLanczos && std::isfinite(e.start_rayleigh)) {
+      trace = e.start_rayleigh * static_cast<double>(n);
+      s = 1;
+    }
+    for (; s < settings_.hutchinson_samples; ++s) {
+      const torch::Tensor z = rademacher(n, gen_, dtype);
       trace += dot64(z, hvp(z));
     }
     c.trace = trace / static_cast<double>(settings_.hutchinson_samples);
@@ -478,9 +517,9 @@ ExactCurvature exact_curvature(const torch::Tensor& loss, const std::vector<torc
   torch::Tensor H = torch::zeros({x.n, x.n}, torch::dtype(torch::kDouble));
   if (hvp.curved()) {
     for (int64_t i = 0; i < x.n; ++i) {
-      torch::Tensor e = torch::zeros({x.n}, torch::dtype(torch::kDouble));
+      torch::Tensor e = torch::zeros({x.n}, torch::dtype(hvp.dtype()));
       e[i] = 1.0;
-      H[i] = hvp(e);
+      H[i] = hvp(e).to(torch::kDouble);
     }
   }
   const double scale = H.abs().max().item<double>();

@@ -28,7 +28,7 @@ namespace dynfault::runner::probes {
 
 inline constexpr double kCurvNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// A symmetric linear operator on flat double vectors of one length (a Hessian, or a Hessian
+/// A symmetric linear operator on flat vectors of one length and dtype (a Hessian, or a Hessian
 /// between diagonal preconditioners).
 using SymmetricOperator = std::function<torch::Tensor(const torch::Tensor&)>;
 
@@ -45,15 +45,24 @@ struct Edges {
   /// max, min and trace are exact up to rounding.
   bool spans = false;
   double trace = kCurvNaN;  ///< trace of the tridiagonal matrix (exact when `spans`)
+  /// Lanczos: q_0^T A q_0 for its start q_0 = z / sqrt(n), z Rademacher, so that n times it is
+  /// one Hutchinson sample of the trace, z^T A z.
+  double start_rayleigh = kCurvNaN;
 };
 
-/// Lanczos with full reorthogonalisation (each new vector orthogonalised twice against all
-/// earlier ones, so no ghost eigenvalues), at most `k` products, from a random start drawn from
-/// `gen`. The extreme eigenvalues of the tridiagonal matrix T_m are the estimates (Ritz values);
-/// their residuals are |beta_m s_m| (Parlett, The Symmetric Eigenvalue Problem, ch. 13). An
-/// invariant subspace (beta ~ 0) restarts from a random vector orthogonal to the basis, so
-/// k >= n always ends with a basis of the whole space. Non-finite products give NaN.
-Edges lanczos_edges(const SymmetricOperator& op, int64_t n, int64_t k, at::Generator& gen);
+/// Lanczos with full reorthogonalisation (each new vector orthogonalised against all earlier
+/// ones, twice when needed, so no ghost eigenvalues) from a Rademacher start drawn from `gen`,
+/// with vectors of `dtype` (the parameters': float32 products carry float32 rounding anyway, and
+/// halve the vector work). The extreme eigenvalues of the tridiagonal matrix T_m (kept in
+/// double) are the estimates (Ritz values); their residuals are |beta_m s_m| (Parlett, The
+/// Symmetric Eigenvalue Problem, ch. 13). Stops after `k` products, or earlier once the
+/// residual of the top Ritz value (and of the bottom one, with `need_min`) is at most
+/// tol x max(|max|, |min|) (tol 0: always k). An invariant subspace (beta ~ 0) restarts from a
+/// random vector orthogonal to the basis, so k >= n with tol 0 always ends with a basis of the
+/// whole space. Non-finite products give NaN.
+Edges lanczos_edges(const SymmetricOperator& op, int64_t n, int64_t k, at::Generator& gen,
+                    torch::ScalarType dtype = torch::kDouble, double tol = 0,
+                    bool need_min = true);
 
 /// Power iteration for the eigenvalue of largest magnitude mu, then on A - mu I for the other
 /// end of the spectrum; each stops after `k` products, when two successive estimates agree
@@ -61,7 +70,7 @@ Edges lanczos_edges(const SymmetricOperator& op, int64_t n, int64_t k, at::Gener
 /// `warm` (two vectors, may be undefined) holds the last eigenvectors: the next call starts
 /// from them when their length matches.
 Edges power_edges(const SymmetricOperator& op, int64_t n, int64_t k, double tol, at::Generator& gen,
-                  torch::Tensor warm[2]);
+                  torch::Tensor warm[2], torch::ScalarType dtype = torch::kDouble);
 
 /// How one optimizer update responds to curvature, linearised on a quadratic with the
 /// preconditioner frozen: the update is theta -= D (a g + b m) with m <- beta m + (1 - beta) g,
@@ -91,7 +100,9 @@ StabilityRule stability_rule(const torch::optim::Optimizer& optimizer,
 struct Curvature {
   double lambda_max = kCurvNaN;  ///< largest eigenvalue of the Hessian
   double lambda_min = kCurvNaN;  ///< smallest eigenvalue of the Hessian
-  double trace = kCurvNaN;       ///< Hutchinson estimate (exact when the Lanczos basis spans)
+  /// Hutchinson estimate over hutchinson_samples Rademacher vectors, the Lanczos start being
+  /// the first (exact when the Lanczos basis spans)
+  double trace = kCurvNaN;
   double residual = kCurvNaN;    ///< Edges::residual of the Hessian's estimates
   /// Adaptive optimizers: largest eigenvalue of D^1/2 (H + wd I) D^1/2, i.e. of P^-1 (H + wd I)
   /// with P = D^-1 (lr included); NaN otherwise and before the first update.
@@ -116,8 +127,10 @@ using CurvatureMethod = ProbeOptions::CurvatureMethod;
 /// Settings of a CurvatureProbe.
 struct CurvatureSettings {
   CurvatureMethod method = CurvatureMethod::kLanczos;
-  int64_t k = 20;                  ///< products per operator (Lanczos steps, power-iteration cap)
-  double tol = 1e-2;               ///< power iteration's stopping rule (power_edges)
+  int64_t k = 20;  ///< products per operator at most (Lanczos steps, power-iteration cap)
+  /// Stopping rule: Lanczos stops once the residuals it needs are within tol of the spectral
+  /// radius (lanczos_edges; 0 = always k steps), power iteration as power_edges says.
+  double tol = 1e-3;
   int64_t hutchinson_samples = 1;  ///< Rademacher vectors per trace estimate
   uint64_t seed = 0;               ///< the probe's private generator
 };
@@ -140,25 +153,27 @@ class ProbeScope {
 };
 
 /// Hessian-vector products of a scalar objective: the gradient with graph once, then each
-/// product by double backward (retain_graph), on flat double vectors over the parameters the
-/// objective depends on.
+/// product by double backward (retain_graph), on flat vectors (of the parameters' dtype) over
+/// the parameters the objective depends on.
 class HessianOperator {
  public:
   /// `loss` computed with autograd on from `params`. Parameters it does not depend on are left
   /// out (used() says which).
   HessianOperator(const torch::Tensor& loss, const std::vector<torch::Tensor>& params);
   int64_t size() const { return n_; }
+  /// The dtype of the vectors operator() takes and returns (the parameters').
+  torch::ScalarType dtype() const { return g_.defined() ? g_.scalar_type() : torch::kDouble; }
   /// False when the objective is linear in the parameters (the Hessian is zero).
   bool curved() const { return curved_; }
   /// Which of the parameters given to the constructor the objective depends on.
   const std::vector<bool>& used() const { return used_; }
-  /// H v for a flat double vector v; counts the product and its wall time.
+  /// H v for a flat vector v of dtype(); counts the product and its wall time.
   torch::Tensor operator()(const torch::Tensor& v);
   int64_t products() const { return products_; }
   double ms() const { return ms_; }
 
  private:
-  std::vector<torch::Tensor> ps_, shapes_;
+  std::vector<torch::Tensor> ps_;
   std::vector<bool> used_;
   torch::Tensor g_;
   int64_t n_ = 0;
@@ -189,7 +204,8 @@ class CurvatureProbe {
   const CurvatureSettings& settings() const { return settings_; }
 
  private:
-  Edges edges(const SymmetricOperator& op, int64_t n, int slot);
+  Edges edges(const SymmetricOperator& op, int64_t n, torch::ScalarType dtype, int slot,
+              bool need_min);
 
   CurvatureSettings settings_;
   at::Generator gen_;

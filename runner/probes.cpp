@@ -58,18 +58,29 @@ void ProbeOptions::validate() const {
   DYNFAULT_CHECK(hutchinson_samples >= 1, "probes: hutchinson_samples must be >= 1, got ",
                  hutchinson_samples);
   DYNFAULT_CHECK(max_points >= 0, "probes: max_points must be >= 0, got ", max_points);
+  DYNFAULT_CHECK(curvature_max_points >= -1, "probes: curvature max_points must be >= 0, got ",
+                 curvature_max_points);
   DYNFAULT_CHECK(!curvature_early_steps || curvature.counts_epochs(),
                  "probes: curvature early_steps needs an epoch cadence, got ", curvature.str());
 }
 
 std::vector<int64_t> ProbeOptions::early_curvature_steps(int64_t steps_per_epoch,
                                                          int64_t steps) const {
-  std::vector<int64_t> out;
-  if (!curvature_early_steps || curvature.is_off()) return out;
+  std::vector<int64_t> all;
+  if (!curvature_early_steps || curvature.is_off()) return all;
   const int64_t end = std::min(steps_per_epoch, steps);
-  const int64_t most = max_points > 0 ? std::max<int64_t>(1, max_points / 2) : end;
-  for (int64_t s = 0; s < end && static_cast<int64_t>(out.size()) < most; s = s == 0 ? 1 : 2 * s)
-    out.push_back(s);
+  for (int64_t s = 0; s < end; s = s == 0 ? 1 : 2 * s) all.push_back(s);
+  const int64_t cap = curvature_cap();
+  const auto most = static_cast<size_t>(cap > 0 ? std::max<int64_t>(1, cap / 2) : 0);
+  if (most == 0 || all.size() <= most) return all;
+  // Keep 0 and spread the rest evenly over the exponents 0 .. J of 1 .. 2^J.
+  std::vector<int64_t> out{0};
+  const size_t powers = all.size() - 1, keep = most - 1;
+  for (size_t i = 0; i < keep; ++i) {
+    const size_t e =
+        keep == 1 ? (powers - 1) / 2 : (i * (powers - 1) + (keep - 1) / 2) / (keep - 1);
+    if (all[e + 1] > out.back()) out.push_back(all[e + 1]);
+  }
   return out;
 }
 
@@ -77,10 +88,12 @@ ProbeOptions ProbeOptions::for_run(int64_t epochs, int64_t steps, int64_t steps_
   ProbeOptions o = *this;
   for (Cadence* c : {&o.gradients, &o.weights, &o.activations, &o.optimizer, &o.timing})
     *c = c->capped(epochs, steps, max_points);
-  // The early readings take their share of the curvature family's points first.
+  // The early readings take their share of the curvature family's points first; the epoch
+  // readings keep the rest, the last epoch included (a reading costs tens of steps).
   const auto early = static_cast<int64_t>(early_curvature_steps(steps_per_epoch, steps).size());
-  o.curvature = curvature.capped(
-      epochs, steps, max_points > 0 ? std::max<int64_t>(1, max_points - early) : 0);
+  const int64_t cap = curvature_cap();
+  o.curvature =
+      curvature.capped_strict(epochs, steps, cap > 0 ? std::max<int64_t>(1, cap - early) : 0);
   return o;
 }
 
@@ -99,6 +112,7 @@ std::string ProbeOptions::to_json() const {
       {"curvature_method", curvature_method == CurvatureMethod::kPower ? "power" : "lanczos"},
       {"curvature_mode", curvature_mode == CurvatureMode::kTrain ? "train" : "eval"},
       {"curvature_early_steps", curvature_early_steps ? "log" : "off"},
+      {"curvature_max_points", curvature_max_points},
       {"hutchinson_samples", hutchinson_samples},
       {"seed", seed},
       {"max_points", max_points}};

@@ -48,6 +48,14 @@ struct Cadence {
     if (is_off() || max_points <= 0 || span <= max_points * every) return *this;
     return {unit, (span + max_points - 1) / max_points};
   }
+  /// Like capped(), counting the last epoch that an epoch cadence always records: at most
+  /// `max_points` records (at least 2 under an epoch cadence: the first and the last epoch).
+  Cadence capped_strict(int64_t epochs, int64_t steps, int64_t max_points) const {
+    if (!counts_epochs() || max_points <= 0 || epochs <= 1)
+      return capped(epochs, steps, max_points);
+    const int64_t k = max_points >= 2 ? (epochs - 1 + max_points - 2) / (max_points - 1) : epochs;
+    return k > every ? Cadence{unit, k} : *this;
+  }
   /// The YAML spelling: off, every_step, every_epoch, "every_k_steps: k", "every_k_epochs: k".
   std::string str() const;
   bool operator==(const Cadence& o) const { return unit == o.unit && every == o.every; }
@@ -85,9 +93,11 @@ struct ProbeOptions {
   int64_t curvature_batch = 64;       ///< its first samples used for curvature (HVP cost)
   /// k: Lanczos steps per operator (products), or the power-iteration cap; >= 2.
   int64_t curvature_iterations = 20;
-  /// Power iteration only: stops when |lambda_k - lambda_{k-1}| <= tol |lambda_k|, or when the
-  /// eigen-residual ||Hv - lambda v|| <= sqrt(tol) |lambda| (runner/curvature.h).
-  double curvature_tol = 1e-2;
+  /// Lanczos stops before k products once the Ritz residuals of the edges it needs are at most
+  /// tol x the spectral radius (0 = always k); power iteration stops when |lambda_k -
+  /// lambda_{k-1}| <= tol |lambda_k| or ||Hv - lambda v|| <= sqrt(tol) |lambda|
+  /// (runner/curvature.h).
+  double curvature_tol = 1e-3;
   int64_t hutchinson_samples = 1;  ///< Rademacher vectors per trace estimate
   CurvatureMethod curvature_method = CurvatureMethod::kLanczos;
   CurvatureMode curvature_mode = CurvatureMode::kEval;
@@ -97,9 +107,16 @@ struct ProbeOptions {
   int64_t seed = 0;                ///< mixed with the run seed into the probe generator
   /// Records per family and run at most (about): a longer run stretches every cadence's period
   /// (Cadence::capped), so a 2,000-epoch program stores 50 evenly spaced epochs of tensor
-  /// statistics, not 2,000. The early curvature readings count against it (at most half of it).
-  /// Bounds the corpus size; 0 = no cap.
+  /// statistics, not 2,000. Bounds the corpus size; 0 = no cap.
   int64_t max_points = 50;
+  /// The curvature family's own cap (its readings cost far more than the other families'
+  /// records); -1 = max_points. The early readings count against it (at most half of it).
+  int64_t curvature_max_points = -1;
+
+  /// The cap the curvature family uses.
+  int64_t curvature_cap() const {
+    return curvature_max_points >= 0 ? curvature_max_points : max_points;
+  }
 
   /// Every family off: loss and metric curves only.
   static ProbeOptions none();
@@ -112,8 +129,9 @@ struct ProbeOptions {
   /// cadence's cap leaves room for).
   ProbeOptions for_run(int64_t epochs, int64_t steps, int64_t steps_per_epoch = 0) const;
   /// The updates before which an early curvature reading is taken: 0 and the powers of two below
-  /// min(steps_per_epoch, steps), at most max(1, max_points / 2) of them (all when max_points
-  /// is 0); empty unless curvature_early_steps.
+  /// min(steps_per_epoch, steps); when the curvature cap allows fewer (at most half of it, at
+  /// least 1), 0 and powers of two evenly spread in exponent over that range (e.g. 0, 1, 16, 256
+  /// for 4 of 0, 1, 2, ..., 256). Empty unless curvature_early_steps.
   std::vector<int64_t> early_curvature_steps(int64_t steps_per_epoch, int64_t steps) const;
   /// Canonical JSON text (sorted keys, the YAML spellings): printed by the benchmark, compared
   /// by the tests.

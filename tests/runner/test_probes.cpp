@@ -471,15 +471,24 @@ TEST_SUITE("runner") {
     CHECK(steps_of(res, "curv/lambda_max") == expected);
     CHECK(steps_of(res, "time/curvature_ms") == expected);
     CHECK(updates == expected);
-    // The early readings count against max_points (at most half of it), and the epoch cadence
-    // keeps the rest: 4 points = 2 early + every 2nd epoch and the last.
+    // The early readings count against the curvature cap (at most half of it, thinned evenly in
+    // exponent), and the epoch cadence keeps the rest: 4 points = 0 and 2 (of 0, 1, 2, 4) +
+    // every 2nd epoch and the last.
     o.probe.max_points = 4;
-    CHECK(steps_of(R::train(r, 1, o), "curv/lambda_max") == std::vector<int64_t>{0, 1, 6, 18});
-    CHECK(o.probe.early_curvature_steps(6, 18) == std::vector<int64_t>{0, 1});
+    CHECK(steps_of(R::train(r, 1, o), "curv/lambda_max") == std::vector<int64_t>{0, 2, 6, 18});
+    CHECK(o.probe.early_curvature_steps(6, 18) == std::vector<int64_t>{0, 2});
     o.probe.max_points = 0;
     CHECK(o.probe.early_curvature_steps(100, 1000) ==
           std::vector<int64_t>{0, 1, 2, 4, 8, 16, 32, 64});
     CHECK(o.probe.early_curvature_steps(100, 3) == std::vector<int64_t>{0, 1, 2});
+    // The curvature family's own cap: 8 points leave 4 early readings over 0, 1, ..., 256.
+    o.probe.max_points = 50;
+    o.probe.curvature_max_points = 8;
+    CHECK(o.probe.early_curvature_steps(300, 1000) == std::vector<int64_t>{0, 1, 16, 256});
+    // ... and 4 epoch readings, the last included: epochs 0, 33, 66 and 99.
+    CHECK(o.probe.for_run(100, 30000, 300).curvature == R::Cadence::every_k_epochs(33));
+    CHECK(R::Cadence::every_epoch().capped_strict(5, 50, 2) == R::Cadence::every_k_epochs(4));
+    CHECK(R::Cadence::every_epoch().capped_strict(3, 30, 5) == R::Cadence::every_epoch());
 
     // A run that blows up in its first epoch keeps its readings from before the blow-up.
     Recipe wild = blobs_recipe();
@@ -574,6 +583,8 @@ TEST_SUITE("runner") {
           30);
     CHECK(curv("  curvature: {k: 40}\n").to_json().find("\"curvature_iterations\":40") !=
           std::string::npos);
+    CHECK(curv("  curvature: {max_points: 12}\n  max_points: 30\n").curvature_cap() == 12);
+    CHECK(curv("  max_points: 30\n").curvature_cap() == 30);
     CHECK(R::probe_options_of_campaign(base, "c.yaml") == R::ProbeOptions{});
 
     // Probes change no run id.
@@ -617,7 +628,8 @@ TEST_SUITE("runner") {
              {"probes:\n  curvature: {every_k_epochs: 2, lanczos: true}\n", 4,
               "probes.curvature.lanczos"},
              {"probes:\n  curvature: {k: 10}\n  curvature_iterations: 10\n", 5,
-              "probes.curvature_iterations"}}) {
+              "probes.curvature_iterations"},
+             {"probes:\n  curvature: {max_points: -2}\n", 4, "probes.curvature.max_points"}}) {
       CAPTURE(b.yaml);
       for (int which = 0; which < 2; ++which) {
         try {
