@@ -48,9 +48,9 @@ SATURATION = 5.0
 # Probe settings: dynfault's ProbeOptions defaults (runner/trainer.h).
 PROBE_BATCH = 256
 CURVATURE_BATCH = 64
-CURVATURE_ITERATIONS = 20
-CURVATURE_TOL = 1e-2
-HUTCHINSON_SAMPLES = 1
+CURVATURE_ITERATIONS = 20  # k: Lanczos steps per operator at most
+CURVATURE_TOL = 1e-3  # Lanczos stops once the wanted Ritz residuals are within tol of rho
+HUTCHINSON_SAMPLES = 1  # the Lanczos start is the one Rademacher sample
 MAX_POINTS = 50  # ProbeOptions::max_points: records per family and run at most
 
 CONFIGS = {
@@ -322,74 +322,162 @@ def optimizer_stats(opt, names, rec, at, ts):
         rec.append(("opt/eff_step_mean", at, eff_sum / eff_n, ts))
 
 
+def lanczos(op, n, gen, need_min):
+    """Lanczos with full reorthogonalisation from a Rademacher start, as dynfault's
+    runner/curvature.cpp lanczos_edges: the three-term recurrence, one classical Gram-Schmidt
+    pass against the basis (a second when it cancels most of the vector), at most
+    CURVATURE_ITERATIONS products, stopping once the Ritz residuals of the wanted edges are
+    within CURVATURE_TOL of the spectral radius. Returns (max, min, residual, products,
+    start Rayleigh quotient)."""
+    steps = min(CURVATURE_ITERATIONS, n)
+    V = torch.zeros(steps, n)
+    V[0] = (torch.randint(0, 2, (n,), generator=gen).float() * 2 - 1) / math.sqrt(n)
+    alpha, beta, scale, start = [], [], 0.0, None
+
+    def ritz():
+        m = len(alpha)
+        T = torch.diag(torch.tensor(alpha, dtype=torch.float64))
+        for i in range(m - 1):
+            T[i, i + 1] = T[i + 1, i] = beta[i]
+        theta, S = torch.linalg.eigh(T)
+        r_max, r_min = beta[-1] * abs(S[m - 1, m - 1].item()), beta[-1] * abs(S[m - 1, 0].item())
+        return theta[-1].item(), theta[0].item(), r_max, r_min
+
+    for j in range(steps):
+        q = V[j]
+        w = op(q)
+        a = torch.dot(q, w).item()
+        if not math.isfinite(a):
+            return float("nan"), float("nan"), float("nan"), j + 1, start
+        start = a if j == 0 else start
+        alpha.append(a)
+        w = w - a * q
+        if j > 0:
+            w = w - beta[-1] * V[j - 1]
+        basis = V[:j + 1]
+        before = w.norm().item()
+        w = w - basis.t().mv(basis.mv(w))
+        if w.norm().item() < 0.7 * before:
+            w = w - basis.t().mv(basis.mv(w))
+        b = w.norm().item()
+        if not math.isfinite(b):
+            return float("nan"), float("nan"), float("nan"), j + 1, start
+        scale = max(scale, abs(a), b)
+        beta.append(b)
+        if j + 1 == steps:
+            break
+        if b > 1.2e-6 * scale:
+            if j >= 1:
+                mx, mn, r_max, r_min = ritz()
+                rho = max(abs(mx), abs(mn))
+                if r_max <= CURVATURE_TOL * rho and (not need_min or r_min <= CURVATURE_TOL * rho):
+                    break
+            V[j + 1] = w / b
+        else:  # an invariant subspace: restart orthogonally to the basis
+            beta[-1] = 0.0
+            r = torch.randn(n, generator=gen)
+            r = r - basis.t().mv(basis.mv(r))
+            r = r - basis.t().mv(basis.mv(r))
+            V[j + 1] = r / r.norm()
+    mx, mn, r_max, r_min = ritz()
+    rho = max(abs(mx), abs(mn))
+    res = max(r_max, r_min if need_min else 0.0) / rho if rho > 0 else 0.0
+    return mx, mn, res, len(alpha), start
+
+
+def stability(opt, params):
+    """The optimizer's preconditioner D (None for SGD: D = lr) and its stability limit, as
+    dynfault's runner/curvature.cpp stability_rule for the three programs' optimizers (plain
+    SGD, RMSprop without momentum, Adam)."""
+    group = opt.param_groups[0]
+    lr = group["lr"]
+    if isinstance(opt, torch.optim.SGD):
+        return lr, None, 2.0
+    d = []
+    for p in params:
+        st = opt.state.get(p)
+        if not st:
+            return lr, [], float("nan")
+        if isinstance(opt, torch.optim.Adam):
+            step = float(st["step"])
+            v = st["exp_avg_sq"] / (1 - group["betas"][1] ** step)
+            d.append((lr / (v.sqrt() + group["eps"])).reshape(-1))
+            b1 = group["betas"][0]
+            limit = (2 + 2 * b1) * (1 - b1 ** step) / (1 - b1)
+        else:  # RMSprop
+            d.append((lr / (st["square_avg"].sqrt() + group["eps"])).reshape(-1))
+            limit = 2.0
+    return lr, d, limit
+
+
 class Curvature:
-    """Power iteration on Hessian-vector products (warm-started) and Hutchinson's trace."""
+    """The Hessian's edges by Lanczos, the preconditioned sharpness for adaptive optimizers, and
+    Hutchinson's trace from the Lanczos start (dynfault's CurvatureProbe with its defaults)."""
 
     def __init__(self, gen):
         self.gen = gen
-        self.v = None
         self.hvp_s = 0.0  # wall time of the last estimate's Hessian-vector products
+        self.hvps = 0
 
-    def estimate(self, loss, params):
-        self.hvp_s = 0.0
+    def estimate(self, loss, params, opt):
+        self.hvp_s, self.hvps = 0.0, 0
+        nan = float("nan")
         if not math.isfinite(loss.item()):
-            return float("nan"), float("nan"), 0
+            return dict(lambda_max=nan, lambda_min=nan, trace=nan, residual=nan, ratio=nan,
+                        precond=None, iterations=0)
         grads = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
         pairs = [(p, g) for p, g in zip(params, grads) if g is not None]
         ps = [p for p, _ in pairs]
-        gs = [g for _, g in pairs]
+        g = torch.cat([gr.reshape(-1) for _, gr in pairs])
+        n = g.numel()
 
         def hvp(v):
             start = time.perf_counter()
-            gv = sum((g * vi).sum() for g, vi in zip(gs, v) if g.requires_grad)
-            hv = torch.autograd.grad(gv, ps, retain_graph=True, allow_unused=True)
-            out = [torch.zeros_like(p) if h is None else h for p, h in zip(ps, hv)]
+            hv = torch.autograd.grad(torch.dot(g, v), ps, retain_graph=True, allow_unused=True)
+            out = torch.cat([torch.zeros(p.numel()) if h is None else h.reshape(-1)
+                             for p, h in zip(ps, hv)])
             self.hvp_s += time.perf_counter() - start
+            self.hvps += 1
             return out
 
-        def dot(a, b):
-            return sum(torch.dot(x.reshape(-1).double(), y.reshape(-1).double()).item()
-                       for x, y in zip(a, b))
-
-        v = self.v if self.v is not None else [torch.randn(p.shape, generator=self.gen) for p in ps]
-        n = math.sqrt(dot(v, v))
-        v = [t / n for t in v]
-        lam = prev = float("nan")
-        it = 0
-        for it in range(1, CURVATURE_ITERATIONS + 1):
-            hv = hvp(v)
-            lam = dot(v, hv)
-            n = math.sqrt(dot(hv, hv))
-            if not (n > 0) or not math.isfinite(n):
-                break
-            r = [h - lam * x for h, x in zip(hv, v)]
-            eigenvector = math.sqrt(dot(r, r)) <= math.sqrt(CURVATURE_TOL) * abs(lam)
-            v = [h / n for h in hv]
-            if eigenvector or (it > 1 and abs(lam - prev) <= CURVATURE_TOL * abs(lam)):
-                break
-            prev = lam
-        self.v = v
-        tr = 0.0
-        for _ in range(HUTCHINSON_SAMPLES):
-            z = [torch.randint(0, 2, p.shape, generator=self.gen).float() * 2 - 1 for p in ps]
-            tr += dot(z, hvp(z))
-        return lam, tr / HUTCHINSON_SAMPLES, it
+        mx, mn, res, iterations, start = lanczos(hvp, n, self.gen, True)
+        trace = start * n  # z^T H z for the Rademacher start z
+        lr, d, limit = stability(opt, ps)
+        precond = None
+        if d is None:
+            ratio = lr * mx / limit
+        elif not d:
+            ratio, precond = nan, nan
+        else:
+            root = torch.cat(d).sqrt()
+            precond = lanczos(lambda u: root * hvp(root * u), n, self.gen, False)[0]
+            ratio = precond / limit
+        return dict(lambda_max=mx, lambda_min=mn, trace=trace, residual=res, ratio=ratio,
+                    precond=precond, iterations=iterations)
 
 
-def curvature_probe(model, curv, loss_fn, x, y, lr, rec, at, ts):
+def curvature_probe(model, curv, loss_fn, x, y, opt, rec, at, ts):
     start = time.perf_counter()
     was_training = model.training
     try:
         model.eval()
         with torch.enable_grad():
             loss = loss_fn(model(x[:CURVATURE_BATCH]), y[:CURVATURE_BATCH])
-            lam, tr, it = curv.estimate(loss, [p for p in model.parameters() if p.requires_grad])
+            c = curv.estimate(loss, [p for p in model.parameters() if p.requires_grad], opt)
     finally:
         model.train(was_training)
-    rec += [("curv/lambda_max", at, lam, ts), ("curv/trace", at, tr, ts),
-            ("curv/lr_lambda", at, lr * lam, ts), ("curv/iterations", at, float(it), ts),
+    lr = opt.param_groups[0]["lr"]
+    rec += [("curv/lambda_max", at, c["lambda_max"], ts),
+            ("curv/lambda_min", at, c["lambda_min"], ts),
+            ("curv/trace", at, c["trace"], ts), ("curv/residual", at, c["residual"], ts),
+            ("curv/lr_lambda", at, lr * c["lambda_max"], ts),
+            ("curv/stability_ratio", at, c["ratio"], ts),
+            ("curv/iterations", at, float(c["iterations"]), ts),
+            ("curv/hvps", at, float(curv.hvps), ts),
             ("time/curvature_ms", at, 1000 * (time.perf_counter() - start), ts),
             ("time/curvature_hvp_ms", at, 1000 * curv.hvp_s, ts)]
+    if c["precond"] is not None:
+        rec.append(("curv/precond_sharpness", at, c["precond"], ts))
 
 
 # --- training -------------------------------------------------------------------------------------
@@ -505,7 +593,7 @@ def train(program, config, seed):
         if at_epoch(cfg["opt"], epoch, last_epoch):
             optimizer_stats(opt, names, rec, epoch, now_ms())
         if at_epoch(cfg["curv"], epoch, last_epoch):
-            curvature_probe(model, curv, loss_fn, px, py, lr, rec, epoch, now_ms())
+            curvature_probe(model, curv, loss_fn, px, py, opt, rec, epoch, now_ms())
         if cfg["timing"] == "epoch":
             rec.append(("time/step_ms", epoch, step_ms_sum / batches, now_ms()))
     tl, tm = evaluate(model, loss_fn, xte, yte, classes)

@@ -1,5 +1,6 @@
 // The corpus commands: labels, features, evaluate, report, check, export.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -183,37 +184,31 @@ int cmd_report(const Args& args) {
 
 // --- check -------------------------------------------------------------------------------------
 
-/// `dynfault check programs`: trains each selected clean program and compares its test metric
-/// with its satisfactory value; --markdown writes the catalogue page. Exit 1 when any misses.
-int cmd_check(const Args& args) {
-  std::string pattern, markdown;
-  int64_t seed = 1, seeds = 1;
-  bool force = false;
-  po::options_description d("Options");
-  d.add_options()("programs", po::value(&pattern), "only program ids matching this regex")(
-      "seed", po::value(&seed)->default_value(seed), "seed of the (first) clean run")(
-      "seeds", po::value(&seeds)->default_value(seeds), "clean runs per program (seed, seed+1..)")(
-      "markdown", po::value(&markdown), "write the catalogue page (docs/programs.md) here")(
-      "force", po::bool_switch(&force), "overwrite an existing --markdown file");
-  auto p = parse("check", args, d,
-                 "check programs [--programs REGEX] [--seed S] [--seeds N] [--markdown FILE] "
-                 "[--force]",
-                 1);
-  if (p.positional.empty() || p.positional[0] != "programs")
-    throw UsageError("check: say what to check: programs");
-  if (seeds < 1 || seeds > 100) throw UsageError("check: --seeds must be in [1, 100]");
+namespace {
+
+/// The ids of the registered programs matching `pattern` (all when empty).
+std::vector<std::string> matching_programs(const std::string& pattern) {
   std::regex re;
   try {
     re = bounded_regex(pattern.empty() ? ".*" : pattern, "--programs");
   } catch (const ConfigError& e) {
     throw UsageError("check: " + std::string(e.what()));
   }
-  // Before the programs train (minutes): a target that would be refused costs nothing.
-  if (!markdown.empty()) files::check_output_file(markdown, force, "programs page");
   std::vector<std::string> ids;
   for (const auto& id : programs::program_ids())
     if (std::regex_search(id, re)) ids.push_back(id);
   if (ids.empty()) throw UsageError("check: no program id matches '" + pattern + "'");
+  return ids;
+}
+
+/// `check programs`: trains each selected clean program and compares its test metric with its
+/// satisfactory value; --markdown writes the catalogue page. Exit 1 when any misses.
+int check_programs(const std::string& pattern, int64_t seed, int64_t seeds,
+                   const std::string& markdown, bool force) {
+  if (seeds < 1 || seeds > 100) throw UsageError("check: --seeds must be in [1, 100]");
+  const std::vector<std::string> ids = matching_programs(pattern);
+  // Before the programs train (minutes): a target that would be refused costs nothing.
+  if (!markdown.empty()) files::check_output_file(markdown, force, "programs page");
   std::printf("%-22s %-8s %-17s %-8s %7s %7s %s\n", "program", "metric", "measured",
               "satisf.", "CPU s", "wall s", "status");
   const auto checks = runner::check_programs(ids, seed, seeds, [](const runner::ProgramCheck& c) {
@@ -238,6 +233,104 @@ int cmd_check(const Args& args) {
     std::cout << "wrote " << markdown << '\n';
   }
   return missed == 0 ? 0 : 1;
+}
+
+/// The settings of `check curvature`, as flags.
+struct CurvatureFlags {
+  runner::CurvatureCheckOptions o;
+  std::string method = "lanczos", mode = "eval";
+  double max_error = 0;
+};
+
+/// `check curvature`: the curvature probe against the exact Hessian at --step; prints the
+/// errors. Exit 1 when a program has no reading there, or (with --max-error E) when an error of
+/// lambda_max, lambda_min (relative to the spectral radius), the preconditioned sharpness or
+/// the stability ratio exceeds E.
+int check_curvature(const std::string& pattern, CurvatureFlags f) {
+  if (f.method != "lanczos" && f.method != "power")
+    throw UsageError("check: --method must be lanczos or power, got '" + f.method + "'");
+  if (f.mode != "eval" && f.mode != "train")
+    throw UsageError("check: --mode must be eval or train, got '" + f.mode + "'");
+  if (f.o.step < 0) throw UsageError("check: --step must be >= 0");
+  if (f.o.probe.curvature_iterations < 2) throw UsageError("check: --k must be >= 2");
+  if (f.o.max_exact < 1 || f.o.reference_k < 2 || f.o.reference_samples < 1)
+    throw UsageError("check: --max-exact >= 1, --reference-k >= 2, --reference-samples >= 1");
+  using Probe = runner::ProbeOptions;
+  f.o.probe.curvature_method =
+      f.method == "power" ? Probe::CurvatureMethod::kPower : Probe::CurvatureMethod::kLanczos;
+  f.o.probe.curvature_mode =
+      f.mode == "train" ? Probe::CurvatureMode::kTrain : Probe::CurvatureMode::kEval;
+  f.o.probe.validate();
+  int bad = 0;
+  runner::check_curvature(matching_programs(pattern), f.o, [&](const runner::CurvatureCheck& c) {
+    std::cout << runner::curvature_check_table({c}) << std::flush;
+    if (!c.error.empty()) {
+      ++bad;
+      return;
+    }
+    const double worst = std::max({c.lambda_max.rel_rho(c.rho()), c.lambda_min.rel_rho(c.rho()),
+                                   std::isnan(c.precond_sharpness.reference)
+                                       ? 0.0
+                                       : c.precond_sharpness.rel(),
+                                   std::isnan(c.stability_ratio.reference)
+                                       ? 0.0
+                                       : c.stability_ratio.rel()});
+    if (f.max_error > 0 && !(worst <= f.max_error)) {
+      std::cout << "  error " << worst << " exceeds --max-error " << f.max_error << '\n';
+      ++bad;
+    }
+  });
+  return bad == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+/// `dynfault check programs|curvature`.
+int cmd_check(const Args& args) {
+  std::string pattern, markdown;
+  int64_t seed = 1, seeds = 1;
+  bool force = false;
+  CurvatureFlags f;
+  runner::ProbeOptions& p = f.o.probe;
+  po::options_description d("Options");
+  d.add_options()("programs", po::value(&pattern), "only program ids matching this regex")(
+      "seed", po::value(&seed)->default_value(seed), "seed of the (first) clean run")(
+      "seeds", po::value(&seeds)->default_value(seeds), "programs: clean runs per program")(
+      "markdown", po::value(&markdown), "programs: write the catalogue page here")(
+      "force", po::bool_switch(&force), "programs: overwrite an existing --markdown file")(
+      "step", po::value(&f.o.step)->default_value(0), "curvature: updates before the reading")(
+      "method", po::value(&f.method)->default_value(f.method), "curvature: lanczos or power")(
+      "k", po::value(&p.curvature_iterations)->default_value(p.curvature_iterations),
+      "curvature: products per operator at most")(
+      "tol", po::value(&p.curvature_tol)->default_value(p.curvature_tol),
+      "curvature: stopping tolerance (0: always k products)")(
+      "mode", po::value(&f.mode)->default_value(f.mode), "curvature: eval or train")(
+      "curvature-batch", po::value(&p.curvature_batch)->default_value(p.curvature_batch),
+      "curvature: probe samples")(
+      "hutchinson", po::value(&p.hutchinson_samples)->default_value(p.hutchinson_samples),
+      "curvature: Rademacher vectors for the trace")(
+      "max-exact", po::value(&f.o.max_exact)->default_value(f.o.max_exact),
+      "curvature: largest model for the exact Hessian")(
+      "reference-k", po::value(&f.o.reference_k)->default_value(f.o.reference_k),
+      "curvature: Lanczos steps of the reference for larger models")(
+      "reference-samples",
+      po::value(&f.o.reference_samples)->default_value(f.o.reference_samples),
+      "curvature: Hutchinson vectors of that reference")(
+      "max-error", po::value(&f.max_error)->default_value(0),
+      "curvature: exit 1 when an error exceeds this (0: report only)");
+  auto parsed = parse("check", args, d,
+                      "check programs [--programs REGEX] [--seed S] [--seeds N] [--markdown FILE] "
+                      "[--force]\n"
+                      "       dynfault check curvature [--programs REGEX] [--step S] [--seed S] "
+                      "[--method lanczos|power] [--k K] [--mode eval|train] [--max-error E]",
+                      1);
+  const std::string what = parsed.positional.empty() ? "" : parsed.positional[0];
+  if (what == "programs") return check_programs(pattern, seed, seeds, markdown, force);
+  if (what == "curvature") {
+    f.o.seed = seed;
+    return check_curvature(pattern, f);
+  }
+  throw UsageError("check: say what to check: programs or curvature");
 }
 
 // --- export, replay ----------------------------------------------------------------------------

@@ -50,17 +50,60 @@
 ///                                                         AdamW, NAdam (the factor of the
 ///                                                         bias-corrected first moment), per
 ///                                                         optimizer in runner/probes.h
-///     curv/lambda_max, curv/trace, curv/lr_lambda, curv/iterations   on the first
-///                                                         curvature_batch probe samples, eval
-///                                                         mode; lambda_max is the eigenvalue
-///                                                         of largest magnitude (signed) of the
-///                                                         Hessian of the minimised objective
+///     curv/lambda_max, curv/lambda_min, curv/trace, curv/residual, curv/lr_lambda,
+///     curv/stability_ratio, curv/precond_sharpness, curv/iterations, curv/hvps
+///                                                         on the first curvature_batch probe
+///                                                         samples, eval mode or (mode: train)
+///                                                         batch statistics and one dropout
+///                                                         mask for the whole probe; the
+///                                                         Hessian H of the minimised objective
 ///                                                         (penalty and a flipped sign
-///                                                         included); trace by Hutchinson;
-///                                                         lr_lambda = lr in effect x lambda_max
+///                                                         included), runner/curvature.h:
+///       lambda_max, lambda_min   largest and smallest eigenvalue (algebraic; before 2026-12-05
+///                                lambda_max was the eigenvalue of largest magnitude, signed),
+///                                by Lanczos with full reorthogonalisation (k products at most)
+///                                or power iteration (method: power)
+///       residual                 the larger Ritz residual of the two edges over the spectral
+///                                radius (a bound on their error's scale)
+///       trace                    Hutchinson, the Lanczos start its first Rademacher sample
+///                                (exact when the Lanczos basis spans the space)
+///       lr_lambda                lr in effect x lambda_max
+///       iterations, hvps         Lanczos steps on H; products in all (incl. the second run)
+///       precond_sharpness        adaptive optimizers only: the largest eigenvalue of
+///                                D^1/2 (H + wd I) D^1/2, D the per-element step of the next
+///                                update (learning rate included), wd the coupled weight decay
+///       stability_ratio          sharpness / limit; above 1 = beyond the edge of stability.
+///                                Linearising the update theta -= D (a g + b m), m <- beta m +
+///                                (1 - beta) g, on a quadratic with D frozen, it diverges along
+///                                an eigenvector of D^1/2 (H + wd) D^1/2 with eigenvalue s when
+///                                s > limit = 2 (1 + beta) / (a (1 + beta) + b (1 - beta)):
+///         sgd                    D = lr, s = lr (lambda_max + wd); plain a 1, b 0: limit 2
+///                                (gradient descent, Cohen et al. 2021, arXiv:2103.00065);
+///                                heavy ball (momentum mu, dampening d) a 0, b (1-d)/(1-mu),
+///                                beta mu: limit (2 + 2 mu) / (1 - d) (ibid., for heavy ball;
+///                                Goh 2017, "Why Momentum Really Works"); Nesterov a 1,
+///                                b mu/(1-mu), beta mu: limit 2 (1 + mu) / (1 + 2 mu)
+///         adam, adamw            D = lr / (sqrt(v_t / (1 - beta2^t)) + eps) (amsgrad: max v),
+///                                a 0, b 1/(1 - beta1^t), beta beta1: limit (2 + 2 beta1)
+///                                (1 - beta1^t) / (1 - beta1), -> 38 for beta1 0.9 (Cohen et
+///                                al. 2022, "Adaptive Gradient Methods at the Edge of
+///                                Stability", arXiv:2207.14484); AdamW's decay is decoupled
+///                                (wd 0 in s)
+///         nadam                  Adam's D; a (1 - mu_t) / (1 - prod mu), b mu_{t+1} /
+///                                (1 - prod mu x mu_{t+1}), beta beta1 (Dozat 2016; PyTorch's
+///                                NAdam with momentum_decay)
+///         adamax                 D = lr / u_t (the infinity-norm moment), Adam's a, b, beta
+///         rmsprop                D = lr / (sqrt(square_avg [- grad_avg^2]) + eps); without
+///                                momentum a 1, b 0: limit 2; with momentum mu a 0,
+///                                b 1/(1-mu), beta mu
+///         adagrad                D = lr / (1 + (t-1) lr_decay) / (sqrt(sum) + eps): limit 2
+///         adadelta               D = lr sqrt(acc_delta + eps) / sqrt(square_avg + eps): 2
+///                                NaN before an adaptive optimizer's first update and for
+///                                others (LBFGS)
 ///     time/curvature_ms, time/curvature_hvp_ms   wall time of that probe, and of its
-///                                                         iterations + hutchinson_samples
 ///                                                         Hessian-vector products
+///   Series indexed by steps (updates applied) instead of epochs: the curvature family when
+///   `curvature: {early_steps: log}` adds readings before updates 0, 1, 2, 4, ... of epoch 0.
 ///   run-level (step = last epoch):
 ///     final/test_loss, final/test_metric
 ///     probe/failures                   probes that threw and were skipped (absent when none)

@@ -52,7 +52,8 @@ const std::vector<std::string>& metric_key_patterns() {
       p.push_back(std::string("opt/<p>/") + s);
       p.push_back(std::string("opt/") + s);
     }
-    for (const char* s : {"lambda_max", "trace", "lr_lambda", "iterations"})
+    for (const char* s : {"lambda_max", "lambda_min", "trace", "residual", "lr_lambda",
+                          "stability_ratio", "precond_sharpness", "iterations", "hvps"})
       p.push_back(std::string("curv/") + s);
     for (const char* s :
          {"time/curvature_ms", "time/curvature_hvp_ms", "final/test_loss", "final/test_metric",

@@ -15,8 +15,9 @@ namespace dynfault::features {
 void default_features(const db::Trace& trace, FeatureRow& row);
 FeatureSet make_default_feature_set();
 
-/// Loss-surface curvature on the probe batch: lambda_max level, slope and final value,
-/// lr * lambda_max against 2, Hutchinson trace, dimensionless ratios (curvature.cpp).
+/// Loss-surface curvature on the probe batch: lambda_max level, slope and sign, lambda_min
+/// against lambda_max, the optimizer's stability ratio against 1, Hutchinson trace, each with a
+/// `<name>_missing` indicator (curvature.cpp).
 void curvature_features(const db::Trace& trace, FeatureRow& row);
 FeatureSet make_curvature_feature_set();
 

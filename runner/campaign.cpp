@@ -198,6 +198,82 @@ Cadence read_cadence(const y::Doc& doc, const YAML::Node& node, const std::strin
                                               : Cadence::every_k_epochs(k);
 }
 
+/// One of `allowed` for a string-valued key, else a ConfigError listing them.
+std::string read_choice(const y::Doc& doc, const YAML::Node& node, const std::string& where,
+                        const std::vector<std::string>& allowed) {
+  const auto v = y::as<std::string>(doc, node, where);
+  if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return v;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  throw ConfigError(doc.file, y::line_of(node), where, v, "expected one of: " + list);
+}
+
+/// `curvature:` is a cadence, or a mapping of the curvature options with at most one cadence
+/// key (every_k_epochs, every_k_steps, or cadence: any cadence spelling; none = every_epoch):
+///   curvature: {every_k_epochs: 2, early_steps: log, mode: train, method: lanczos, k: 20,
+///               max_points: 10}
+void read_curvature(const y::Doc& doc, const YAML::Node& node, ProbeOptions& o, bool& k_set) {
+  const std::string where = "probes.curvature";
+  if (!node.IsMap()) {
+    o.curvature = read_cadence(doc, node, where);
+    return;
+  }
+  y::require_known_keys(doc, node,
+                        {"every_k_epochs", "every_k_steps", "cadence", "early_steps", "mode",
+                         "method", "k", "max_points"},
+                        where);
+  o.curvature = Cadence::every_epoch();
+  int cadences = 0;
+  for (const char* key : {"every_k_epochs", "every_k_steps", "cadence"}) {
+    const YAML::Node n = node[key];
+    if (!n) continue;
+    if (++cadences > 1)
+      throw ConfigError(doc.file, y::line_of(n), where + "." + key, y::render(n),
+                        "a second cadence (give one of every_k_epochs, every_k_steps, cadence)");
+    const std::string at = where + "." + key;
+    if (std::string(key) == "cadence") {
+      o.curvature = read_cadence(doc, n, at);
+      continue;
+    }
+    const auto k = y::as<int64_t>(doc, n, at);
+    if (k < 1 || k > 1000000)
+      throw ConfigError(doc.file, y::line_of(n), at, std::to_string(k),
+                        "out of range [1, 1000000]");
+    o.curvature = std::string(key) == "every_k_steps" ? Cadence::every_k_steps(k)
+                                                      : Cadence::every_k_epochs(k);
+  }
+  if (const YAML::Node n = node["method"])
+    o.curvature_method = read_choice(doc, n, where + ".method", {"lanczos", "power"}) == "power"
+                             ? ProbeOptions::CurvatureMethod::kPower
+                             : ProbeOptions::CurvatureMethod::kLanczos;
+  if (const YAML::Node n = node["mode"])
+    o.curvature_mode = read_choice(doc, n, where + ".mode", {"eval", "train"}) == "train"
+                           ? ProbeOptions::CurvatureMode::kTrain
+                           : ProbeOptions::CurvatureMode::kEval;
+  if (const YAML::Node n = node["k"]) {
+    o.curvature_iterations = y::as<int64_t>(doc, n, where + ".k");
+    if (o.curvature_iterations < 2 || o.curvature_iterations > 1000)
+      throw ConfigError(doc.file, y::line_of(n), where + ".k", y::render(n),
+                        "out of range [2, 1000]: Lanczos needs two products for two edges");
+    k_set = true;
+  }
+  if (const YAML::Node n = node["max_points"]) {
+    o.curvature_max_points = y::as<int64_t>(doc, n, where + ".max_points");
+    if (o.curvature_max_points < 0 || o.curvature_max_points > 1000000)
+      throw ConfigError(doc.file, y::line_of(n), where + ".max_points", y::render(n),
+                        "out of range [0, 1000000]");
+  }
+  if (const YAML::Node n = node["early_steps"]) {
+    o.curvature_early_steps = read_choice(doc, n, where + ".early_steps", {"off", "log"}) == "log";
+    if (o.curvature_early_steps && !o.curvature.counts_epochs())
+      throw ConfigError(doc.file, y::line_of(n), where + ".early_steps", y::render(n),
+                        o.curvature.is_off()
+                            ? "early readings need curvature on (the cadence is off)"
+                            : "early readings complete an epoch cadence; a step cadence already "
+                              "reads in the first epoch");
+  }
+}
+
 /// The `probes:` mapping; unset fields keep ProbeOptions' defaults.
 ProbeOptions read_probes(const y::Doc& doc, const YAML::Node& node) {
   y::require_known_keys(doc, node,
@@ -207,10 +283,12 @@ ProbeOptions read_probes(const y::Doc& doc, const YAML::Node& node) {
                         "probes");
   ProbeOptions o;
   const std::pair<const char*, Cadence*> cadences[] = {
-      {"gradients", &o.gradients}, {"weights", &o.weights},     {"activations", &o.activations},
-      {"optimizer", &o.optimizer}, {"curvature", &o.curvature}, {"timing", &o.timing}};
+      {"gradients", &o.gradients}, {"weights", &o.weights},   {"activations", &o.activations},
+      {"optimizer", &o.optimizer}, {"timing", &o.timing}};
   for (const auto& [key, field] : cadences)
     if (node[key]) *field = read_cadence(doc, node[key], std::string("probes.") + key);
+  bool k_set = false;
+  if (node["curvature"]) read_curvature(doc, node["curvature"], o, k_set);
   const auto int_in = [&](const char* key, int64_t& out, int64_t lo, int64_t hi) {
     const YAML::Node n = node[key];
     if (!n) return;
@@ -222,7 +300,12 @@ ProbeOptions read_probes(const y::Doc& doc, const YAML::Node& node) {
   };
   int_in("probe_batch", o.probe_batch, 1, 100000);
   int_in("curvature_batch", o.curvature_batch, 1, 100000);
-  int_in("curvature_iterations", o.curvature_iterations, 1, 1000);
+  // The older spelling of curvature.k (campaign files before 2026-12-05 use it).
+  if (k_set && node["curvature_iterations"])
+    throw ConfigError(doc.file, y::line_of(node["curvature_iterations"]),
+                      "probes.curvature_iterations", y::render(node["curvature_iterations"]),
+                      "set twice: curvature.k sets it too");
+  int_in("curvature_iterations", o.curvature_iterations, 2, 1000);
   int_in("hutchinson_samples", o.hutchinson_samples, 1, 1000);
   int_in("seed", o.seed, 0, std::numeric_limits<int64_t>::max());
   int_in("max_points", o.max_points, 0, 1000000);

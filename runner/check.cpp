@@ -15,7 +15,10 @@
 #include <sstream>
 #include <thread>
 
+#include "common/check.h"
+#include "programs/data.h"
 #include "programs/registry.h"
+#include "runner/curvature.h"
 #include "runner/trainer.h"
 
 namespace dynfault::runner {
@@ -223,6 +226,164 @@ std::string programs_markdown(const std::vector<ProgramCheck>& checks, const std
        << ", " << c.epochs << " | " << c.metric << " >= " << num(c.satisfactory) << " | "
        << (lo == hi ? lo : lo + " - " + hi) << " | " << fixed(c.max_cpu_seconds(), 1) << " | "
        << (c.ok() ? "yes" : "**no**") << " |\n";
+  }
+  return os.str();
+}
+
+// --- check curvature ----------------------------------------------------------------------------
+
+double CurvatureCheck::Value::rel() const {
+  return std::abs(probe - reference) / std::abs(reference);
+}
+
+double CurvatureCheck::Value::rel_rho(double rho) const {
+  return std::abs(probe - reference) / rho;
+}
+
+double CurvatureCheck::rho() const {
+  return std::max(std::abs(lambda_max.reference), std::abs(lambda_min.reference));
+}
+
+namespace {
+
+/// Fills `c` from one curvature reading: the probe's values, and the reference measured on the
+/// same objective.
+void compare_curvature(const probes::CurvatureContext& ctx, const CurvatureCheckOptions& options,
+                       CurvatureCheck& c) {
+  const probes::Curvature& p = ctx.reading;
+  c.train_mode = ctx.train_mode;
+  c.hvps = p.hvps;
+  c.exact_trace = p.exact_trace;
+  c.params = p.size;
+  c.lambda_max.probe = p.lambda_max;
+  c.lambda_min.probe = p.lambda_min;
+  c.trace.probe = p.trace;
+  c.precond_sharpness.probe = p.precond_sharpness;
+  c.stability_ratio.probe = p.stability_ratio;
+  ctx.evaluate([&](const torch::Tensor& loss) {
+    if (p.size <= options.max_exact) {
+      const probes::ExactCurvature x =
+          probes::exact_curvature(loss, ctx.params, &ctx.rule, options.max_exact);
+      c.reference = "exact";
+      c.asymmetry = x.asymmetry;
+      c.hutchinson_sd =
+          x.hutchinson_sd / std::sqrt(static_cast<double>(options.probe.hutchinson_samples));
+      c.lambda_max.reference = x.lambda_max;
+      c.lambda_min.reference = x.lambda_min;
+      c.trace.reference = x.trace;
+      c.precond_sharpness.reference = x.precond_sharpness;
+      c.stability_ratio.reference = x.stability_ratio;
+      return;
+    }
+    probes::CurvatureSettings s;
+    s.k = options.reference_k;
+    s.hutchinson_samples = options.reference_samples;
+    s.seed = programs::mix_seed(static_cast<uint64_t>(options.seed), 0x726566);  // "ref"
+    probes::CurvatureProbe reference(s);
+    const probes::Curvature r = reference.estimate(loss, ctx.params, &ctx.rule);
+    c.reference = "lanczos k=" + std::to_string(options.reference_k) + ", hutchinson " +
+                  std::to_string(options.reference_samples);
+    c.reference_residual = r.residual;
+    c.lambda_max.reference = r.lambda_max;
+    c.lambda_min.reference = r.lambda_min;
+    c.trace.reference = r.trace;
+    c.precond_sharpness.reference = r.precond_sharpness;
+    c.stability_ratio.reference = r.stability_ratio;
+  });
+}
+
+std::string sci(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string short_sci(double v) {
+  if (std::isnan(v)) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1e", v);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<CurvatureCheck> check_curvature(
+    const std::vector<std::string>& ids, const CurvatureCheckOptions& options,
+    const std::function<void(const CurvatureCheck&)>& on_program) {
+  DYNFAULT_CHECK(options.step >= 0, "check curvature: the step must be >= 0, got ", options.step);
+  std::vector<CurvatureCheck> out;
+  for (const std::string& id : ids) {
+    const programs::Recipe recipe = programs::program(id);
+    CurvatureCheck c;
+    c.program = id;
+    c.optimizer = recipe.optimizer.name;
+    c.step = options.step;
+    TrainOptions t;
+    // Only the curvature probe, at the chosen step: the end of the run (max_steps) or, for
+    // step 0, the first early reading.
+    t.probe = options.probe;
+    t.probe.gradients = t.probe.weights = t.probe.activations = t.probe.optimizer =
+        t.probe.timing = Cadence::off();
+    t.probe.curvature = Cadence::every_k_epochs(1000000);
+    t.probe.curvature_early_steps = options.step == 0;
+    t.probe.max_points = 0;
+    t.max_steps = std::max<int64_t>(options.step, 1);
+    bool found = false;
+    t.on_curvature = [&](const probes::CurvatureContext& ctx) {
+      if (found || ctx.updates != options.step) return;
+      found = true;
+      try {
+        compare_curvature(ctx, options, c);
+      } catch (const std::exception& e) {  // the trainer would count it as a probe failure
+        c.error = e.what();
+      }
+    };
+    const db::RunResult result = train(recipe, options.seed, t);
+    c.outcome = result.outcome;
+    if (!found && c.error.empty())
+      c.error = "no reading after " + std::to_string(options.step) + " updates: the run ended (" +
+                result.outcome + (result.error.empty() ? "" : ": " + result.error) + ") before";
+    if (on_program) on_program(c);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string curvature_check_table(const std::vector<CurvatureCheck>& checks) {
+  std::ostringstream os;
+  for (const auto& c : checks) {
+    os << c.program << " (" << c.optimizer << ", step " << c.step << ", "
+       << (c.train_mode ? "train" : "eval") << " mode";
+    if (!c.error.empty()) {
+      os << "): " << c.error << "\n";
+      continue;
+    }
+    os << ", " << c.params << " parameters; probe: " << c.hvps << " products; reference: "
+       << c.reference;
+    if (c.reference == "exact") os << ", product asymmetry " << short_sci(c.asymmetry);
+    if (c.reference != "exact") os << ", residual " << short_sci(c.reference_residual);
+    os << ")\n";
+    char line[160];
+    std::snprintf(line, sizeof line, "  %-20s %14s %14s %10s %10s\n", "quantity", "probe",
+                  "reference", "rel.error", "error/rho");
+    os << line;
+    const double rho = c.rho();
+    const auto row = [&](const char* name, const CurvatureCheck::Value& v, bool eigen) {
+      if (std::isnan(v.probe) && std::isnan(v.reference)) return;
+      std::snprintf(line, sizeof line, "  %-20s %14s %14s %10s %10s\n", name, sci(v.probe).c_str(),
+                    sci(v.reference).c_str(), short_sci(v.rel()).c_str(),
+                    eigen ? short_sci(v.rel_rho(rho)).c_str() : "");
+      os << line;
+    };
+    row("lambda_max", c.lambda_max, true);
+    row("lambda_min", c.lambda_min, true);
+    row(c.exact_trace ? "trace (exact)" : "trace (Hutchinson)", c.trace, false);
+    if (!c.exact_trace && c.reference == "exact" && c.hutchinson_sd > 0)
+      os << "    the Hutchinson estimate is off by "
+         << sci(std::abs(c.trace.probe - c.trace.reference) / c.hutchinson_sd)
+         << " standard deviations of the estimate (" << sci(c.hutchinson_sd) << ")\n";
+    row("precond_sharpness", c.precond_sharpness, false);
+    row("stability_ratio", c.stability_ratio, false);
   }
   return os.str();
 }

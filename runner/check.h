@@ -1,12 +1,15 @@
 #pragma once
 /// `dynfault check programs`: trains clean programs through the same trainer a campaign uses and
 /// compares each final test metric with the satisfactory value the program's provenance
-/// declares; and renders the catalogue page docs/programs.md from those measurements. Torch-free
-/// header, so the CLI compiles fast.
+/// declares; and renders the catalogue page docs/programs.md from those measurements.
+/// `dynfault check curvature`: compares the curvature probe with the exact Hessian at a chosen
+/// step of chosen programs. Torch-free header, so the CLI compiles fast.
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "runner/trainer.h"
 
 namespace dynfault::runner {
 
@@ -61,5 +64,60 @@ std::string describe_machine();
 /// optimizer / lr / batch / epochs, satisfactory value, measured metric range, measured CPU
 /// seconds).
 std::string programs_markdown(const std::vector<ProgramCheck>& checks, const std::string& machine);
+
+/// What check_curvature compares.
+struct CurvatureCheckOptions {
+  int64_t step = 0;  ///< optimizer updates applied before the reading (0 = at initialisation)
+  int64_t seed = 1;  ///< the run seed
+  /// The probe under test: curvature_method, curvature_iterations (k), curvature_mode,
+  /// curvature_batch, hutchinson_samples, curvature_tol, seed (the cadences are set by the
+  /// check).
+  ProbeOptions probe;
+  /// Largest parameter count for the exact Hessian (n products and n^2 doubles); larger models
+  /// are compared with a Lanczos run of `reference_k` steps and a Hutchinson trace of
+  /// `reference_samples` vectors instead, and say so.
+  int64_t max_exact = 3000;
+  int64_t reference_k = 200;
+  int64_t reference_samples = 100;
+};
+
+/// One program's comparison. Relative errors are |probe - reference| / |reference|; the
+/// eigenvalue errors are also given relative to the spectral radius rho = max(|lambda_max|,
+/// |lambda_min|) of the reference, the scale of a perturbation bound (Weyl).
+struct CurvatureCheck {
+  std::string program;
+  std::string optimizer;
+  int64_t params = 0;  ///< parameters the objective depends on
+  int64_t step = 0;
+  bool train_mode = false;
+  std::string outcome;  ///< the run's outcome; the check needs the reading at `step`
+  std::string error;    ///< why there is no comparison ("" when there is)
+  std::string reference;  ///< "exact" or "lanczos k=K" (then residual gives its quality)
+  double reference_residual = 0;
+  double asymmetry = 0;  ///< exact only: max |H - H^T| / max |H| of the float products
+  struct Value {
+    double probe, reference;
+    double rel() const;      ///< |probe - reference| / |reference|
+    double rel_rho(double rho) const;
+  };
+  Value lambda_max{}, lambda_min{}, trace{}, precond_sharpness{}, stability_ratio{};
+  bool exact_trace = false;  ///< the probe's trace is exact (its Lanczos basis spans)
+  double hutchinson_sd = 0;  ///< exact only: sd of the probe's Hutchinson estimate
+  int64_t hvps = 0;          ///< products the probe used
+  double rho() const;
+};
+
+/// Trains each program in `ids` from `options.seed` with probes off except curvature, takes the
+/// curvature reading after `options.step` updates with the probe under test, and measures the
+/// same objective (same batch, mode and dropout mask) exactly. A run that ends before that step
+/// gives a row with `error` set. Throws dynfault::Error for an unknown id or missing data.
+std::vector<CurvatureCheck> check_curvature(
+    const std::vector<std::string>& ids, const CurvatureCheckOptions& options,
+    const std::function<void(const CurvatureCheck&)>& on_program = {});
+
+/// The comparison as a text table: per program the reference, and probe, reference and
+/// relative error of lambda_max, lambda_min, the trace, the preconditioned sharpness and the
+/// stability ratio.
+std::string curvature_check_table(const std::vector<CurvatureCheck>& checks);
 
 }  // namespace dynfault::runner

@@ -1,9 +1,8 @@
 #include "runner/probes.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -53,36 +52,70 @@ void ProbeOptions::validate() const {
   DYNFAULT_CHECK(probe_batch >= 1, "probes: probe_batch must be >= 1, got ", probe_batch);
   DYNFAULT_CHECK(curvature_batch >= 1, "probes: curvature_batch must be >= 1, got ",
                  curvature_batch);
-  DYNFAULT_CHECK(curvature_iterations >= 1, "probes: curvature_iterations must be >= 1, got ",
+  DYNFAULT_CHECK(curvature_iterations >= 2, "probes: curvature k must be >= 2, got ",
                  curvature_iterations);
   DYNFAULT_CHECK(curvature_tol >= 0, "probes: curvature_tol must be >= 0, got ", curvature_tol);
   DYNFAULT_CHECK(hutchinson_samples >= 1, "probes: hutchinson_samples must be >= 1, got ",
                  hutchinson_samples);
   DYNFAULT_CHECK(max_points >= 0, "probes: max_points must be >= 0, got ", max_points);
+  DYNFAULT_CHECK(curvature_max_points >= -1, "probes: curvature max_points must be >= 0, got ",
+                 curvature_max_points);
+  DYNFAULT_CHECK(!curvature_early_steps || curvature.counts_epochs(),
+                 "probes: curvature early_steps needs an epoch cadence, got ", curvature.str());
 }
 
-ProbeOptions ProbeOptions::for_run(int64_t epochs, int64_t steps) const {
+std::vector<int64_t> ProbeOptions::early_curvature_steps(int64_t steps_per_epoch,
+                                                         int64_t steps) const {
+  std::vector<int64_t> all;
+  if (!curvature_early_steps || curvature.is_off()) return all;
+  const int64_t end = std::min(steps_per_epoch, steps);
+  for (int64_t s = 0; s < end; s = s == 0 ? 1 : 2 * s) all.push_back(s);
+  const int64_t cap = curvature_cap();
+  const auto most = static_cast<size_t>(cap > 0 ? std::max<int64_t>(1, cap / 2) : 0);
+  if (most == 0 || all.size() <= most) return all;
+  // Keep 0 and spread the rest evenly over the exponents 0 .. J of 1 .. 2^J.
+  std::vector<int64_t> out{0};
+  const size_t powers = all.size() - 1, keep = most - 1;
+  for (size_t i = 0; i < keep; ++i) {
+    const size_t e =
+        keep == 1 ? (powers - 1) / 2 : (i * (powers - 1) + (keep - 1) / 2) / (keep - 1);
+    if (all[e + 1] > out.back()) out.push_back(all[e + 1]);
+  }
+  return out;
+}
+
+ProbeOptions ProbeOptions::for_run(int64_t epochs, int64_t steps, int64_t steps_per_epoch) const {
   ProbeOptions o = *this;
-  for (Cadence* c :
-       {&o.gradients, &o.weights, &o.activations, &o.optimizer, &o.curvature, &o.timing})
+  for (Cadence* c : {&o.gradients, &o.weights, &o.activations, &o.optimizer, &o.timing})
     *c = c->capped(epochs, steps, max_points);
+  // The early readings take their share of the curvature family's points first; the epoch
+  // readings keep the rest, the last epoch included (a reading costs tens of steps).
+  const auto early = static_cast<int64_t>(early_curvature_steps(steps_per_epoch, steps).size());
+  const int64_t cap = curvature_cap();
+  o.curvature =
+      curvature.capped_strict(epochs, steps, cap > 0 ? std::max<int64_t>(1, cap - early) : 0);
   return o;
 }
 
 std::string ProbeOptions::to_json() const {
-  const programs::Json j = {{"gradients", gradients.str()},
-                            {"weights", weights.str()},
-                            {"activations", activations.str()},
-                            {"optimizer", optimizer.str()},
-                            {"curvature", curvature.str()},
-                            {"timing", timing.str()},
-                            {"probe_batch", probe_batch},
-                            {"curvature_batch", curvature_batch},
-                            {"curvature_iterations", curvature_iterations},
-                            {"curvature_tol", curvature_tol},
-                            {"hutchinson_samples", hutchinson_samples},
-                            {"seed", seed},
-                            {"max_points", max_points}};
+  const programs::Json j = {
+      {"gradients", gradients.str()},
+      {"weights", weights.str()},
+      {"activations", activations.str()},
+      {"optimizer", optimizer.str()},
+      {"curvature", curvature.str()},
+      {"timing", timing.str()},
+      {"probe_batch", probe_batch},
+      {"curvature_batch", curvature_batch},
+      {"curvature_iterations", curvature_iterations},
+      {"curvature_tol", curvature_tol},
+      {"curvature_method", curvature_method == CurvatureMethod::kPower ? "power" : "lanczos"},
+      {"curvature_mode", curvature_mode == CurvatureMode::kTrain ? "train" : "eval"},
+      {"curvature_early_steps", curvature_early_steps ? "log" : "off"},
+      {"curvature_max_points", curvature_max_points},
+      {"hutchinson_samples", hutchinson_samples},
+      {"seed", seed},
+      {"max_points", max_points}};
   return j.dump();
 }
 
@@ -420,115 +453,6 @@ void ActivationProbe::record(NetImpl& net, const torch::Tensor& x, Recorder& rec
   if (!std::isnan(sat_max)) rec.add("act/sat_frac_max", step, sat_max, ts);
   rec.add("act/mean_abs_max", step, mean_abs_max, ts);
   rec.add("act/std_mean", step, std_sum / static_cast<double>(layers), ts);
-}
-
-// --- curvature ----------------------------------------------------------------------------------
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-/// dot64(a, b) of two flat vectors, accumulated in double.
-double dot64(const torch::Tensor& a, const torch::Tensor& b) {
-  return to_double(a.to(torch::kDouble).dot(b.to(torch::kDouble)));
-}
-
-}  // namespace
-
-CurvatureProbe::CurvatureProbe(int64_t max_iterations, double tol, int64_t hutchinson_samples,
-                               uint64_t seed)
-    : max_iterations_(max_iterations),
-      tol_(tol),
-      samples_(hutchinson_samples),
-      gen_(at::detail::createCPUGenerator(seed)) {}
-
-Curvature CurvatureProbe::estimate(const torch::Tensor& loss,
-                                   const std::vector<torch::Tensor>& params) {
-  Curvature c;
-  if (!std::isfinite(loss.item<double>())) {
-    c.lambda_max = c.trace = kNaN;
-    return c;
-  }
-  const std::vector<torch::Tensor> grads =
-      torch::autograd::grad({loss}, params, /*grad_outputs=*/{}, /*retain_graph=*/true,
-                            /*create_graph=*/true, /*allow_unused=*/true);
-  // Parameters the loss depends on, and their gradient as one flat vector: one dot product
-  // and one concatenation per Hessian-vector product instead of a few operations per tensor
-  // (small models spend more time in operator overhead than in arithmetic).
-  std::vector<torch::Tensor> ps, flat;
-  bool curved = false;
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (!grads[i].defined()) continue;
-    ps.push_back(params[i]);
-    flat.push_back(grads[i].reshape({-1}));
-    curved = curved || grads[i].requires_grad();
-  }
-  if (!curved) return c;  // linear in the parameters: the Hessian is zero
-  const torch::Tensor g = torch::cat(flat);
-  const int64_t n = g.numel();
-
-  const auto hvp = [&](const torch::Tensor& v) {
-    const Clock::time_point start = Clock::now();
-    ++c.hvps;
-    const std::vector<torch::Tensor> hv =
-        torch::autograd::grad({g.dot(v)}, ps, {}, /*retain_graph=*/true,
-                              /*create_graph=*/false, /*allow_unused=*/true);
-    std::vector<torch::Tensor> parts;
-    for (size_t i = 0; i < hv.size(); ++i)
-      parts.push_back(hv[i].defined() ? hv[i].reshape({-1}) : torch::zeros_like(flat[i]));
-    torch::Tensor out = torch::cat(parts);
-    c.hvp_ms += ms_between(start, Clock::now());
-    return out;
-  };
-
-  // Start from the last top eigenvector when the parameter count still matches.
-  torch::Tensor v = v_.defined() && v_.numel() == n
-                        ? v_
-                        : torch::randn({n}, gen_, g.options().requires_grad(false));
-  v = v / std::sqrt(dot64(v, v));
-
-  // Power iteration. Stops when two successive estimates agree within tol, or when v is an
-  // eigenvector to sqrt(tol): ||Hv - lambda v|| <= sqrt(tol) |lambda| bounds lambda's distance to
-  // the spectrum by sqrt(tol) |lambda| and, for a top eigenvalue separated from the rest by a
-  // gap comparable to it, its error by about tol |lambda|. The second test lets a warm start
-  // that is still an eigenvector finish after one product.
-  double lambda = kNaN, prev = kNaN;
-  for (int64_t it = 1; it <= max_iterations_; ++it) {
-    const torch::Tensor hv = hvp(v);
-    lambda = dot64(v, hv);
-    c.iterations = it;
-    const double norm = std::sqrt(dot64(hv, hv));
-    if (!(norm > 0) || !std::isfinite(norm)) break;  // v in the null space, or non-finite
-    const torch::Tensor r = hv - lambda * v;
-    const bool eigenvector = std::sqrt(dot64(r, r)) <= std::sqrt(tol_) * std::abs(lambda);
-    v = hv / norm;
-    if (eigenvector || (it > 1 && std::abs(lambda - prev) <= tol_ * std::abs(lambda))) break;
-    prev = lambda;
-  }
-  c.lambda_max = lambda;
-  v_ = torch::isfinite(v).all().item<bool>() ? v : torch::Tensor();
-
-  // Hutchinson: E[z^T H z] = trace(H) for Rademacher z.
-  double trace = 0;
-  for (int64_t s = 0; s < samples_; ++s) {
-    const torch::Tensor z =
-        torch::randint(0, 2, {n}, gen_, g.options().requires_grad(false)).mul_(2).sub_(1);
-    trace += dot64(z, hvp(z));
-  }
-  c.trace = trace / static_cast<double>(samples_);
-  return c;
-}
-
-Curvature CurvatureProbe::measure(torch::nn::Module& net,
-                                  const std::function<torch::Tensor()>& objective,
-                                  const std::vector<torch::Tensor>& params) {
-  const Clock::time_point start = Clock::now();
-  ModeGuard mode(net);
-  net.eval();
-  torch::AutoGradMode grad_on(true);
-  Curvature c = estimate(objective(), params);
-  c.total_ms = ms_between(start, Clock::now());
-  return c;
 }
 
 }  // namespace probes

@@ -4,9 +4,10 @@
 ///
 /// Every function here only reads the model, its gradients and the optimizer state. Forward
 /// passes run on the caller's probe batch in eval mode (restored afterwards), so dropout draws
-/// nothing and batch-norm running statistics stay as they are; curvature differentiates with
-/// torch::autograd::grad, which never accumulates into .grad; random vectors come from the
-/// probe's own generator, never from the global one that initialisation and dropout use.
+/// nothing and batch-norm running statistics stay as they are. The curvature probe
+/// (runner/curvature.h, included here) differentiates with torch::autograd::grad, which never
+/// accumulates into .grad, draws its random vectors from its own generator and restores what a
+/// training-mode forward pass changes.
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "db/trace.h"
+#include "runner/curvature.h"
 #include "runner/model_builder.h"
 
 namespace dynfault::runner::probes {
@@ -120,47 +122,6 @@ class ActivationProbe {
     int kind;  // 0 plain, 1 ReLU-like (dead), 2 saturating, 3 hard sigmoid
   };
   std::vector<Layer> layers_;
-};
-
-/// Result of one curvature probe.
-struct Curvature {
-  double lambda_max = 0;   ///< top eigenvalue (largest magnitude, signed Rayleigh quotient)
-  double trace = 0;        ///< Hutchinson estimate of the Hessian's trace
-  int64_t iterations = 0;  ///< power iterations done (0 = the loss was not finite)
-  int64_t hvps = 0;        ///< Hessian-vector products done (power iteration + Hutchinson)
-  double hvp_ms = 0;       ///< wall time of those products, in milliseconds
-  double total_ms = 0;     ///< wall time of the whole probe (measure(): forward included)
-};
-
-/// Hessian of a scalar objective with respect to parameters, by Hessian-vector products (double
-/// backward through torch::autograd::grad): the top eigenvalue by power iteration and the trace
-/// by Hutchinson's estimator with Rademacher vectors. Keeps the last eigenvector between calls
-/// and starts the next power iteration from it (the top direction moves slowly during training,
-/// so later probes converge in a few iterations). Stops when two successive estimates agree
-/// within `tol` (relative) or when the eigen-residual ||Hv - lambda v|| is within sqrt(tol)
-/// |lambda| (see probes.cpp), after at most `max_iterations` products.
-class CurvatureProbe {
- public:
-  /// `seed` seeds the probe's private generator (start vector, Rademacher vectors).
-  CurvatureProbe(int64_t max_iterations, double tol, int64_t hutchinson_samples, uint64_t seed);
-
-  /// `loss` must have been computed with autograd on from `params`. Parameters the loss does not
-  /// depend on are left out. A non-finite loss gives NaN estimates and 0 iterations; a loss
-  /// linear in the parameters gives zeros.
-  Curvature estimate(const torch::Tensor& loss, const std::vector<torch::Tensor>& params);
-
-  /// The trainer's entry: evaluates `objective()` (the loss on the probe batch) with `net` in
-  /// eval mode and autograd on, estimates its curvature, and restores the mode. Eval mode keeps
-  /// dropout from drawing random numbers and batch norm from updating its running statistics.
-  Curvature measure(torch::nn::Module& net, const std::function<torch::Tensor()>& objective,
-                    const std::vector<torch::Tensor>& params);
-
- private:
-  int64_t max_iterations_;
-  double tol_;
-  int64_t samples_;
-  at::Generator gen_;
-  torch::Tensor v_;  // last top eigenvector, flat (warm start); undefined at first
 };
 
 }  // namespace dynfault::runner::probes

@@ -162,14 +162,16 @@ constexpr uint64_t kProbeStream = 0x70726f6265;  // "probe"
 class RunProbes {
  public:
   RunProbes(const ProbeOptions& o, NetImpl& net, std::vector<NamedParam>& params, Recorder& rec,
-            uint64_t seed)
+            uint64_t seed, const TrainOptions& options)
       : o_(o),
         net_(net),
         params_(params),
         rec_(rec),
+        options_(options),
         acts_(net),
-        curvature_(o.curvature_iterations, o.curvature_tol, o.hutchinson_samples,
-                   programs::mix_seed(seed, 1)) {}
+        curvature_(probes::CurvatureSettings{o.curvature_method, o.curvature_iterations,
+                                             o.curvature_tol, o.hutchinson_samples,
+                                             programs::mix_seed(seed, 1)}) {}
 
   /// Chooses the probe batch once per run: the first probe_batch samples of a permutation drawn
   /// from the probe generator (not the training's shuffling generator).
@@ -195,14 +197,23 @@ class RunProbes {
     before_.clear();
   }
 
-  /// The state probes a point of training asks for: weights, activations, optimizer, curvature.
-  void state(bool weights, bool acts, bool opt, bool curv, int64_t at, const Recipe& r,
-             int64_t num_classes, const torch::optim::Optimizer& optimizer,
-             const std::vector<torch::Tensor>& penalised) {
+  /// The state probes a point of training asks for: weights, activations, optimizer.
+  void state(bool weights, bool acts, bool opt, int64_t at,
+             const torch::optim::Optimizer& optimizer) {
     if (weights) guarded([&] { probes::record_weights(params_, rec_, at, unix_ms()); });
     if (acts && x_.defined()) guarded([&] { acts_.record(net_, x_, rec_, at, unix_ms()); });
     if (opt) guarded([&] { probes::record_optimizer(optimizer, params_, rec_, at, unix_ms()); });
-    if (curv && x_.defined()) guarded([&] { curvature(at, r, num_classes, optimizer, penalised); });
+  }
+
+  /// A curvature reading recorded under `at`, taken after `updates` optimizer updates; a second
+  /// reading under the same index (a run that stops right after an early reading) is skipped:
+  /// the parameters have not moved since.
+  void curvature(int64_t at, int64_t updates, const Recipe& r, int64_t num_classes,
+                 const torch::optim::Optimizer& optimizer,
+                 const std::vector<torch::Tensor>& penalised) {
+    if (!x_.defined() || at == last_curvature_) return;
+    last_curvature_ = at;
+    guarded([&] { measure_curvature(at, updates, r, num_classes, optimizer, penalised); });
   }
 
   int64_t failures() const { return failures_; }
@@ -218,42 +229,64 @@ class RunProbes {
   }
 
   /// Curvature of the objective the optimizer minimises (loss, L1/L2 penalty, a flipped sign
-  /// included) on the first curvature_batch probe samples, in eval mode.
-  void curvature(int64_t at, const Recipe& r, int64_t num_classes,
-                 const torch::optim::Optimizer& optimizer,
-                 const std::vector<torch::Tensor>& penalised) {
+  /// included) on the first curvature_batch probe samples, in the mode ProbeOptions asks for
+  /// (train: the mode the training steps run in, which a training-loop fault may have left at
+  /// eval), and the stability ratio of the optimizer's next update.
+  void measure_curvature(int64_t at, int64_t updates, const Recipe& r, int64_t num_classes,
+                         const torch::optim::Optimizer& optimizer,
+                         const std::vector<torch::Tensor>& penalised) {
     const int64_t len = std::min(o_.curvature_batch, x_.size(0));
-    const auto objective = [&] {
-      torch::Tensor loss = compute_loss(r.loss, net_.forward(x_.narrow(0, 0, len)),
-                                        y_.narrow(0, 0, len), num_classes);
+    const torch::Tensor x = x_.narrow(0, 0, len), y = y_.narrow(0, 0, len);
+    const std::function<torch::Tensor()> objective = [this, x, y, &r, num_classes, &penalised] {
+      torch::Tensor loss = compute_loss(r.loss, net_.forward(x), y, num_classes);
       if (r.l1 > 0 || r.l2 > 0) loss = loss + penalty(penalised, r.l1, r.l2);
       return r.loop.loss_sign_flip ? -loss : loss;
     };
     std::vector<torch::Tensor> ps;
     for (const auto& p : params_)
       if (p.tensor.requires_grad()) ps.push_back(p.tensor);
-    const probes::Curvature c = curvature_.measure(net_, objective, ps);
-    const double lr = optimizer.param_groups()[0].options().get_lr();
+    const bool train_mode =
+        o_.curvature_mode == ProbeOptions::CurvatureMode::kTrain && r.loop.train_mode;
+    const probes::StabilityRule rule = probes::stability_rule(optimizer, ps);
+    const probes::Curvature c = curvature_.measure(net_, train_mode, objective, ps, &rule);
     const int64_t ts = unix_ms();
     rec_.add("curv/lambda_max", at, c.lambda_max, ts);
+    rec_.add("curv/lambda_min", at, c.lambda_min, ts);
     rec_.add("curv/trace", at, c.trace, ts);
-    rec_.add("curv/lr_lambda", at, lr * c.lambda_max, ts);
+    rec_.add("curv/residual", at, c.residual, ts);
+    rec_.add("curv/lr_lambda", at, rule.lr * c.lambda_max, ts);
+    rec_.add("curv/stability_ratio", at, c.stability_ratio, ts);
+    if (rule.adaptive) rec_.add("curv/precond_sharpness", at, c.precond_sharpness, ts);
     rec_.add("curv/iterations", at, static_cast<double>(c.iterations), ts);
+    rec_.add("curv/hvps", at, static_cast<double>(c.hvps), ts);
     // What the probe cost (wall time, so under time/ with the step times: not part of what a
-    // run's spec determines): the whole probe, and its Hessian-vector products (iterations +
-    // hutchinson_samples of them).
+    // run's spec determines): the whole probe, and its Hessian-vector products.
     rec_.add("time/curvature_ms", at, c.total_ms, ts);
     rec_.add("time/curvature_hvp_ms", at, c.hvp_ms, ts);
+    if (options_.on_curvature) {
+      probes::CurvatureContext ctx;
+      ctx.index = at;
+      ctx.updates = updates;
+      ctx.train_mode = train_mode;
+      ctx.net = &net_;
+      ctx.objective = objective;
+      ctx.params = ps;
+      ctx.rule = rule;
+      ctx.reading = c;
+      options_.on_curvature(ctx);
+    }
   }
 
   const ProbeOptions& o_;
   NetImpl& net_;
   std::vector<NamedParam>& params_;
   Recorder& rec_;
+  const TrainOptions& options_;
   probes::ActivationProbe acts_;
   probes::CurvatureProbe curvature_;
   torch::Tensor x_, y_;
   std::vector<torch::Tensor> before_;
+  int64_t last_curvature_ = -1;
   int64_t failures_ = 0;
 };
 
@@ -291,7 +324,12 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
                                     ? std::min(options.max_steps, recipe.epochs * batches)
                                     : recipe.epochs * batches;
   const ProbeOptions po =
-      (options.probes ? options.probe : ProbeOptions::none()).for_run(recipe.epochs, planned_steps);
+      (options.probes ? options.probe : ProbeOptions::none())
+          .for_run(recipe.epochs, planned_steps, batches);
+  // Curvature readings before these updates of the first epoch (early_steps: log); the curvature
+  // series are then indexed by the updates applied, epoch readings included.
+  const std::vector<int64_t> early_curvature = po.early_curvature_steps(batches, planned_steps);
+  const bool curvature_by_updates = po.curvature_early_steps && !po.curvature.is_off();
   const uint64_t probe_seed =
       programs::mix_seed(programs::mix_seed(useed, kProbeStream), static_cast<uint64_t>(po.seed));
   const bool has_penalty = recipe.l1 > 0 || recipe.l2 > 0;
@@ -321,7 +359,7 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
     std::vector<double> base_lr;
     for (auto& g : optimizer->param_groups()) base_lr.push_back(g.options().get_lr());
 
-    RunProbes run_probes(po, net, params, rec, probe_seed);
+    RunProbes run_probes(po, net, params, rec, probe_seed, options);
     run_probes.choose_batch(train_t.x, train_t.y, probe_seed);
     // A family's series are indexed by step under a step cadence, by epoch otherwise.
     const auto at = [&](const Cadence& c, int64_t epoch) {
@@ -350,6 +388,12 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
       int64_t seen = 0, steps_in_epoch = 0;
 
       for (int64_t b = 0; b < batches; ++b) {
+        if (epoch == 0 &&
+            std::binary_search(early_curvature.begin(), early_curvature.end(), step)) {
+          const Clock::time_point early_start = Clock::now();
+          run_probes.curvature(step, step, recipe, num_classes, *optimizer, weights);
+          probe_total_ms += ms_between(early_start, Clock::now());
+        }
         const Clock::time_point start = Clock::now();
         const int64_t lo = b * bs;
         const int64_t len = std::min(bs, n - lo);
@@ -418,8 +462,9 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
         ++steps_in_epoch;
         if (update_ratio) run_probes.update_ratios(at(wc, epoch));
         run_probes.state(wc.at_step(step), po.activations.at_step(step), po.optimizer.at_step(step),
-                         po.curvature.at_step(step), step, recipe, num_classes, *optimizer,
-                         weights);
+                         step, *optimizer);
+        if (po.curvature.at_step(step))
+          run_probes.curvature(step, step + 1, recipe, num_classes, *optimizer, weights);
         probe_total_ms += probe_ms + ms_between(end, Clock::now());
         if (options.on_step) options.on_step(step, state_hash(params, buffers));
         ++step;
@@ -465,10 +510,12 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
       }
       const bool is_final = stop || last_epoch_planned;
       const Clock::time_point probes_start = Clock::now();
-      run_probes.state(
-          po.weights.at_epoch(epoch, is_final), po.activations.at_epoch(epoch, is_final),
-          po.optimizer.at_epoch(epoch, is_final), po.curvature.at_epoch(epoch, is_final), epoch,
-          recipe, num_classes, *optimizer, weights);
+      run_probes.state(po.weights.at_epoch(epoch, is_final),
+                       po.activations.at_epoch(epoch, is_final),
+                       po.optimizer.at_epoch(epoch, is_final), epoch, *optimizer);
+      if (po.curvature.at_epoch(epoch, is_final))
+        run_probes.curvature(curvature_by_updates ? step : epoch, step, recipe, num_classes,
+                             *optimizer, weights);
       if (po.timing.at_epoch(epoch, is_final) && steps_in_epoch > 0)
         rec.add("time/step_ms", epoch, step_ms_sum / static_cast<double>(steps_in_epoch), unix_ms());
       probe_total_ms += ms_between(probes_start, Clock::now());

@@ -198,10 +198,22 @@ TEST_SUITE("features") {
         CHECK(v.values.size() == set.names().size());
         first.push_back(v.values);
       }
-      // A trace with no series at all has no value to report: every feature is missing.
+      // A trace with no series at all has no value to report: every feature is missing, and a
+      // `<name>_missing` indicator next to its feature `<name>` says so with 1.
+      const auto& names = set.names();
       for (size_t i = 0; i < first.back().size(); ++i) {
-        CAPTURE(set.names()[i]);
-        CHECK(std::isnan(first.back()[i]));
+        CAPTURE(names[i]);
+        const std::string suffix = "_missing";
+        const std::string& n = names[i];
+        const bool indicator =
+            n.size() > suffix.size() &&
+            n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+            std::find(names.begin(), names.end(), n.substr(0, n.size() - suffix.size())) !=
+                names.end();
+        if (indicator)
+          CHECK(first.back()[i] == 1.0);
+        else
+          CHECK(std::isnan(first.back()[i]));
       }
       // No feature reads another run: the same trace gives the same values in any order.
       for (size_t k = traces.size(); k-- > 0;) {

@@ -63,6 +63,8 @@ db::Trace probe_trace() {
   put(t, "curv/lambda_max", {10, 100, 1000});
   put(t, "curv/trace", {20, 200, -5});
   put(t, "curv/lr_lambda", {1, 10, 10});
+  put(t, "curv/lambda_min", {-1, -50, -2000});
+  put(t, "curv/stability_ratio", {0.5, 2, -0.1});
   return t;
 }
 
@@ -72,7 +74,7 @@ TEST_SUITE("features") {
   TEST_CASE("Probe sets: registered with fixed, prefixed, unique columns") {
     for (const auto& [name, prefix, count] :
          std::vector<std::tuple<std::string, std::string, size_t>>{{"default", "def_", 25},
-                                                                   {"curvature", "curv_", 14},
+                                                                   {"curvature", "curv_", 40},
                                                                    {"optimizer", "opt_", 16},
                                                                    {"activation", "act_", 16},
                                                                    {"config", "cfg_", 26}}) {
@@ -90,13 +92,24 @@ TEST_SUITE("features") {
       CHECK(n.find("memory") == std::string::npos);
     }
     CHECK(features::feature_set("deepfd+default+curvature+optimizer+activation").names().size() ==
-          172 + 25 + 14 + 16 + 16);
+          172 + 25 + 40 + 16 + 16);
     CHECK(features::feature_set("optimizer+config").names().size() == 16 + 26);
   }
 
   TEST_CASE("Probe sets: an empty trace gives NaN, never an error") {
-    for (const char* name : {"default", "curvature", "activation", "optimizer", "config"})
+    for (const char* name : {"default", "activation", "optimizer", "config"})
       for (double v : features::feature_set(name).values(db::Trace{})) CHECK(std::isnan(v));
+    // Curvature: every value NaN and every indicator saying so.
+    const auto curv = features::feature_set("curvature").compute(db::Trace{});
+    for (size_t i = 0; i < curv.names.size(); ++i) {
+      CAPTURE(curv.names[i]);
+      const std::string& n = curv.names[i];
+      const bool indicator = n.size() > 8 && n.compare(n.size() - 8, 8, "_missing") == 0;
+      if (indicator)
+        CHECK(curv.values[i] == 1.0);
+      else
+        CHECK(std::isnan(curv.values[i]));
+    }
   }
 
   TEST_CASE("Probe sets: default averages DEFault's per-epoch columns over epochs") {
@@ -125,22 +138,47 @@ TEST_SUITE("features") {
     CHECK(value(v, "def_mean_activation") == doctest::Approx(0.2));           // (0.1+0.2+0.3)/3
   }
 
-  TEST_CASE("Probe sets: curvature levels, slope and edge-of-stability share") {
+  TEST_CASE("Probe sets: curvature levels, signs, stability ratio and missingness") {
     const auto v = features::feature_set("curvature").compute(probe_trace());
-    CHECK(value(v, "curv_lambda_log10_mean") == doctest::Approx(2.0));  // log10 10, 100, 1000
-    CHECK(value(v, "curv_lambda_log10_final") == doctest::Approx(3.0));
-    CHECK(value(v, "curv_lambda_log10_slope") == doctest::Approx(2.0));  // per unit progress
-    CHECK(value(v, "curv_lambda_log10_change") == doctest::Approx(2.0));
-    CHECK(value(v, "curv_lr_lambda_max") == doctest::Approx(10.0));
-    CHECK(value(v, "curv_lr_lambda_above2_share") == doctest::Approx(2.0 / 3));
-    CHECK(value(v, "curv_lambda_trace_ratio_mean") == doctest::Approx(0.5));  // trace <= 0 skipped
-    CHECK(value(v, "curv_trace_slog_final") == doctest::Approx(-std::log10(6.0)));
-    // Without curv/lr_lambda, lr x lambda_max is used: 0.1 x 10, 0.1 x 100, 0.01 x 1000.
+    CHECK(value(v, "curv_lambda_max_log10abs_mean") == doctest::Approx(2.0));  // 10, 100, 1000
+    CHECK(value(v, "curv_lambda_max_log10abs_first") == doctest::Approx(1.0));
+    CHECK(value(v, "curv_lambda_max_log10abs_final") == doctest::Approx(3.0));
+    CHECK(value(v, "curv_lambda_max_log10abs_slope") == doctest::Approx(2.0));  // per progress
+    CHECK(value(v, "curv_lambda_max_log10abs_change") == doctest::Approx(2.0));
+    CHECK(value(v, "curv_lambda_max_negative_share") == 0.0);
+    // lambda_min / |lambda_max|: -0.1, -0.5, -2.
+    CHECK(value(v, "curv_lambda_min_ratio_mean") == doctest::Approx(-2.6 / 3));
+    CHECK(value(v, "curv_lambda_min_ratio_final") == doctest::Approx(-2.0));
+    CHECK(value(v, "curv_nonfinite_share") == 0.0);
+    // Stability ratios 0.5, 2, -0.1: levels -0.301, 0.301, -1; one above 1, one negative.
+    CHECK(value(v, "curv_stability_log10abs_mean") == doctest::Approx(-1.0 / 3));
+    CHECK(value(v, "curv_stability_log10abs_first") == doctest::Approx(std::log10(0.5)));
+    CHECK(value(v, "curv_stability_log10abs_final") == doctest::Approx(-1.0));
+    CHECK(value(v, "curv_stability_log10abs_max") == doctest::Approx(std::log10(2.0)));
+    CHECK(value(v, "curv_stability_above1_share") == doctest::Approx(1.0 / 3));
+    CHECK(value(v, "curv_stability_negative_share") == doctest::Approx(1.0 / 3));
+    // Traces 20, 200, -5: the sign is kept apart from the level.
+    CHECK(value(v, "curv_trace_log10abs_mean") ==
+          doctest::Approx((std::log10(20.0) + std::log10(200.0) + std::log10(5.0)) / 3));
+    CHECK(value(v, "curv_trace_log10abs_final") == doctest::Approx(std::log10(5.0)));
+    CHECK(value(v, "curv_trace_negative_share") == doctest::Approx(1.0 / 3));
+    CHECK(value(v, "curv_lambda_trace_ratio_mean") == doctest::Approx((0.5 + 0.5 - 200) / 3));
+    CHECK(value(v, "curv_lambda_trace_ratio_final") == doctest::Approx(-200.0));
+    for (size_t i = 0; i < v.names.size(); ++i)
+      if (v.names[i].find("_missing") != std::string::npos) CHECK(v.values[i] == 0.0);
+
+    // A trace without stability ratios (recorded before they existed): those columns are
+    // missing and say so; the others are unchanged. An exact zero is a level, not a gap.
     db::Trace t = probe_trace();
-    t.series.erase("curv/lr_lambda");
+    t.series.erase("curv/stability_ratio");
+    put(t, "curv/trace", {20, 200, 0});
     const auto w = features::feature_set("curvature").compute(t);
-    CHECK(value(w, "curv_lr_lambda_final") == doctest::Approx(10.0));
-    CHECK(value(w, "curv_lr_lambda_above2_share") == doctest::Approx(2.0 / 3));
+    CHECK(std::isnan(value(w, "curv_stability_log10abs_max")));
+    CHECK(value(w, "curv_stability_log10abs_max_missing") == 1.0);
+    CHECK(value(w, "curv_stability_above1_share_missing") == 1.0);
+    CHECK(value(w, "curv_lambda_max_log10abs_mean_missing") == 0.0);
+    CHECK(value(w, "curv_trace_log10abs_final") == doctest::Approx(-30.0));
+    CHECK(value(w, "curv_trace_log10abs_final_missing") == 0.0);
   }
 
   TEST_CASE("Probe sets: optimizer update-ratio statistics, no configured value") {
@@ -219,8 +257,10 @@ TEST_SUITE("features") {
     for (const char* name : {"default", "curvature", "optimizer", "activation", "config"})
       CHECK_NOTHROW(features::feature_set(name).values(t));
     const auto c = features::feature_set("curvature").compute(t);
-    CHECK(std::isnan(value(c, "curv_lambda_log10_mean")));
-    CHECK(value(c, "curv_lambda_nonfinite_share") == doctest::Approx(2.0 / 3));
+    CHECK(value(c, "curv_lambda_max_log10abs_mean") == doctest::Approx(0.0));  // only -1 is finite
+    CHECK(value(c, "curv_lambda_max_negative_share") == doctest::Approx(1.0));
+    CHECK(value(c, "curv_nonfinite_share") == doctest::Approx(2.0 / 3));
+    for (double x : c.values) CHECK_FALSE(std::isinf(x));
     const auto o = features::feature_set("optimizer").compute(t);
     CHECK(std::isnan(value(o, "opt_update_log10_mean")));
     const auto d = features::feature_set("default").compute(t);

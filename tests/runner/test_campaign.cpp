@@ -301,9 +301,17 @@ faults:
     REQUIRE(again.runs.size() == plan.runs.size());
     for (size_t i = 0; i < plan.runs.size(); ++i) CHECK(again.runs[i].run_uuid == plan.runs[i].run_uuid);
 
-    // Paper-scale probes: curvature on a cadence of epochs.
+    // Paper-scale probes: curvature every second epoch after readings before the first update
+    // and one early step, 4 per run, in train mode, 32 samples, Lanczos stopped at tol 1e-2.
     CHECK(campaign.probes.curvature == runner::Cadence::every_k_epochs(2));
-    CHECK(campaign.probes.hutchinson_samples == 5);
+    CHECK(campaign.probes.curvature_early_steps);
+    CHECK(campaign.probes.curvature_mode == runner::ProbeOptions::CurvatureMode::kTrain);
+    CHECK(campaign.probes.curvature_method == runner::ProbeOptions::CurvatureMethod::kLanczos);
+    CHECK(campaign.probes.curvature_iterations == 20);
+    CHECK(campaign.probes.curvature_cap() == 4);
+    CHECK(campaign.probes.curvature_batch == 32);
+    CHECK(campaign.probes.curvature_tol == 0.01);
+    CHECK(campaign.probes.hutchinson_samples == 1);
   }
 
   TEST_CASE("configs/quick.yaml plans without error over every program") {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -295,14 +296,22 @@ TEST_SUITE("runner") {
     probes::ActivationProbe acts(*m.net);
     Recorded rec;
     acts.record(*m.net, x, rec.rec, 0, 0);
-    probes::CurvatureProbe curv(5, 1e-3, 2, 7);
-    const auto c = curv.measure(
-        *m.net, [&] { return torch::cross_entropy_loss(m.net->forward(x), y); },
-        m.net->parameters());
-    CHECK(std::isfinite(c.lambda_max));
-    CHECK(std::isfinite(c.trace));
-    CHECK(c.iterations >= 2);
-
+    probes::CurvatureSettings settings;
+    settings.k = 5;
+    settings.hutchinson_samples = 2;
+    settings.seed = 7;
+    probes::CurvatureProbe curv(settings);
+    const auto objective = [&] { return torch::cross_entropy_loss(m.net->forward(x), y); };
+    // Eval mode, then train mode: batch statistics and one dropout mask (drawn from the global
+    // generator, which the probe puts back, as it puts back the running statistics).
+    for (const bool train_mode : {false, true}) {
+      const auto c = curv.measure(*m.net, train_mode, objective, m.net->parameters());
+      CHECK(std::isfinite(c.lambda_max));
+      CHECK(std::isfinite(c.lambda_min));
+      CHECK(c.lambda_min <= c.lambda_max);
+      CHECK(std::isfinite(c.trace));
+      CHECK(c.iterations == 5);
+    }
     CHECK(m.net->is_training());
     CHECK(torch::equal(rng_before, global_rng_state()));
     for (const auto& b : m.net->named_buffers()) {
@@ -317,54 +326,6 @@ TEST_SUITE("runner") {
   }
 
   // --- curvature ---------------------------------------------------------------------------------
-
-  TEST_CASE("Probes: top eigenvalue and Hutchinson trace of a quadratic with a known Hessian") {
-    // f = 1/2 a^T A a + 1/2 sum(c * B^2): Hessian blockdiag(A, diag(c)), with A = [[2, 1],
-    // [1, 2]] (eigenvalues 3 and 1), so lambda_max needs a real power iteration, and c up to 5.
-    torch::Tensor a = torch::tensor({0.3, -0.7}, torch::kDouble).requires_grad_(true);
-    torch::Tensor b = torch::tensor({{1.0, 2.0}, {-1.0, 0.5}}, torch::kDouble).requires_grad_(true);
-    const torch::Tensor A = torch::tensor({{2.0, 1.0}, {1.0, 2.0}}, torch::kDouble);
-    const torch::Tensor c = torch::tensor({{5.0, 0.25}, {-1.0, 4.0}}, torch::kDouble);
-    const auto f = [&] { return 0.5 * a.dot(A.mv(a)) + 0.5 * (c * b * b).sum(); };
-    const torch::Tensor rng_before = global_rng_state();
-    probes::CurvatureProbe probe(100, 1e-10, 1, 3);
-    const probes::Curvature first = probe.estimate(f(), {a, b});
-    CHECK(first.lambda_max == doctest::Approx(5.0).epsilon(1e-6));
-    CHECK(first.iterations > 2);
-    // The trace is 2 + 2 + 5 + 0.25 - 1 + 4; a Rademacher z has z_i^2 = 1, so the estimate's
-    // error is 2 z_1 z_2 A_12 from the one off-diagonal pair: +-2 with one sample.
-    CHECK(std::abs(first.trace - 12.25) == doctest::Approx(2.0));
-    // Every product is counted: the power iteration's and the one Hutchinson sample's.
-    CHECK(first.hvps == first.iterations + 1);
-    CHECK(first.hvp_ms >= 0);
-    CHECK_FALSE(a.grad().defined());  // autograd::grad never accumulates into .grad
-    CHECK(torch::equal(rng_before, global_rng_state()));
-
-    // Warm start: the next estimate starts from the converged eigenvector.
-    const probes::Curvature again = probe.estimate(f(), {a, b});
-    CHECK(again.lambda_max == doctest::Approx(5.0).epsilon(1e-9));
-    CHECK(again.iterations <= 3);
-
-    // A diagonal Hessian makes Hutchinson exact; a negative curvature of largest magnitude is
-    // reported with its sign.
-    const auto g = [&] { return 0.5 * (c * b * b).sum() - 3.0 * a.pow(2).sum(); };
-    probes::CurvatureProbe diag(200, 1e-12, 3, 11);
-    const probes::Curvature d = diag.estimate(g(), {a, b});
-    CHECK(d.trace == doctest::Approx(8.25 - 12.0));
-    CHECK(d.lambda_max == doctest::Approx(-6.0).epsilon(1e-6));
-    CHECK(d.hvps == d.iterations + 3);
-
-    // Edge cases: a non-finite loss, and a loss linear in the parameters (zero Hessian).
-    probes::CurvatureProbe edge(10, 1e-3, 1, 1);
-    const auto nan = edge.estimate((a * std::numeric_limits<double>::quiet_NaN()).sum(), {a});
-    CHECK(std::isnan(nan.lambda_max));
-    CHECK(std::isnan(nan.trace));
-    CHECK(nan.iterations == 0);
-    CHECK(nan.hvps == 0);
-    const auto lin = edge.estimate((3.0 * a).sum(), {a, b});
-    CHECK(lin.lambda_max == 0.0);
-    CHECK(lin.trace == 0.0);
-  }
 
   TEST_CASE("Probes: the trainer's curvature on linear regression equals 2/N [X 1]^T [X 1]") {
     // MSE of a linear model: the Hessian is 2/N A^T A with A = [X, 1], whatever the weights.
@@ -384,11 +345,15 @@ TEST_SUITE("runner") {
     R::TrainOptions o;
     o.probe = R::ProbeOptions::all();
     o.probe.probe_batch = o.probe.curvature_batch = 1000;  // the whole training set
-    o.probe.curvature_iterations = 500;
-    o.probe.curvature_tol = 1e-9;
+    o.probe.curvature_iterations = 500;  // more than the parameters: Lanczos is exact
     o.probe.hutchinson_samples = 400;
     const auto result = R::train(r, 5, o);
     REQUIRE(result.outcome == "completed");
+    // The power iteration, for comparison, with a tight tolerance (Hutchinson for the trace).
+    o.probe.curvature_method = R::ProbeOptions::CurvatureMethod::kPower;
+    o.probe.curvature_tol = 1e-9;
+    const auto power = R::train(r, 5, o);
+    REQUIRE(power.outcome == "completed");
 
     const R::PreparedData data = R::prepare_data(r.data, 5);
     const int64_t n = data.train.size(), d = data.train.sample_shape[0];
@@ -397,29 +362,39 @@ TEST_SUITE("runner") {
             .to(torch::kDouble);
     const torch::Tensor A = torch::cat({X, torch::ones({n, 1}, torch::kDouble)}, 1);
     const torch::Tensor H = A.t().mm(A) * (2.0 / static_cast<double>(n));
-    const double lambda = torch::linalg::eigvalsh(H, "L").max().item<double>();
+    const torch::Tensor eig = torch::linalg::eigvalsh(H, "L");
+    const double lambda = eig.max().item<double>(), lambda_min = eig.min().item<double>();
     const double trace = H.trace().item<double>();
     // Hutchinson's variance with Rademacher vectors is 2 sum_{i != j} H_ij^2 per sample.
     const double off = (H.pow(2).sum() - H.diagonal().pow(2).sum()).item<double>();
     const double tol = 4 * std::sqrt(2 * off / 400);
 
-    const auto lambdas = series(result, "curv/lambda_max");
-    REQUIRE(lambdas.size() == 2);
-    for (double l : lambdas) CHECK(l == doctest::Approx(lambda).epsilon(1e-4));
-    for (double t : series(result, "curv/trace")) CHECK(std::abs(t - trace) <= tol);
-    const auto lr_lambda = series(result, "curv/lr_lambda");
-    CHECK(lr_lambda[0] == doctest::Approx(0.01 * lambdas[0]));
-    // The first probe starts cold; the second from the first's eigenvector, which the
-    // eigen-residual test may accept after one product.
-    const auto iterations = series(result, "curv/iterations");
-    CHECK(iterations[0] >= 2);
-    CHECK(iterations[1] >= 1);
+    for (const auto* res : {&result, &power}) {
+      const auto lambdas = series(*res, "curv/lambda_max");
+      REQUIRE(lambdas.size() == 2);
+      for (double l : lambdas) CHECK(l == doctest::Approx(lambda).epsilon(1e-4));
+      for (double l : series(*res, "curv/lambda_min"))
+        CHECK(l == doctest::Approx(lambda_min).epsilon(1e-3));
+      const auto lr_lambda = series(*res, "curv/lr_lambda");
+      CHECK(lr_lambda[0] == doctest::Approx(0.01 * lambdas[0]));
+      // Plain SGD: the stability ratio is lr lambda_max / 2.
+      const auto ratio = series(*res, "curv/stability_ratio");
+      CHECK(ratio[0] == doctest::Approx(0.01 * lambdas[0] / 2));
+      CHECK(series(*res, "curv/precond_sharpness").empty());  // not an adaptive optimizer
+    }
+    // Lanczos spans the d + 1 dimensions: its trace is exact, from d + 1 products and no
+    // Hutchinson vector; the power iteration's trace is Hutchinson's.
+    for (double t : series(result, "curv/trace")) CHECK(t == doctest::Approx(trace).epsilon(1e-4));
+    for (double k : series(result, "curv/iterations")) CHECK(k == d + 1);
+    for (double k : series(result, "curv/hvps")) CHECK(k == d + 1);
+    for (double t : series(power, "curv/trace")) CHECK(std::abs(t - trace) <= tol);
+    for (double k : series(power, "curv/hvps")) CHECK(k >= 400 + 2);
     // The probe's cost is recorded at the same points: the whole probe, and the part of it
-    // spent in its 400 + iterations products.
-    CHECK(steps_of(result, "time/curvature_ms") == steps_of(result, "curv/lambda_max"));
-    CHECK(steps_of(result, "time/curvature_hvp_ms") == steps_of(result, "curv/lambda_max"));
-    const auto total = series(result, "time/curvature_ms");
-    const auto hvp = series(result, "time/curvature_hvp_ms");
+    // spent in its products.
+    CHECK(steps_of(power, "time/curvature_ms") == steps_of(power, "curv/lambda_max"));
+    CHECK(steps_of(power, "time/curvature_hvp_ms") == steps_of(power, "curv/lambda_max"));
+    const auto total = series(power, "time/curvature_ms");
+    const auto hvp = series(power, "time/curvature_hvp_ms");
     REQUIRE(hvp.size() == 2);
     for (size_t i = 0; i < 2; ++i) {
       CHECK(hvp[i] > 0);
@@ -478,6 +453,69 @@ TEST_SUITE("runner") {
     CHECK(R::Cadence::every_epoch().capped(12, 72, 0) == R::Cadence::every_epoch());
   }
 
+  TEST_CASE("Probes: early curvature readings before the updates 0, 1, 2, 4 of the first epoch") {
+    Recipe r = blobs_recipe();  // 6 steps per epoch, 3 epochs
+    R::TrainOptions o;
+    o.probe = R::ProbeOptions::none();
+    o.probe.curvature = R::Cadence::every_epoch();
+    o.probe.curvature_early_steps = true;
+    std::vector<int64_t> updates;
+    o.on_curvature = [&](const probes::CurvatureContext& ctx) {
+      CHECK(ctx.index == ctx.updates);
+      updates.push_back(ctx.updates);
+    };
+    const auto res = R::train(r, 1, o);
+    REQUIRE(res.outcome == "completed");
+    // Indexed by the updates applied: before updates 0, 1, 2, 4, then after each epoch.
+    const std::vector<int64_t> expected{0, 1, 2, 4, 6, 12, 18};
+    CHECK(steps_of(res, "curv/lambda_max") == expected);
+    CHECK(steps_of(res, "time/curvature_ms") == expected);
+    CHECK(updates == expected);
+    // The early readings count against the curvature cap (at most half of it, thinned evenly in
+    // exponent), and the epoch cadence keeps the rest: 4 points = 0 and 2 (of 0, 1, 2, 4) +
+    // every 2nd epoch and the last.
+    o.probe.max_points = 4;
+    CHECK(steps_of(R::train(r, 1, o), "curv/lambda_max") == std::vector<int64_t>{0, 2, 6, 18});
+    CHECK(o.probe.early_curvature_steps(6, 18) == std::vector<int64_t>{0, 2});
+    o.probe.max_points = 0;
+    CHECK(o.probe.early_curvature_steps(100, 1000) ==
+          std::vector<int64_t>{0, 1, 2, 4, 8, 16, 32, 64});
+    CHECK(o.probe.early_curvature_steps(100, 3) == std::vector<int64_t>{0, 1, 2});
+    // The curvature family's own cap: 8 points leave 4 early readings over 0, 1, ..., 256.
+    o.probe.max_points = 50;
+    o.probe.curvature_max_points = 8;
+    CHECK(o.probe.early_curvature_steps(300, 1000) == std::vector<int64_t>{0, 1, 16, 256});
+    // ... and 4 epoch readings, the last included: epochs 0, 33, 66 and 99.
+    CHECK(o.probe.for_run(100, 30000, 300).curvature == R::Cadence::every_k_epochs(33));
+    CHECK(R::Cadence::every_epoch().capped_strict(5, 50, 2) == R::Cadence::every_k_epochs(4));
+    CHECK(R::Cadence::every_epoch().capped_strict(3, 30, 5) == R::Cadence::every_epoch());
+
+    // A run that blows up in its first epoch keeps its readings from before the blow-up.
+    Recipe wild = blobs_recipe();
+    wild.optimizer.name = "sgd";
+    wild.optimizer.lr = 1e6;
+    R::TrainOptions w;
+    w.probe = R::ProbeOptions::none();
+    w.probe.curvature = R::Cadence::every_epoch();
+    w.probe.curvature_early_steps = true;
+    const auto blown = R::train(wild, 2, w);
+    REQUIRE((blown.outcome == "nan_loss" || blown.outcome == "diverged"));
+    const auto lambdas = series(blown, "curv/lambda_max");
+    REQUIRE(!lambdas.empty());
+    CHECK(steps_of(blown, "curv/lambda_max").front() == 0);
+    CHECK(std::isfinite(lambdas.front()));
+    CHECK(std::isfinite(series(blown, "curv/stability_ratio").front()));
+    // Indices stay unique even when the run stops right after an early reading.
+    auto idx = steps_of(blown, "curv/lambda_max");
+    CHECK(std::adjacent_find(idx.begin(), idx.end()) == idx.end());
+
+    // early_steps needs an epoch cadence.
+    R::TrainOptions bad;
+    bad.probe.curvature = R::Cadence::every_k_steps(3);
+    bad.probe.curvature_early_steps = true;
+    CHECK_THROWS_AS(R::train(r, 1, bad), dynfault::Error);
+  }
+
   TEST_CASE("Probes: a nan_loss run keeps the failing step's gradients and stays FINISHED") {
     Recipe r = blobs_recipe();
     r.optimizer.name = "sgd";
@@ -502,10 +540,10 @@ TEST_SUITE("runner") {
                              "  activations: off\n"
                              "  optimizer:\n"
                              "    every_k_steps: 10\n"
-                             "  curvature: every_epoch\n"
+                             "  curvature: {every_k_epochs: 2, early_steps: log, mode: train,"
+                             " method: power, k: 9}\n"
                              "  probe_batch: 64\n"
                              "  curvature_batch: 32\n"
-                             "  curvature_iterations: 7\n"
                              "  curvature_tol: 1e-2\n"
                              "  hutchinson_samples: 3\n"
                              "  seed: 9\n"
@@ -515,17 +553,38 @@ TEST_SUITE("runner") {
     CHECK(c.probes.weights == R::Cadence::every_k_epochs(3));
     CHECK(c.probes.activations.is_off());
     CHECK(c.probes.optimizer == R::Cadence::every_k_steps(10));
-    CHECK(c.probes.curvature == R::Cadence::every_epoch());
+    CHECK(c.probes.curvature == R::Cadence::every_k_epochs(2));
+    CHECK(c.probes.curvature_early_steps);
+    CHECK(c.probes.curvature_mode == R::ProbeOptions::CurvatureMode::kTrain);
+    CHECK(c.probes.curvature_method == R::ProbeOptions::CurvatureMethod::kPower);
     CHECK(c.probes.timing == R::ProbeOptions{}.timing);  // unset: default
     CHECK(c.probes.probe_batch == 64);
     CHECK(c.probes.curvature_batch == 32);
-    CHECK(c.probes.curvature_iterations == 7);
+    CHECK(c.probes.curvature_iterations == 9);
     CHECK(c.probes.curvature_tol == doctest::Approx(0.01));
     CHECK(c.probes.hutchinson_samples == 3);
     CHECK(c.probes.seed == 9);
     CHECK(c.probes.max_points == 0);
     CHECK(R::probe_options_of_campaign(text, "c.yaml") == c.probes);
     CHECK(R::parse_campaign(base, "c.yaml").probes == R::ProbeOptions{});
+    // The curvature mapping: no cadence key = every epoch; `cadence:` takes any spelling; the
+    // older top-level curvature_iterations sets k.
+    const auto curv = [&](const std::string& yaml) {
+      return R::parse_campaign(base + "probes:\n" + yaml, "c.yaml").probes;
+    };
+    CHECK(curv("  curvature: {mode: train}\n").curvature == R::Cadence::every_epoch());
+    CHECK(curv("  curvature: {mode: train}\n").curvature_method ==
+          R::ProbeOptions::CurvatureMethod::kLanczos);
+    CHECK(curv("  curvature: {cadence: {every_k_steps: 4}}\n").curvature ==
+          R::Cadence::every_k_steps(4));
+    CHECK(curv("  curvature: {every_k_steps: 3, early_steps: off}\n").curvature ==
+          R::Cadence::every_k_steps(3));
+    CHECK(curv("  curvature: every_epoch\n  curvature_iterations: 30\n").curvature_iterations ==
+          30);
+    CHECK(curv("  curvature: {k: 40}\n").to_json().find("\"curvature_iterations\":40") !=
+          std::string::npos);
+    CHECK(curv("  curvature: {max_points: 12}\n  max_points: 30\n").curvature_cap() == 12);
+    CHECK(curv("  max_points: 30\n").curvature_cap() == 30);
     CHECK(R::probe_options_of_campaign(base, "c.yaml") == R::ProbeOptions{});
 
     // Probes change no run id.
@@ -538,6 +597,7 @@ TEST_SUITE("runner") {
       std::string yaml;
       int line;
       std::string key;
+      std::string value = "";  // checked when given
     };
     for (const Bad& b : std::vector<Bad>{
              {"probes:\n  gradient: every_step\n", 4, "probes.gradient"},
@@ -551,7 +611,25 @@ TEST_SUITE("runner") {
              {"probes:\n  curvature_iterations: many\n", 4, "probes.curvature_iterations"},
              {"probes:\n  curvature_tol: -1\n", 4, "probes.curvature_tol"},
              {"probes:\n  hutchinson_samples: 1.5\n", 4, "probes.hutchinson_samples"},
-             {"probes: every_epoch\n", 3, "probes"}}) {
+             {"probes: every_epoch\n", 3, "probes"},
+             {"probes:\n  curvature: {method: arnoldi}\n", 4, "probes.curvature.method", "arnoldi"},
+             {"probes:\n  curvature: {mode: test}\n", 4, "probes.curvature.mode", "test"},
+             {"probes:\n  curvature: {k: 1}\n", 4, "probes.curvature.k", "1"},
+             {"probes:\n  curvature: {k: 2.5}\n", 4, "probes.curvature.k"},
+             {"probes:\n  curvature_iterations: 1\n", 4, "probes.curvature_iterations"},
+             {"probes:\n  curvature: {cadence: off, early_steps: log}\n", 4,
+              "probes.curvature.early_steps", "log"},
+             {"probes:\n  curvature: {every_k_steps: 5, early_steps: log}\n", 4,
+              "probes.curvature.early_steps"},
+             {"probes:\n  curvature: {early_steps: sometimes}\n", 4,
+              "probes.curvature.early_steps"},
+             {"probes:\n  curvature: {every_k_epochs: 2, cadence: every_epoch}\n", 4,
+              "probes.curvature.cadence"},
+             {"probes:\n  curvature: {every_k_epochs: 2, lanczos: true}\n", 4,
+              "probes.curvature.lanczos"},
+             {"probes:\n  curvature: {k: 10}\n  curvature_iterations: 10\n", 5,
+              "probes.curvature_iterations"},
+             {"probes:\n  curvature: {max_points: -2}\n", 4, "probes.curvature.max_points"}}) {
       CAPTURE(b.yaml);
       for (int which = 0; which < 2; ++which) {
         try {
@@ -564,6 +642,8 @@ TEST_SUITE("runner") {
           CHECK(e.file() == "c.yaml");
           CHECK(e.line() == b.line);
           CHECK(e.key() == b.key);
+          CHECK(std::string(e.what()).find("c.yaml:" + std::to_string(b.line)) == 0);
+          if (!b.value.empty()) CHECK(e.value() == b.value);
         }
       }
     }

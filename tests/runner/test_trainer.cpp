@@ -608,6 +608,21 @@ TEST_SUITE("runner") {
         R::Cadence::every_step();
     stepwise.curvature = R::Cadence::every_k_steps(5);
     cases.push_back({"mlp stepwise", blobs_recipe(), stepwise});
+    // Every curvature option: training mode (batch statistics, dropout masks drawn from the
+    // global generator and put back), early readings in the first epoch, Lanczos and power
+    // iteration, SGD with momentum and Adam.
+    R::ProbeOptions train_mode = R::ProbeOptions::all();
+    train_mode.curvature_mode = R::ProbeOptions::CurvatureMode::kTrain;
+    train_mode.curvature_early_steps = true;
+    cases.push_back({"mlp train mode", blobs_recipe(), train_mode});
+    cases.push_back({"cnn train mode", cnn, train_mode});
+    cases.push_back({"lstm train mode", lstm, train_mode});
+    R::ProbeOptions power = train_mode;
+    power.curvature_method = R::ProbeOptions::CurvatureMethod::kPower;
+    Recipe sgd = cnn;
+    sgd.optimizer.name = "sgd";
+    sgd.optimizer.momentum = 0.9;
+    cases.push_back({"cnn sgd power", sgd, power});
 
     for (const Case& c : cases) {
       CAPTURE(c.name);
@@ -624,16 +639,21 @@ TEST_SUITE("runner") {
       const auto b = R::train(c.recipe, 4, off);
       REQUIRE(a.outcome == "completed");
       REQUIRE(b.outcome == "completed");
-      for (const std::string key : {"grad/global_norm", "weight/std", "weight/update_ratio",
-                                    "opt/exp_avg_norm", "curv/lambda_max", "time/step_ms"}) {
+      const bool adam = c.recipe.optimizer.name == "adam";
+      for (const std::string key :
+           {"grad/global_norm", "weight/std", "weight/update_ratio",
+            adam ? "opt/exp_avg_norm" : "opt/momentum_norm", "curv/lambda_max", "curv/lambda_min",
+            "curv/stability_ratio", "time/step_ms"}) {
         CAPTURE(key);
         CHECK(has_key(a, key));
         CHECK_FALSE(has_key(b, key));
       }
-      CHECK(has_key(a, "act/std_mean") == (c.name != "lstm"));  // the LSTM has no act layers
+      CHECK(has_key(a, "act/std_mean") == (c.name.rfind("lstm", 0) != 0));  // none in the LSTM
       CHECK_FALSE(has_key(a, "probe/failures"));
       for (const auto& m : a.metrics)
-        if (m.key == "curv/lambda_max") CHECK(std::isfinite(m.value));
+        if (m.key == "curv/lambda_max" || m.key == "curv/lambda_min") CHECK(std::isfinite(m.value));
+      if (c.probes.curvature_early_steps)  // readings before updates 0, 1, 2, 4, ...
+        CHECK(series(a, "curv/lambda_max").size() > static_cast<size_t>(c.recipe.epochs) + 2);
       CHECK(bitwise_equal(series(a, "train/loss"), series(b, "train/loss")));
       CHECK(bitwise_equal(series(a, "epoch/val_loss"), series(b, "epoch/val_loss")));
       CHECK(bitwise_equal(series(a, "final/test_loss"), series(b, "final/test_loss")));
@@ -659,8 +679,10 @@ TEST_SUITE("runner") {
           "weight/nonfinite", "weight/max_abs", "weight/mean", "weight/std", "weight/update_ratio",
           "act/layers.1/mean", "act/layers.1/std", "act/layers.1/dead_frac", "act/dead_frac_max",
           "act/mean_abs_max", "act/std_mean", "opt/exp_avg_norm", "opt/exp_avg_sq_norm",
-          "opt/eff_step_mean", "curv/lambda_max", "curv/trace", "curv/lr_lambda",
-          "curv/iterations", "final/test_loss", "final/test_metric"}) {
+          "opt/eff_step_mean", "curv/lambda_max", "curv/lambda_min", "curv/trace",
+          "curv/residual", "curv/lr_lambda", "curv/stability_ratio", "curv/precond_sharpness",
+          "curv/iterations", "curv/hvps", "time/curvature_ms", "time/curvature_hvp_ms",
+          "final/test_loss", "final/test_metric"}) {
       CAPTURE(key);
       CHECK(has_key(result, key));
     }
