@@ -400,6 +400,7 @@ std::string demo_instability_ahead(db::Store& store, const std::string& campaign
                  .protocols({"random", "program"})
                  .horizons({"0.25", "0.5"})
                  .program_structure(false)
+                 .label_rule(false)  // on instability_ahead it says "stable": 0.5, known
                  .evaluation_id(""));
   print_ahead(report);
   std::cout << "(early diagnosis: "

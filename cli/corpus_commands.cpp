@@ -36,7 +36,8 @@ void print_extract(const features::ExtractReport& r) {
     if (r.bounded > 0)
       std::cout << " (" << r.bounded << " runs placed by bounds on their steps per epoch)";
     std::cout << "; instability_ahead:";
-    for (const auto& [cls, n] : r.ahead) std::cout << ' ' << (cls.empty() ? "(excluded)" : cls) << '=' << n;
+    for (const auto& [cls, n] : r.ahead)
+      std::cout << ' ' << (cls.empty() ? "(excluded)" : cls) << '=' << n;
     std::cout << '\n';
   }
   for (const auto& [set, shape] : r.tables)

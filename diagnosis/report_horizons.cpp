@@ -19,7 +19,8 @@ struct TaskHorizons {
   std::set<double> horizons;
   // diagnoser -> (feature set, rung) -> line
   std::map<std::string, std::map<std::pair<std::string, std::string>, Line>> lines;
-  std::vector<std::string> sets;  // in order of appearance
+  std::vector<std::string> sets;        // in order of appearance
+  std::vector<std::string> diagnosers;  // in order of appearance (the label rule last)
 };
 
 // The fraction a task name is at: 1 without a suffix, H for "@hH"; NaN for epoch or step
@@ -81,8 +82,8 @@ void horizon_chart(std::ostringstream& out, const TaskHorizons& t, const std::st
       out << "<polyline points=\"" << line << "\" fill=\"none\" stroke=\"" << col
           << "\" stroke-width=\"2\"" << (dashed ? " stroke-dasharray=\"5,4\"" : "") << "/>\n"
           << "<text x=\"" << px(w - right + 10) << "\" y=\"" << px(top + 14 + 16 * legend++)
-          << "\" font-size=\"12\" fill=\"" << col << "\">" << esc(t.sets[s]) << ", "
-          << esc(rung) << "</text>\n";
+          << "\" font-size=\"12\" fill=\"" << col << "\">" << esc(t.sets[s]) << ", " << esc(rung)
+          << "</text>\n";
     }
   out << "</svg>\n";
 }
@@ -104,6 +105,8 @@ void horizon_sections(std::ostringstream& out, const std::vector<db::EvaluationR
     t.lines[r.diagnoser][{r.feature_set, r.protocol}][x] = &r;
     if (std::find(t.sets.begin(), t.sets.end(), r.feature_set) == t.sets.end())
       t.sets.push_back(r.feature_set);
+    if (std::find(t.diagnosers.begin(), t.diagnosers.end(), r.diagnoser) == t.diagnosers.end())
+      t.diagnosers.push_back(r.diagnoser);
   }
   bool first = true;
   for (const auto& base : order) {
@@ -119,9 +122,13 @@ void horizon_sections(std::ostringstream& out, const std::vector<db::EvaluationR
       first = false;
     }
     out << "<h3>Task " << esc(base) << " against the horizon</h3>\n";
-    for (const auto& [diagnoser, lines] : t.lines) {
-      (void)lines;
-      out << "<p class=\"note\">Diagnoser <b>" << esc(diagnoser) << "</b></p>\n";
+    std::vector<std::string> diagnosers = t.diagnosers;
+    std::stable_partition(diagnosers.begin(), diagnosers.end(),
+                          [](const std::string& d) { return d != kLabelRule; });
+    for (const auto& diagnoser : diagnosers) {
+      out << "<p class=\"note\">"
+          << (diagnoser == kLabelRule ? "The label rule on the prefix" : "Diagnoser") << " <b>"
+          << esc(diagnoser) << "</b></p>\n";
       horizon_chart(out, t, diagnoser, {"program", "random"});
     }
   }

@@ -93,8 +93,7 @@ Horizon Horizon::parse(const std::string& text) {
                 "': expected a fraction of planned epochs in (0, 1] (0.25), e<epochs> (e3) or "
                 "s<steps> (s100)");
   if (unit == 'h') return fraction(v);
-  if (v != std::floor(v))
-    throw Error("horizon '" + text + "': epochs and steps are whole numbers");
+  if (v != std::floor(v)) throw Error("horizon '" + text + "': epochs and steps are whole numbers");
   return unit == 'e' ? epochs(static_cast<int64_t>(v)) : steps(static_cast<int64_t>(v));
 }
 

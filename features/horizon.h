@@ -65,9 +65,9 @@ std::string at_horizon(const std::string& name, const Horizon& horizon);
 
 /// Which families of a campaign count steps (`probes:` in its stored config; db/trace.h).
 struct ProbeIndexing {
-  bool gradients = false, weights = false, activations = false, optimizer = false,
-       timing = false, curvature = false;  ///< true: indexed by global step
-  bool curvature_updates = false;          ///< `early_steps: log`: curvature by updates applied
+  bool gradients = false, weights = false, activations = false, optimizer = false, timing = false,
+       curvature = false;          ///< true: indexed by global step
+  bool curvature_updates = false;  ///< `early_steps: log`: curvature by updates applied
 
   /// From a campaign's config text (YAML; `probes:` read leniently, as the runner validated it
   /// when the campaign was planned). Throws dynfault::Error naming `name` for YAML it cannot

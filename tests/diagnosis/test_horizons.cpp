@@ -29,8 +29,8 @@ db::Store horizon_corpus() {
       const bool dies = r == 1;
       db::Trace t = base_trace("r" + std::to_string(r));
       t.program = "prog" + std::to_string(p);
-      t.recipe_json = R"({"data":{"name":"ds)" + std::to_string(p / 2) +
-                      R"("},"batch_size":8,"epochs":8})";
+      t.recipe_json =
+          R"({"data":{"name":"ds)" + std::to_string(p / 2) + R"("},"batch_size":8,"epochs":8})";
       if (!clean) {
         t.fault_ids = lr ? "lr_scale" : "loss_change";
         t.faults_json = lr ? R"([{"mutator":"lr_scale","category":"learning_rate"}])"

@@ -146,7 +146,8 @@ TEST_CASE("horizon: the campaign's probes say which families count steps") {
   CHECK_FALSE(ix.activations);
   CHECK_FALSE(ix.curvature);
   CHECK(ix.curvature_updates);
-  const auto plain = ProbeIndexing::from_config("name: y\nprobes:\n  curvature: every_epoch\n", "y");
+  const auto plain =
+      ProbeIndexing::from_config("name: y\nprobes:\n  curvature: every_epoch\n", "y");
   CHECK_FALSE(plain.curvature_updates);
   CHECK_FALSE(ProbeIndexing::from_config("", "none").gradients);
 }
@@ -299,11 +300,11 @@ TEST_CASE("horizon in a store: tables per horizon, runs alive at the cut, labels
   const std::vector<std::string> sets = {"curves", "deepfd", "curvature"};
   features::extract_features(store, features::ExtractOptions().feature_sets(sets));
   const auto before = store.features("curves");
-  const auto report = features::extract_features(
-      store, features::ExtractOptions()
-                 .feature_sets(sets)
-                 .horizon(Horizon::parse("0.25"))
-                 .thresholds_path(kSource + "/configs/thresholds.yaml"));
+  const auto report =
+      features::extract_features(store, features::ExtractOptions()
+                                            .feature_sets(sets)
+                                            .horizon(Horizon::parse("0.25"))
+                                            .thresholds_path(kSource + "/configs/thresholds.yaml"));
   CHECK(report.traces == 3);
   CHECK(report.alive == 2);  // the run that died at step 3 ended before the cut at step 8
   CHECK(report.bounded == 0);
@@ -331,19 +332,18 @@ TEST_CASE("horizon in a store: tables per horizon, runs alive at the cut, labels
   CHECK(store.labels("instability_ahead@s1000").empty());
 
   // The rule applied to the prefix (evaluate's label_rule row) sees no symptom yet.
-  const auto rule = features::compute_labels(
-      store, features::LabelOptions()
-                 .taxonomies_path(kSource + "/configs/taxonomies.yaml")
-                 .thresholds_path(kSource + "/configs/thresholds.yaml")
-                 .tasks({"instability", "instability_ahead"})
-                 .horizon(Horizon::parse("0.25")));
+  const auto rule =
+      features::compute_labels(store, features::LabelOptions()
+                                          .taxonomies_path(kSource + "/configs/taxonomies.yaml")
+                                          .thresholds_path(kSource + "/configs/thresholds.yaml")
+                                          .tasks({"instability", "instability_ahead"})
+                                          .horizon(Horizon::parse("0.25")));
   CHECK(rule.counts.traces == 2);
   CHECK(rule.counts.by_task.at("instability_ahead").at("stable") == 2);
-  CHECK_THROWS_AS(features::derive_labels(store, features::LabelOptions()
-                                                     .taxonomies_path(kSource +
-                                                                      "/configs/taxonomies.yaml")
-                                                     .thresholds_path(kSource +
-                                                                      "/configs/thresholds.yaml")
-                                                     .horizon(Horizon::parse("0.5"))),
-                  Error);
+  CHECK_THROWS_AS(
+      features::derive_labels(store, features::LabelOptions()
+                                         .taxonomies_path(kSource + "/configs/taxonomies.yaml")
+                                         .thresholds_path(kSource + "/configs/thresholds.yaml")
+                                         .horizon(Horizon::parse("0.5"))),
+      Error);
 }
