@@ -123,7 +123,11 @@ db::RunResult make_run(const std::string& run_uuid, int program, const Fault* fa
     r.metrics.push_back(db::MetricPoint{key, step, v, 0});
   };
   double l = scale * (loss ? 1 + s : 1.0);
+  int last = epochs - 1;
   for (int e = 0; e < epochs; ++e) {
+    // A run whose loss turns non-finite stops at that step, as the runner stops it (nan_loss):
+    // its partial epoch is recorded, then nothing more (what a horizon cut must place in time).
+    const bool dies = blows_up && e == epochs / 2;
     const double progress = static_cast<double>(e + 1) / epochs;
     const double osc = lr ? 0.3 * s * std::sin(3.0 * e) : 0.0;
     const double speed = opt ? 0.5 - 0.3 * s : 0.5;
@@ -141,7 +145,7 @@ db::RunResult make_run(const std::string& run_uuid, int program, const Fault* fa
     add("epoch/val_metric", e, a - 0.03 - (loss ? 0.12 * s : 0) - 0.02 * std::fabs(rng.normal()));
     add("epoch/lr", e, lr0 * (lr ? std::pow(10.0, 2 * s) : 1.0));
     add("train/loss", 2 * e, l * 1.05);
-    add("train/loss", 2 * e + 1, l * 0.97);
+    if (!dies) add("train/loss", 2 * e + 1, l * 0.97);
     double global = 0, g_first = 0, g_last = 0;
     // Share of exactly-zero gradient entries: dead units under a dying activation fault.
     const double zero_frac =
@@ -204,9 +208,13 @@ db::RunResult make_run(const std::string& run_uuid, int program, const Fault* fa
     add("curv/lambda_max", e, lambda);
     add("curv/trace", e, lambda * (5 + program % 3));
     add("curv/lr_lambda", e, lambda * lr0 * (lr ? std::pow(10.0, 2 * s) : 1.0));
+    if (dies) {
+      last = e;
+      break;
+    }
   }
   const double final_acc = blows_up ? NAN : acc_cap - 0.02 + 0.015 * rng.normal();
-  add("final/test_metric", epochs - 1, final_acc);
+  add("final/test_metric", last, final_acc);
   r.outcome = blows_up ? "nan_loss" : "completed";
   n_points += static_cast<int64_t>(r.metrics.size());
   return r;
@@ -301,7 +309,7 @@ int main(int argc, char** argv) try {
   std::string db_path, report_path, diagnosers,
       sets = "deepfd,curves,default,curvature,optimizer,activation",
       tasks = "fault_type/default4,instability,mismatch,detection,effective",
-      protocols = "random,program";
+      protocols = "random,program", horizons = "1";
   int threads = 2, heldout_folds = 0, learner_seeds = 1, bins = 255;
   int64_t bootstrap = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -328,6 +336,8 @@ int main(int argc, char** argv) try {
       learner_seeds = std::stoi(value);
     else if (flag == "--bins")
       bins = std::stoi(value);
+    else if (flag == "--horizons")
+      horizons = value;
     else
       throw Error("unknown flag '" + flag + "'");
   }
@@ -357,6 +367,31 @@ int main(int argc, char** argv) try {
                                           .threads(threads));
     std::printf("features:          %7.1f s\n", seconds_since(t0));
   }
+  // Features at every horizon short of the whole run (the whole run's tables are the ones above,
+  // or the database's own): timed together, as `dynfault features --horizon H` would run them.
+  if (horizons != "1") {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const auto& h : split(horizons)) {
+      const features::Horizon horizon = features::Horizon::parse(h);
+      if (horizon.is_full()) continue;
+      const auto t1 = std::chrono::steady_clock::now();
+      const auto r = features::extract_features(
+          store, features::ExtractOptions()
+                     .feature_sets({"deepfd", "curves", "default", "curvature", "optimizer",
+                                    "activation", "config"})
+                     .horizon(horizon)
+                     .thresholds_path(src + "/configs/thresholds.yaml")
+                     .threads(threads));
+      std::printf("features at %-6s %7.1f s (%lld of %lld traces still training", h.c_str(),
+                  seconds_since(t1), static_cast<long long>(r.alive),
+                  static_cast<long long>(r.traces));
+      for (const auto& [cls, n] : r.ahead)
+        std::printf(", %s %lld", cls.empty() ? "(excluded)" : cls.c_str(),
+                    static_cast<long long>(n));
+      std::printf(")\n");
+    }
+    std::printf("features, horizons %s: %.1f s wall\n", horizons.c_str(), seconds_since(t0));
+  }
   std::vector<std::string> ds = split(diagnosers);
   if (ds.empty()) ds = diagnosis::diagnoser_names();
   const auto options = diagnosis::EvaluateOptions()
@@ -364,6 +399,7 @@ int main(int argc, char** argv) try {
                            .feature_sets(split(sets))
                            .diagnosers(ds)
                            .protocols(split(protocols))
+                           .horizons(split(horizons))
                            .heldout_folds(heldout_folds)
                            .bootstrap(bootstrap)
                            .learner_seeds(learner_seeds)

@@ -94,7 +94,7 @@ runner::ExecuteSummary run_campaign(const RunOptions& o);
 
 /// The evaluation flags shared by `evaluate` and `demo`, defaulting to EvaluateOptions' defaults.
 struct EvalFlags {
-  std::string tasks, sets, diagnosers, protocols, resample_by;
+  std::string tasks, sets, diagnosers, protocols, resample_by, horizons;
   int folds = 5, heldout_folds = 0, threads = 2, learner_seeds = 1, bins = 255;
   int64_t bootstrap = 1000;
   uint64_t seed = 0;

@@ -34,6 +34,15 @@ void print_labels(const features::LabelCounts& c) {
 
 void print_extract(const features::ExtractReport& r) {
   std::cout << "extracted features of " << r.traces << " finished runs\n";
+  if (!r.ahead.empty()) {
+    std::cout << "  " << r.alive << " still training at the cut";
+    if (r.bounded > 0)
+      std::cout << " (" << r.bounded << " runs placed by bounds on their steps per epoch)";
+    std::cout << "; instability_ahead:";
+    for (const auto& [cls, n] : r.ahead)
+      std::cout << ' ' << (cls.empty() ? "(excluded)" : cls) << '=' << n;
+    std::cout << '\n';
+  }
   for (const auto& [set, shape] : r.tables)
     std::cout << "  " << std::left << std::setw(22) << set << shape.first << " rows x "
               << shape.second << " features\n";
@@ -67,14 +76,33 @@ int cmd_features(const Args& args) {
   std::string sets;
   for (const auto& s : o.feature_sets()) sets += (sets.empty() ? "" : ",") + s;
   int threads = 2;
+  std::string horizon;
+  int64_t horizon_epochs = 0, horizon_steps = 0;
   auto d = db_option(dbp);
   d.add_options()("sets", po::value(&sets)->default_value(sets),
                   "comma-separated feature sets (a+b = union)")(
       "campaign", po::value(&campaign), "only this campaign")(
+      "horizon", po::value(&horizon),
+      "cut every trace at this fraction of its planned epochs, in (0, 1]; stored as <set>@h<H>")(
+      "horizon-epochs", po::value(&horizon_epochs), "cut after N epochs (<set>@e<N>)")(
+      "horizon-steps", po::value(&horizon_steps), "cut after N optimizer steps (<set>@s<N>)")(
       "threads", po::value(&threads)->default_value(threads), "OpenMP threads");
-  auto p = parse("features", args, d, "features [--db PATH] [--sets deepfd,curves]");
-  (void)p;
+  auto p = parse("features", args, d,
+                 "features [--db PATH] [--sets deepfd,curves] [--horizon H | --horizon-epochs N "
+                 "| --horizon-steps N]");
+  const int given = (p.vm.count("horizon") ? 1 : 0) + (p.vm.count("horizon-epochs") ? 1 : 0) +
+                    (p.vm.count("horizon-steps") ? 1 : 0);
+  if (given > 1)
+    throw UsageError("features: give one of --horizon, --horizon-epochs, --horizon-steps");
+  try {
+    if (p.vm.count("horizon")) o.horizon(features::Horizon::parse(horizon));
+    if (p.vm.count("horizon-epochs")) o.horizon(features::Horizon::epochs(horizon_epochs));
+    if (p.vm.count("horizon-steps")) o.horizon(features::Horizon::steps(horizon_steps));
+  } catch (const Error& e) {
+    throw UsageError(std::string("features: ") + e.what());
+  }
   o.campaign(campaign).feature_sets(split_list(sets)).threads(threads);
+  o.thresholds_path(config_dir() + "/thresholds.yaml");
   db::Store store = open_existing(dbp);
   print_extract(features::extract_features(store, o));
   return 0;
@@ -91,6 +119,7 @@ EvalFlags::EvalFlags() {
   sets = join(o.feature_sets());
   diagnosers = join(o.diagnosers());
   protocols = join(o.protocols());
+  horizons = join(o.horizons());
   resample_by = o.resample_by();
   folds = o.within_folds();
   heldout_folds = o.heldout_folds();
@@ -109,6 +138,9 @@ po::options_description EvalFlags::describe() {
       "comma-separated diagnosers")(
       "protocols", po::value(&protocols)->default_value(protocols),
       "rungs of the protocol ladder, in order: random, config, value, fault, program, dataset")(
+      "horizons", po::value(&horizons)->default_value(horizons),
+      "fractions of planned epochs to diagnose at (0.1,0.25,0.5,1; e<N>, s<N>), each on the "
+      "tables of 'dynfault features --horizon'")(
       "folds", po::value(&folds)->default_value(folds), "k of the random and config rungs")(
       "heldout-folds", po::value(&heldout_folds)->default_value(heldout_folds),
       "value, fault, program, dataset rungs: 0 = leave one group out, else group k-fold")(
@@ -136,6 +168,7 @@ diagnosis::EvaluateOptions EvalFlags::options(const std::string& campaign) const
       .feature_sets(split_list(sets))
       .diagnosers(split_list(diagnosers))
       .protocols(split_list(protocols))
+      .horizons(split_list(horizons))
       .within_folds(folds)
       .heldout_folds(heldout_folds)
       .bootstrap(bootstrap)

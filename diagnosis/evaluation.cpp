@@ -11,6 +11,7 @@
 #include "diagnosis/evaluation_rows.h"
 #include "diagnosis/fit_jobs.h"
 #include "features/feature_set.h"
+#include "features/horizon.h"
 #include "features/label_inputs.h"
 #include "features/labels.h"
 
@@ -40,8 +41,25 @@ std::string fresh_evaluation_id(const EvaluateOptions& o) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   const std::string key = std::to_string(ns) + "|" + o.campaign() + "|" + join(o.tasks(), ",") +
                           "|" + join(o.feature_sets(), ",") + "|" + join(o.diagnosers(), ",") +
-                          "|" + join(o.protocols(), ",") + "|" + std::to_string(o.seed());
+                          "|" + join(o.protocols(), ",") + "|" + join(o.horizons(), ",") + "|" +
+                          std::to_string(o.seed());
   return std::string("ev-") + stamp + "-" + hash128_hex(key).substr(0, 8);
+}
+
+features::Horizon parse_horizon(const std::string& text) {
+  try {
+    return features::Horizon::parse(text);
+  } catch (const Error& e) {
+    throw Error(std::string("evaluate(): ") + e.what());
+  }
+}
+
+// "a+b" at a horizon: each part's table there ("a@h0.25+b@h0.25").
+std::string spec_at(const std::string& spec, const features::Horizon& h) {
+  std::string out;
+  for (const auto& part : features::split_feature_set_spec(spec))
+    out += (out.empty() ? "" : "+") + features::at_horizon(part, h);
+  return out;
 }
 
 }  // namespace
@@ -89,6 +107,13 @@ void check_options(const EvaluateOptions& o) {
                    "evaluate(): unknown diagnoser '", d, "' (known: ", join(known, ", "), ")");
   DYNFAULT_CHECK(std::find(known.begin(), known.end(), kLabelRule) == known.end(),
                  "evaluate(): a diagnoser may not be called '", kLabelRule, "'");
+  DYNFAULT_CHECK(!o.horizons().empty(), "evaluate(): no horizon given");
+  std::set<std::string> suffixes;
+  for (const auto& h : o.horizons()) {
+    const features::Horizon horizon = parse_horizon(h);
+    DYNFAULT_CHECK(suffixes.insert(horizon.suffix()).second, "evaluate(): horizon '", h,
+                   "' is given twice");
+  }
   DYNFAULT_CHECK(o.top_features() >= 0, "evaluate(): top_features must be >= 0, got ",
                  o.top_features());
 }
@@ -103,7 +128,7 @@ struct Inputs {
   std::vector<Cell> cells;
 };
 
-Inputs load_inputs(db::Store& store, const EvaluateOptions& o) {
+Inputs load_inputs(db::Store& store, const EvaluateOptions& o, const features::Horizon& h) {
   Inputs in;
   db::RunFilter filter;
   filter.campaign = o.campaign();
@@ -127,7 +152,8 @@ Inputs load_inputs(db::Store& store, const EvaluateOptions& o) {
   }
   const std::vector<std::string> stored = store.feature_sets();
   for (const auto& spec : specs) {
-    in.loaded.tables.push_back(load_feature_table(store, spec, stored));
+    in.loaded.tables.push_back(load_feature_table(store, spec_at(spec, h), stored));
+    in.loaded.tables.back().feature_set = spec;
     in.loaded.row_of.emplace_back();
     const auto& table = in.loaded.tables.back();
     for (size_t i = 0; i < table.run_uuids.size(); ++i)
@@ -158,12 +184,27 @@ struct PreparedTask {
 
 // The task's labelled runs present in every table (so that every feature set and diagnoser
 // shares one set of folds); counts the others. Throws for a task without 2 classes.
-void select_runs(db::Store& store, const Inputs& in, const std::string& task, PreparedTask& p) {
+void select_runs(db::Store& store, const Inputs& in, const std::string& task,
+                 const features::Horizon& h, PreparedTask& p) {
   TaskReport& tr = p.report;
   std::vector<std::pair<std::string, std::string>> runs;  // (run_uuid, label)
-  const std::vector<db::LabelRow> labels = store.labels(task);
-  DYNFAULT_CHECK(!labels.empty(), "evaluate(): no labels stored for task '", task,
-                 "' (run 'dynfault labels' first)");
+  std::vector<db::LabelRow> labels;
+  if (task != features::kTaskInstabilityAhead) {
+    labels = store.labels(task);
+    DYNFAULT_CHECK(!labels.empty(), "evaluate(): no labels stored for task '", task,
+                   "' (run 'dynfault labels' first)");
+  } else if (h.is_full()) {
+    // Nothing is ahead at the end of the run: the triage read as stable / unstable.
+    labels = store.labels(features::kTaskInstability);
+    DYNFAULT_CHECK(!labels.empty(), "evaluate(): no labels stored for task 'instability' ",
+                   "(instability_ahead at H = 1 reads them; run 'dynfault labels' first)");
+    for (auto& l : labels) l.label = features::unstable_or_stable(l.label);
+  } else {
+    labels = store.labels(features::at_horizon(task, h));
+    DYNFAULT_CHECK(!labels.empty(), "evaluate(): no labels stored for task '",
+                   features::at_horizon(task, h), "' (run 'dynfault features --horizon ",
+                   h.suffix(), "' first)");
+  }
   for (const auto& l : labels) {
     if (!in.spec_of.count(l.run_uuid)) continue;  // another campaign, or no longer FINISHED
     if (l.label.empty()) {
@@ -190,19 +231,19 @@ void select_runs(db::Store& store, const Inputs& in, const std::string& task, Pr
   for (const auto& kv : tr.class_counts) tr.classes.push_back(kv.first);
   tr.n_traces = static_cast<int64_t>(p.y.size());
   tr.n_programs = static_cast<int64_t>(programs.size());
-  DYNFAULT_CHECK(tr.classes.size() >= 2, "evaluate(): task '", task,
+  DYNFAULT_CHECK(tr.classes.size() >= 2, "evaluate(): task '", tr.task,
                  "' needs at least 2 classes, found ", tr.classes.size(),
                  tr.classes.empty() ? std::string() : " (" + join(tr.classes, ", ") + ")",
                  " among ", tr.n_traces, " labelled traces with features");
 }
 
 PreparedTask prepare_task(db::Store& store, const Inputs& in, const std::string& task,
-                          const EvaluateOptions& o) {
+                          const features::Horizon& h, const EvaluateOptions& o) {
   PreparedTask p;
   TaskReport& tr = p.report;
-  tr.task = task;
+  tr.task = features::at_horizon(task, h);
   tr.label_inputs = features::label_input_names(features::task_label_inputs(task));
-  select_runs(store, in, task, p);
+  select_runs(store, in, task, h, p);
   const RungOptions ro{o.within_folds(), o.heldout_folds(), o.seed()};
   for (const auto& name : o.protocols()) {
     const Rung& r = rung(name);
@@ -210,7 +251,7 @@ PreparedTask prepare_task(db::Store& store, const Inputs& in, const std::string&
     try {
       folds = rung_folds(r, p.y, p.groups, ro);
     } catch (const Error& e) {
-      throw Error("evaluate(): task '" + task + "': " + e.what());
+      throw Error("evaluate(): task '" + tr.task + "': " + e.what());
     }
     // No group of the rung on both sides of a fold: the rung's whole point.
     if (!r.grouping.empty()) DYNFAULT_ASSERT(groups_disjoint(folds, p.groups.by(r.grouping)));
@@ -302,12 +343,13 @@ std::vector<PairedComparison> compare_sets(const std::vector<EvaluationResult>& 
 // The label rule's prediction of every trace of every task, from the configs of the options
 // (tasks the label code does not know get none).
 std::map<std::string, std::unordered_map<std::string, std::string>> rule_predictions(
-    db::Store& store, const EvaluateOptions& o) {
+    db::Store& store, const EvaluateOptions& o, const features::Horizon& h) {
   std::map<std::string, std::unordered_map<std::string, std::string>> out;
   if (!o.label_rule()) return out;
   const features::Taxonomies taxonomies = features::load_taxonomies(o.taxonomies_path());
   std::vector<std::string> known = {features::kTaskDetection, features::kTaskInstability,
-                                    features::kTaskMismatch, features::kTaskEffective};
+                                    features::kTaskMismatch, features::kTaskEffective,
+                                    features::kTaskInstabilityAhead};
   for (const auto& t : taxonomies.list) known.push_back(features::fault_type_task(t.name));
   std::vector<std::string> tasks;
   for (const auto& t : o.tasks())
@@ -318,9 +360,12 @@ std::map<std::string, std::unordered_map<std::string, std::string>> rule_predict
                                           .campaign(o.campaign())
                                           .taxonomies_path(o.taxonomies_path())
                                           .thresholds_path(o.thresholds_path())
-                                          .tasks(tasks));
+                                          .tasks(tasks)
+                                          .horizon(h));
   for (const auto& [task, rows] : labels.rows)
-    for (const auto& r : rows) out[task][r.run_uuid] = r.label.empty() ? kNotApplicable : r.label;
+    for (const auto& r : rows)
+      out[features::at_horizon(task, h)][r.run_uuid] =
+          r.label.empty() ? kNotApplicable : r.label;
   return out;
 }
 
@@ -452,10 +497,17 @@ db::FeatureTable load_feature_table(db::Store& store, const std::string& spec,
   };
   if (has(spec)) return store.features(spec);
   const auto parts = features::split_feature_set_spec(spec);
-  for (const auto& p : parts)
-    DYNFAULT_CHECK(has(p), "feature set '", p, "' has not been extracted (stored: ",
-                   stored.empty() ? std::string("none") : join(stored, ", "),
-                   "); run 'dynfault features --sets ", p, "' first");
+  for (const auto& p : parts) {
+    if (has(p)) continue;
+    const size_t at = p.find('@');  // a set at a horizon: deepfd@h0.25
+    const std::string how =
+        at == std::string::npos
+            ? "dynfault features --sets " + p
+            : "dynfault features --sets " + p.substr(0, at) + " --horizon " + p.substr(at + 1);
+    throw Error("feature set '" + p + "' has not been extracted (stored: " +
+                (stored.empty() ? std::string("none") : join(stored, ", ")) + "); run '" + how +
+                "' first");
+  }
   DYNFAULT_ASSERT(parts.size() > 1);
   std::vector<db::FeatureTable> tables;
   for (const auto& p : parts) tables.push_back(store.features(p));
@@ -504,19 +556,33 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
       options.evaluation_id().empty() ? fresh_evaluation_id(options) : options.evaluation_id();
   auto t0 = std::chrono::steady_clock::now();
 
-  // Everything is read and checked before the first fit and the first write.
-  const Inputs in = load_inputs(store, options);
+  // Everything is read and checked before the first fit and the first write: every horizon's
+  // tables, labels and folds.
+  std::vector<Inputs> inputs;  // per horizon
   std::vector<PreparedTask> tasks;
-  for (const auto& task : options.tasks()) tasks.push_back(prepare_task(store, in, task, options));
-  const auto rules = rule_predictions(store, options);
+  std::vector<size_t> horizon_of;  // per task, its index in inputs
+  std::map<std::string, std::unordered_map<std::string, std::string>> rules;
+  for (const auto& text : options.horizons()) {
+    const features::Horizon h = parse_horizon(text);
+    inputs.push_back(load_inputs(store, options, h));
+    for (const auto& task : options.tasks()) {
+      tasks.push_back(prepare_task(store, inputs.back(), task, h, options));
+      horizon_of.push_back(inputs.size() - 1);
+    }
+    auto more = rule_predictions(store, options, h);
+    rules.insert(std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  }
+  const Inputs& in = inputs.front();
   double stage_fits = 0;
   report.stage_seconds.emplace_back("load", wall_since(t0));
 
   t0 = std::chrono::steady_clock::now();
   std::vector<db::EvaluationRow> rows;
-  for (auto& p : tasks) {
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    PreparedTask& p = tasks[t];
     const auto rule = rules.find(p.report.task);
-    evaluate_task(p, in, rule == rules.end() ? nullptr : &rule->second, options, stage_fits);
+    evaluate_task(p, inputs[horizon_of[t]], rule == rules.end() ? nullptr : &rule->second,
+                  options, stage_fits);
     const auto more = task_rows(report.evaluation_id, p.report, options);
     rows.insert(rows.end(), more.begin(), more.end());
     report.tasks.push_back(p.report);

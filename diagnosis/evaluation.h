@@ -57,6 +57,12 @@ struct EvaluateOptions {
   /// Rungs of the ladder, in the order losses are taken (ladder.h): random, config, value,
   /// fault, program, dataset.
   DYNFAULT_ARG(std::vector<std::string>, protocols) = std::vector<std::string>{"random", "program"};
+  /// Horizons (features/horizon.h: "0.25", "e3", "s100"; "1" = the whole run): every task is
+  /// evaluated at each, as `<task>@<suffix>`, on the feature tables stored there (`dynfault
+  /// features --horizon`), i.e. on the runs still training at the cut, with labels from the
+  /// whole run (instability_ahead: the labels stored with the tables). The `label_rule` row
+  /// applies each rule to the cut traces. Program structure uses the first horizon.
+  DYNFAULT_ARG(std::vector<std::string>, horizons) = std::vector<std::string>{"1"};
   DYNFAULT_ARG(int, within_folds) = 5;      ///< k of the random and config rungs
   DYNFAULT_ARG(int, heldout_folds) = 0;     ///< fault, program, dataset: 0 = leave one group out
   DYNFAULT_ARG(int64_t, bootstrap) = 1000;  ///< group resamples; 0 = no intervals

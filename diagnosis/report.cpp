@@ -309,6 +309,9 @@ std::string render_report_html(db::Store& store, const ReportOptions& o) {
          "equivalence margin fixed before the evaluation. Intervals: percentile intervals of a "
          "bootstrap that resamples programs (or data sets). label_rule = the task's rule applied "
          "to each trace, the ceiling.</p>\n";
+  html::horizon_sections(out, rows);
+  if (!o.horizon_evaluation_id().empty() && o.horizon_evaluation_id() != evaluation_id)
+    html::horizon_sections(out, store.evaluation(o.horizon_evaluation_id()));
   html::task_sections(out, rows);
   loss_curves(out, store, o);
   program_structure(out, rows);

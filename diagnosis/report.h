@@ -25,10 +25,15 @@ struct ReportOptions {
   DYNFAULT_ARG(std::string, curve_task) = "fault_type/default4";
   /// Traces read per class for the loss curves (the first ones by run id: deterministic).
   DYNFAULT_ARG(int64_t, curve_runs_per_class) = 200;
+  /// Another evaluation whose horizon charts are drawn too (the demo's instability-ahead one);
+  /// "" = only the report's own evaluation's.
+  DYNFAULT_ARG(std::string, horizon_evaluation_id) = "";
 };
 
 /// Renders the report. Sections: header (database, tool and LibTorch versions, campaigns, run
-/// and label counts, evaluation id); per task what each rung holds out and which label inputs
+/// and label counts, evaluation id); for tasks evaluated at horizons, balanced accuracy against
+/// the fraction of training observed (one line per feature set, program rung solid, random rung
+/// dashed, interval bands); per task what each rung holds out and which label inputs
 /// were dropped, a table diagnoser x feature set x rung (balanced accuracy with intervals), the
 /// ladder chart per feature set (one line per diagnoser, interval bands, the label rule dashed),
 /// the losses between rungs with verdicts and bars for the first-to-last loss, per-class recall

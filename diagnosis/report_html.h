@@ -25,5 +25,8 @@ const char* colour(size_t i);
 /// the best diagnoser on the top rung and the paired comparisons. Rows of evaluations written
 /// before the ladder (protocols within, heldout, gap, paired) read as rungs random and program.
 void task_sections(std::ostringstream& out, const std::vector<db::EvaluationRow>& rows);
+/// For every task evaluated at two or more horizons (`<task>@h<H>` and `<task>`, H = 1): the
+/// horizon charts (report_horizons.cpp); nothing otherwise.
+void horizon_sections(std::ostringstream& out, const std::vector<db::EvaluationRow>& rows);
 
 }  // namespace dynfault::diagnosis::html

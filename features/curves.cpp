@@ -8,7 +8,8 @@
 //   step_loss_nonfinite_share share of non-finite train/loss step values
 //   step_loss_cv_last_third   std / |mean| (ddof = 1) of finite step losses in the last third
 //   outcome_*                 one-hot run outcome: completed, nan_loss, diverged, other
-//                             (exception, timeout, crashed); NaN when the outcome is unknown.
+//                             (exception, timeout, crashed); NaN when the outcome is unknown;
+//                             all 0 for a run still training at a horizon's cut.
 //                             These restate the outcome column: useful for fault typing,
 //                             trivially predictive for instability.
 // Label inputs (label_inputs.h; dropped by the evaluation for the tasks whose rule reads them):
@@ -26,6 +27,7 @@
 #include <limits>
 #include <map>
 
+#include "features/horizon.h"
 #include "features/stats.h"
 #include "features/trace_util.h"
 
@@ -148,10 +150,12 @@ std::vector<double> curves_features(const db::Trace& trace) {
     return out;
   }
   const bool completed = o == "completed", nan_loss = o == "nan_loss", diverged = o == "diverged";
+  // Still training at a horizon's cut (horizon.h): it has no outcome yet, all four are 0.
+  const bool running = o == kOutcomeRunning;
   out.push_back(completed ? 1 : 0);
   out.push_back(nan_loss ? 1 : 0);
   out.push_back(diverged ? 1 : 0);
-  out.push_back(!completed && !nan_loss && !diverged ? 1 : 0);
+  out.push_back(!completed && !nan_loss && !diverged && !running ? 1 : 0);
   return out;
 }
 

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
+#include "db/database.h"
 #include "db/store.h"
+#include "features/labels.h"
 #include "features/trace_util.h"
 
 namespace dynfault::features {
@@ -235,6 +238,54 @@ void register_feature_set(FeatureSet set) {
   feature_set_registry().add(name, [set = std::move(set)] { return set; });
 }
 
+namespace {
+
+// Keeps other campaigns' rows of a set's stored table when its columns are unchanged
+// (write_features replaces a whole set; a changed definition invalidates them).
+void keep_other_campaigns(db::Store& store, const std::string& campaign,
+                          const std::vector<std::string>& stored, db::FeatureTable& table) {
+  if (campaign.empty() ||
+      std::find(stored.begin(), stored.end(), table.feature_set) == stored.end())
+    return;
+  db::RunFilter filter;
+  filter.campaign = campaign;
+  std::unordered_set<std::string> campaign_runs;
+  for (const auto& r : store.runs(filter)) campaign_runs.insert(r.spec.run_uuid);
+  db::FeatureTable old = store.features(table.feature_set);
+  if (old.names != table.names) return;
+  for (size_t i = 0; i < old.run_uuids.size(); ++i)
+    if (!campaign_runs.count(old.run_uuids[i])) {
+      table.run_uuids.push_back(old.run_uuids[i]);
+      table.rows.push_back(std::move(old.rows[i]));
+    }
+}
+
+// One trace's rows of every set, at the horizon (nothing when the run ended by the cut), and
+// its instability_ahead label there.
+struct TraceRows {
+  bool alive = false;
+  std::vector<std::vector<double>> rows;
+  Label ahead;
+};
+
+TraceRows trace_rows(const db::Trace& trace, const std::vector<FeatureSet>& sets,
+                     const ExtractOptions& o, const HorizonCutter* cutter,
+                     const InstabilityThresholds& thresholds) {
+  TraceRows out;
+  std::optional<db::Trace> cut;
+  if (cutter) {
+    cut = cutter->cut(trace, o.horizon());
+    if (!cut) return out;
+    out.ahead = instability_ahead_label(trace, *cut, thresholds);
+  }
+  out.alive = true;
+  const db::Trace& seen = cut ? *cut : trace;
+  for (const auto& set : sets) out.rows.push_back(set.values(seen));
+  return out;
+}
+
+}  // namespace
+
 ExtractReport extract_features(db::Store& store, const ExtractOptions& options) {
   store.require_campaign(options.campaign());
   DYNFAULT_CHECK(options.threads() >= 1 && options.threads() <= kMaxThreads,
@@ -243,26 +294,35 @@ ExtractReport extract_features(db::Store& store, const ExtractOptions& options) 
   DYNFAULT_CHECK(!options.feature_sets().empty(), "extract_features(): no feature set given");
   std::vector<FeatureSet> sets;  // resolved first: an unknown name fails before any work
   for (const auto& spec : options.feature_sets()) sets.push_back(feature_set(spec));
+  const Horizon& horizon = options.horizon();
+  if (horizon.unit == Horizon::Unit::kFraction) Horizon::fraction(horizon.value);  // validates
+  std::optional<HorizonCutter> cutter;
+  InstabilityThresholds thresholds;
+  if (!horizon.is_full()) {
+    thresholds = load_thresholds(options.thresholds_path()).instability;
+    cutter.emplace(store, options.campaign());
+  }
 
   std::vector<db::FeatureTable> tables(sets.size());
   for (size_t s = 0; s < sets.size(); ++s) {
-    tables[s].feature_set = sets[s].name();
+    tables[s].feature_set = at_horizon(sets[s].name(), horizon);
     tables[s].names = sets[s].names();
   }
+  std::vector<db::LabelRow> ahead;
   ExtractReport report;
   for_each_trace_chunk(
       store, options.campaign(), options.chunk_size(), [&](std::vector<db::Trace>& chunk) {
         const int64_t n = static_cast<int64_t>(chunk.size());
-        std::vector<std::vector<std::vector<double>>> rows(
-            sets.size(), std::vector<std::vector<double>>(chunk.size()));
+        std::vector<TraceRows> rows(chunk.size());
         std::string error;
 #ifdef DYNFAULT_HAS_OPENMP
 #pragma omp parallel for num_threads(options.threads()) schedule(dynamic)
 #endif
         for (int64_t i = 0; i < n; ++i) {
           try {
-            for (size_t s = 0; s < sets.size(); ++s)
-              rows[s][static_cast<size_t>(i)] = sets[s].values(chunk[static_cast<size_t>(i)]);
+            rows[static_cast<size_t>(i)] =
+                trace_rows(chunk[static_cast<size_t>(i)], sets, options,
+                           cutter ? &*cutter : nullptr, thresholds);
           } catch (const std::exception& e) {
 #ifdef DYNFAULT_HAS_OPENMP
 #pragma omp critical(dynfault_extract_error)
@@ -271,36 +331,55 @@ ExtractReport extract_features(db::Store& store, const ExtractOptions& options) 
           }
         }
         if (!error.empty()) throw Error("extract_features(): " + error);
-        for (size_t s = 0; s < sets.size(); ++s)
-          for (size_t i = 0; i < chunk.size(); ++i) {
+        for (size_t i = 0; i < chunk.size(); ++i) {
+          if (!rows[i].alive) continue;
+          ++report.alive;
+          for (size_t s = 0; s < sets.size(); ++s) {
             tables[s].run_uuids.push_back(chunk[i].run_uuid);
-            tables[s].rows.push_back(std::move(rows[s][i]));
+            tables[s].rows.push_back(std::move(rows[i].rows[s]));
           }
+          if (cutter) {
+            ahead.push_back(db::LabelRow{chunk[i].run_uuid, rows[i].ahead.value,
+                                         rows[i].ahead.details});
+            ++report.ahead[rows[i].ahead.value];
+          }
+        }
         report.traces += n;
       });
+  if (cutter) {
+    report.bounded = cutter->bounded_runs();
+    if (report.alive == 0)
+      throw Error("extract_features(): no run of " +
+                  (options.campaign().empty() ? std::string("the database")
+                                              : "campaign '" + options.campaign() + "'") +
+                  " is still training at horizon " + horizon.describe() + " (" +
+                  std::to_string(report.traces) + " traces); nothing stored");
+  }
 
-  // write_features replaces a whole set: keep other campaigns' rows when they have the same
-  // columns (a changed definition invalidates them).
+  // Every table and the labels of the horizon in one transaction: all or nothing.
+  db::Transaction tx(store.database());
   const std::vector<std::string> stored = store.feature_sets();
   for (auto& table : tables) {
-    if (!options.campaign().empty() &&
-        std::find(stored.begin(), stored.end(), table.feature_set) != stored.end()) {
-      db::RunFilter filter;
-      filter.campaign = options.campaign();
-      std::unordered_set<std::string> campaign_runs;
-      for (const auto& r : store.runs(filter)) campaign_runs.insert(r.spec.run_uuid);
-      db::FeatureTable old = store.features(table.feature_set);
-      if (old.names == table.names)
-        for (size_t i = 0; i < old.run_uuids.size(); ++i)
-          if (!campaign_runs.count(old.run_uuids[i])) {
-            table.run_uuids.push_back(old.run_uuids[i]);
-            table.rows.push_back(std::move(old.rows[i]));
-          }
-    }
+    keep_other_campaigns(store, options.campaign(), stored, table);
     store.write_features(table);
     report.tables[table.feature_set] = {static_cast<int64_t>(table.rows.size()),
                                         static_cast<int64_t>(table.names.size())};
   }
+  if (cutter) {
+    const std::string task = at_horizon(kTaskInstabilityAhead, horizon);
+    if (!options.campaign().empty()) {
+      db::RunFilter filter;
+      filter.campaign = options.campaign();
+      std::unordered_set<std::string> campaign_runs;
+      for (const auto& r : store.runs(filter)) campaign_runs.insert(r.spec.run_uuid);
+      for (auto& old : store.labels(task))
+        if (!campaign_runs.count(old.run_uuid)) ahead.push_back(std::move(old));
+    }
+    std::sort(ahead.begin(), ahead.end(),
+              [](const db::LabelRow& a, const db::LabelRow& b) { return a.run_uuid < b.run_uuid; });
+    store.write_labels(task, ahead);
+  }
+  tx.commit();
   return report;
 }
 

@@ -17,6 +17,7 @@
 #include "common/check.h"
 #include "common/registry.h"
 #include "db/trace.h"
+#include "features/horizon.h"
 #include "features/label_inputs.h"
 
 namespace dynfault::db {
@@ -180,17 +181,27 @@ struct ExtractOptions {
   DYNFAULT_ARG(std::vector<std::string>, feature_sets) = default_feature_sets();
   DYNFAULT_ARG(int, threads) = 1;           ///< OpenMP threads across traces
   DYNFAULT_ARG(int64_t, chunk_size) = 256;  ///< traces held in memory at once
+  /// Where traces are cut (horizon.h). Short of full, each set is stored as `<set>@<suffix>`
+  /// with the runs alive at the cut only, and the `instability_ahead@<suffix>` labels are
+  /// stored with them (derived with `thresholds_path`).
+  DYNFAULT_ARG(Horizon, horizon) = Horizon{};
+  DYNFAULT_ARG(std::string, thresholds_path) = "configs/thresholds.yaml";
 };
 
 /// What extract_features stored: feature set -> (rows, columns).
 struct ExtractReport {
   int64_t traces = 0;
+  int64_t alive = 0;  ///< traces alive at the cut (= traces at a full horizon)
+  int64_t bounded = 0;  ///< alive traces whose steps per epoch were bounded, not known
+  /// instability_ahead@<suffix> per class ("" = excluded); empty at a full horizon.
+  std::map<std::string, int64_t> ahead;
   std::map<std::string, std::pair<int64_t, int64_t>> tables;
 };
 
 /// Computes the requested feature sets for every FINISHED trace of `options.campaign`
 /// (OpenMP across traces; the result does not depend on the thread count) and replaces each
-/// set's stored table (`Store::write_features`). Unknown set names throw before any work.
+/// set's stored table (`Store::write_features`). Unknown set names, and a horizon where no run
+/// is alive, throw before anything is written.
 ExtractReport extract_features(db::Store& store, const ExtractOptions& options);
 
 }  // namespace dynfault::features

@@ -32,7 +32,11 @@ std::vector<std::string> label_input_names(LabelInputs inputs) {
 LabelInputs task_label_inputs(const std::string& task) {
   // Each line mirrors the rule in labels.cpp: what instability_label, mismatch_label,
   // killing_input and fault_type_label / detection_label read.
-  if (task == kTaskInstability)
+  // A task at a horizon reads what its task reads; instability_ahead is instability's rule
+  // applied to the run and to its prefix.
+  if (const size_t at = task.find('@'); at != std::string::npos)
+    return task_label_inputs(task.substr(0, at));
+  if (task == kTaskInstability || task == kTaskInstabilityAhead)
     return kInputOutcome | kInputLossNonfinite | kInputLossMagnitude | kInputLossTrend |
            kInputLossRises | kInputAccOscillation;
   if (task == kTaskMismatch) return kInputFinalTrainMetric | kInputFinalValMetric;

@@ -4,12 +4,14 @@
 #include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "common/yaml_util.h"
 #include "db/store.h"
+#include "features/horizon.h"
 #include "features/stats.h"
 #include "features/trace_util.h"
 
@@ -168,12 +170,15 @@ std::string Taxonomy::classify(const std::string& mutator, const std::string& ca
 }
 
 std::vector<std::string> task_classes(const std::string& task, const Taxonomies& taxonomies) {
+  if (const size_t at = task.find('@'); at != std::string::npos)
+    return task_classes(task.substr(0, at), taxonomies);
   const std::string prefix = "fault_type/";
   if (task.rfind(prefix, 0) == 0) return taxonomies.get(task.substr(prefix.size())).classes;
   if (task == kTaskDetection) return {"clean", "faulty"};
   if (task == kTaskInstability) return {"diverged", "oscillating", "stable"};
   if (task == kTaskMismatch) return {"consistent", "mismatch"};
   if (task == kTaskEffective) return {"effective", "not_effective"};
+  if (task == kTaskInstabilityAhead) return {"stable", "unstable"};
   return {};
 }
 
@@ -403,7 +408,8 @@ std::set<std::string> wanted_tasks(const LabelOptions& options, const Taxonomies
                    {kTaskDetection, kTaskInstability, kTaskMismatch, kTaskEffective});
   std::set<std::string> wanted(options.tasks().begin(), options.tasks().end());
   for (const auto& t : wanted)
-    if (std::find(all_tasks.begin(), all_tasks.end(), t) == all_tasks.end())
+    if (std::find(all_tasks.begin(), all_tasks.end(), t) == all_tasks.end() &&
+        t != kTaskInstabilityAhead)
       throw Error("derive_labels(): unknown task '" + t + "' (known: " + join(all_tasks, ", ") +
                   ")");
   if (wanted.empty()) wanted.insert(all_tasks.begin(), all_tasks.end());
@@ -450,7 +456,10 @@ LabelSet compute_labels(db::Store& store, const LabelOptions& options) {
   const std::set<std::string> wanted = wanted_tasks(options, taxonomies);
   bool series = false;
   for (const auto& t : wanted)
-    series = series || t == kTaskInstability || t == kTaskMismatch || t == kTaskEffective;
+    series = series || t == kTaskInstability || t == kTaskMismatch || t == kTaskEffective ||
+             t == kTaskInstabilityAhead;
+  std::optional<HorizonCutter> cutter;
+  if (!options.horizon().is_full()) cutter.emplace(store, options.campaign());
 
   LabelSet out;
   std::vector<KillingInput> killing;
@@ -463,10 +472,22 @@ LabelSet compute_labels(db::Store& store, const LabelOptions& options) {
     for (const auto& r : store.runs(filter)) seed_of[r.spec.run_uuid] = r.spec.seed;
   }
   for_each_labelled_trace(store, options, series, [&](std::vector<db::Trace>& chunk) {
-    for (const auto& trace : chunk) {
+    for (const auto& stored : chunk) {
+      std::optional<db::Trace> cut;
+      if (cutter && !(cut = cutter->cut(stored, options.horizon()))) continue;
+      const db::Trace& trace = cut ? *cut : stored;
       ++out.counts.traces;
       if (want_effective) killing.push_back(killing_input(trace, seed_of[trace.run_uuid]));
       for (auto& [task, label] : derive_trace_labels(trace, taxonomies, thresholds)) {
+        if (task == kTaskInstability && wanted.count(kTaskInstabilityAhead)) {
+          // A prefix the rule cannot read yet (no epoch ended) shows no symptom: "stable", as
+          // instability_ahead_label counts it.
+          const std::string ahead =
+              cut && label.value.empty() ? "stable" : unstable_or_stable(label.value);
+          ++out.counts.by_task[kTaskInstabilityAhead][ahead];
+          out.rows[kTaskInstabilityAhead].push_back(
+              db::LabelRow{trace.run_uuid, ahead, label.details});
+        }
         if (!wanted.count(task)) continue;
         ++out.counts.by_task[task][label.value];
         out.rows[task].push_back(db::LabelRow{trace.run_uuid, label.value, label.details});
@@ -485,6 +506,9 @@ LabelSet compute_labels(db::Store& store, const LabelOptions& options) {
 }
 
 LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {
+  // Labels come from the whole run; a rule applied to a prefix is a prediction, never stored.
+  DYNFAULT_CHECK(options.horizon().is_full(), "derive_labels(): labels come from the whole run, ",
+                 "got horizon ", options.horizon().describe());
   LabelSet labels = compute_labels(store, options);
   // write_labels replaces a whole task: keep the rows of runs outside this campaign.
   std::unordered_set<std::string> campaign_runs;

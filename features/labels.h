@@ -12,6 +12,7 @@
 #include "common/check.h"
 #include "db/store.h"
 #include "db/trace.h"
+#include "features/horizon.h"
 
 namespace dynfault::features {
 
@@ -20,6 +21,9 @@ inline constexpr const char* kTaskDetection = "detection";
 inline constexpr const char* kTaskInstability = "instability";
 inline constexpr const char* kTaskMismatch = "mismatch";
 inline constexpr const char* kTaskEffective = "effective";
+/// Among runs alive and without a symptom at a horizon's cut, which go on to diverge or
+/// oscillate (classes stable, unstable; horizon.h, instability_ahead_label).
+inline constexpr const char* kTaskInstabilityAhead = "instability_ahead";
 /// "fault_type/<taxonomy>", e.g. "fault_type/default4".
 std::string fault_type_task(const std::string& taxonomy);
 
@@ -56,7 +60,8 @@ Taxonomies parse_taxonomies(const std::string& yaml_text, const std::string& nam
 /// The classes a label task declares, sorted: its taxonomy's classes for fault_type/<taxonomy>,
 /// the fixed vocabulary of the other tasks (detection: clean, faulty; instability: diverged,
 /// oscillating, stable; mismatch: consistent, mismatch; effective: effective, not_effective);
-/// empty for an unknown task.
+/// instability_ahead: stable, unstable; empty for an unknown task. A task at a horizon
+/// (`<task>@<suffix>`) has the classes of its task.
 std::vector<std::string> task_classes(const std::string& task, const Taxonomies& taxonomies);
 
 // --- thresholds -------------------------------------------------------------------------------
@@ -129,6 +134,16 @@ Label detection_label(const db::Trace& trace);
 ///     more than loss_rise (relative) over the previous epoch in >= loss_eta of transitions.
 ///  4. otherwise stable.
 Label instability_label(const db::Trace& trace, const InstabilityThresholds& thresholds);
+
+/// instability_ahead at a cut: "" when the run's triage is "" or `prefix` (the trace cut there)
+/// already shows a symptom by the same rule; else "unstable" when the whole run diverged or
+/// oscillated, "stable" when it did not. Details: the full and the prefix triage.
+Label instability_ahead_label(const db::Trace& full, const db::Trace& prefix,
+                              const InstabilityThresholds& thresholds);
+
+/// "unstable" for diverged or oscillating, "stable" for stable, "" for "": the triage read as
+/// instability_ahead's two classes (its meaning at a full horizon, where nothing is ahead).
+std::string unstable_or_stable(const std::string& triage);
 
 /// "mismatch" or "consistent": at the last epoch where both epoch/train_metric and
 /// epoch/val_metric exist, gap = |train - val|; mismatch when gap > the family's threshold
@@ -228,6 +243,9 @@ struct LabelOptions {
   /// Tasks to write ("" entries not allowed); empty = all tasks.
   DYNFAULT_ARG(std::vector<std::string>, tasks) = {};
   DYNFAULT_ARG(int64_t, chunk_size) = 256;  ///< traces held in memory at once
+  /// compute_labels only: apply each rule to the traces cut here (horizon.h), on the runs
+  /// alive at the cut: what the rule itself tells by then (evaluate's `label_rule` row).
+  DYNFAULT_ARG(Horizon, horizon) = Horizon{};
 };
 
 /// What derive_labels wrote: per task, the count of runs per class ("" = excluded).
@@ -244,6 +262,7 @@ struct LabelSet {
 };
 
 /// The labels derive_labels would write for the runs of `options.campaign` (only those rows).
+/// `instability_ahead`, when listed, is the triage read as stable / unstable.
 /// Config errors throw ConfigError; fault typing and detection alone read no metric series.
 LabelSet compute_labels(db::Store& store, const LabelOptions& options);
 
