@@ -63,9 +63,8 @@ int cmd_list(const Args& args) {
             o["range"] = {spec.min, spec.max};
           options.push_back(o);
         }
-        out.push_back({{"name", name},
-                       {"feature_set", bound.empty() ? "any" : bound},
-                       {"options", options}});
+        out.push_back(
+            {{"name", name}, {"feature_set", bound.empty() ? "any" : bound}, {"options", options}});
       }
     }
     if (format == "json") {

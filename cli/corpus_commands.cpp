@@ -120,11 +120,10 @@ po::options_description EvalFlags::describe() {
       po::value(&learner_seeds)->notifier([this](int) { learner_seeds_given = true; }),
       ("fit seeded learners (forests, MLP) with N seeds and average their scores (default " +
        std::to_string(learner_seeds) + "; overrides the config file)")
-          .c_str())(
-      "bins", po::value(&bins)->notifier([this](int) { bins_given = true; }),
-      ("histogram bins of the tree learners (default " + std::to_string(bins) +
-       "; overrides the config file)")
-          .c_str())(
+          .c_str())("bins", po::value(&bins)->notifier([this](int) { bins_given = true; }),
+                    ("histogram bins of the tree learners (default " + std::to_string(bins) +
+                     "; overrides the config file)")
+                        .c_str())(
       "margin", po::value(&margin)->default_value(margin),
       "equivalence margin in (0, 1), fixed in advance: verdicts of paired comparisons")(
       "keep-label-inputs", po::bool_switch(&keep_label_inputs),

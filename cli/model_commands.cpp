@@ -172,11 +172,10 @@ int cmd_train(const Args& args) {
       "taxonomy file (the class names of fault_type tasks)")(
       "diagnoser-config", po::value(&options_file),
       "the diagnoser's options and bins (configs/diagnosers.yaml); default: the declared "
-      "defaults")(
-      "bins", po::value(&bins)->notifier([&](int) { bins_given = true; }),
-      ("histogram bins of the tree learners (default " + std::to_string(bins) +
-       "; overrides the config file)")
-          .c_str());
+      "defaults")("bins", po::value(&bins)->notifier([&](int) { bins_given = true; }),
+                  ("histogram bins of the tree learners (default " + std::to_string(bins) +
+                   "; overrides the config file)")
+                      .c_str());
   parse("train", args, d,
         "train --db PATH --task TASK --features SET --diagnoser NAME --out MODEL [--force]\n"
         "      [--class-weight none|balanced] [--effective-only]\n\n"

@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <istream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "common/check.h"
 
@@ -93,8 +92,8 @@ OptionValues resolve_options(const std::string& name, const OptionValues& values
       throw Error(unknown_name_message("option of diagnoser '" + name + "'", key, known));
     }
     const std::string problem = option_problem(*it, value);
-    DYNFAULT_CHECK(problem.empty(), "diagnoser '", name, "': option '", key, "' = ",
-                   option_text(value), ": ", problem);
+    DYNFAULT_CHECK(problem.empty(), "diagnoser '", name, "': option '", key,
+                   "' = ", option_text(value), ": ", problem);
     out[key] = value;
   }
   return out;
@@ -112,7 +111,8 @@ std::unique_ptr<Diagnoser> make_diagnoser(const std::string& name, const Diagnos
 
 std::string options_json(const std::string& name, const DiagnoserConfig& config) {
   const auto it = config.find(name);
-  const OptionValues values = resolve_options(name, it == config.end() ? OptionValues{} : it->second);
+  const OptionValues values =
+      resolve_options(name, it == config.end() ? OptionValues{} : it->second);
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (const auto& spec : diagnoser_options(name)) {
     const OptionValue& v = values.at(spec.name);

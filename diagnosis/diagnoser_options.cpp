@@ -65,14 +65,13 @@ int read_setting(const yaml::Doc& doc, const YAML::Node& node, const std::string
                  int max) {
   const int v = yaml::as<int>(doc, node, key);
   if (node.Scalar().find_first_not_of("+-0123456789") != std::string::npos || v < min || v > max)
-    throw ConfigError(doc.file, yaml::line_of(node), key, yaml::render(node),
-                      "expected an integer in [" + std::to_string(min) + ", " +
-                          std::to_string(max) + "]");
+    throw ConfigError(
+        doc.file, yaml::line_of(node), key, yaml::render(node),
+        "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
   return v;
 }
 
-OptionValues read_diagnoser(const yaml::Doc& doc, const std::string& name,
-                            const YAML::Node& node) {
+OptionValues read_diagnoser(const yaml::Doc& doc, const std::string& name, const YAML::Node& node) {
   OptionValues values;
   if (node.IsNull()) return values;  // `knn:` alone = its defaults
   yaml::require_map(doc, node, name);
@@ -130,9 +129,8 @@ std::string option_problem(const OptionSpec& spec, const OptionValue& value) {
   }
   const auto* v = std::get_if<double>(&value);
   const bool integer = spec.type == OptionType::integer;
-  const std::string expected =
-      std::string(integer ? "expected an integer" : "expected a number") + " in " +
-      range_text(spec);
+  const std::string expected = std::string(integer ? "expected an integer" : "expected a number") +
+                               " in " + range_text(spec);
   if (!v || !std::isfinite(*v) || *v < spec.min || *v > spec.max) return expected;
   if (integer && std::floor(*v) != *v) return expected;
   return "";

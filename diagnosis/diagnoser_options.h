@@ -34,7 +34,7 @@ struct OptionSpec {
   std::string name;
   OptionType type = OptionType::real;
   OptionValue default_value;
-  double min = 0;                    ///< integer and real options: closed range
+  double min = 0;  ///< integer and real options: closed range
   double max = 0;
   std::vector<std::string> choices;  ///< choice options: the allowed words
   std::string help;
@@ -55,7 +55,7 @@ std::string option_text(const OptionValue& value);
 /// Example:
 ///   OptionSchema<KnnOptions>()
 ///       .integer("k", 1, 1e6, "neighbours", DYNFAULT_OPTION_FIELD(k))
-///       .real("clip_quantile", 0, 0.49, "winsorising quantile", DYNFAULT_OPTION_FIELD(clip_quantile));
+///       .real("clip_quantile", 0, 0.49, "winsorising", DYNFAULT_OPTION_FIELD(clip_quantile));
 template <typename O>
 class OptionSchema {
  public:
@@ -65,7 +65,8 @@ class OptionSchema {
   template <typename Get, typename Set>
   OptionSchema& integer(std::string name, double min, double max, std::string help, Get get,
                         Set set) {
-    add(OptionType::integer, std::move(name), min, max, {}, std::move(help),
+    add(
+        OptionType::integer, std::move(name), min, max, {}, std::move(help),
         [get](const O& o) { return OptionValue(static_cast<double>(get(o))); },
         [set](O& o, const OptionValue& v) { set(o, static_cast<int64_t>(std::get<double>(v))); });
     return *this;
@@ -73,9 +74,9 @@ class OptionSchema {
 
   /// A real option in [min, max].
   template <typename Get, typename Set>
-  OptionSchema& real(std::string name, double min, double max, std::string help, Get get,
-                     Set set) {
-    add(OptionType::real, std::move(name), min, max, {}, std::move(help),
+  OptionSchema& real(std::string name, double min, double max, std::string help, Get get, Set set) {
+    add(
+        OptionType::real, std::move(name), min, max, {}, std::move(help),
         [get](const O& o) { return OptionValue(static_cast<double>(get(o))); },
         [set](O& o, const OptionValue& v) { set(o, std::get<double>(v)); });
     return *this;
@@ -85,7 +86,8 @@ class OptionSchema {
   template <typename Get, typename Set>
   OptionSchema& choice(std::string name, std::vector<std::string> choices, std::string help,
                        Get get, Set set) {
-    add(OptionType::choice, std::move(name), 0, 0, std::move(choices), std::move(help),
+    add(
+        OptionType::choice, std::move(name), 0, 0, std::move(choices), std::move(help),
         [get](const O& o) { return OptionValue(std::string(get(o))); },
         [set](O& o, const OptionValue& v) { set(o, std::get<std::string>(v)); });
     return *this;

@@ -210,7 +210,8 @@ void GradientBoosting::load(std::istream& in) {
 OptionSchema<GradientBoostingOptions> gradient_boosting_options() {
   return OptionSchema<GradientBoostingOptions>()
       .integer("rounds", 1, 1e6, "boosting rounds (n_estimators)", DYNFAULT_OPTION_FIELD(rounds))
-      .integer("max_depth", 1, 64, "deepest split level of a tree", DYNFAULT_OPTION_FIELD(max_depth))
+      .integer("max_depth", 1, 64, "deepest split level of a tree",
+               DYNFAULT_OPTION_FIELD(max_depth))
       .real("eta", 1e-12, 1, "learning rate (XGBoost's eta)", DYNFAULT_OPTION_FIELD(eta))
       .real("subsample", 1e-12, 1, "share of rows per tree (1 = all, no seed drawn)",
             DYNFAULT_OPTION_FIELD(subsample))

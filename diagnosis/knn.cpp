@@ -154,11 +154,14 @@ OptionSchema<KnnOptions> knn_options() {
       .integer("k", 1, 1e6, "neighbours that vote (DeepFD: 5)", DYNFAULT_OPTION_FIELD(k))
       .choice(
           "scaling", {"standard", "minmax"}, "column scaling fitted on the training fold",
-          [](const KnnOptions& o) { return o.scaling() == Scaling::minmax ? "minmax" : "standard"; },
+          [](const KnnOptions& o) {
+            return o.scaling() == Scaling::minmax ? "minmax" : "standard";
+          },
           [](KnnOptions& o, const std::string& w) {
             o.scaling(w == "minmax" ? Scaling::minmax : Scaling::standard);
           })
-      .real("clip_quantile", 0, 0.49, "winsorise each column to [q, 1 - q] before scaling (0 = off)",
+      .real("clip_quantile", 0, 0.49,
+            "winsorise each column to [q, 1 - q] before scaling (0 = off)",
             DYNFAULT_OPTION_FIELD(clip_quantile));
 }
 

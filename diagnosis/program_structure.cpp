@@ -144,16 +144,16 @@ void program_structure(const LoadedTables& loaded,
     id.chance = chance;
     id.n = static_cast<int64_t>(programs.size());
     id.n_programs = static_cast<int64_t>(distinct.size());
-    add_identity_rows(report.evaluation_id, id,
-                      json{{"chance", chance},
-                           {"n_programs", id.n_programs},
-                           {"folds", folds[0].size()},
-                           {"split", "stratified by program (random)"},
-                           {"seed", o.seed()},
-                           {"diagnoser_options",
-                            json::parse(options_json(id.diagnoser, o.diagnoser_config()))}}
-                          .dump(),
-                      rows);
+    add_identity_rows(
+        report.evaluation_id, id,
+        json{{"chance", chance},
+             {"n_programs", id.n_programs},
+             {"folds", folds[0].size()},
+             {"split", "stratified by program (random)"},
+             {"seed", o.seed()},
+             {"diagnoser_options", json::parse(options_json(id.diagnoser, o.diagnoser_config()))}}
+            .dump(),
+        rows);
     report.identity.push_back(id);
     VarianceShare v = variance_share(loaded.specs[s], matrices[s], programs, o.top_features());
     add_variance_rows(report.evaluation_id, v, id.n, rows);

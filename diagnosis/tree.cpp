@@ -534,8 +534,7 @@ namespace {
 // The options the tree learners share; max_bins is the evaluation's `bins` (LearnerSettings).
 template <typename O>
 OptionSchema<O>& tree_options(OptionSchema<O>& s) {
-  return s
-      .integer("max_depth", 1, 64, "deepest split level", DYNFAULT_OPTION_FIELD(max_depth))
+  return s.integer("max_depth", 1, 64, "deepest split level", DYNFAULT_OPTION_FIELD(max_depth))
       .integer("min_samples_leaf", 1, 1e6, "fewest training rows in a leaf",
                DYNFAULT_OPTION_FIELD(min_samples_leaf))
       .integer("max_features", -1, 1e6, "features tried per node: 0 = all, -1 = sqrt(d)",

@@ -105,11 +105,11 @@ class ExampleNearestCentroid final : public Diagnoser {
 }  // namespace
 
 // Each option once: name, range, help, field (configs/diagnosers.yaml may then set it).
-DYNFAULT_REGISTER(diagnoser_registry(), "example_nearest_centroid",
-                  diagnoser_entry<ExampleNearestCentroid>(
-                      OptionSchema<ExampleNearestCentroidOptions>().real(
-                          "clip_quantile", 0, 0.49, "winsorise each column to [q, 1 - q] first",
-                          DYNFAULT_OPTION_FIELD(clip_quantile))));
+DYNFAULT_REGISTER(
+    diagnoser_registry(), "example_nearest_centroid",
+    diagnoser_entry<ExampleNearestCentroid>(OptionSchema<ExampleNearestCentroidOptions>().real(
+        "clip_quantile", 0, 0.49, "winsorise each column to [q, 1 - q] first",
+        DYNFAULT_OPTION_FIELD(clip_quantile))));
 // docs:end custom-diagnoser
 
 }  // namespace dynfault::diagnosis
@@ -145,9 +145,9 @@ TEST_SUITE("diagnosis") {
     CHECK(diagnosis::options_json("example_nearest_centroid", file.diagnosers) ==
           R"({"clip_quantile":0.2})");
     CHECK(diagnosis::options_json("example_nearest_centroid", {}) == R"({"clip_quantile":0.0})");
-    CHECK_THROWS_WITH_AS(diagnosis::parse_diagnoser_config(
-                             "diagnosers:\n  example_nearest_centroid:\n    clip_quantile: 0.7\n",
-                             "d.yaml"),
-                         doctest::Contains("d.yaml:3"), ConfigError);
+    CHECK_THROWS_WITH_AS(
+        diagnosis::parse_diagnoser_config(
+            "diagnosers:\n  example_nearest_centroid:\n    clip_quantile: 0.7\n", "d.yaml"),
+        doctest::Contains("d.yaml:3"), ConfigError);
   }
 }

@@ -155,8 +155,8 @@ TEST_SUITE("diagnosis") {
     for (size_t i = 0; i < 6; ++i) CHECK(p(i, 1) == doctest::Approx(2.0 / 6.0));
 
     // A value checked in code as in a file; an option another diagnoser declares is unknown here.
-    CHECK_THROWS_WITH_AS(make_diagnoser("knn", {{"knn", {{"k", 0.0}}}}),
-                         doctest::Contains("knn"), Error);
+    CHECK_THROWS_WITH_AS(make_diagnoser("knn", {{"knn", {{"k", 0.0}}}}), doctest::Contains("knn"),
+                         Error);
     CHECK_THROWS_AS(make_diagnoser("knn", {{"knn", {{"trees", 3.0}}}}), Error);
     CHECK(options_json("autotrainer_rules", {}) == "{}");
     CHECK(nlohmann::json::parse(options_json("default_rf", {})).at("trees") == 100);

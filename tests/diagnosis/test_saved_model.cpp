@@ -1,14 +1,13 @@
 // Saved diagnosers (`dynfault train`) and diagnosing one trace (`dynfault diagnose`): the model
 // file round trip, version refusal, and the per-epoch CSV a foreign run is read from.
 #include <doctest/doctest.h>
-
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -137,13 +136,13 @@ TEST_SUITE("saved_model") {
 
   TEST_CASE("A saved model records its options and bins; a version 2 file still reads") {
     db::Store store = testing::corpus(2, 4);
-    const SavedModel m = train_model(
-        store, TrainModelOptions()
-                   .task("fault_type/default4")
-                   .feature_set("curves")
-                   .diagnoser("random_forest")
-                   .diagnoser_config({{"random_forest", {{"trees", 3.0}}}})
-                   .max_bins(16));
+    const SavedModel m =
+        train_model(store, TrainModelOptions()
+                               .task("fault_type/default4")
+                               .feature_set("curves")
+                               .diagnoser("random_forest")
+                               .diagnoser_config({{"random_forest", {{"trees", 3.0}}}})
+                               .max_bins(16));
     const SavedModel back = from_text(model_text(m));
     CHECK(back.max_bins == 16);
     const auto options = nlohmann::json::parse(back.diagnoser_options);

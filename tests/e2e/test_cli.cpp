@@ -192,7 +192,10 @@ TEST_SUITE("e2e") {
     // The file's bins apply unless --bins is given; the rows record the value used.
     const auto bins_used = [&](const std::string& flags) {
       REQUIRE(run_cli("evaluate --db t.db --sets deepfd --bootstrap 10 --protocols random "
-                      "--diagnosers random_forest " + flags, dir).code == 0);
+                      "--diagnosers random_forest " +
+                          flags,
+                      dir)
+                  .code == 0);
       Store store = Store::open((dir / "t.db").string(), false);
       for (const auto& row : store.evaluation())
         if (row.metric == "balanced_accuracy" && row.protocol == "random" &&

@@ -98,7 +98,8 @@ void check_satisfactory(const std::string& id, int64_t seed) {
   const std::clock_t c0 = std::clock();
   const auto t0 = std::chrono::steady_clock::now();
   R::prepare_data(r.data, static_cast<uint64_t>(seed));
-  const double data_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double data_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto t1 = std::chrono::steady_clock::now();
   const std::clock_t c1 = std::clock();
   const auto result = R::train(r, seed, {});
@@ -107,10 +108,9 @@ void check_satisfactory(const std::string& id, int64_t seed) {
   const double data_cpu_s = static_cast<double>(c1 - c0) / CLOCKS_PER_SEC;
   const auto metric = series(result, "final/test_metric");
   MESSAGE(id << " seed " << seed << ": " << result.outcome << ", " << s << " s wall, " << cpu_s
-             << " s CPU (data pipeline " << data_s << " s wall, " << data_cpu_s
-             << " s CPU), test " << r.provenance.metric << " "
-             << (metric.empty() ? NAN : metric[0]) << " (satisfactory "
-             << r.provenance.satisfactory << ")");
+             << " s CPU (data pipeline " << data_s << " s wall, " << data_cpu_s << " s CPU), test "
+             << r.provenance.metric << " " << (metric.empty() ? NAN : metric[0])
+             << " (satisfactory " << r.provenance.satisfactory << ")");
   CHECK(result.outcome == "completed");
   REQUIRE(!metric.empty());
   CHECK(metric[0] >= r.provenance.satisfactory);
@@ -862,10 +862,10 @@ TEST_SUITE("runner") {
   // every program with 3 seeds, timed, on demand:
   // `test_runner --no-skip -tc="*satisfactory metric (every program*"`.
   TEST_CASE("Programs: clean runs of the fastest programs reach their satisfactory metric") {
-    for (const char* id : {"autotrainer_blob", "breast_cancer_mlp", "d2l_sine_mlp",
-                           "d2l_softmax_fashion", "digits_cnn", "digits_mlp", "digits_sgd_mlp",
-                           "fashion_mlp", "iris_mlp", "moons_mlp", "penguins_mlp",
-                           "pytorch_regression", "wine_logreg"})
+    for (const char* id :
+         {"autotrainer_blob", "breast_cancer_mlp", "d2l_sine_mlp", "d2l_softmax_fashion",
+          "digits_cnn", "digits_mlp", "digits_sgd_mlp", "fashion_mlp", "iris_mlp", "moons_mlp",
+          "penguins_mlp", "pytorch_regression", "wine_logreg"})
       check_satisfactory(id, /*seed=*/1);
   }
 
