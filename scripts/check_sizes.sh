@@ -36,9 +36,14 @@ done < <(git ls-files -- "${dirs[@]/%//*.cpp}")
 config="{Checks: '-*,readability-function-size',
          CheckOptions: [{key: readability-function-size.LineThreshold, value: 100}]}"
 echo "Functions over 100 lines:"
-found=$(printf '%s\n' "${units[@]}" |
-  xargs -P "$jobs" -I{} sh -c 'clang-tidy -p build/release --quiet --extra-arg=-std=c++17 --config="$1" "$2" 2>/dev/null' \
-    _ "$config" {} |
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+# One log per unit: parallel runs would interleave the warning and note lines paired below.
+printf '%s\n' "${units[@]}" |
+  xargs -P "$jobs" -I{} sh -c \
+    'clang-tidy -p build/release --quiet --extra-arg=-std=c++17 --config="$1" "$2" \
+       >"$3/$(echo "$2" | tr / _)" 2>/dev/null' _ "$config" {} "$logs" || true
+found=$(cat "$logs"/* |
   awk '/warning: function .* exceeds recommended size/ {loc = $1; fn = $4}
        /note: [0-9]+ lines including/ && fn != "" {print "  " $3 " lines  " fn "  " loc; fn = ""}' |
   sed "s|$(pwd)/||" | sort -u | sort -rn -k1,1)
