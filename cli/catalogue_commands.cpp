@@ -16,6 +16,39 @@ using programs::Json;
 
 // --- list --------------------------------------------------------------------------------------
 
+namespace {
+
+// The options a diagnoser declares (what --diagnoser-config may set), for `list diagnosers`.
+Json options_json(const std::string& diagnoser) {
+  Json options = Json::array();
+  for (const auto& spec : diagnosis::diagnoser_options(diagnoser)) {
+    Json o = {{"name", spec.name},
+              {"default", diagnosis::option_text(spec.default_value)},
+              {"help", spec.help}};
+    if (spec.type == diagnosis::OptionType::choice)
+      o["choices"] = spec.choices;
+    else
+      o["range"] = {spec.min, spec.max};
+    options.push_back(o);
+  }
+  return options;
+}
+
+// One line per option under its diagnoser: name, default, range or choices, help.
+void print_options(const Json& options) {
+  for (const auto& o : options) {
+    const std::string allowed =
+        o.contains("choices") ? o["choices"].dump()
+                              : "[" + diagnosis::option_text(o["range"][0].get<double>()) + ", " +
+                                    diagnosis::option_text(o["range"][1].get<double>()) + "]";
+    std::printf("    %-18s %-10s %-18s %s\n", o["name"].get<std::string>().c_str(),
+                o["default"].get<std::string>().c_str(), allowed.c_str(),
+                o["help"].get<std::string>().c_str());
+  }
+}
+
+}  // namespace
+
 int cmd_list(const Args& args) {
   std::string format = "text";
   po::options_description d("Options");
@@ -52,7 +85,9 @@ int cmd_list(const Args& args) {
       for (const auto& name : diagnosis::diagnoser_names()) {
         // Baselines bind their own feature set (e.g. deepfd, default_rf); the others take any.
         const std::string bound = diagnosis::make_diagnoser(name)->feature_set();
-        out.push_back({{"name", name}, {"feature_set", bound.empty() ? "any" : bound}});
+        out.push_back({{"name", name},
+                       {"feature_set", bound.empty() ? "any" : bound},
+                       {"options", options_json(name)}});
       }
     }
     if (format == "json") {
@@ -71,9 +106,11 @@ int cmd_list(const Args& args) {
       }
     } else {
       std::printf("%-20s %s\n", "diagnoser", "feature set");
-      for (const auto& j : out)
+      for (const auto& j : out) {
         std::printf("%-20s %s\n", j["name"].get<std::string>().c_str(),
                     j["feature_set"].get<std::string>().c_str());
+        print_options(j["options"]);
+      }
     }
     return 0;
   }

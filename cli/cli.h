@@ -100,11 +100,18 @@ struct EvalFlags {
   uint64_t seed = 0;
   double margin = 0.02;
   bool keep_label_inputs = false;
+  std::string diagnoser_config;  ///< --diagnoser-config FILE ("" = every diagnoser's defaults)
+  bool learner_seeds_given = false, bins_given = false;  ///< on the command line (over the file)
 
   EvalFlags();
   po::options_description describe();
   diagnosis::EvaluateOptions options(const std::string& campaign) const;
 };
+
+/// The learner seeds and bins to use: the command line's when given, else the file's, else the
+/// code's defaults (`seeds` and `bins` hold the defaults on entry).
+void resolve_learner_settings(const diagnosis::DiagnoserConfigFile& file, bool seeds_given,
+                              bool bins_given, int& seeds, int& bins);
 
 void print_labels(const features::LabelCounts& c);
 void print_extract(const features::ExtractReport& r);

@@ -148,9 +148,17 @@ po::options_description EvalFlags::describe() {
       "clustered bootstrap resamples; 0 = no intervals")(
       "resample-by", po::value(&resample_by)->default_value(resample_by),
       "what the bootstrap resamples: program or dataset")(
-      "learner-seeds", po::value(&learner_seeds)->default_value(learner_seeds),
-      "fit seeded learners (forests, MLP) with N seeds and average their scores")(
-      "bins", po::value(&bins)->default_value(bins), "histogram bins of the tree learners")(
+      "diagnoser-config", po::value(&diagnoser_config),
+      "diagnosers' options, learner seeds and bins (configs/diagnosers.yaml); default: the "
+      "declared defaults")(
+      "learner-seeds",
+      po::value(&learner_seeds)->notifier([this](int) { learner_seeds_given = true; }),
+      ("fit seeded learners (forests, MLP) with N seeds and average their scores (default " +
+       std::to_string(learner_seeds) + "; overrides the config file)")
+          .c_str())("bins", po::value(&bins)->notifier([this](int) { bins_given = true; }),
+                    ("histogram bins of the tree learners (default " + std::to_string(bins) +
+                     "; overrides the config file)")
+                        .c_str())(
       "margin", po::value(&margin)->default_value(margin),
       "equivalence margin in (0, 1), fixed in advance: verdicts of paired comparisons")(
       "keep-label-inputs", po::bool_switch(&keep_label_inputs),
@@ -161,7 +169,18 @@ po::options_description EvalFlags::describe() {
   return d;
 }
 
+void resolve_learner_settings(const diagnosis::DiagnoserConfigFile& file, bool seeds_given,
+                              bool bins_given, int& seeds, int& bins) {
+  if (!seeds_given && file.learner_seeds) seeds = *file.learner_seeds;
+  if (!bins_given && file.bins) bins = *file.bins;
+}
+
 diagnosis::EvaluateOptions EvalFlags::options(const std::string& campaign) const {
+  // Read (and check) the file before anything runs: a bad file stops the command first.
+  diagnosis::DiagnoserConfigFile file;
+  if (!diagnoser_config.empty()) file = diagnosis::load_diagnoser_config(diagnoser_config);
+  int seeds = learner_seeds, nbins = bins;
+  resolve_learner_settings(file, learner_seeds_given, bins_given, seeds, nbins);
   return diagnosis::EvaluateOptions()
       .campaign(campaign)
       .tasks(split_list(tasks))
@@ -173,8 +192,9 @@ diagnosis::EvaluateOptions EvalFlags::options(const std::string& campaign) const
       .heldout_folds(heldout_folds)
       .bootstrap(bootstrap)
       .resample_by(resample_by)
-      .learner_seeds(learner_seeds)
-      .max_bins(bins)
+      .learner_seeds(seeds)
+      .max_bins(nbins)
+      .diagnoser_config(file.diagnosers)
       .margin(margin)
       .keep_label_inputs(keep_label_inputs)
       .taxonomies_path(config_dir() + "/taxonomies.yaml")

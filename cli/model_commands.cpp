@@ -152,9 +152,10 @@ int cmd_replay(const Args& args) {
 /// `dynfault train`: fits one diagnoser on every labelled trace of a task and saves it.
 int cmd_train(const Args& args) {
   std::string dbp, campaign, task = "fault_type/default4", set, diagnoser = "logistic_regression",
-                            out, tax = config_dir() + "/taxonomies.yaml";
+                            out, tax = config_dir() + "/taxonomies.yaml", options_file;
   std::string class_weight = "none";
-  bool force = false, effective_only = false;
+  bool force = false, effective_only = false, bins_given = false;
+  int bins = diagnosis::TrainModelOptions().max_bins(), unused_seeds = 1;
   auto d = db_option(dbp);
   d.add_options()("task", po::value(&task)->default_value(task),
                   "label task (fault_type/<taxonomy>, instability, mismatch, detection)")(
@@ -169,13 +170,23 @@ int cmd_train(const Args& args) {
       "effective-only", po::bool_switch(&effective_only),
       "with --task detection: effective faults (the killing test) against clean runs")(
       "taxonomies", po::value(&tax)->default_value(tax),
-      "taxonomy file (the class names of fault_type tasks)");
+      "taxonomy file (the class names of fault_type tasks)")(
+      "diagnoser-config", po::value(&options_file),
+      "the diagnoser's options and bins (configs/diagnosers.yaml); default: the declared "
+      "defaults")("bins", po::value(&bins)->notifier([&](int) { bins_given = true; }),
+                  ("histogram bins of the tree learners (default " + std::to_string(bins) +
+                   "; overrides the config file)")
+                      .c_str());
   parse("train", args, d,
         "train --db PATH --task TASK --features SET --diagnoser NAME --out MODEL [--force]\n"
         "      [--class-weight none|balanced] [--effective-only]\n\n"
         "Fits the diagnoser on ALL labelled traces of the task (stored labels and features) and\n"
         "writes one model file for 'dynfault diagnose' (docs/diagnose.md).");
   if (out.empty()) throw UsageError("train: no model file given (--out MODEL)");
+  diagnosis::DiagnoserConfigFile file;
+  if (!options_file.empty()) file = diagnosis::load_diagnoser_config(options_file);
+  // One fit with seed 0: the file's learner_seeds has nothing to apply to.
+  resolve_learner_settings(file, /*seeds_given=*/true, bins_given, unused_seeds, bins);
   if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
   db::Store store = db::Store::open_read_only(dbp);
   files::check_output_file(out, force, "model file");  // before fitting; the database is open
@@ -185,6 +196,8 @@ int cmd_train(const Args& args) {
                  .task(task)
                  .feature_set(set)
                  .diagnoser(diagnoser)
+                 .diagnoser_config(file.diagnosers)
+                 .max_bins(bins)
                  .task_classes(features::task_classes(task, features::load_taxonomies(tax)))
                  .class_weight(class_weight)
                  .effective_only(effective_only));

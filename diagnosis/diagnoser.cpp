@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <istream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -9,7 +10,7 @@
 
 namespace dynfault::diagnosis {
 
-DYNFAULT_DEFINE_REGISTRY(DiagnoserFactory, diagnoser_registry, "diagnoser")
+DYNFAULT_DEFINE_REGISTRY(DiagnoserEntry, diagnoser_registry, "diagnoser")
 
 Matrix Matrix::take_rows(const std::vector<size_t>& idx) const {
   Matrix out(idx.size(), cols);
@@ -74,8 +75,55 @@ Labels argmax_labels(const Matrix& proba, const std::vector<std::string>& classe
 
 std::vector<std::string> diagnoser_names() { return diagnoser_registry().ids(); }
 
+const std::vector<OptionSpec>& diagnoser_options(const std::string& name) {
+  return diagnoser_registry().get(name).options;
+}
+
+OptionValues resolve_options(const std::string& name, const OptionValues& values) {
+  const auto& specs = diagnoser_options(name);
+  OptionValues out;
+  for (const auto& spec : specs) out[spec.name] = spec.default_value;
+  for (const auto& [key, value] : values) {
+    const auto it = std::find_if(specs.begin(), specs.end(),
+                                 [&](const OptionSpec& s) { return s.name == key; });
+    if (it == specs.end()) {
+      std::vector<std::string> known;
+      for (const auto& s : specs) known.push_back(s.name);
+      throw Error(unknown_name_message("option of diagnoser '" + name + "'", key, known));
+    }
+    const std::string problem = option_problem(*it, value);
+    DYNFAULT_CHECK(problem.empty(), "diagnoser '", name, "': option '", key,
+                   "' = ", option_text(value), ": ", problem);
+    out[key] = value;
+  }
+  return out;
+}
+
 std::unique_ptr<Diagnoser> make_diagnoser(const std::string& name) {
-  return diagnoser_registry().get(name)();
+  return make_diagnoser(name, DiagnoserConfig{});
+}
+
+std::unique_ptr<Diagnoser> make_diagnoser(const std::string& name, const DiagnoserConfig& config) {
+  const DiagnoserEntry& entry = diagnoser_registry().get(name);
+  const auto it = config.find(name);
+  return entry.make(resolve_options(name, it == config.end() ? OptionValues{} : it->second));
+}
+
+std::string options_json(const std::string& name, const DiagnoserConfig& config) {
+  const auto it = config.find(name);
+  const OptionValues values =
+      resolve_options(name, it == config.end() ? OptionValues{} : it->second);
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& spec : diagnoser_options(name)) {
+    const OptionValue& v = values.at(spec.name);
+    if (spec.type == OptionType::choice)
+      out[spec.name] = std::get<std::string>(v);
+    else if (spec.type == OptionType::integer)
+      out[spec.name] = static_cast<int64_t>(std::get<double>(v));
+    else
+      out[spec.name] = std::get<double>(v);
+  }
+  return out.dump();
 }
 
 std::unique_ptr<Diagnoser> load_diagnoser(std::istream& in) {

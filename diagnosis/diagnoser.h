@@ -4,17 +4,22 @@
 /// `predict_proba` never refit. Diagnosers are found by name in a registry.
 ///
 /// A new diagnoser = one .cpp (with its header when others use the class) ending with
-/// `DYNFAULT_REGISTER(diagnoser_registry(), "<name>", [] { return std::make_unique<X>(); });`
-/// (common/registry.h), its line in diagnosis/CMakeLists.txt, and its test; the registry
-/// contract test (tests/diagnosis/test_diagnosers.cpp) then covers it.
+/// `DYNFAULT_REGISTER(diagnoser_registry(), "<name>", diagnoser_entry<X>(schema));` (its options
+/// declared once, diagnoser_options.h) or, without options, with a factory
+/// `[] { return std::make_unique<X>(); }` (common/registry.h), its line in
+/// diagnosis/CMakeLists.txt, and its test; the registry contract test
+/// (tests/diagnosis/test_diagnosers.cpp) then covers it.
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "common/registry.h"
+#include "diagnosis/diagnoser_options.h"
 #include "diagnosis/metrics.h"
 
 namespace dynfault::diagnosis {
@@ -91,17 +96,57 @@ std::vector<size_t> encode_labels(const Labels& y, const std::vector<std::string
 /// Row-wise arg max of a probability matrix (ties go to the first class in sorted order).
 Labels argmax_labels(const Matrix& proba, const std::vector<std::string>& classes);
 
-/// Makes a fresh, unfitted diagnoser with default options.
-using DiagnoserFactory = std::function<std::unique_ptr<Diagnoser>()>;
+/// A registered diagnoser: its declared options and how to make it from their values.
+struct DiagnoserEntry {
+  /// Makes a fresh, unfitted diagnoser from complete, checked option values (resolve_options).
+  using Make = std::function<std::unique_ptr<Diagnoser>(const OptionValues&)>;
+
+  std::vector<OptionSpec> options;  ///< declared options, with their defaults
+  Make make;
+
+  DiagnoserEntry(std::vector<OptionSpec> declared, Make maker)
+      : options(std::move(declared)), make(std::move(maker)) {}
+  /// A diagnoser without options, from a factory taking nothing.
+  template <typename F, typename = std::enable_if_t<std::is_invocable_v<const F&>>>
+  DiagnoserEntry(F factory)  // NOLINT(google-explicit-constructor): registration reads as before
+      : make([factory](const OptionValues&) -> std::unique_ptr<Diagnoser> { return factory(); }) {}
+};
+
+/// The entry of diagnoser `D`, constructed from the options struct `schema` builds.
+///
+/// Example:
+///   DYNFAULT_REGISTER(diagnoser_registry(), "knn", diagnoser_entry<Knn>(knn_options()));
+template <typename D, typename O>
+DiagnoserEntry diagnoser_entry(OptionSchema<O> schema) {
+  std::vector<OptionSpec> specs = schema.specs();
+  return DiagnoserEntry(std::move(specs), [schema = std::move(schema)](const OptionValues& v) {
+    return std::unique_ptr<Diagnoser>(std::make_unique<D>(schema.build(v)));
+  });
+}
+
 /// Every registered diagnoser by name.
-Registry<DiagnoserFactory>& diagnoser_registry();
+Registry<DiagnoserEntry>& diagnoser_registry();
 
 /// Names of the registered diagnosers, sorted.
 std::vector<std::string> diagnoser_names();
 
+/// The declared options of diagnoser `name` (throws for an unknown name).
+const std::vector<OptionSpec>& diagnoser_options(const std::string& name);
+
+/// Every declared option of `name` with its value: the declared default unless `values` sets it.
+/// Throws dynfault::Error for an unknown diagnoser or option (naming the closest and the known
+/// ones) and for a value of the wrong type or out of range.
+OptionValues resolve_options(const std::string& name, const OptionValues& values);
+
 /// A fresh, unfitted diagnoser with default options; throws dynfault::Error naming the closest
 /// and listing the known names for an unknown one.
 std::unique_ptr<Diagnoser> make_diagnoser(const std::string& name);
+/// A fresh, unfitted diagnoser with the options `config` sets for `name` (defaults for the rest).
+std::unique_ptr<Diagnoser> make_diagnoser(const std::string& name, const DiagnoserConfig& config);
+
+/// The resolved options of `name` under `config` as a JSON object text ({} for none), as stored
+/// with evaluations and trained models.
+std::string options_json(const std::string& name, const DiagnoserConfig& config);
 
 /// Reads a model written by Diagnoser::save (dispatches on its first line).
 std::unique_ptr<Diagnoser> load_diagnoser(std::istream& in);

@@ -105,6 +105,8 @@ void check_options(const EvaluateOptions& o) {
   for (const auto& d : used)
     DYNFAULT_CHECK(std::find(known.begin(), known.end(), d) != known.end(),
                    "evaluate(): unknown diagnoser '", d, "' (known: ", join(known, ", "), ")");
+  // Every option the configuration sets, for every diagnoser it names (an error names both).
+  for (const auto& [name, values] : o.diagnoser_config()) resolve_options(name, values);
   DYNFAULT_CHECK(std::find(known.begin(), known.end(), kLabelRule) == known.end(),
                  "evaluate(): a diagnoser may not be called '", kLabelRule, "'");
   DYNFAULT_CHECK(!o.horizons().empty(), "evaluate(): no horizon given");
@@ -143,7 +145,7 @@ Inputs load_inputs(db::Store& store, const EvaluateOptions& o, const features::H
   std::vector<std::string> bound(o.diagnosers().size());
   std::vector<bool> seeded(bound.size());
   for (size_t d = 0; d < bound.size(); ++d) {
-    const auto model = make_diagnoser(o.diagnosers()[d]);
+    const auto model = make_diagnoser(o.diagnosers()[d], o.diagnoser_config());
     model->configure(LearnerSettings{0, o.max_bins()});  // a bad bin count fails here
     bound[d] = model->feature_set();
     seeded[d] = model->seeded();
@@ -377,7 +379,8 @@ void evaluate_task(PreparedTask& p, const Inputs& in,
   CellPredictions preds;
   std::vector<std::vector<double>> seconds;
   run_jobs(in.cells, p.matrices, p.y, p.folds,
-           FitSettings{learner_seeds(o.seed(), o.learner_seeds()), o.max_bins(), o.threads()},
+           FitSettings{learner_seeds(o.seed(), o.learner_seeds()), o.max_bins(), o.threads(),
+                       o.diagnoser_config()},
            preds, &seconds);
   fit_seconds += wall_since(t0);
   const BootstrapPlan plan = make_plan(p.groups.by(o.resample_by()), o.seed(), o.bootstrap());
@@ -456,7 +459,7 @@ Labels cross_val_predict(const std::string& diagnoser, const Matrix& x, const La
   // One learner seed, settings.seed itself.
   CellPredictions preds;
   run_jobs({Cell{diagnoser, 0, false}}, {x}, y, {folds},
-           FitSettings{{settings.seed}, settings.max_bins, threads}, preds);
+           FitSettings{{settings.seed}, settings.max_bins, threads, {}}, preds);
   return preds[0][0][0];
 }
 
@@ -474,12 +477,12 @@ EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string
     DYNFAULT_CHECK(r.grouping.empty() || groups_disjoint(folds.back(), groups.by(r.grouping)),
                    "evaluate_matrix(): a group is on both sides of a fold of '", name, "'");
   }
-  const auto model = make_diagnoser(diagnoser);
+  const auto model = make_diagnoser(diagnoser, options.diagnoser_config());
   CellPredictions preds;
   std::vector<std::vector<double>> seconds;
   run_jobs({Cell{diagnoser, 0, model->seeded()}}, {x}, y, folds,
            FitSettings{learner_seeds(options.seed(), options.learner_seeds()), options.max_bins(),
-                       options.threads()},
+                       options.threads(), options.diagnoser_config()},
            preds, &seconds);
   const BootstrapPlan plan =
       make_plan(groups.by(options.resample_by()), options.seed(), options.bootstrap());

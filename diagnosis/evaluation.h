@@ -77,6 +77,9 @@ struct EvaluateOptions {
   /// over them (with their SD). Learners that draw nothing are fitted once.
   DYNFAULT_ARG(int, learner_seeds) = 1;
   DYNFAULT_ARG(int, max_bins) = 255;  ///< histogram bins of the tree learners (2..255)
+  /// Options of the diagnosers by name (configs/diagnosers.yaml); the rest keep their defaults.
+  /// Stored with every result row (`diagnoser_options`).
+  DYNFAULT_ARG(DiagnoserConfig, diagnoser_config) = {};
   /// Equivalence margin fixed in advance, in (0, 1): verdicts of paired comparisons and losses.
   DYNFAULT_ARG(double, margin) = 0.02;
   /// false: drop, per task, the feature columns that restate its label rule (label_inputs.h).

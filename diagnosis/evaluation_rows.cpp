@@ -47,6 +47,8 @@ void rung_rows(const std::string& id, const TaskReport& t, const EvaluationResul
       {"pooled", "out-of-fold predictions pooled over folds"}};
   if (r.diagnoser == kLabelRule)
     d["definition"] = "the task's label rule applied to each trace (configs of this evaluation)";
+  else  // every declared option with the value this evaluation used
+    d["diagnoser_options"] = json::parse(options_json(r.diagnoser, o.diagnoser_config()));
   rows.push_back(evaluation_row(id, t.task, s.rung, r.diagnoser, r.feature_set, "balanced_accuracy",
                                 s.balanced_accuracy, s.n, d.dump()));
   rows.push_back(evaluation_row(id, t.task, s.rung, r.diagnoser, r.feature_set, "macro_f1",

@@ -54,7 +54,7 @@ void run_job(const Job& job, const std::vector<Cell>& cells, const std::vector<M
       const size_t cell = job.cells[c];
       if (j > 0 && !cells[cell].seeded) continue;
       failed = cells[cell].diagnoser;
-      auto model = make_diagnoser(cells[cell].diagnoser);
+      auto model = make_diagnoser(cells[cell].diagnoser, settings.config);
       model->configure(LearnerSettings{settings.seeds[j], settings.max_bins});
       model->fit(train, ytrain);
       const Labels p = model->predict(test);

@@ -25,6 +25,7 @@ struct FitSettings {
   std::vector<uint64_t> seeds = {0};  ///< learner seeds (a seeded cell is fitted with each)
   int max_bins = 255;
   int threads = 1;
+  DiagnoserConfig config;  ///< options of the diagnosers (defaults for those it does not list)
 };
 
 /// learner_seed(seed, j) for j < n (evaluation.h).

@@ -207,6 +207,22 @@ void GradientBoosting::load(std::istream& in) {
   fitted_ = true;
 }
 
-DYNFAULT_REGISTER(diagnoser_registry(), "gradient_boosting", [] { return std::make_unique<GradientBoosting>(); });
+OptionSchema<GradientBoostingOptions> gradient_boosting_options() {
+  return OptionSchema<GradientBoostingOptions>()
+      .integer("rounds", 1, 1e6, "boosting rounds (n_estimators)", DYNFAULT_OPTION_FIELD(rounds))
+      .integer("max_depth", 1, 64, "deepest split level of a tree",
+               DYNFAULT_OPTION_FIELD(max_depth))
+      .real("eta", 1e-12, 1, "learning rate (XGBoost's eta)", DYNFAULT_OPTION_FIELD(eta))
+      .real("subsample", 1e-12, 1, "share of rows per tree (1 = all, no seed drawn)",
+            DYNFAULT_OPTION_FIELD(subsample))
+      .real("colsample", 1e-12, 1, "share of columns per tree (colsample_bytree)",
+            DYNFAULT_OPTION_FIELD(colsample))
+      .real("min_child_weight", 0, 1e12, "least hessian weight in a child",
+            DYNFAULT_OPTION_FIELD(min_child_weight))
+      .real("lambda", 0, 1e12, "L2 on leaf weights", DYNFAULT_OPTION_FIELD(lambda));
+}
+
+DYNFAULT_REGISTER(diagnoser_registry(), "gradient_boosting",
+                  diagnoser_entry<GradientBoosting>(gradient_boosting_options()));
 
 }  // namespace dynfault::diagnosis

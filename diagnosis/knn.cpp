@@ -149,6 +149,22 @@ void Knn::load(std::istream& in) {
   fitted_ = true;
 }
 
-DYNFAULT_REGISTER(diagnoser_registry(), "knn", [] { return std::make_unique<Knn>(); });
+OptionSchema<KnnOptions> knn_options() {
+  return OptionSchema<KnnOptions>()
+      .integer("k", 1, 1e6, "neighbours that vote (DeepFD: 5)", DYNFAULT_OPTION_FIELD(k))
+      .choice(
+          "scaling", {"standard", "minmax"}, "column scaling fitted on the training fold",
+          [](const KnnOptions& o) {
+            return o.scaling() == Scaling::minmax ? "minmax" : "standard";
+          },
+          [](KnnOptions& o, const std::string& w) {
+            o.scaling(w == "minmax" ? Scaling::minmax : Scaling::standard);
+          })
+      .real("clip_quantile", 0, 0.49,
+            "winsorise each column to [q, 1 - q] before scaling (0 = off)",
+            DYNFAULT_OPTION_FIELD(clip_quantile));
+}
+
+DYNFAULT_REGISTER(diagnoser_registry(), "knn", diagnoser_entry<Knn>(knn_options()));
 
 }  // namespace dynfault::diagnosis

@@ -399,6 +399,22 @@ void LogisticRegression::load(std::istream& in) {
   fitted_ = true;
 }
 
-DYNFAULT_REGISTER(diagnoser_registry(), "logistic_regression", [] { return std::make_unique<LogisticRegression>(); });
+OptionSchema<LogisticRegressionOptions> logistic_regression_options() {
+  return OptionSchema<LogisticRegressionOptions>()
+      .real("c", 1e-12, 1e12, "inverse L2 strength (scikit-learn's C)", DYNFAULT_OPTION_FIELD(c))
+      .integer("max_iter", 1, 1e7, "L-BFGS iterations", DYNFAULT_OPTION_FIELD(max_iter))
+      .real("tol", 1e-15, 1, "stop when max |gradient| <= tol", DYNFAULT_OPTION_FIELD(tol))
+      .integer("memory", 1, 1000, "L-BFGS correction pairs", DYNFAULT_OPTION_FIELD(memory))
+      .real("clip_quantile", 0, 0.49,
+            "winsorise each column to [q, 1 - q] before scaling (0 = off)",
+            DYNFAULT_OPTION_FIELD(clip_quantile))
+      .integer(
+          "warm_start", 0, 1e6,
+          "start from the fit on every n-th training row (0 or 1 = from zeros; same minimiser)",
+          DYNFAULT_OPTION_FIELD(warm_start));
+}
+
+DYNFAULT_REGISTER(diagnoser_registry(), "logistic_regression",
+                  diagnoser_entry<LogisticRegression>(logistic_regression_options()));
 
 }  // namespace dynfault::diagnosis

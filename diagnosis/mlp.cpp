@@ -470,6 +470,19 @@ void Mlp::load(std::istream& in) {
   fitted_ = true;
 }
 
-DYNFAULT_REGISTER(diagnoser_registry(), "mlp", [] { return std::make_unique<Mlp>(); });
+OptionSchema<MlpOptions> mlp_options() {
+  return OptionSchema<MlpOptions>()
+      .integer("hidden", 1, 1e5, "hidden units", DYNFAULT_OPTION_FIELD(hidden))
+      .real("alpha", 0, 1e6, "L2 penalty (scikit-learn's alpha)", DYNFAULT_OPTION_FIELD(alpha))
+      .real("learning_rate", 1e-12, 10, "Adam step", DYNFAULT_OPTION_FIELD(learning_rate))
+      .integer("batch_size", 1, 1e7, "rows per Adam step", DYNFAULT_OPTION_FIELD(batch_size))
+      .integer("max_epochs", 1, 1e6, "epochs at most", DYNFAULT_OPTION_FIELD(max_epochs))
+      .real("tol", 0, 1e6, "least improvement of the epoch loss that counts",
+            DYNFAULT_OPTION_FIELD(tol))
+      .integer("patience", 1, 1e6, "epochs without improvement before stopping",
+               DYNFAULT_OPTION_FIELD(patience));
+}
+
+DYNFAULT_REGISTER(diagnoser_registry(), "mlp", diagnoser_entry<Mlp>(mlp_options()));
 
 }  // namespace dynfault::diagnosis

@@ -125,14 +125,15 @@ void program_structure(const LoadedTables& loaded,
       stratified_kfold(programs, o.within_folds(), o.seed())};
   std::vector<Cell> cells;
   std::vector<Matrix> matrices;
-  const bool seeded = make_diagnoser(o.identity_diagnoser())->seeded();
+  const bool seeded = make_diagnoser(o.identity_diagnoser(), o.diagnoser_config())->seeded();
   for (size_t s = 0; s < listed; ++s) {
     matrices.push_back(matrix_of(loaded.tables[s], loaded.row_of[s], run_ids, {}));
     cells.push_back(Cell{o.identity_diagnoser(), s, seeded});
   }
   CellPredictions preds;
   run_jobs(cells, matrices, programs, folds,
-           FitSettings{learner_seeds(o.seed(), 1), o.max_bins(), o.threads()}, preds);
+           FitSettings{learner_seeds(o.seed(), 1), o.max_bins(), o.threads(), o.diagnoser_config()},
+           preds);
   const double chance = 1.0 / static_cast<double>(distinct.size());
   for (size_t s = 0; s < listed; ++s) {
     ProgramIdentity id;
@@ -143,14 +144,16 @@ void program_structure(const LoadedTables& loaded,
     id.chance = chance;
     id.n = static_cast<int64_t>(programs.size());
     id.n_programs = static_cast<int64_t>(distinct.size());
-    add_identity_rows(report.evaluation_id, id,
-                      json{{"chance", chance},
-                           {"n_programs", id.n_programs},
-                           {"folds", folds[0].size()},
-                           {"split", "stratified by program (random)"},
-                           {"seed", o.seed()}}
-                          .dump(),
-                      rows);
+    add_identity_rows(
+        report.evaluation_id, id,
+        json{{"chance", chance},
+             {"n_programs", id.n_programs},
+             {"folds", folds[0].size()},
+             {"split", "stratified by program (random)"},
+             {"seed", o.seed()},
+             {"diagnoser_options", json::parse(options_json(id.diagnoser, o.diagnoser_config()))}}
+            .dump(),
+        rows);
     report.identity.push_back(id);
     VarianceShare v = variance_share(loaded.specs[s], matrices[s], programs, o.top_features());
     add_variance_rows(report.evaluation_id, v, id.n, rows);

@@ -77,7 +77,9 @@ size_t argmax_row(const Matrix& p, size_t r) {
 SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
   store.require_campaign(options.campaign());
   SavedModel m;
-  std::shared_ptr<Diagnoser> diagnoser = make_diagnoser(options.diagnoser());
+  std::shared_ptr<Diagnoser> diagnoser =
+      make_diagnoser(options.diagnoser(), options.diagnoser_config());
+  diagnoser->configure(LearnerSettings{/*seed=*/0, options.max_bins()});
   std::string spec = options.feature_set();
   const std::string bound = diagnoser->feature_set();
   if (spec.empty()) spec = bound;
@@ -175,6 +177,8 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
   m.scope = build_scope(store, specs, run_labels, x.data, d, m.task, spec, diagnoser->name());
   m.scope.class_weight = options.class_weight();
   m.scope.effective_only = options.effective_only();
+  m.diagnoser_options = options_json(options.diagnoser(), options.diagnoser_config());
+  m.max_bins = options.max_bins();
   m.diagnoser = std::move(diagnoser);
   return m;
 }
@@ -214,6 +218,8 @@ void write_model(std::ostream& out, const SavedModel& m) {
   m.diagnoser->save(d);
   model_io::write_strings(out, "diagnoser_name", {m.diagnoser->name()});
   model_io::write_blob(out, "diagnoser", d.str());
+  model_io::write_strings(out, "diagnoser_options", {m.diagnoser_options});
+  model_io::write_int(out, "bins", m.max_bins);
   out << "end\n";
 }
 
@@ -237,7 +243,7 @@ SavedModel read_model(std::istream& in, const std::string& name) {
     if (!(h >> version))
       throw Error(name + ": not a dynfault model file (no format version after '" +
                   std::string(kModelFormat) + "')");
-    if (version != kModelFormatVersion && version != 1)
+    if (version < 1 || version > kModelFormatVersion)
       throw Error(name + ": dynfault model format version " + std::to_string(version) +
                   " is not supported (this build reads versions 1 to " +
                   std::to_string(kModelFormatVersion) + "); train the model again");
@@ -278,6 +284,10 @@ SavedModel read_model(std::istream& in, const std::string& name) {
                    "' where '", dname, "' was recorded");
     DYNFAULT_CHECK(m.diagnoser->classes() == m.classes, who,
                    ": the diagnoser's classes differ from the recorded ones");
+    if (format_version >= 3) {
+      m.diagnoser_options = one("diagnoser_options");
+      m.max_bins = static_cast<int>(model_io::read_int(in, "bins", who));
+    }
     model_io::read_end(in, who);
     return m;
   } catch (const std::exception& e) {

@@ -30,9 +30,9 @@ class Store;
 namespace dynfault::diagnosis {
 
 inline constexpr const char* kModelFormat = "dynfault_model";
-/// Version 2 adds the training scope (diagnosis/model_scope.h); version 1 files are still read
-/// (their scope is unknown).
-inline constexpr int kModelFormatVersion = 2;
+/// Version 2 adds the training scope (diagnosis/model_scope.h), 3 the diagnoser's options and
+/// bin count; versions 1 and 2 are still read (what they lack is unknown).
+inline constexpr int kModelFormatVersion = 3;
 
 struct SavedModel {
   std::string task;                          ///< e.g. fault_type/default4
@@ -49,6 +49,10 @@ struct SavedModel {
   Scaler scaler;               ///< fitted on the training matrix (explanations)
   TrainingScope scope;         ///< what it was trained on (model_scope.h)
   std::shared_ptr<Diagnoser> diagnoser;
+  /// Every declared option of the diagnoser with the value it was trained with (a JSON object;
+  /// "" for a version 1 or 2 file, which did not record them).
+  std::string diagnoser_options;
+  int max_bins = 0;  ///< bins of the tree learners (LearnerSettings); 0 = not recorded (v1, v2)
 };
 
 /// Options of train_model.
@@ -70,6 +74,9 @@ struct TrainModelOptions {
   /// Detection only: faulty runs whose fault was effective (the stored `effective` label, the
   /// killing test) against clean runs; not-effective mutants are left out.
   DYNFAULT_ARG(bool, effective_only) = false;
+  /// Options of the diagnosers (configs/diagnosers.yaml); the rest keep their defaults.
+  DYNFAULT_ARG(DiagnoserConfig, diagnoser_config) = {};
+  DYNFAULT_ARG(int, max_bins) = 255;  ///< histogram bins of the tree learners (2..255)
 };
 
 /// The ratio of the largest to the smallest class count (1 for balanced classes).

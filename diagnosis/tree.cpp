@@ -529,12 +529,46 @@ void RandomForest::load(std::istream& in) {
   fitted_ = true;
 }
 
-std::unique_ptr<Diagnoser> make_default_rf() {
-  return std::make_unique<RandomForest>(ForestOptions().trees(100), "default_rf", "default");
+namespace {
+
+// The options the tree learners share; max_bins is the evaluation's `bins` (LearnerSettings).
+template <typename O>
+OptionSchema<O>& tree_options(OptionSchema<O>& s) {
+  return s.integer("max_depth", 1, 64, "deepest split level", DYNFAULT_OPTION_FIELD(max_depth))
+      .integer("min_samples_leaf", 1, 1e6, "fewest training rows in a leaf",
+               DYNFAULT_OPTION_FIELD(min_samples_leaf))
+      .integer("max_features", -1, 1e6, "features tried per node: 0 = all, -1 = sqrt(d)",
+               DYNFAULT_OPTION_FIELD(max_features));
 }
 
-DYNFAULT_REGISTER(diagnoser_registry(), "decision_tree", [] { return std::make_unique<DecisionTree>(); });
-DYNFAULT_REGISTER(diagnoser_registry(), "random_forest", [] { return std::make_unique<RandomForest>(); });
-DYNFAULT_REGISTER(diagnoser_registry(), "default_rf", make_default_rf);
+OptionSchema<TreeOptions> decision_tree_options() {
+  OptionSchema<TreeOptions> s;
+  return tree_options(s);
+}
+
+OptionSchema<ForestOptions> forest_options(const ForestOptions& defaults) {
+  OptionSchema<ForestOptions> s(defaults);
+  s.integer("trees", 1, 1e5, "trees in the forest", DYNFAULT_OPTION_FIELD(trees));
+  return tree_options(s);
+}
+
+// DEFault's forest: its grid's centre, 100 trees; the rest as random_forest.
+ForestOptions default_rf_defaults() { return ForestOptions().trees(100); }
+
+}  // namespace
+
+std::unique_ptr<Diagnoser> make_default_rf() { return make_diagnoser("default_rf"); }
+
+DYNFAULT_REGISTER(diagnoser_registry(), "decision_tree",
+                  diagnoser_entry<DecisionTree>(decision_tree_options()));
+DYNFAULT_REGISTER(diagnoser_registry(), "random_forest",
+                  diagnoser_entry<RandomForest>(forest_options(ForestOptions())));
+DYNFAULT_REGISTER(diagnoser_registry(), "default_rf",
+                  DiagnoserEntry(forest_options(default_rf_defaults()).specs(),
+                                 [](const OptionValues& v) -> std::unique_ptr<Diagnoser> {
+                                   return std::make_unique<RandomForest>(
+                                       forest_options(default_rf_defaults()).build(v), "default_rf",
+                                       "default");
+                                 }));
 
 }  // namespace dynfault::diagnosis

@@ -12,6 +12,8 @@ packages=(
   # The Python recorder's round trip (tests/runner/test_python_recorder.cpp) and the pandas
   # example of docs/export.md (tests/db/test_export_pandas.cpp) run Debian's python3.
   python3-torch python3-pandas
+  # scripts/check_style.sh: .clang-format and .clang-tidy (Debian 12: version 14)
+  clang-format clang-tidy
   # LibTorch links libblas.so.3; Debian's reference BLAS is ~5x slower than OpenBLAS for the
   # small matrix products of these programs (fashion_mlp clean run: 4.5 s vs 0.8 s, measured).
   libopenblas0-pthread

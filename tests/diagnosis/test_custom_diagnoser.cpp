@@ -18,16 +18,22 @@ namespace dynfault::diagnosis {
 namespace {
 
 // docs:begin custom-diagnoser
+/// Options of ExampleNearestCentroid; the defaults are the member initialisers.
+struct ExampleNearestCentroidOptions {
+  DYNFAULT_ARG(double, clip_quantile) = 0.0;  ///< winsorising before scaling (0 = off)
+};
+
 /// Nearest centroid on standardised features: each class is the mean of its training rows, a
 /// trace gets the class of the closest mean (scikit-learn's NearestCentroid).
 class ExampleNearestCentroid final : public Diagnoser {
  public:
+  explicit ExampleNearestCentroid(ExampleNearestCentroidOptions options = {}) : options_(options) {}
   std::string name() const override { return "example_nearest_centroid"; }
 
   void fit(const Matrix& x, const Labels& y) override {
     classes_ = training_classes(x, y, name());
     // Imputes and scales on the training rows only; shared with other diagnosers of a fold.
-    const auto prepared = scaled(x, /*clip_quantile=*/0.0, Scaling::standard);
+    const auto prepared = scaled(x, options_.clip_quantile(), Scaling::standard);
     scaler_ = prepared->scaler;
     const auto label = encode_labels(y, classes_);
     centroids_ = Matrix(classes_.size(), x.cols);
@@ -90,6 +96,7 @@ class ExampleNearestCentroid final : public Diagnoser {
   }
 
  private:
+  ExampleNearestCentroidOptions options_;
   std::vector<std::string> classes_;
   Scaler scaler_;
   Matrix centroids_;
@@ -97,8 +104,12 @@ class ExampleNearestCentroid final : public Diagnoser {
 
 }  // namespace
 
-DYNFAULT_REGISTER(diagnoser_registry(), "example_nearest_centroid",
-                  [] { return std::make_unique<ExampleNearestCentroid>(); });
+// Each option once: name, range, help, field (configs/diagnosers.yaml may then set it).
+DYNFAULT_REGISTER(
+    diagnoser_registry(), "example_nearest_centroid",
+    diagnoser_entry<ExampleNearestCentroid>(OptionSchema<ExampleNearestCentroidOptions>().real(
+        "clip_quantile", 0, 0.49, "winsorise each column to [q, 1 - q] first",
+        DYNFAULT_OPTION_FIELD(clip_quantile))));
 // docs:end custom-diagnoser
 
 }  // namespace dynfault::diagnosis
@@ -126,5 +137,17 @@ TEST_SUITE("diagnosis") {
     REQUIRE(r.rungs.size() == 2);
     CHECK(r.rungs[0].balanced_accuracy.value > 0.8);
     CHECK(std::isfinite(r.rungs[1].balanced_accuracy.value));
+  }
+
+  TEST_CASE("A diagnoser defined in a test file takes its declared options from a config file") {
+    const auto file = diagnosis::parse_diagnoser_config(
+        "diagnosers:\n  example_nearest_centroid:\n    clip_quantile: 0.2\n", "d.yaml");
+    CHECK(diagnosis::options_json("example_nearest_centroid", file.diagnosers) ==
+          R"({"clip_quantile":0.2})");
+    CHECK(diagnosis::options_json("example_nearest_centroid", {}) == R"({"clip_quantile":0.0})");
+    CHECK_THROWS_WITH_AS(
+        diagnosis::parse_diagnoser_config(
+            "diagnosers:\n  example_nearest_centroid:\n    clip_quantile: 0.7\n", "d.yaml"),
+        doctest::Contains("d.yaml:3"), ConfigError);
   }
 }

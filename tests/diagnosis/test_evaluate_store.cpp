@@ -2,7 +2,9 @@
 // traces of several programs.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "diagnosis/evaluation.h"
@@ -48,9 +50,34 @@ TEST_SUITE("diagnosis") {
     CHECK(ft.results[0].rungs[0].balanced_accuracy.value > 0.5);
     REQUIRE(ft.results[0].losses.size() == 1);
     const auto& loss = ft.results[0].losses[0];
-    CHECK(loss.balanced_accuracy.value ==
-          doctest::Approx(ft.results[0].rungs[0].balanced_accuracy.value -
-                          ft.results[0].rungs[1].balanced_accuracy.value));
+    // Independently of the scoring code: balanced accuracy counted by hand from each rung's
+    // stored confusion matrix, and the stored loss row is their difference.
+    const auto ba_of = [&](const std::string& protocol) {
+      for (const auto& row : store.evaluation(report.evaluation_id))
+        if (row.protocol == protocol && row.diagnoser == ft.results[0].diagnoser &&
+            row.feature_set == "curves" && row.metric == "balanced_accuracy") {
+          const auto counts = nlohmann::json::parse(row.details).at("confusion");
+          double sum = 0;
+          int classes = 0;
+          for (size_t i = 0; i < counts.size(); ++i) {
+            double total = 0;
+            for (const auto& v : counts[i]) total += v.get<double>();
+            if (total == 0) continue;
+            sum += counts[i][i].get<double>() / total;
+            ++classes;
+          }
+          return sum / classes;
+        }
+      FAIL("no balanced_accuracy row for ", protocol);
+      return 0.0;
+    };
+    CHECK(loss.balanced_accuracy.value == doctest::Approx(ba_of("random") - ba_of("program")));
+    double stored_loss = NAN;
+    for (const auto& row : store.evaluation(report.evaluation_id))
+      if (row.protocol == "loss/random/program" && row.feature_set == "curves" &&
+          row.metric == "balanced_accuracy")
+        stored_loss = row.value;
+    CHECK(stored_loss == doctest::Approx(ba_of("random") - ba_of("program")));
     // The label rule re-applied to the stored traces gives the stored labels: the ceiling.
     CHECK(ft.results[2].diagnoser == "label_rule");
     CHECK(ft.results[2].rungs[1].balanced_accuracy.value == 1.0);

@@ -44,6 +44,21 @@ TraceGroups toy_groups(const Labels& y, const std::vector<std::string>& programs
   return g;
 }
 
+// Balanced accuracy counted from a confusion matrix: the mean over classes with support of
+// correct / support (written here, not taken from diagnosis/metrics.h).
+double recall_mean(const ConfusionMatrix& c) {
+  double sum = 0;
+  int classes = 0;
+  for (size_t i = 0; i < c.counts.size(); ++i) {
+    int64_t row = 0;
+    for (int64_t v : c.counts[i]) row += v;
+    if (row == 0) continue;
+    sum += static_cast<double>(c.counts[i][i]) / static_cast<double>(row);
+    ++classes;
+  }
+  return sum / classes;
+}
+
 }  // namespace
 
 TEST_SUITE("diagnosis") {
@@ -67,8 +82,14 @@ TEST_SUITE("diagnosis") {
     const RungLoss& gap = r.losses[0];
     CHECK(gap.consecutive);
     CHECK(gap.from_first);
+    // Independently of the scoring code: each rung's balanced accuracy counted by hand from its
+    // pooled confusion matrix (mean per-class recall), and the loss is their difference.
+    CHECK(within.balanced_accuracy.value == doctest::Approx(recall_mean(within.confusion)));
+    CHECK(heldout.balanced_accuracy.value == doctest::Approx(recall_mean(heldout.confusion)));
     CHECK(gap.balanced_accuracy.value ==
-          doctest::Approx(within.balanced_accuracy.value - heldout.balanced_accuracy.value));
+          doctest::Approx(recall_mean(within.confusion) - recall_mean(heldout.confusion)));
+    CHECK(gap.from == "random");
+    CHECK(gap.to == "program");
     CHECK(gap.verdict == Verdict::positive);
     for (const Interval& v : {within.balanced_accuracy, heldout.balanced_accuracy,
                               gap.balanced_accuracy, gap.macro_f1}) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -67,7 +68,7 @@ TEST_SUITE("saved_model") {
       CHECK(m.classes == std::vector<std::string>{"learning_rate", "loss"});
       CHECK(m.feature_names == features::feature_set("curves+deepfd").names());
       const std::string text = model_text(m);
-      CHECK(text.rfind("dynfault_model 2\n", 0) == 0);
+      CHECK(text.rfind("dynfault_model 3\n", 0) == 0);
       const SavedModel back = from_text(text);
       CHECK(back.task == m.task);
       CHECK(back.task_classes == m.task_classes);
@@ -108,11 +109,11 @@ TEST_SUITE("saved_model") {
     const SavedModel m =
         train_model(store, TrainModelOptions().task("fault_type/default4").feature_set("curves"));
     std::string text = model_text(m);
-    std::string v2 = text;
-    v2.replace(0, std::string("dynfault_model 2").size(), "dynfault_model 3");
-    const std::string e2 = error_of([&] { from_text(v2); });
-    CHECK(e2.find("m.model") != std::string::npos);
-    CHECK(e2.find("version 3 is not supported") != std::string::npos);
+    std::string v4 = text;
+    v4.replace(0, std::string("dynfault_model 3").size(), "dynfault_model 4");
+    const std::string e4 = error_of([&] { from_text(v4); });
+    CHECK(e4.find("m.model") != std::string::npos);
+    CHECK(e4.find("version 4 is not supported") != std::string::npos);
     const std::string foreign = error_of([&] { from_text("epoch,train_loss\n0,1\n"); });
     CHECK(foreign.find("not a dynfault model file") != std::string::npos);
     CHECK(error_of([&] { from_text(""); }).find("not a dynfault model file") != std::string::npos);
@@ -131,6 +132,31 @@ TEST_SUITE("saved_model") {
     save_model_file(m, path, true);
     CHECK(model_text(load_model_file(path)) == model_text(m));
     fs::remove_all(dir);
+  }
+
+  TEST_CASE("A saved model records its options and bins; a version 2 file still reads") {
+    db::Store store = testing::corpus(2, 4);
+    const SavedModel m =
+        train_model(store, TrainModelOptions()
+                               .task("fault_type/default4")
+                               .feature_set("curves")
+                               .diagnoser("random_forest")
+                               .diagnoser_config({{"random_forest", {{"trees", 3.0}}}})
+                               .max_bins(16));
+    const SavedModel back = from_text(model_text(m));
+    CHECK(back.max_bins == 16);
+    const auto options = nlohmann::json::parse(back.diagnoser_options);
+    CHECK(options.at("trees") == 3);
+    CHECK(options.at("max_depth") == 12);
+    // Version 2: the same stream without the two records added by version 3.
+    std::string v2 = model_text(m);
+    v2.replace(0, std::string("dynfault_model 3").size(), "dynfault_model 2");
+    const size_t cut = v2.find("diagnoser_options ");
+    REQUIRE(cut != std::string::npos);
+    v2 = v2.substr(0, cut) + "end\n";
+    const SavedModel old = from_text(v2);
+    CHECK(old.diagnoser_options.empty());
+    CHECK(old.max_bins == 0);
   }
 
   TEST_CASE("Training refuses what it cannot fit") {
@@ -225,11 +251,12 @@ TEST_SUITE("diagnosis") {
     CHECK(from_text(text).scope.reference.size() == 18 * m.feature_names.size());
     CHECK(model_text(from_text(text)) == text);
     std::string v1 = text;
-    v1.replace(0, std::string("dynfault_model 2").size(), "dynfault_model 1");
+    v1.replace(0, std::string("dynfault_model 3").size(), "dynfault_model 1");
     const auto at = v1.find("scope ");
     REQUIRE(at != std::string::npos);
     const auto next = v1.find("\ndiagnoser_name", at);
     v1.erase(at, next + 1 - at);
+    v1 = v1.substr(0, v1.find("diagnoser_options ")) + "end\n";  // added by version 3
     CHECK_FALSE(from_text(v1).scope.known);
 
     // A training trace lies inside; the same run with exploded curves and an unseen family

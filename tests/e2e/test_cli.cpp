@@ -150,7 +150,11 @@ TEST_SUITE("e2e") {
         {"--margin 0", "margin must be in (0, 1), got 0"},
         {"--margin 1.5", "margin must be in (0, 1), got 1.5"},
         {"--learner-seeds 0", "learner_seeds must be >= 1"},
-        {"--bins 300", "max_bins must be in [2, 255], got 300"}};
+        {"--bins 300", "max_bins must be in [2, 255], got 300"},
+        {"--diagnoser-config bad_options.yaml", "bad_options.yaml:3: key 'knn.k' value '0'"},
+        {"--diagnoser-config bins16.yaml --bins 300", "max_bins must be in [2, 255], got 300"}};
+    write(dir / "bad_options.yaml", "diagnosers:\n  knn:\n    k: 0\n");
+    write(dir / "bins16.yaml", "bins: 16\n");
     for (const auto& [flags, says] : bad) {
       CAPTURE(flags);
       const auto r = run_cli("evaluate --db t.db --sets deepfd --bootstrap 10 " + flags, dir);
@@ -185,6 +189,23 @@ TEST_SUITE("e2e") {
       Store store = Store::open((dir / "t.db").string(), false);
       CHECK(store.evaluation().size() == evaluation_rows);
     }
+    // The file's bins apply unless --bins is given; the rows record the value used.
+    const auto bins_used = [&](const std::string& flags) {
+      REQUIRE(run_cli("evaluate --db t.db --sets deepfd --bootstrap 10 --protocols random "
+                      "--diagnosers random_forest " +
+                          flags,
+                      dir)
+                  .code == 0);
+      Store store = Store::open((dir / "t.db").string(), false);
+      for (const auto& row : store.evaluation())
+        if (row.metric == "balanced_accuracy" && row.protocol == "random" &&
+            row.diagnoser == "random_forest")
+          return nlohmann::json::parse(row.details).at("max_bins").get<int>();
+      return -1;
+    };
+    CHECK(bins_used("--diagnoser-config bins16.yaml") == 16);
+    CHECK(bins_used("--diagnoser-config bins16.yaml --bins 32") == 32);
+    CHECK(bins_used("") == 255);
     fs::remove_all(dir);
   }
 

@@ -68,7 +68,7 @@ TEST_SUITE("e2e") {
         dir);
     INFO(train.out);
     REQUIRE(train.code == 0);
-    CHECK(read_bytes(dir / "fault.model").rfind("dynfault_model 2\n", 0) == 0);
+    CHECK(read_bytes(dir / "fault.model").rfind("dynfault_model 3\n", 0) == 0);
     const auto train2 = run_cli(
         "train --db t.db --task detection --features deepfd --diagnoser random_forest "
         "--out detect.model",
@@ -210,12 +210,12 @@ TEST_SUITE("e2e") {
     const auto not_model = run_cli("diagnose --trace run.csv --model run.csv", dir);
     CHECK(not_model.code != 0);
     CHECK(not_model.out.find("not a dynfault model file") != std::string::npos);
-    std::string v2 = read_bytes(dir / "fault.model");
-    v2.replace(0, std::string("dynfault_model 2").size(), "dynfault_model 3");
-    std::ofstream(dir / "v2.model", std::ios::binary) << v2;
-    const auto newer = run_cli("diagnose --trace run.csv --model v2.model", dir);
+    std::string v4 = read_bytes(dir / "fault.model");
+    v4.replace(0, std::string("dynfault_model 3").size(), "dynfault_model 4");
+    std::ofstream(dir / "v4.model", std::ios::binary) << v4;
+    const auto newer = run_cli("diagnose --trace run.csv --model v4.model", dir);
     CHECK(newer.code != 0);
-    CHECK(newer.out.find("version 3 is not supported") != std::string::npos);
+    CHECK(newer.out.find("version 4 is not supported") != std::string::npos);
 
     const std::string before = read_bytes(dir / "fault.model");
     const auto again = run_cli(

@@ -336,6 +336,7 @@ faults:
   TEST_CASE("Every file in configs/ is loaded by a test") {
     // Where each is loaded: a new file must be added here, and to a test that loads it.
     const std::map<std::string, std::string> tested = {
+        {"diagnosers.yaml", "tests/diagnosis/test_diagnoser_options.cpp"},
         {"dynfault.yaml", "tests/runner/test_campaign.cpp"},
         {"mutators.yaml", "tests/mutators/test_mutators.cpp"},
         {"quick.yaml", "tests/runner/test_campaign.cpp"},
