@@ -22,17 +22,27 @@ std::string rank_of(const std::string& column) {
          "WHEN 'RUNNING' THEN 1 ELSE 0 END";
 }
 
-/// name -> config hash of every campaign in `db` (schema `schema_name`).
-std::map<std::string, std::string> campaign_hashes(Database& db, const std::string& schema_name) {
-  std::map<std::string, std::string> out;
-  auto select = db.prepare("SELECT name, config_hash FROM " + schema_name + ".campaigns");
-  while (select.step()) out[select.column_text(0)] = select.column_text(1);
+/// What makes two campaign rows the same campaign: the config hash and, once recorded, the
+/// numeric environment its runs compute in (schema 2; "" = not recorded).
+struct CampaignIdentity {
+  std::string hash;
+  std::string numeric;
+};
+
+/// name -> identity of every campaign in `db` (schema `schema_name`).
+std::map<std::string, CampaignIdentity> campaign_hashes(Database& db,
+                                                        const std::string& schema_name) {
+  std::map<std::string, CampaignIdentity> out;
+  auto select = db.prepare("SELECT name, config_hash, numeric_json FROM " + schema_name +
+                           ".campaigns");
+  while (select.step())
+    out[select.column_text(0)] = {select.column_text(1), select.column_text(2)};
   return out;
 }
 
 /// Throws unless `path` is a sound dynfault database of this schema version; returns its
 /// campaigns. Opens the file read-only, so a refused source is never touched.
-std::map<std::string, std::string> check_source(const std::string& path) {
+std::map<std::string, CampaignIdentity> check_source(const std::string& path) {
   require_regular_or_missing(path);
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
@@ -59,16 +69,23 @@ std::map<std::string, std::string> check_source(const std::string& path) {
   return campaign_hashes(*source, "main");
 }
 
-/// Throws when a campaign name in `incoming` is already known with a different config hash.
-void check_campaigns(const std::map<std::string, std::string>& known,
-                     const std::map<std::string, std::string>& incoming,
+/// Throws when a campaign name in `incoming` is already known with a different config hash, or
+/// with another recorded numeric environment (its traces would differ by shard, not by fault).
+void check_campaigns(const std::map<std::string, CampaignIdentity>& known,
+                     const std::map<std::string, CampaignIdentity>& incoming,
                      const std::string& known_where, const std::string& incoming_path) {
-  for (const auto& [name, hash] : incoming) {
+  for (const auto& [name, id] : incoming) {
     auto it = known.find(name);
-    if (it != known.end() && it->second != hash) {
-      throw DbError(incoming_path + ": campaign '" + name + "' has config hash " + hash + ", but " +
-                    known_where + " holds a different campaign of that name (hash " + it->second +
-                    "); refusing to merge databases of different campaigns");
+    if (it == known.end()) continue;
+    if (it->second.hash != id.hash) {
+      throw DbError(incoming_path + ": campaign '" + name + "' has config hash " + id.hash +
+                    ", but " + known_where + " holds a different campaign of that name (hash " +
+                    it->second.hash + "); refusing to merge databases of different campaigns");
+    }
+    if (!id.numeric.empty() && !it->second.numeric.empty() && id.numeric != it->second.numeric) {
+      throw DbError(incoming_path + ": campaign '" + name + "' computes in the numeric environment " +
+                    id.numeric + ", but " + known_where + " records " + it->second.numeric +
+                    " for it; refusing to merge traces of different numeric environments");
     }
   }
 }
@@ -125,9 +142,12 @@ MergeSourceReport merge_one(Database& db, const std::string& path) {
   for (const auto& [name, hash] : source_campaigns)
     if (!target_campaigns.count(name)) report.campaigns_added.push_back(name);
   db.exec(
-      "INSERT INTO main.campaigns (name, config_text, config_hash, created_ms) "
-      "SELECT name, config_text, config_hash, created_ms FROM src.campaigns WHERE true "
-      "ON CONFLICT (name) DO NOTHING;"
+      "INSERT INTO main.campaigns (name, config_text, config_hash, created_ms, numeric_json, "
+      "libraries_json) SELECT name, config_text, config_hash, created_ms, numeric_json, "
+      "libraries_json FROM src.campaigns WHERE true "
+      "ON CONFLICT (name) DO UPDATE SET "
+      "numeric_json = coalesce(main.campaigns.numeric_json, excluded.numeric_json), "
+      "libraries_json = coalesce(main.campaigns.libraries_json, excluded.libraries_json);"
       "INSERT INTO main.programs (program_id, family, task, dataset, source, changes, metric, "
       "satisfactory) SELECT program_id, family, task, dataset, source, changes, metric, "
       "satisfactory FROM src.programs WHERE true ON CONFLICT (program_id) DO NOTHING;"
@@ -151,15 +171,20 @@ MergeSourceReport merge_one(Database& db, const std::string& path) {
       "DELETE FROM main.labels WHERE run_uuid IN (SELECT run_uuid FROM temp.merge_runs);"
       "INSERT INTO main.runs (run_uuid, campaign, program_id, family, task, faults_json, "
       "fault_ids, seed, repetition, recipe_json, timeout_s, status, outcome, error, start_time, "
-      "end_time, heartbeat_time, attempts, lifecycle_stage) "
+      "end_time, heartbeat_time, attempts, lifecycle_stage, exec_max_steps, exec_probes, "
+      "exec_numeric, exec_libraries, exec_cpu, exec_build) "
       "SELECT run_uuid, campaign, program_id, family, task, faults_json, fault_ids, seed, "
       "repetition, recipe_json, timeout_s, status, outcome, error, start_time, end_time, "
-      "heartbeat_time, attempts, lifecycle_stage FROM src.runs "
+      "heartbeat_time, attempts, lifecycle_stage, exec_max_steps, exec_probes, exec_numeric, "
+      "exec_libraries, exec_cpu, exec_build FROM src.runs "
       "WHERE run_uuid IN (SELECT run_uuid FROM temp.merge_runs) "
       "ON CONFLICT (run_uuid) DO UPDATE SET status = excluded.status, "
       "outcome = excluded.outcome, error = excluded.error, start_time = excluded.start_time, "
       "end_time = excluded.end_time, heartbeat_time = excluded.heartbeat_time, "
-      "attempts = excluded.attempts, lifecycle_stage = excluded.lifecycle_stage");
+      "attempts = excluded.attempts, lifecycle_stage = excluded.lifecycle_stage, "
+      "exec_max_steps = excluded.exec_max_steps, exec_probes = excluded.exec_probes, "
+      "exec_numeric = excluded.exec_numeric, exec_libraries = excluded.exec_libraries, "
+      "exec_cpu = excluded.exec_cpu, exec_build = excluded.exec_build");
   // Metric key ids differ between files: map them through the key text.
   db.exec(
       "INSERT INTO main.metrics (run_uuid, key_id, step, value, timestamp, is_nan) "
@@ -184,9 +209,9 @@ MergeSourceReport merge_one(Database& db, const std::string& path) {
 MergeReport merge_databases(Store& target, const std::vector<std::string>& sources) {
   Database& db = target.database();
   // Every source is checked before the first write.
-  std::map<std::string, std::string> known = campaign_hashes(db, "main");
+  std::map<std::string, CampaignIdentity> known = campaign_hashes(db, "main");
   std::map<std::string, std::string> known_from;  // campaign -> where it was first seen
-  for (const auto& [name, hash] : known) known_from[name] = target.path();
+  for (const auto& [name, id] : known) known_from[name] = target.path();
   for (const auto& path : sources) {
     std::error_code ec;
     if (fs::equivalent(path, target.path(), ec)) {
@@ -194,12 +219,13 @@ MergeReport merge_databases(Store& target, const std::vector<std::string>& sourc
                            "itself");
     }
     const auto campaigns = check_source(path);
-    for (const auto& [name, hash] : campaigns) {
+    for (const auto& [name, id] : campaigns) {
       auto it = known.find(name);
       if (it != known.end()) {
-        check_campaigns({{name, it->second}}, {{name, hash}}, known_from[name], path);
+        check_campaigns({{name, it->second}}, {{name, id}}, known_from[name], path);
+        if (it->second.numeric.empty()) it->second.numeric = id.numeric;
       } else {
-        known.emplace(name, hash);
+        known.emplace(name, id);
         known_from.emplace(name, path);
       }
     }

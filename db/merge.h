@@ -43,7 +43,8 @@ struct MergeReport {
 /// first, and nothing is written when one is refused (DbError naming it): a file that is missing,
 /// not a dynfault database, corrupt (quick_check), of another schema version than this build's,
 /// the target itself, or holding a campaign whose name exists in the target or another source
-/// with a different config hash. Sources are only read.
+/// with a different config hash or another recorded numeric environment (schema 2). Sources are
+/// only read.
 MergeReport merge_databases(Store& target, const std::vector<std::string>& sources);
 
 }  // namespace dynfault::db

@@ -176,6 +176,21 @@ FROM feature_values AS v
 JOIN feature_names AS n ON n.feature_set = v.feature_set AND n.idx = v.idx;
 )sql";
 
+// Schema 2 (2026-12-05): what a run computes must not depend on the machine. A campaign records
+// the numeric environment its runs compute in and the library versions of the build that planned
+// it (runner/numeric.h); a run records how it was last executed (db/trace.h RunExecution), so
+// that `dynfault replay RUN_ID` needs no flags. NULL = not recorded (everything before schema 2).
+constexpr std::string_view kSchemaV2 = R"sql(
+ALTER TABLE campaigns ADD COLUMN numeric_json TEXT;
+ALTER TABLE campaigns ADD COLUMN libraries_json TEXT;
+ALTER TABLE runs ADD COLUMN exec_max_steps INTEGER;
+ALTER TABLE runs ADD COLUMN exec_probes TEXT;
+ALTER TABLE runs ADD COLUMN exec_numeric TEXT;
+ALTER TABLE runs ADD COLUMN exec_libraries TEXT;
+ALTER TABLE runs ADD COLUMN exec_cpu TEXT;
+ALTER TABLE runs ADD COLUMN exec_build TEXT;
+)sql";
+
 /// Throws unless the file starts with SQLite's 16-byte magic string (an empty file is an empty
 /// database for SQLite, and ours to initialise).
 void check_header(const std::string& path, off_t size) {
@@ -277,6 +292,7 @@ const std::vector<Migration>& migrations() {
   // Append-only: a released step never changes; a new version adds {N, "...", "ALTER ..."}.
   static const std::vector<Migration> steps = {
       {1, "create the schema", kSchemaV1},
+      {2, "record numeric environments and how runs were executed", kSchemaV2},
   };
   return steps;
 }

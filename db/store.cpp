@@ -93,7 +93,8 @@ void require_run(Database& db, const std::string& run_uuid, const char* caller) 
 }
 
 /// Sets a run's status, outcome, error and times from `result` (times of 0 keep the stored
-/// ones); `condition` narrows the WHERE clause.
+/// ones), and how it was executed when `result.execution` is recorded; `condition` narrows the
+/// WHERE clause.
 void update_run_end(Database& db, const RunResult& result, const std::string& condition) {
   auto& update = db.prepared(
       "UPDATE runs SET status = ?2, outcome = ?3, error = ?4, "
@@ -105,12 +106,24 @@ void update_run_end(Database& db, const RunResult& result, const std::string& co
   bind_time(update, 5, result.start_time);
   bind_time(update, 6, result.end_time);
   update.step_and_reset();
+  const RunExecution& e = result.execution;
+  if (!e.recorded() || db.last_changes() == 0) return;
+  auto& record = db.prepared(
+      "UPDATE runs SET exec_max_steps = ?2, exec_probes = ?3, exec_numeric = ?4, "
+      "exec_libraries = ?5, exec_cpu = ?6, exec_build = ?7 WHERE run_uuid = ?1");
+  record.bind_all(result.run_uuid, e.max_steps, e.probes);
+  bind_optional_text(record, 4, e.numeric);
+  bind_optional_text(record, 5, e.libraries);
+  bind_optional_text(record, 6, e.cpu);
+  record.bind(7, e.build);
+  record.step_and_reset();
 }
 
 constexpr const char* kRunColumns =
     "SELECT run_uuid, campaign, program_id, family, task, faults_json, fault_ids, seed, "
     "repetition, recipe_json, timeout_s, status, outcome, error, start_time, end_time, "
-    "heartbeat_time, attempts FROM runs";
+    "heartbeat_time, attempts, exec_max_steps, exec_probes, exec_numeric, exec_libraries, "
+    "exec_cpu, exec_build FROM runs";
 
 RunRow read_run(const Statement& s) {
   RunRow row;
@@ -132,6 +145,12 @@ RunRow read_run(const Statement& s) {
   row.end_time = read_time(s, 15);
   row.heartbeat_time = read_time(s, 16);
   row.attempts = s.column_int64(17);
+  row.execution.max_steps = s.column_int64(18);
+  row.execution.probes = s.column_text(19);
+  row.execution.numeric = s.column_text(20);
+  row.execution.libraries = s.column_text(21);
+  row.execution.cpu = s.column_text(22);
+  row.execution.build = s.column_text(23);
   return row;
 }
 
@@ -274,6 +293,28 @@ void Store::upsert_campaign(const std::string& name, const std::string& config_t
   tx.commit();
 }
 
+std::optional<CampaignNumeric> Store::campaign_numeric(const std::string& name) const {
+  auto& select =
+      db_->prepared("SELECT numeric_json, libraries_json FROM campaigns WHERE name = ?1");
+  ResetGuard reset(select);
+  select.bind(1, name);
+  if (!select.step()) return std::nullopt;
+  return CampaignNumeric{select.column_text(0), select.column_text(1)};
+}
+
+void Store::set_campaign_numeric(const std::string& name, const CampaignNumeric& numeric) {
+  Transaction tx(*db_);
+  auto& update = db_->prepared(
+      "UPDATE campaigns SET numeric_json = ?2, libraries_json = ?3 WHERE name = ?1");
+  update.bind(1, name);
+  bind_optional_text(update, 2, numeric.numeric_json);
+  bind_optional_text(update, 3, numeric.libraries_json);
+  update.step_and_reset();
+  if (db_->last_changes() != 1)
+    throw DbError(db_->path() + ": Store::set_campaign_numeric(): no campaign '" + name + "'");
+  tx.commit();
+}
+
 std::vector<std::string> Store::campaigns() const {
   std::vector<std::string> names;
   auto& select = db_->prepared("SELECT name FROM campaigns ORDER BY created_ms, name");
@@ -374,6 +415,29 @@ int64_t Store::insert_runs(const std::vector<RunSpec>& runs) {
   }
   tx.commit();
   return added;
+}
+
+int64_t Store::replace_runs(const std::vector<std::pair<std::string, RunSpec>>& replacements) {
+  for (const auto& [old_uuid, spec] : replacements) {
+    if (!is_run_uuid(spec.run_uuid)) {
+      throw DbError(db_->path() + ": Store::replace_runs(): run_uuid '" + spec.run_uuid +
+                    "' is not 32 lowercase hex characters");
+    }
+  }
+  if (replacements.empty()) return 0;
+  Transaction tx(*db_);
+  auto& remove = db_->prepared("DELETE FROM runs WHERE run_uuid = ?1");
+  int64_t replaced = 0;
+  std::vector<RunSpec> specs;
+  for (const auto& [old_uuid, spec] : replacements) {
+    // The foreign keys cascade: metrics, labels, feature values and splits of the old run go.
+    remove.bind(1, old_uuid).step_and_reset();
+    replaced += db_->last_changes();
+    specs.push_back(spec);
+  }
+  insert_runs(specs);  // a SAVEPOINT inside this transaction
+  tx.commit();
+  return replaced;
 }
 
 std::vector<RunRow> Store::runs(const RunFilter& filter) const {

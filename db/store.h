@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/check.h"
@@ -30,7 +31,7 @@ class DbError : public dynfault::Error {
 class Database;  // RAII connection, db/database.h
 
 /// Current schema version written to PRAGMA user_version.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct ProgramRow {
   std::string id, family, task, dataset, source, changes, metric;
@@ -68,6 +69,14 @@ struct EvaluationRow {
   double ci_low = 0, ci_high = 0;  ///< NaN when no interval was computed
   int64_t n = 0;                   ///< number of test predictions behind the value
   std::string details;             ///< JSON (confusion matrix, class names, ...)
+};
+
+/// What a campaign row records about the numeric environment of its runs (schema 2), as JSON
+/// texts that db/ stores without reading (runner/numeric.h writes and reads them); "" = not
+/// recorded (a campaign planned before schema 2).
+struct CampaignNumeric {
+  std::string numeric_json;    ///< the environment its runs compute in
+  std::string libraries_json;  ///< LibTorch, OpenBLAS and oneDNN versions of the planning build
 };
 
 struct RunFilter {
@@ -123,6 +132,10 @@ class Store {
   /// reports, training, execution, export), so that a misspelt --campaign is an error rather
   /// than an empty result; the query methods below filter as asked.
   void require_campaign(const std::string& name) const;
+  /// The numeric environment recorded for campaign `name`, or nullopt without a campaign row.
+  std::optional<CampaignNumeric> campaign_numeric(const std::string& name) const;
+  /// Records the numeric environment of an existing campaign; throws DbError without its row.
+  void set_campaign_numeric(const std::string& name, const CampaignNumeric& numeric);
   /// The stored config text of campaign `name` (workers read its `probes:` mapping), or nullopt.
   std::optional<std::string> campaign_config(const std::string& name) const;
   void upsert_program(const ProgramRow& p);
@@ -132,6 +145,11 @@ class Store {
   /// Inserts runs in one transaction; existing run ids are left untouched. Returns how many
   /// were new.
   int64_t insert_runs(const std::vector<RunSpec>& runs);
+  /// Replaces runs in one transaction: each pair's old run (when present) is deleted with its
+  /// metrics, labels, feature values and splits, and the new spec inserted as SCHEDULED (the
+  /// same id or another: a stale run re-planned by a newer build). Returns how many old runs
+  /// were deleted.
+  int64_t replace_runs(const std::vector<std::pair<std::string, RunSpec>>& replacements);
   std::vector<RunRow> runs(const RunFilter& filter = {}) const;
   std::optional<RunRow> run(const std::string& run_uuid) const;
   /// SCHEDULED -> RUNNING (attempts+1, start/heartbeat = now_ms). False if not SCHEDULED.
@@ -147,7 +165,8 @@ class Store {
   /// start in progress, and the cap bounds how often a run that crashes its worker is retried.
   int64_t requeue_unfinished(const std::string& campaign, int64_t max_attempts = 0);
   /// Records the end of a run that produced no trace (crash, timeout, interruption): sets status,
-  /// outcome, error and end time, only while the run is still RUNNING, and keeps its metrics.
+  /// outcome, error, end time and how it was executed (when recorded), only while the run is
+  /// still RUNNING, and keeps its metrics.
   /// False when the run had already left RUNNING (its worker stored a result first), which then
   /// stands: a finished run is never overwritten by the coordinator's verdict.
   bool finish_running(const RunResult& result);
@@ -155,7 +174,8 @@ class Store {
   /// damage stops the check itself).
   std::string check_integrity(bool full = false);
   /// Stores a finished run in one transaction: replaces its metrics, sets status, outcome,
-  /// error and times. Nothing is written if any part fails.
+  /// error and times, and how it was executed (when recorded). Nothing is written if any part
+  /// fails.
   void write_result(const RunResult& result);
   /// Counts of runs per status.
   std::vector<std::pair<std::string, int64_t>> status_counts(const std::string& campaign) const;

@@ -154,6 +154,24 @@ struct RunSpec {
   double timeout_s = 0;      ///< wall-clock limit, 0 = none
 };
 
+/// How a run was executed (schema 2): what `dynfault replay` needs to train it again without
+/// flags, and what makes its bits depend on the machine. Stored with its result; all empty for a
+/// run never executed, or stored before schema 2 (then recorded() is false).
+struct RunExecution {
+  int64_t max_steps = 0;  ///< `run --max-steps` (0 = full training)
+  /// "off" (`run --no-probes`), or the probe configuration in effect as canonical JSON
+  /// (runner::ProbeOptions::to_json).
+  std::string probes;
+  /// {"requested": <numeric environment>, "effective": <what the libraries used>} as JSON
+  /// (runner/numeric.h); "effective" is absent when the worker died before reporting it.
+  std::string numeric;
+  std::string libraries;  ///< {"libtorch": "1.13.0", "onednn": ..., "openblas": ...} as JSON
+  std::string cpu;        ///< the CPU's model name
+  std::string build;      ///< "dynfault 0.1.0 (git 23da83b25bca, gcc 12.2.0)"
+
+  bool recorded() const { return !build.empty(); }
+};
+
 /// One row of `runs` as read back.
 struct RunRow {
   RunSpec spec;
@@ -162,6 +180,7 @@ struct RunRow {
   std::string error;
   int64_t start_time = 0, end_time = 0, heartbeat_time = 0;  ///< ms since epoch, 0 = unset
   int64_t attempts = 0;
+  RunExecution execution;  ///< how it was last executed (not recorded() before schema 2)
 };
 
 struct MetricPoint {
@@ -179,6 +198,7 @@ struct RunResult {
   std::string error;
   int64_t start_time = 0, end_time = 0;
   std::vector<MetricPoint> metrics;
+  RunExecution execution;  ///< stored when recorded(); else the stored one is kept
 };
 
 /// One metric series, sorted by step.

@@ -229,9 +229,9 @@ TEST_SUITE("db") {
       CHECK(has(why, "itself"));
     }
     SUBCASE("a newer schema version") {
-      { Database(dir("good.db"), OpenMode::kReadWrite).set_user_version(2); }
+      { Database(dir("good.db"), OpenMode::kReadWrite).set_user_version(3); }
       why = refusal(target, {dir("good.db")});
-      CHECK(has(why, "schema version 2"));
+      CHECK(has(why, "schema version 3"));
     }
     SUBCASE("a file that is not a database, and a missing one") {
       std::ofstream(dir("notes.db")) << "not a database\n";

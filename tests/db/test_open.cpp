@@ -159,7 +159,8 @@ TEST_SUITE("db") {
       CHECK(has(e, "an empty file, not a dynfault database"));
     }
     CHECK(fs::file_size(zero) == 0);
-    CHECK(Store::open(zero, /*create=*/true).database().user_version() == 1);
+    CHECK(Store::open(zero, /*create=*/true).database().user_version() ==
+          dynfault::db::kSchemaVersion);
   }
 
   TEST_CASE("A newer schema is not offered a migration it cannot have") {

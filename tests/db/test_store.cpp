@@ -151,11 +151,12 @@ double elapsed_ms(std::chrono::steady_clock::time_point since) {
 }  // namespace
 
 TEST_SUITE("db") {
-  TEST_CASE("A new database has schema version 1 and its info rows") {
+  TEST_CASE("A new database has the current schema version and its info rows") {
     Store store = Store::memory();
-    CHECK(store.database().user_version() == 1);
+    CHECK(store.database().user_version() == dynfault::db::kSchemaVersion);
+    CHECK(dynfault::db::kSchemaVersion == 2);
     CHECK(store.info("schema") == std::optional<std::string>("dynfault"));
-    CHECK(store.info("schema_version") == std::optional<std::string>("1"));
+    CHECK(store.info("schema_version") == std::optional<std::string>("2"));
     CHECK(store.info("tool_version") == std::optional<std::string>(dynfault::kVersion));
     REQUIRE(store.info("created_ms").has_value());
     CHECK(std::stoll(*store.info("created_ms")) > 1'600'000'000'000LL);
@@ -186,7 +187,7 @@ TEST_SUITE("db") {
       store.insert_runs(specs(0, 2));
     }
     Store again = Store::open(path, /*create=*/false);
-    CHECK(again.database().user_version() == 1);
+    CHECK(again.database().user_version() == dynfault::db::kSchemaVersion);
     CHECK(*again.info("created_ms") == created);
     CHECK(again.runs().size() == 2);
   }
@@ -216,7 +217,7 @@ TEST_SUITE("db") {
     REQUIRE(before.size() > 0);
     const std::string error = db_error_of([&] { Store::open(path); });
     CHECK(contains(error, path));
-    CHECK(contains(error, "written by a newer dynfault: schema version 99, this build knows 1"));
+    CHECK(contains(error, "written by a newer dynfault: schema version 99, this build knows 2"));
     CHECK(read_bytes(path) == before);
   }
 
@@ -303,7 +304,7 @@ TEST_SUITE("db") {
     CHECK(contains(db_error_of([&] { Store::open(path, /*create=*/false); }), "refusing"));
     CHECK(read_bytes(path) == before);  // only a command that creates databases initialises
     Store store = Store::open(path, /*create=*/true);
-    CHECK(store.database().user_version() == 1);
+    CHECK(store.database().user_version() == dynfault::db::kSchemaVersion);
     CHECK(store.info("schema") == std::optional<std::string>("dynfault"));
   }
 
@@ -313,38 +314,37 @@ TEST_SUITE("db") {
     const std::string path = dir.file("old.db");
     { Store::open(path).insert_runs(specs(0, 2)); }
     Database db(path, OpenMode::kReadWrite);
-    const Migration v1 = dynfault::db::migrations().front();
-    const Migration v2{2, "add notes", "CREATE TABLE notes (run_uuid TEXT, note TEXT);"};
-    dynfault::db::apply_migrations(db, {v1, v2});
-    CHECK(db.user_version() == 2);
+    std::vector<Migration> steps = dynfault::db::migrations();
+    const Migration next{3, "add notes", "CREATE TABLE notes (run_uuid TEXT, note TEXT);"};
+    steps.push_back(next);
+    dynfault::db::apply_migrations(db, steps);
+    CHECK(db.user_version() == 3);
     auto info = db.prepare(
         "SELECT group_concat(key || '=' || value, ',') FROM "
         "(SELECT key, value FROM info WHERE key IN "
         "('migrated_from', 'schema_version') ORDER BY key)");
     REQUIRE(info.step());
-    CHECK(info.column_text(0) == "migrated_from=1,schema_version=2");
+    CHECK(info.column_text(0) == "migrated_from=2,schema_version=3");
     info.reset();
-    dynfault::db::apply_migrations(db, {v1, v2});  // already there: nothing to do
-    CHECK(db.user_version() == 2);
+    dynfault::db::apply_migrations(db, steps);  // already there: nothing to do
+    CHECK(db.user_version() == 3);
 
     // A failing step rolls back every step of the call, and the stamp.
-    const Migration v3{3, "add extra", "CREATE TABLE extra (x);"};
-    const Migration v4{4, "broken", "CREATE TABLE more (y); CREATE TABLE notes (again);"};
-    CHECK(contains(db_error_of([&] {
-                     dynfault::db::apply_migrations(db, {v1, v2, v3, v4});
-                   }),
+    steps.push_back(Migration{4, "add extra", "CREATE TABLE extra (x);"});
+    steps.push_back(Migration{5, "broken", "CREATE TABLE more (y); CREATE TABLE notes (again);"});
+    CHECK(contains(db_error_of([&] { dynfault::db::apply_migrations(db, steps); }),
                    "already exists"));
-    CHECK(db.user_version() == 2);
+    CHECK(db.user_version() == 3);
     auto tables =
         db.prepare("SELECT count(*) FROM sqlite_schema WHERE name IN ('notes', 'extra', 'more')");
     REQUIRE(tables.step());
     CHECK(tables.column_int64(0) == 1);
     tables.reset();
 
-    // This build (schema 1) refuses the migrated file.
+    // This build (schema 2) refuses the migrated file.
     const std::string before = read_bytes(path);
     CHECK(
-        contains(db_error_of([&] { Store::open(path); }), "schema version 2, this build knows 1"));
+        contains(db_error_of([&] { Store::open(path); }), "schema version 3, this build knows 2"));
     CHECK(read_bytes(path) == before);
   }
 
