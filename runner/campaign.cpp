@@ -12,7 +12,6 @@
 #include "common/yaml_util.h"
 #include "mutators/mutator.h"
 #include "programs/registry.h"
-#include "runner/executor.h"
 
 namespace dynfault::runner {
 namespace {
@@ -398,7 +397,55 @@ void read_faults(const y::Doc& doc, Campaign& c) {
   }
 }
 
+/// The `numeric:` mapping; unset fields keep NumericEnv's defaults.
+NumericEnv read_numeric(const y::Doc& doc, const YAML::Node& node) {
+  y::require_known_keys(doc, node,
+                        {"aten_capability", "openblas_coretype", "onednn_isa",
+                         "intra_op_threads", "blas_threads"},
+                        "numeric");
+  NumericEnv env;
+  const auto text = [&](const char* key, std::string& out, const std::vector<std::string>& names) {
+    if (const YAML::Node n = node[key])
+      out = canonical_spelling(names, y::as<std::string>(doc, n, std::string("numeric.") + key));
+  };
+  text("aten_capability", env.aten_capability, aten_capabilities());
+  text("openblas_coretype", env.openblas_coretype, openblas_coretypes());
+  text("onednn_isa", env.onednn_isa, onednn_isas());
+  if (const YAML::Node n = node["intra_op_threads"])
+    env.intra_op_threads = y::as<int64_t>(doc, n, "numeric.intra_op_threads");
+  if (const YAML::Node n = node["blas_threads"])
+    env.blas_threads = y::as<int64_t>(doc, n, "numeric.blas_threads");
+  try {
+    env.validate();
+  } catch (const ConfigError& e) {
+    const std::string field = e.key().substr(e.key().find('.') + 1);
+    throw ConfigError(doc.file, y::line_of(node[field] ? node[field] : node), e.key(), e.value(),
+                      e.why());
+  }
+  return env;
+}
+
 }  // namespace
+
+ProbeOptions probe_options_from_record(const std::string& json) {
+  Json j;
+  try {
+    j = Json::parse(json);
+  } catch (const Json::exception& e) {
+    throw Error("probe configuration '" + json + "': " + e.what());
+  }
+  DYNFAULT_CHECK(j.is_object(), "probe configuration '", json, "': expected a JSON object");
+  // Cadence::str() spells k-periods as "every_k_epochs: 2"; the YAML reader wants a mapping.
+  for (auto& [key, value] : j.items()) {
+    if (!value.is_string()) continue;
+    const std::string v = value.get<std::string>();
+    const auto colon = v.find(": ");
+    if (colon != std::string::npos && v.rfind("every_k_", 0) == 0)
+      value = Json{{v.substr(0, colon), std::stoll(v.substr(colon + 2))}};
+  }
+  // JSON is YAML: the campaign reader checks every key and value.
+  return probe_options_of_campaign("probes: " + j.dump() + "\n", "recorded probe configuration");
+}
 
 ProbeOptions probe_options_of_campaign(const std::string& text, const std::string& file) {
   const y::Doc doc = y::load_string(text, file);
@@ -414,7 +461,7 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
   y::require_known_keys(doc, root,
                         {"name", "description", "seed", "repetitions", "clean_repetitions",
                          "timeout_s", "clean", "programs", "overrides", "faults", "probes",
-                         "max_runs"},
+                         "max_runs", "numeric"},
                         "");
   Campaign c;
   c.file = file;
@@ -464,6 +511,7 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
 
   read_faults(doc, c);
   if (const YAML::Node probes = root["probes"]) c.probes = read_probes(doc, probes);
+  if (const YAML::Node numeric = root["numeric"]) c.numeric = read_numeric(doc, numeric);
   if (!c.clean && c.faults.empty())
     throw ConfigError(file, 1, "faults", "", "the campaign plans no runs (no faults, clean: false)");
   return c;
@@ -472,18 +520,6 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
 Campaign load_campaign(const std::string& path) {
   return parse_campaign(files::read_input_file(path, "campaign file", files::kMaxConfigBytes),
                         path);
-}
-
-int64_t store_plan(db::Store& store, const Campaign& campaign, const Plan& plan) {
-  store.upsert_campaign(campaign.name, campaign.text, campaign.hash);
-  for (const auto& [k, v] : environment_info()) store.set_info(k, v);
-  for (const auto& id : campaign.programs) {
-    const auto r = base_recipe(campaign, id);
-    store.upsert_program(db::ProgramRow{id, r.family, r.task, r.data.name, r.provenance.source,
-                                        r.provenance.changes, r.provenance.metric,
-                                        r.provenance.satisfactory});
-  }
-  return store.insert_runs(plan.runs);
 }
 
 programs::Recipe base_recipe(const Campaign& campaign, const std::string& program) {
@@ -500,13 +536,6 @@ int64_t run_seed(int64_t base_seed, const std::string& program, int64_t repetiti
   const std::string key = std::to_string(base_seed) + "/" + program + "/" + std::to_string(repetition);
   // 31 bits keep the seed positive in every language that reads the database.
   return static_cast<int64_t>(std::stoull(hash128_hex(key).substr(0, 8), nullptr, 16) & 0x7fffffff);
-}
-
-std::string run_id(const programs::Recipe& recipe, int64_t seed) {
-  Json spec = {{"recipe", recipe.to_json()},
-               {"seed", seed},
-               {"recipe_version", kRecipeVersion}};
-  return hash128_hex(spec.dump());
 }
 
 Plan plan_campaign(const Campaign& c) {

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -32,8 +34,6 @@
 #include "runner/trainer.h"
 
 #include <torch/version.h>  // TORCH_VERSION only; cheap, unlike torch/torch.h
-
-extern char** environ;
 
 namespace dynfault::runner {
 namespace {
@@ -76,6 +76,7 @@ struct Worker {
   double deadline = 0;            // monotonic SIGKILL time, 0 = none
   int exit_status = 0;            // waitpid status once reaped
   int64_t oom_kills_at_start = 0;  // the kernel's OOM kill count when the run was dispatched
+  std::string numeric;             // the numeric environment it was started in (JSON)
 };
 
 /// The kernel's count of OOM kills since boot (/proc/vmstat oom_kill), -1 when unknown.
@@ -120,7 +121,15 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
-Worker spawn_worker(const ExecuteOptions& o) {
+/// The environment of a worker (executor.h says what it holds): built from scratch, so that no
+/// variable of the coordinator's changes which kernels the worker's libraries pick.
+std::vector<std::string> worker_environment(const NumericEnv& numeric) {
+  std::vector<std::string> env = numeric_process_environment(numeric);
+  env.push_back("DYNFAULT_COORDINATOR_PID=" + std::to_string(::getpid()));
+  return env;
+}
+
+Worker spawn_worker(const ExecuteOptions& o, const NumericEnv& numeric) {
   int in[2], out[2], err[2];
   DYNFAULT_CHECK(::pipe2(in, O_CLOEXEC) == 0 && ::pipe2(out, O_CLOEXEC) == 0 &&
                      ::pipe2(err, O_CLOEXEC) == 0,
@@ -130,7 +139,8 @@ Worker spawn_worker(const ExecuteOptions& o) {
   posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  std::vector<std::string> args = {o.worker_binary, "worker", "--db", o.db_path};
+  std::vector<std::string> args = {o.worker_binary, "worker", "--db", o.db_path,
+                                   "--numeric", numeric.to_json()};
   if (!o.probes) args.push_back("--no-probes");
   if (o.max_steps > 0) {
     args.push_back("--max-steps");
@@ -139,19 +149,7 @@ Worker spawn_worker(const ExecuteOptions& o) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  // One intra-op thread per training run: LibTorch on tiny models is far slower with two.
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e; ++e) {
-    const std::string kv = *e;
-    if (kv.rfind("OMP_NUM_THREADS=", 0) == 0 || kv.rfind("MKL_NUM_THREADS=", 0) == 0 ||
-        kv.rfind("OPENBLAS_NUM_THREADS=", 0) == 0 || kv.rfind("DYNFAULT_COORDINATOR_PID=", 0) == 0)
-      continue;
-    env_store.push_back(kv);
-  }
-  env_store.push_back("OMP_NUM_THREADS=1");
-  env_store.push_back("MKL_NUM_THREADS=1");
-  env_store.push_back("OPENBLAS_NUM_THREADS=1");
-  env_store.push_back("DYNFAULT_COORDINATOR_PID=" + std::to_string(::getpid()));
+  std::vector<std::string> env_store = worker_environment(numeric);
   std::vector<char*> envp;
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -183,6 +181,7 @@ Worker spawn_worker(const ExecuteOptions& o) {
   w.in = in[1];
   w.out = out[0];
   w.err = err[0];
+  w.numeric = numeric.to_json();
   ::fcntl(w.out, F_SETFL, O_NONBLOCK);
   ::fcntl(w.err, F_SETFL, O_NONBLOCK);
   return w;
@@ -253,6 +252,35 @@ void simulate_crash_if_asked(const std::string& uuid) {
   }
 }
 
+/// The numeric environment of each campaign with runs left to execute, decided before anything
+/// is written (runner::execution_env refuses a campaign/database mismatch); then records the
+/// environments of campaigns that had none and replaces the stale runs of `o.replace`.
+std::map<std::string, NumericEnv> prepare_numeric(db::Store& store, const ExecuteOptions& o) {
+  std::set<std::string> pending;
+  for (const auto& r : store.runs(db::RunFilter{o.campaign, ""}))
+    if (r.status != "FINISHED") pending.insert(r.spec.campaign);
+  for (const auto& [old_uuid, spec] : o.replace) pending.insert(spec.campaign);
+  std::map<std::string, ExecutionEnv> decided;
+  for (const auto& campaign : pending)
+    decided.emplace(campaign,
+                    execution_env(store, campaign,
+                                  campaign == o.campaign ? o.numeric : std::nullopt,
+                                  o.allow_numeric_change));
+  std::map<std::string, NumericEnv> envs;
+  for (const auto& [campaign, e] : decided) {
+    if (e.record)
+      store.set_campaign_numeric(campaign, {e.numeric.to_json(), library_versions_json()});
+    envs.emplace(campaign, e.numeric);
+  }
+  store.replace_runs(o.replace);
+  return envs;
+}
+
+/// The probe configuration a run executes with, as recorded (db::RunExecution::probes).
+std::string probes_record(bool probes, const ProbeOptions& options) {
+  return probes ? options.to_json() : "off";
+}
+
 }  // namespace
 
 namespace {
@@ -275,6 +303,31 @@ std::string flock_holder(dev_t dev, ino_t ino) {
 }
 
 }  // namespace
+
+std::vector<std::string> numeric_process_environment(const NumericEnv& numeric) {
+  std::vector<std::string> env;
+  for (const char* name : {"LD_LIBRARY_PATH", "DYNFAULT_DATA_DIR", "DYNFAULT_FASHION_MNIST_DIR",
+                           "DYNFAULT_TEST_CRASH_RUN", "ASAN_OPTIONS", "LSAN_OPTIONS",
+                           "UBSAN_OPTIONS"})
+    if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
+  for (const auto& [name, value] : numeric.variables()) env.push_back(name + "=" + value);
+  return env;
+}
+
+db::RunExecution execution_record(int64_t max_steps, const std::string& probes,
+                                  const NumericEnv& requested, const std::string& effective_json) {
+  db::RunExecution e;
+  e.max_steps = max_steps;
+  e.probes = probes;
+  programs::Json numeric = {{"requested", programs::Json::parse(requested.to_json())}};
+  if (!effective_json.empty()) numeric["effective"] = programs::Json::parse(effective_json);
+  e.numeric = numeric.dump();
+  e.libraries = library_versions_json();
+  e.cpu = CpuInfo::current().model;
+  e.build = std::string("dynfault ") + kVersion + " (git " + DYNFAULT_GIT_COMMIT + ", gcc " +
+            __VERSION__ + ")";
+  return e;
+}
 
 CoordinatorLock::CoordinatorLock(const std::string& db_path, bool wait,
                                  const std::function<void(const std::string&)>& on_wait,
@@ -399,6 +452,10 @@ ExecuteSummary execute(const ExecuteOptions& o) {
   // Store::open checks the file's integrity: thousands of writes never land on a damaged one.
   db::Store store = db::Store::open(o.db_path, /*create=*/false);
   store.require_campaign(o.campaign);
+  // A campaign/database mismatch is refused here, before the first write.
+  const std::map<std::string, NumericEnv> envs = prepare_numeric(store, o);
+  if (!o.replace.empty())
+    log("replaced " + std::to_string(o.replace.size()) + " stale run(s) by this build's");
   for (const auto& [k, v] : environment_info()) store.set_info(k, v);
   ExecuteSummary summary;
   // We hold the lock, so no other coordinator is alive: every RUNNING row is left over from a
@@ -428,6 +485,27 @@ ExecuteSummary execute(const ExecuteOptions& o) {
     count_left(store, o, summary);
     return summary;
   }
+  // A worker serves one numeric environment: runs of one environment go one after another.
+  const auto env_of = [&](const db::RunRow& r) -> const NumericEnv& {
+    const auto it = envs.find(r.spec.campaign);
+    DYNFAULT_ASSERT(it != envs.end());
+    return it->second;
+  };
+  std::stable_sort(queue.begin(), queue.end(), [&](const db::RunRow& a, const db::RunRow& b) {
+    return env_of(a).to_json() < env_of(b).to_json();
+  });
+  // Probe configurations of the campaigns, for the record of runs that die with their worker.
+  std::map<std::string, std::string> probes;
+  const auto failed_record = [&](const db::RunRow& r) {
+    auto it = probes.find(r.spec.campaign);
+    if (it == probes.end()) {
+      const auto text = store.campaign_config(r.spec.campaign);
+      ProbeOptions po;
+      if (text) po = probe_options_of_campaign(*text, o.db_path + ": campaign '" + r.spec.campaign + "'");
+      it = probes.emplace(r.spec.campaign, probes_record(o.probes, po)).first;
+    }
+    return execution_record(o.max_steps, it->second, env_of(r), "");
+  };
 
   g_stop_signal = 0;
   struct sigaction sa{}, old_int{}, old_term{}, old_pipe{};
@@ -458,6 +536,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
     if (!tail.empty()) res.error += "\n--- last lines of the worker's error output ---\n" + tail;
     res.start_time = w.run->start_time;
     res.end_time = unix_ms();
+    res.execution = failed_record(*w.run);
     if (store.finish_running(res)) {
       ++p.failed;
       ++summary.outcomes[outcome];
@@ -481,6 +560,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
     res.error = why;
     res.start_time = w.run->start_time;
     res.end_time = unix_ms();
+    res.execution = failed_record(*w.run);
     if (store.finish_running(res)) {
       ++p.failed;
       log("run " + res.run_uuid + " (" + w.run->spec.program + " " + w.run->spec.fault_ids +
@@ -498,7 +578,12 @@ ExecuteSummary execute(const ExecuteOptions& o) {
       // Dispatch work to idle workers.
       for (auto& w : workers) {
         if (stopping || w.run || queue.empty()) continue;
-        if (w.pid <= 0) w = spawn_worker(o);
+        const NumericEnv& numeric = env_of(queue.front());
+        if (w.pid > 0 && w.numeric != numeric.to_json()) {
+          close_fd(w.in);  // end of input: the worker exits; its successor takes the new one
+          reap(w, false);
+        }
+        if (w.pid <= 0) w = spawn_worker(o, numeric);
         db::RunRow r = std::move(queue.front());
         queue.pop_front();
         if (!store.mark_running(r.spec.run_uuid, unix_ms())) continue;  // taken meanwhile
@@ -560,6 +645,12 @@ ExecuteSummary execute(const ExecuteOptions& o) {
         } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
           // The worker died: its run in flight is recorded as crashed, the worker respawned.
           const std::string how = reap(w, false);
+          if (WIFEXITED(w.exit_status) && WEXITSTATUS(w.exit_status) == kExitNumericEnv) {
+            // Its run stays RUNNING and is requeued by the next invocation.
+            throw Error("a worker could not compute in the campaign's numeric environment: " +
+                        w.err_tail.last_lines(3) + "no run was computed in another one; fix the "
+                        "cause and run 'dynfault run' again to resume");
+          }
           if (WIFEXITED(w.exit_status) && WEXITSTATUS(w.exit_status) == kExitStoreFailed) {
             // Its run stays RUNNING and is requeued by the next invocation.
             throw Error("cannot record results: " + w.err_tail.last_lines(3) +
@@ -637,6 +728,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
       res.error = "interrupted by signal " + std::to_string(g_stop_signal.load());
       res.start_time = w.run->start_time;
       res.end_time = unix_ms();
+      res.execution = failed_record(*w.run);
       if (store.finish_running(res)) ++p.failed; else ++p.finished;
       w.run.reset();
     } else if (w.pid > 0) {
@@ -671,6 +763,15 @@ int worker_main(const WorkerOptions& o) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   ::sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
+  // Nothing is computed in another numeric environment than the one the coordinator chose.
+  apply_in_process(o.numeric);
+  const std::string mismatch = numeric_mismatch(o.numeric);
+  if (!mismatch.empty()) {
+    std::cerr << "worker: the numeric environment " << o.numeric.describe()
+              << " is not in effect: " << mismatch << std::endl;
+    return kExitNumericEnv;
+  }
+  const std::string effective = effective_numeric_env(o.numeric).to_json();
   // The coordinator checked the file's integrity under its lock before starting us.
   db::Store store = db::Store::open(o.db_path, /*create=*/false, db::IntegrityCheck::kTrusted);
   // The probe configuration travels in the campaign's stored text (not in the run spec: probes
@@ -699,9 +800,13 @@ int worker_main(const WorkerOptions& o) {
     to.timeout_s = row->spec.timeout_s;
     to.probes = o.probes;
     to.max_steps = o.max_steps;
+    to.threads = o.numeric.intra_op_threads;
     const int64_t start = unix_ms();
+    db::RunExecution execution;
     try {
       if (to.probes) to.probe = probes_of(row->spec.campaign);
+      execution = execution_record(o.max_steps, probes_record(to.probes, to.probe), o.numeric,
+                                   effective);
       res = train_spec(row->spec, to);
     } catch (const std::exception& e) {
       // An invalid recipe: nothing was trained, so nothing is stored but the reason.
@@ -711,6 +816,9 @@ int worker_main(const WorkerOptions& o) {
       res.error = e.what();
     }
     res.run_uuid = uuid;
+    res.execution = execution.recorded()
+                        ? execution
+                        : execution_record(o.max_steps, "", o.numeric, effective);
     if (res.start_time == 0) res.start_time = start;
     if (res.end_time == 0) res.end_time = unix_ms();
     try {

@@ -7,10 +7,24 @@
 /// a pipe, keeps heartbeats, enforces each run's wall-clock limit (SIGKILL after a grace period),
 /// and records a worker that crashes or hangs as that run's outcome, then respawns the worker. A
 /// crash, abort or hang in one run costs that run only. Torch-free.
+///
+/// A worker starts with exactly the numeric environment of its runs' campaign (runner/numeric.h),
+/// whatever the coordinator's own: its environment holds that environment's variables,
+/// DYNFAULT_COORDINATOR_PID and, when the coordinator has them, LD_LIBRARY_PATH (so that it loads
+/// the libraries the coordinator checked), DYNFAULT_DATA_DIR, DYNFAULT_FASHION_MNIST_DIR,
+/// DYNFAULT_TEST_CRASH_RUN and the sanitizers' ASAN_, LSAN_ and UBSAN_OPTIONS; nothing else. It
+/// checks that its libraries took the environment before it trains anything, and records with
+/// every run how it was executed (db::RunExecution).
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "db/trace.h"
+#include "runner/numeric.h"
 
 namespace dynfault::runner {
 
@@ -41,6 +55,16 @@ struct ExecuteOptions {
   bool wait_for_lock = false;    ///< wait for another coordinator of the database to finish
   bool probes = true;
   int64_t max_steps = 0;         ///< passed to the trainer (tests); 0 = full training
+  /// The numeric environment for the runs of `campaign` when its file asks for another than the
+  /// recorded one (StoredPlan::numeric_change); used only with allow_numeric_change.
+  std::optional<NumericEnv> numeric;
+  /// Run although the campaign recorded another numeric environment or other library versions
+  /// (`run --allow-numeric-change`); each run records its own. Otherwise such a campaign is
+  /// refused before anything is written (runner::execution_env).
+  bool allow_numeric_change = false;
+  /// Stale runs to replace by this build's spec, as (old id, new spec), before runs are queued
+  /// (`run --rerun-stale`; runner::replacements).
+  std::vector<std::pair<std::string, db::RunSpec>> replace;
   std::function<void(const Progress&)> on_progress;  ///< called about twice a second
   std::function<void(const std::string&)> log;       ///< one line per event worth telling
 };
@@ -118,10 +142,28 @@ struct WorkerOptions {
   /// false records loss curves only; true applies each run's campaign `probes:` configuration.
   bool probes = true;
   int64_t max_steps = 0;
+  /// The numeric environment the coordinator started this worker in (`worker --numeric JSON`).
+  NumericEnv numeric;
 };
 
-/// Body of `dynfault worker`: reads "RUN <uuid>" lines on stdin, trains, stores the result,
-/// answers "DONE <uuid> <status> <outcome>" on stdout; exits 0 at end of input.
+/// The environment a process computing in `numeric` starts with (the worker's, executor.h,
+/// without DYNFAULT_COORDINATOR_PID), as NAME=VALUE strings; `dynfault replay` starts itself
+/// again with it.
+std::vector<std::string> numeric_process_environment(const NumericEnv& numeric);
+
+/// A worker's exit code when its libraries did not take the numeric environment it was started
+/// in (runner::numeric_mismatch): the machine, not the run, failed, and the campaign stops.
+inline constexpr int kExitNumericEnv = 78;  // EX_CONFIG
+
+/// How this process executes a run: the record stored with its result (db::RunExecution).
+/// `effective_json` is effective_numeric_env()'s JSON, "" when unknown (a worker that died).
+db::RunExecution execution_record(int64_t max_steps, const std::string& probes,
+                                  const NumericEnv& requested, const std::string& effective_json);
+
+/// Body of `dynfault worker`: puts `numeric` into effect (exit kExitNumericEnv, with the reason
+/// on standard error, when the libraries did not take it), then reads "RUN <uuid>" lines on
+/// stdin, trains, stores the result with how it was executed, answers "DONE <uuid> <status>
+/// <outcome>" on stdout; exits 0 at end of input.
 ///
 /// Debugging and tests: the environment variable `DYNFAULT_TEST_CRASH_RUN=<id>:<how>[,...]`
 /// makes the worker die in each run whose id starts with `<id>`, before training, where `<how>`

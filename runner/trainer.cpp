@@ -296,8 +296,11 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
   db::RunResult result;
   result.start_time = unix_ms();
   // One intra-op thread per run is the design (parallelism comes from processes); the worker
-  // sets it at start-up, this only makes a forgotten call harmless.
-  if (torch::get_num_threads() != 1) torch::set_num_threads(1);
+  // sets the campaign's count at start-up, this only makes a forgotten call harmless.
+  DYNFAULT_CHECK(options.threads >= 1 && options.threads <= 256,
+                 "train(): threads must be in [1, 256], got ", options.threads);
+  if (torch::get_num_threads() != options.threads)
+    torch::set_num_threads(static_cast<int>(options.threads));
   validate(recipe);
   (options.probes ? options.probe : ProbeOptions::none()).validate();
 

@@ -147,6 +147,8 @@ struct TrainOptions {
   double timeout_s = 0;
   bool probes = true;  ///< master switch: false records loss and metric curves only
   ProbeOptions probe;  ///< what the probes record when `probes` is true
+  /// LibTorch intra-op threads (the campaign's numeric environment, runner/numeric.h).
+  int64_t threads = 1;
   /// Called about once per second of training (the worker's heartbeat); may be empty.
   std::function<void()> on_progress;
   /// Receives a copy of the final parameters (named as in the trace, flattened) and buffers

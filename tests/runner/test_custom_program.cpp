@@ -89,7 +89,7 @@ faults:
     const std::string db_path = (dir / "t.db").string();
     {
       db::Store store = db::Store::open(db_path);
-      REQUIRE(runner::store_plan(store, campaign, plan) == 2);
+      REQUIRE(runner::store_plan(store, campaign, plan).added == 2);
       const auto programs_rows = store.programs();
       REQUIRE(programs_rows.size() == 1);
       CHECK(programs_rows[0].id == "example_tiny_moons");

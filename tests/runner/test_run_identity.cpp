@@ -1,0 +1,250 @@
+// Run ids survive upgrades: an id names what a run computes, never how the code describes it;
+// planning a campaign again with a newer build adds nothing, and a run whose computation changed
+// is reported stale and can be replaced.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "common/hash.h"
+#include "db/database.h"
+#include "mutators/mutator.h"
+#include "programs/registry.h"
+#include "runner/campaign.h"
+
+using namespace dynfault;
+using programs::Json;
+
+namespace {
+
+const std::string kConfigs = std::string(DYNFAULT_SOURCE_DIR) + "/configs";
+
+const char* kCampaign = R"(name: ids
+seed: 11
+repetitions: 2
+programs: [iris_mlp, moons_mlp]
+faults:
+  - mutator: lr_scale
+    params: {factor: [10, 0.1]}
+  - mutator: optimizer_change
+    params: {to: sgd}
+)";
+
+/// "program fault_ids {params} repN": which run of a plan, independent of its id.
+std::string describe(const db::RunSpec& r) {
+  Json params = Json::array();
+  for (const auto& f : Json::parse(r.faults_json)) params.push_back(f.at("params"));
+  return r.program + " " + (r.fault_ids.empty() ? "clean" : r.fault_ids) + " " +
+         params.dump() + " rep" + std::to_string(r.repetition);
+}
+
+/// A recipe of the catalogue with one fault applied.
+programs::Recipe mutated(const std::string& program, const std::string& mutator,
+                         const Json& params) {
+  const auto& m = mutators::mutator(mutator);
+  return m.apply(programs::program(program), mutators::validate_params(m, params));
+}
+
+/// The recipe JSON an older build would have written: without the keys of `drop`.
+programs::Recipe without_fields(const programs::Recipe& r, const std::vector<std::string>& drop) {
+  Json j = r.to_json();
+  for (const auto& key : drop) j.erase(key);
+  return programs::Recipe::from_json(j);
+}
+
+db::Store planned_store(const runner::Campaign& c, const runner::Plan& plan) {
+  db::Store store = db::Store::memory();
+  runner::store_plan(store, c, plan);
+  return store;
+}
+
+}  // namespace
+
+TEST_SUITE("runner") {
+  TEST_CASE("Golden run ids of configs/dynfault.yaml") {
+    // Computed by run_id() (scheme 2: semantic recipe JSON, seed, kRecipeVersion 2) on
+    // 2026-12-05. A change here changes the id of every run in every database: a newer build
+    // would plan every campaign anew. Change ids only on purpose, and say so.
+    const std::map<std::string, std::string> golden = {
+        {"iris_mlp clean [] rep0", ""},
+        {"fashion_mlp clean [] rep28", ""},
+        {"lenet_fashion lr_scale [{\"factor\":10.0}] rep0", ""},
+        {"imdb_lstm optimizer_change [{\"to\":\"sgd\"}] rep4", ""},
+        {"cs231n_spiral activation_change [{\"to\":\"sigmoid\"}] rep2", ""},
+        {"keras_deep_ae loss_change [{\"to\":\"mae\"}] rep1", ""},
+    };
+    const auto plan = runner::plan_campaign(runner::load_campaign(kConfigs + "/dynfault.yaml"));
+    REQUIRE(plan.runs.size() == 5542);
+    std::map<std::string, std::string> found;
+    for (const auto& r : plan.runs)
+      if (golden.count(describe(r))) found[describe(r)] = r.run_uuid;
+    for (const auto& [which, id] : golden) {
+      CAPTURE(which);
+      REQUIRE(found.count(which) == 1);
+      CHECK(found[which] == id);
+    }
+  }
+
+  TEST_CASE("Descriptive text never enters a run id") {
+    const programs::Recipe r = mutated("iris_mlp", "lr_scale", {{"factor", 10.0}});
+    const std::string id = runner::run_id(r, 3);
+    programs::Recipe reworded = r;
+    reworded.provenance.source = "another source";
+    reworded.provenance.changes = "reworded";
+    reworded.provenance.satisfactory = 0.5;
+    reworded.provenance.kind = "synthetic";
+    reworded.family = "cnn";
+    reworded.task = "binary";
+    reworded.faults[0].change = "described otherwise";
+    reworded.faults[0].category = "recategorised";
+    CHECK(runner::run_id(reworded, 3) == id);
+    CHECK(runner::semantic_recipe_json(reworded) == runner::semantic_recipe_json(r));
+  }
+
+  TEST_CASE("A field or parameter left at its default never enters a run id") {
+    // An older build lacked these fields; a newer one adds fields with defaults: the same id.
+    for (const auto& program : {"iris_mlp", "lenet_fashion", "imdb_lstm"}) {
+      CAPTURE(program);
+      const programs::Recipe r = programs::program(program);
+      std::vector<std::string> at_default;
+      const Json defaults = programs::Recipe{}.to_json();
+      for (const auto& [key, value] : r.to_json().items())
+        if (defaults.contains(key) && defaults[key] == value) at_default.push_back(key);
+      REQUIRE(!at_default.empty());
+      CHECK(runner::run_id(without_fields(r, at_default), 7) == runner::run_id(r, 7));
+      // Layers too: a layer written without its defaulted keys reads back to the same id.
+      programs::Recipe one_layer;
+      one_layer.layers.emplace_back();
+      const Json default_layer = one_layer.to_json()["layers"][0];
+      Json j = r.to_json();
+      int erased = 0;
+      for (auto& layer : j["layers"])
+        for (const auto& [key, value] : default_layer.items())
+          if (key != "type" && layer.contains(key) && layer[key] == value) {
+            layer.erase(key);
+            ++erased;
+          }
+      REQUIRE(erased > 0);
+      CHECK(runner::run_id(programs::Recipe::from_json(j), 7) == runner::run_id(r, 7));
+    }
+    // A fault parameter at its schema default: the same id with or without it.
+    bool checked = false;
+    for (const auto& id : mutators::mutator_ids()) {
+      const auto& m = mutators::mutator(id);
+      for (const auto& spec : m.params()) {
+        if (spec.default_value.is_null() || checked) continue;
+        Json params = mutators::validate_params(m, Json::object());
+        const auto& program = programs::program("iris_mlp");
+        if (!m.not_applicable(program, params).empty()) continue;
+        programs::Recipe r = m.mutate(program, params);
+        programs::Recipe older = r;
+        older.faults[0].params.erase(spec.name);
+        CAPTURE(id);
+        CHECK(runner::run_id(older, 1) == runner::run_id(r, 1));
+        checked = true;
+      }
+    }
+    CHECK(checked);
+  }
+
+  TEST_CASE("What a run computes is in its id") {
+    const programs::Recipe r = programs::program("iris_mlp");
+    const std::string id = runner::run_id(r, 3);
+    CHECK(runner::run_id(r, 4) != id);
+    programs::Recipe wider = r;
+    wider.layers[0].out += 1;
+    CHECK(runner::run_id(wider, 3) != id);
+    programs::Recipe other_lr = r;
+    other_lr.optimizer.lr *= 2;
+    CHECK(runner::run_id(other_lr, 3) != id);
+    CHECK(runner::run_id(mutated("iris_mlp", "lr_scale", {{"factor", 10.0}}), 3) != id);
+    CHECK(runner::run_id(mutated("iris_mlp", "lr_scale", {{"factor", 10.0}}), 3) !=
+          runner::run_id(mutated("iris_mlp", "lr_scale", {{"factor", 0.1}}), 3));
+  }
+
+  TEST_CASE("Planning with a newer build adds nothing; changed computations are stale") {
+    const runner::Campaign c = runner::parse_campaign(kCampaign, "ids.yaml");
+    const runner::Plan plan = runner::plan_campaign(c);
+    REQUIRE(plan.runs.size() == 16);
+    db::Store store = planned_store(c, plan);
+    const auto again = runner::store_plan(store, c, plan);
+    CHECK(again.added == 0);
+    CHECK(again.present == 16);
+    CHECK(again.stale.empty());
+
+    // An older build: other ids (descriptive text hashed) and recipes without newer fields.
+    auto& db = store.database();
+    for (const auto& r : plan.runs) {
+      Json recipe = Json::parse(r.recipe_json);
+      recipe.erase("patience");
+      recipe.erase("loop");
+      auto& update = db.prepared(
+          "UPDATE runs SET run_uuid = ?2, recipe_json = ?3 WHERE run_uuid = ?1");
+      update.bind_all(r.run_uuid, hash128_hex("old " + r.run_uuid), recipe.dump()).step_and_reset();
+    }
+    const auto upgraded = runner::store_plan(store, c, plan);
+    CHECK(upgraded.added == 0);
+    CHECK(upgraded.present == 16);
+    CHECK(upgraded.present_under_old_id == 16);
+    CHECK(upgraded.stale.empty());
+    CHECK(upgraded.unplanned == 0);
+
+    // A program edited since: its runs are stale, not planned a second time.
+    int edited = 0;
+    for (const auto& row : store.runs()) {
+      if (row.spec.program != "moons_mlp") continue;
+      Json recipe = Json::parse(row.spec.recipe_json);
+      recipe["layers"][0]["out"] = recipe["layers"][0]["out"].get<int64_t>() + 3;
+      db.prepared("UPDATE runs SET recipe_json = ?2 WHERE run_uuid = ?1")
+          .bind_all(row.spec.run_uuid, recipe.dump())
+          .step_and_reset();
+      ++edited;
+    }
+    REQUIRE(edited == 8);
+    const auto stale = runner::store_plan(store, c, plan);
+    CHECK(stale.added == 0);
+    CHECK(stale.present == 8);
+    REQUIRE(stale.stale.size() == 8);
+    CHECK(stale.stale[0].why == "recipe differs in layers");
+    CHECK(store.runs().size() == 16);
+    CHECK(runner::compare_plan(store, c, plan).stale.size() == 8);
+
+    // --rerun-stale: replaced by this build's runs (their own ids), nothing stale is left.
+    CHECK(store.replace_runs(runner::replacements(stale.stale)) == 8);
+    CHECK(store.runs().size() == 16);
+    for (const auto& s : stale.stale) {
+      REQUIRE(store.run(s.planned.run_uuid));
+      CHECK(store.run(s.planned.run_uuid)->status == "SCHEDULED");
+      CHECK_FALSE(store.run(s.stored.spec.run_uuid));
+    }
+    const auto after = runner::store_plan(store, c, plan);
+    CHECK(after.stale.empty());
+    CHECK(after.added == 0);
+    CHECK(after.present == 16);
+  }
+
+  TEST_CASE("A recorded probe configuration reads back to the same options") {
+    runner::ProbeOptions custom;
+    custom.gradients = runner::Cadence::every_k_steps(5);
+    custom.curvature = runner::Cadence::every_k_epochs(3);
+    custom.timing = runner::Cadence::every_step();
+    custom.activations = runner::Cadence::off();
+    custom.curvature_tol = 0.125;
+    custom.max_points = 0;
+    custom.seed = 42;
+    for (const auto& o : {runner::ProbeOptions{}, runner::ProbeOptions::all(),
+                          runner::ProbeOptions::none(), custom}) {
+      CAPTURE(o.to_json());
+      CHECK(runner::probe_options_from_record(o.to_json()) == o);
+    }
+    // Written by an older build without a newer field: that field keeps its default.
+    Json older = Json::parse(custom.to_json());
+    older.erase("seed");
+    runner::ProbeOptions expected = custom;
+    expected.seed = 0;
+    CHECK(runner::probe_options_from_record(older.dump()) == expected);
+    CHECK_THROWS_WITH_AS(runner::probe_options_from_record("{\"gradients\": \"sometimes\"}"),
+                         doctest::Contains("probes.gradients"), ConfigError);
+  }
+}
