@@ -1,5 +1,6 @@
 # `cmake --install <build> --prefix <p>`: public headers, static libraries, the object files of the
-# OBJECT libraries, the `dynfault` executable and a relocatable CMake package, so that
+# OBJECT libraries, the `dynfault` executable with the configs and data it reads (under
+# <p>/share/dynfault) and a relocatable CMake package, so that
 #
 #   find_package(dynfault REQUIRED)                 # CMAKE_PREFIX_PATH=<p>
 #   target_link_libraries(app PRIVATE dynfault::recorder)
@@ -33,6 +34,16 @@ install(TARGETS ${dynfault_export_targets}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   OBJECTS DESTINATION ${CMAKE_INSTALL_LIBDIR}/dynfault/objects)
 install(TARGETS dynfault RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# What the installed binary reads at run time, found next to it (common/install_dirs.h), so that
+# it works from any directory without the source tree: the campaigns, taxonomies and thresholds
+# (`--configs DIR` and $DYNFAULT_CONFIGS come first), and the vendored data sets with their
+# licences ($DYNFAULT_DATA_DIR comes first).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/configs/
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/dynfault/configs
+  FILES_MATCHING PATTERN "*.yaml")
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/data/
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/dynfault/data)
 
 # Headers keep the source layout ("db/store.h" resolves against include/dynfault).
 install(DIRECTORY common db programs mutators features diagnosis runner

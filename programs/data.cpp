@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "common/check.h"
+#include "common/install_dirs.h"
 
 #ifndef DYNFAULT_SOURCE_DATA_DIR
 #define DYNFAULT_SOURCE_DATA_DIR "data"
@@ -115,7 +116,11 @@ DYNFAULT_DEFINE_REGISTRY(DataLoaderFn, data_loader_registry, "data set")
 
 std::vector<std::string> data_loader_names() { return data_loader_registry().ids(); }
 
-std::string vendored_data_dir() { return env_or("DYNFAULT_DATA_DIR", DYNFAULT_SOURCE_DATA_DIR); }
+std::string vendored_data_dir() {
+  if (const char* v = std::getenv("DYNFAULT_DATA_DIR"); v != nullptr && *v != '\0') return v;
+  const std::string installed = installed_share_dir("data");
+  return installed.empty() ? DYNFAULT_SOURCE_DATA_DIR : installed;
+}
 
 std::string fashion_mnist_dir() {
   return env_or("DYNFAULT_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist");

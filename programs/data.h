@@ -53,7 +53,9 @@ double data_param(const DataSpec& spec, const std::string& key, double fallback)
 /// set, the key and the value otherwise.
 int64_t data_count_param(const DataSpec& spec, const std::string& key, int64_t fallback);
 
-/// Directory holding vendored data files (env DYNFAULT_DATA_DIR overrides the built-in path).
+/// Directory holding vendored data files: $DYNFAULT_DATA_DIR, else `<prefix>/share/dynfault/data`
+/// next to an installed binary (common/install_dirs.h), else data/ of the source tree it was
+/// built from.
 std::string vendored_data_dir();
 /// Directory holding the Fashion-MNIST gzip IDX files (env DYNFAULT_FASHION_MNIST_DIR overrides
 /// /usr/share/datasets/fashion-mnist).

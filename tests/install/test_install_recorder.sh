@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The installed package end to end (docs/recorder.md): `cmake --install` the build into a
-# temporary prefix, configure and build examples/recorder against it with find_package(dynfault),
-# run it to record a trace, then check that `dynfault labels`, `dynfault features` and
-# `dynfault diagnose` (with a model trained on a tiny campaign) accept it.
+# temporary prefix; run the installed binary from an empty directory, where it must find its
+# configs and data next to itself, not in the source tree (README "Installed"); configure and
+# build examples/recorder against the prefix with find_package(dynfault), run it to record a
+# trace, then check that `dynfault labels`, `dynfault features` and `dynfault diagnose` (with a
+# model trained on a tiny campaign) accept it.
 # Usage: test_install_recorder.sh BUILD_DIR SOURCE_DIR [GENERATOR]. CTest label: install.
 set -euo pipefail
 build=$1
@@ -19,6 +21,29 @@ test -f "$tmp/prefix/lib/cmake/dynfault/dynfaultConfig.cmake"
 test -f "$tmp/prefix/lib/cmake/dynfault/dynfaultConfigVersion.cmake"
 test -f "$tmp/prefix/include/dynfault/runner/trace_recorder.h"
 test -x "$tmp/prefix/bin/dynfault"
+test -f "$tmp/prefix/share/dynfault/configs/quick.yaml"
+test -f "$tmp/prefix/share/dynfault/data/sklearn/iris.csv"
+
+step "installed binary from an empty directory"
+B="$tmp/prefix/bin/dynfault"
+fail() { echo "test_install_recorder: $*" >&2; exit 1; }
+mkdir "$tmp/empty"
+unset DYNFAULT_CONFIGS DYNFAULT_CONFIG_DIR DYNFAULT_DATA_DIR
+version=$(cd "$tmp/empty" && "$B" --version)
+echo "$version"
+grep -qxF "configs: $tmp/prefix/share/dynfault/configs (next to the installed binary)" \
+  <<< "$version" || fail "the installed binary does not read its installed configs"
+grep -qxF "data: $tmp/prefix/share/dynfault/data" <<< "$version" ||
+  fail "the installed binary does not read its installed data"
+# The quick campaign by name, two of its runs, labels from the installed taxonomies, a replay.
+(cd "$tmp/empty" && "$B" run quick --db run.db --limit 2 --max-steps 3 > run.log 2>&1) ||
+  { cat "$tmp/empty/run.log"; fail "the installed quick campaign did not run"; }
+(cd "$tmp/empty" && "$B" labels --db run.db > labels.log) ||
+  { cat "$tmp/empty/labels.log"; fail "labels failed"; }
+first=$(sqlite3 -batch -noheader "$tmp/empty/run.db" \
+  "SELECT run_uuid FROM runs WHERE status = 'FINISHED' ORDER BY run_uuid LIMIT 1")
+(cd "$tmp/empty" && "$B" replay "$first" --db run.db) | tee "$tmp/replay.log"
+grep -q "reproduced bitwise" "$tmp/replay.log" || fail "the installed replay did not reproduce"
 
 step "configure examples/recorder"
 cmake -S "$src/examples/recorder" -B "$tmp/example" -G "$generator" -DCMAKE_BUILD_TYPE=Release \
@@ -36,7 +61,6 @@ step "features"
 step "check"
 # sqlite3 (installed by scripts/setup.sh), not python: a fresh machine may have no python3.
 q() { sqlite3 -batch -noheader "$tmp/trace.db" "$1"; }
-fail() { echo "test_install_recorder: $*" >&2; exit 1; }
 [[ $(q "SELECT count(*) FROM runs") == 1 ]] || fail "expected one run: $(q 'SELECT * FROM runs')"
 run=$(q "SELECT run_uuid FROM runs")
 row=$(q "SELECT status || ',' || outcome || ',' || program_id FROM runs")
@@ -60,7 +84,6 @@ echo "trace $run accepted: 9 keys x 6 epochs, $n_loss steps, detection $detectio
 
 step "diagnose"
 # A detection model trained with the installed binary on a tiny campaign diagnoses the trace.
-B="$tmp/prefix/bin/dynfault"
 cat > "$tmp/c.yaml" <<'YAML'
 name: install
 seed: 5
