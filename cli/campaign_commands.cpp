@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "common/output_file.h"
 #include "common/text.h"
+#include "db/execution.h"
 #include "db/merge.h"
 #include "diagnosis/evaluation.h"
 #include "diagnosis/report.h"
@@ -33,39 +34,80 @@ struct PlanOptions {
   bool dry_run = false;
   int64_t shard_index = 0;  ///< plan only the runs with shard_of(run) == shard_index ...
   int64_t shard_count = 1;  ///< ... of shard_count (a shard database of a job array)
+  bool allow_numeric_change = false;
+  /// Refuse a numeric environment this CPU cannot run (`run`); `plan` warns only, as another
+  /// machine may run the plan.
+  bool require_cpu = false;
 };
 
+struct Planned {
+  runner::Campaign campaign;
+  runner::Plan plan;
+  runner::StoredPlan stored;
+};
+
+/// Keeps the runs of one shard of a plan.
+void keep_shard(runner::Plan& plan, int64_t index, int64_t count) {
+  plan.runs.erase(std::remove_if(plan.runs.begin(), plan.runs.end(),
+                                 [&](const db::RunSpec& r) {
+                                   return runner::shard_of(r.run_uuid, count) != index;
+                                 }),
+                  plan.runs.end());
+}
+
+/// What storing a plan found, for `plan` and `run`.
+void print_stored(const std::string& db, const runner::StoredPlan& s, int64_t planned) {
+  std::cout << "planned into " << db << ": " << s.added << " new, " << s.present
+            << " already present";
+  if (s.present_under_old_id > 0)
+    std::cout << " (" << s.present_under_old_id << " of them under the ids an older build gave "
+              << "them)";
+  std::cout << '\n';
+  if (!s.stale.empty())
+    std::cout << s.stale.size() << " of the " << planned << " planned runs are stale: the "
+              << "database holds what an older build computed for them (an edited program or "
+              << "operator); 'dynfault run --rerun-stale' replaces and re-executes them "
+              << "('plan --verbose' lists them)\n";
+  if (s.unplanned > 0)
+    std::cout << s.unplanned << " run(s) of the campaign in the database are no longer planned "
+              << "by this build (left as they are)\n";
+  if (s.numeric_change)
+    std::cout << "the remaining runs execute in " << s.numeric_change->describe()
+              << " (--allow-numeric-change); the campaign keeps its recorded environment\n";
+}
+
 /// Plans `config` into the database; everything is validated before the database is touched.
-runner::Plan plan_into(const PlanOptions& o, bool quiet) {
-  const runner::Campaign c = runner::load_campaign(o.config);
-  runner::Plan plan = runner::plan_campaign(c);
+Planned plan_into(const PlanOptions& o, bool quiet) {
+  Planned out{runner::load_campaign(o.config), {}, {}};
+  const runner::Campaign& c = out.campaign;
+  try {
+    runner::require_cpu_supports(c.numeric, runner::CpuInfo::current());
+  } catch (const Error& e) {
+    if (o.require_cpu) throw;
+    if (!quiet) std::cout << "warning: this machine cannot run it: " << e.what() << '\n';
+  }
+  out.plan = runner::plan_campaign(c);
+  runner::Plan& plan = out.plan;
   if (!quiet) {
     std::map<std::string, int64_t> per_program;
     for (const auto& r : plan.runs) ++per_program[r.program];
     std::cout << "campaign '" << c.name << "': " << plan.runs.size() << " runs over "
               << per_program.size() << " programs";
     if (!plan.skipped.empty()) std::cout << " (" << plan.skipped.size() << " inapplicable combinations skipped)";
-    std::cout << '\n';
+    std::cout << "\nnumeric environment: " << c.numeric.describe() << '\n';
   }
   if (o.shard_count > 1) {
     const auto planned = plan.runs.size();
-    plan.runs.erase(std::remove_if(plan.runs.begin(), plan.runs.end(),
-                                   [&](const db::RunSpec& r) {
-                                     return runner::shard_of(r.run_uuid, o.shard_count) !=
-                                            o.shard_index;
-                                   }),
-                    plan.runs.end());
+    keep_shard(plan, o.shard_index, o.shard_count);
     if (!quiet)
       std::cout << "shard " << o.shard_index << "/" << o.shard_count << ": " << plan.runs.size()
                 << " of the " << planned << " runs\n";
   }
-  if (o.dry_run) return plan;
+  if (o.dry_run) return out;
   db::Store store = db::Store::open(o.db);
-  const int64_t added = runner::store_plan(store, c, plan);
-  if (!quiet)
-    std::cout << "planned into " << o.db << ": " << added << " new, "
-              << (static_cast<int64_t>(plan.runs.size()) - added) << " already present\n";
-  return plan;
+  out.stored = runner::store_plan(store, c, plan, {o.allow_numeric_change});
+  if (!quiet) print_stored(o.db, out.stored, static_cast<int64_t>(plan.runs.size()));
+  return out;
 }
 
 }  // namespace
@@ -74,15 +116,24 @@ int cmd_plan(const Args& args) {
   PlanOptions o;
   auto d = db_option(o.db);
   bool verbose = false;
-  d.add_options()("config", po::value(&o.config), "campaign YAML file (or give it as argument)")(
+  d.add_options()("config", po::value(&o.config),
+                  "campaign YAML file, or the name of one in the configs directory (or give it "
+                  "as argument)")(
       "dry-run", po::bool_switch(&o.dry_run), "validate and count, write nothing")(
-      "verbose,v", po::bool_switch(&verbose), "list the skipped combinations");
+      "verbose,v", po::bool_switch(&verbose), "list the skipped combinations and stale runs");
   auto p = parse("plan", args, d, "plan [--config] FILE [--db PATH] [--dry-run]", 1);
   if (!p.positional.empty()) o.config = p.positional[0];
   if (o.config.empty()) throw UsageError("plan: no campaign file given (--config FILE)");
-  const auto plan = plan_into(o, false);
-  if (verbose)
-    for (const auto& s : plan.skipped) std::cout << "  skipped: " << s << '\n';
+  o.config = campaign_path(o.config);
+  const auto planned = plan_into(o, false);
+  if (verbose) {
+    for (const auto& s : planned.plan.skipped) std::cout << "  skipped: " << s << '\n';
+    for (const auto& s : planned.stored.stale)
+      std::cout << "  stale: " << s.stored.spec.run_uuid << " (" << s.stored.spec.program << " "
+                << (s.stored.spec.fault_ids.empty() ? "clean" : s.stored.spec.fault_ids)
+                << ", repetition " << s.stored.spec.repetition << ", " << s.stored.status
+                << "): " << s.why << "; this build plans " << s.planned.run_uuid << '\n';
+  }
   return 0;
 }
 
@@ -150,6 +201,25 @@ std::function<void(const runner::Progress&)> progress_printer(bool tty, double e
   };
 }
 
+/// The stale runs of `campaign` ("" = every campaign of the database), planned again from the
+/// campaign text the database stores; restricted to one shard of the plan.
+std::vector<runner::StaleRun> stale_runs(const std::string& db_path, const std::string& campaign,
+                                         int64_t shard_index, int64_t shard_count) {
+  db::Store store = db::Store::open(db_path, false);
+  std::vector<runner::StaleRun> out;
+  for (const auto& name : store.campaigns()) {
+    if (!campaign.empty() && name != campaign) continue;
+    const auto text = store.campaign_config(name);
+    if (!text) continue;
+    const runner::Campaign c =
+        runner::parse_campaign(*text, db_path + ": campaign '" + name + "'");
+    runner::Plan plan = runner::plan_campaign(c);
+    if (shard_count > 1) keep_shard(plan, shard_index, shard_count);
+    auto stale = runner::compare_plan(store, c, plan).stale;
+    out.insert(out.end(), stale.begin(), stale.end());
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -166,21 +236,37 @@ runner::ExecuteOptions RunOptions::execute_options() const {
   eo.max_attempts = max_attempts;
   eo.wait_for_lock = wait;
   eo.grace_s = grace_s;
+  eo.allow_numeric_change = allow_numeric_change;
   return eo;
 }
 
 runner::ExecuteSummary run_campaign(const RunOptions& o) {
   runner::ExecuteOptions eo = o.execute_options();
   runner::check_options(eo);  // before planning: a bad --limit costs nothing
+  std::vector<runner::StaleRun> stale;
+  bool planned = false;
   if (!o.config.empty()) {
     // With --shard, a shard database receives only its own runs (dynfault merge joins them).
     // Opening checks the file's integrity before planning writes to it.
-    PlanOptions po_{o.db, o.config, false, eo.shard_index, eo.shard_count};
-    plan_into(po_, o.quiet);
-    eo.campaign = runner::load_campaign(o.config).name;
+    PlanOptions po_{o.db, campaign_path(o.config), false, eo.shard_index, eo.shard_count,
+                    o.allow_numeric_change, /*require_cpu=*/true};
+    const Planned p = plan_into(po_, o.quiet);
+    eo.campaign = p.campaign.name;
+    eo.numeric = p.stored.numeric_change;
+    stale = p.stored.stale;
+    planned = true;
   }
   if (!fs::exists(o.db))
     throw Error("no database '" + o.db + "': plan a campaign first (dynfault plan --config FILE)");
+  if (o.rerun_stale) {
+    if (!planned) stale = stale_runs(o.db, eo.campaign, eo.shard_index, eo.shard_count);
+    eo.replace = runner::replacements(stale);
+    if (!o.quiet)
+      std::cout << "--rerun-stale: " << stale.size() << " stale run(s) to replace and execute"
+                << (stale.empty() ? "" : " (their labels and features go with them: derive "
+                                         "them again afterwards)")
+                << '\n';
+  }
   if (!o.quiet) {
     const bool tty = ::isatty(2);
     eo.on_progress = progress_printer(tty, o.progress_every_s);
@@ -223,7 +309,12 @@ po::options_description run_flags(RunOptions& o) {
       "grace", po::value(&o.grace_s)->default_value(o.grace_s),
       "seconds past a run's timeout_s before its worker is killed")(
       "progress-every", po::value(&o.progress_every_s)->default_value(o.progress_every_s),
-      "seconds between progress lines when standard error is not a terminal");
+      "seconds between progress lines when standard error is not a terminal")(
+      "allow-numeric-change", po::bool_switch(&o.allow_numeric_change),
+      "run although the campaign recorded another numeric environment or other LibTorch/"
+      "OpenBLAS/oneDNN versions (each run records its own)")(
+      "rerun-stale", po::bool_switch(&o.rerun_stale),
+      "replace the runs 'plan' reports as stale by this build's and execute them");
   return d;
 }
 
@@ -239,11 +330,14 @@ int cmd_run(const Args& args) {
 int cmd_worker(const Args& args) {
   runner::WorkerOptions o;
   bool no_probes = false;
+  std::string numeric;
   auto d = db_option(o.db_path);
   d.add_options()("no-probes", po::bool_switch(&no_probes), "")(
-      "max-steps", po::value(&o.max_steps)->default_value(o.max_steps), "");
-  parse("worker", args, d, "worker --db PATH (started by 'dynfault run')");
+      "max-steps", po::value(&o.max_steps)->default_value(o.max_steps), "")(
+      "numeric", po::value(&numeric), "the numeric environment (JSON; default: the defaults)");
+  parse("worker", args, d, "worker --db PATH --numeric JSON (started by 'dynfault run')");
   o.probes = !no_probes;
+  if (!numeric.empty()) o.numeric = runner::NumericEnv::from_json(numeric);
   return runner::worker_main(o);
 }
 
@@ -276,6 +370,26 @@ void print_unfinished(const std::vector<db::RunRow>& runs, const std::string& db
   if (killed > 0)
     std::cout << "the KILLED runs were interrupted from outside: 'dynfault run --db " << db
               << "' retries them\n";
+}
+
+/// Per campaign: the numeric environment its runs compute in and how far the finished runs kept
+/// to it (db/execution.h).
+void print_execution(const db::Store& store, const std::string& campaign) {
+  for (const auto& e : db::execution_summaries(store, campaign)) {
+    std::cout << "\ncampaign " << e.campaign << ": numeric environment "
+              << (e.environment.empty() ? "not recorded (planned before dynfault recorded it)"
+                                        : e.environment)
+              << "\n  libraries at planning: "
+              << (e.libraries.empty() ? "not recorded" : e.libraries) << "\n  finished runs: "
+              << e.finished << ", " << e.recorded << " with an execution record";
+    if (e.recorded < e.finished)
+      std::cout << " (" << e.finished - e.recorded << " executed before schema 2: unknown)";
+    if (e.other_environment > 0)
+      std::cout << "; " << e.other_environment << " in another numeric environment";
+    if (e.other_libraries > 0) std::cout << "; " << e.other_libraries << " with other libraries";
+    for (const auto& [cpu, n] : e.cpus) std::cout << "\n  on " << cpu << ": " << n;
+    std::cout << '\n';
+  }
 }
 
 }  // namespace
@@ -317,6 +431,7 @@ int cmd_status(const Args& args) {
                   (long long)(get("FAILED") + get("KILLED")));
     }
   };
+  print_execution(store, campaign);
   table("program", by_program);
   table("operator", by_fault);
   // Killing-test verdicts exist once `dynfault labels` has run.

@@ -32,8 +32,25 @@ using Args = std::vector<std::string>;
 /// The running dynfault executable (workers and re-executions start it again).
 std::string self_binary();
 
-/// configs/ next to the sources this binary was built from, unless DYNFAULT_CONFIG_DIR is set.
+/// The directory of configs (taxonomies, thresholds, campaigns) and how it was found.
+struct ConfigDir {
+  std::string path;
+  std::string source;  ///< "--configs", "DYNFAULT_CONFIGS", "next to the installed binary", ...
+};
+
+/// Finds the configs directory, first of: `--configs DIR`, $DYNFAULT_CONFIGS ($DYNFAULT_CONFIG_DIR,
+/// deprecated, after it), `<prefix>/share/dynfault/configs` next to an installed binary, configs/
+/// of the source tree this binary was built from. A directory given that does not exist is an
+/// error, not a reason to look further.
+ConfigDir find_config_dir();
+/// find_config_dir().path.
 std::string config_dir();
+/// `--configs DIR`, which main() takes off any command line before the command parses it.
+void set_configs_flag(const std::string& dir);
+const std::string& configs_flag();
+/// A campaign file as given when it exists (or names a path); else the file of that name, with
+/// or without ".yaml", in the configs directory (`dynfault run quick`); else `name` unchanged.
+std::string campaign_path(const std::string& name);
 
 struct Parsed {
   po::variables_map vm;
@@ -79,6 +96,8 @@ struct RunOptions {
   bool wait = false;
   double grace_s = 15;
   double progress_every_s = 10;
+  bool allow_numeric_change = false;
+  bool rerun_stale = false;
 
   /// The executor's options (without the progress printers); throws for a bad shard.
   runner::ExecuteOptions execute_options() const;

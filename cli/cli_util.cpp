@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
+#include "common/install_dirs.h"
 #include "common/output_file.h"
 
 namespace fs = std::filesystem;
@@ -15,15 +16,59 @@ namespace fs = std::filesystem;
 namespace dynfault::cli {
 
 std::string self_binary() {
-  std::error_code ec;
-  const auto p = fs::read_symlink("/proc/self/exe", ec);
-  DYNFAULT_CHECK(!ec, "cannot locate the dynfault executable: ", ec.message());
-  return p.string();
+  const std::string p = executable_path();
+  DYNFAULT_CHECK(!p.empty(), "cannot locate the dynfault executable (/proc/self/exe)");
+  return p;
 }
 
-std::string config_dir() {
-  if (const char* env = std::getenv("DYNFAULT_CONFIG_DIR")) return env;
-  return DYNFAULT_SOURCE_CONFIG_DIR;
+namespace {
+
+std::string g_configs_flag;  // --configs DIR, taken off the command line by main()
+
+bool is_dir(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec);
+}
+
+}  // namespace
+
+void set_configs_flag(const std::string& dir) { g_configs_flag = dir; }
+
+const std::string& configs_flag() { return g_configs_flag; }
+
+ConfigDir find_config_dir() {
+  const auto given = [](const std::string& dir, const std::string& by) {
+    if (!is_dir(dir)) throw Error(by + " names '" + dir + "', which is not a directory");
+    return ConfigDir{dir, by};
+  };
+  if (!g_configs_flag.empty()) return given(g_configs_flag, "--configs");
+  if (const char* env = std::getenv("DYNFAULT_CONFIGS"); env && *env)
+    return given(env, "DYNFAULT_CONFIGS");
+  if (const char* env = std::getenv("DYNFAULT_CONFIG_DIR"); env && *env) {
+    static bool warned = false;
+    if (!warned)
+      std::cerr << "dynfault: DYNFAULT_CONFIG_DIR is deprecated; set DYNFAULT_CONFIGS instead\n";
+    warned = true;
+    return given(env, "DYNFAULT_CONFIG_DIR");
+  }
+  const std::string installed = installed_share_dir("configs");
+  if (!installed.empty()) return {installed, "next to the installed binary"};
+  if (is_dir(DYNFAULT_SOURCE_CONFIG_DIR)) return {DYNFAULT_SOURCE_CONFIG_DIR, "the source tree"};
+  throw Error(std::string("no configs directory: none given (--configs DIR, DYNFAULT_CONFIGS), "
+                          "none installed next to '") +
+              self_binary() + "', and the source tree's '" + DYNFAULT_SOURCE_CONFIG_DIR +
+              "' is gone");
+}
+
+std::string config_dir() { return find_config_dir().path; }
+
+std::string campaign_path(const std::string& name) {
+  std::error_code ec;
+  if (fs::exists(name, ec) || name.find('/') != std::string::npos) return name;
+  const std::string dir = config_dir();
+  for (const std::string& candidate : {dir + "/" + name, dir + "/" + name + ".yaml"})
+    if (fs::is_regular_file(candidate, ec)) return candidate;
+  return name;
 }
 
 Parsed parse(const std::string& cmd, const Args& args, po::options_description desc,

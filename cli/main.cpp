@@ -10,6 +10,7 @@
 #include "common/memory.h"
 #include "common/text.h"
 #include "common/version.h"
+#include "programs/data.h"
 
 namespace dynfault::cli {
 namespace {
@@ -36,21 +37,51 @@ const char* kUsage =
     "  diagnose --model MODEL   diagnose a stored run (--run) or a per-epoch CSV (--trace)\n"
     "  trace-csv RUN_ID         write a stored run as the per-epoch CSV diagnose reads\n"
     "\n"
-    "every command takes --db PATH (default dynfault.db)\n";
+    "every command takes --db PATH (default dynfault.db) and --configs DIR (taxonomies,\n"
+    "thresholds and campaigns; default: $DYNFAULT_CONFIGS, else the installed configs, else\n"
+    "the source tree's; 'dynfault --version' says which)\n";
+
+/// Takes `--configs DIR` (or `--configs=DIR`) off the command line wherever it stands.
+std::vector<std::string> take_configs_flag(std::vector<std::string> args) {
+  for (size_t i = 0; i < args.size();) {
+    if (args[i] == "--configs") {
+      if (i + 1 >= args.size()) throw UsageError("--configs needs a directory");
+      set_configs_flag(args[i + 1]);
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i),
+                 args.begin() + static_cast<std::ptrdiff_t>(i + 2));
+    } else if (args[i].rfind("--configs=", 0) == 0) {
+      set_configs_flag(args[i].substr(10));
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+  return args;
+}
+
+/// `dynfault --version`: the build, and where this binary finds what it reads.
+void print_version() {
+  std::cout << "dynfault " << kVersion << '\n';
+  const ConfigDir configs = find_config_dir();
+  std::cout << "configs: " << configs.path << " (" << configs.source << ")\n"
+            << "data: " << programs::vendored_data_dir() << '\n';
+}
 
 int dispatch(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << kUsage;
     return 2;
   }
-  const std::string cmd = argv[1];
-  const std::vector<std::string> args(argv + 2, argv + argc);
+  const std::vector<std::string> all = take_configs_flag({argv + 1, argv + argc});
+  if (all.empty()) throw UsageError(std::string("no command given\n") + kUsage);
+  const std::string cmd = all[0];
+  const std::vector<std::string> args(all.begin() + 1, all.end());
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::cout << kUsage;
     return 0;
   }
   if (cmd == "--version") {
-    std::cout << "dynfault " << kVersion << '\n';
+    print_version();
     return 0;
   }
   static const std::map<std::string, std::function<int(const Args&)>> kCommands =

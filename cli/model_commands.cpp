@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/cli.h"
@@ -20,7 +21,11 @@
 #include "features/trace_csv.h"
 #include "features/trace_util.h"
 #include "runner/campaign.h"
+#include "runner/executor.h"
+#include "runner/numeric.h"
 #include "runner/trainer.h"
+
+extern char** environ;
 
 namespace fs = std::filesystem;
 
@@ -29,26 +34,25 @@ namespace {
 
 using programs::Json;
 
-/// Training in this process must see what a worker sees (runner/executor.cpp starts workers
-/// with one OpenMP, MKL and OpenBLAS thread): those libraries read it when they load, so when
-/// it is not already so, set it and start this command again.
-void reexec_single_threaded(const std::string& cmd, const std::vector<std::string>& args) {
-  bool ready = true;
-  for (const char* v : {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"}) {
-    const char* e = std::getenv(v);
-    if (e == nullptr || std::string(e) != "1") {
-      ready = false;
-      ::setenv(v, "1", 1);
-    }
-  }
-  if (ready) return;
+/// Starts this command again with `environment` as its whole environment, unless it already is:
+/// the numeric libraries read their variables when they load. The --configs flag travels along.
+void reexec_with_environment(const std::string& cmd, const std::vector<std::string>& args,
+                             std::vector<std::string> environment) {
+  std::vector<std::string> current;
+  for (char** e = environ; *e != nullptr; ++e) current.emplace_back(*e);
+  std::sort(current.begin(), current.end());
+  std::sort(environment.begin(), environment.end());
+  if (current == environment) return;
   std::vector<std::string> words = {self_binary(), cmd};
   words.insert(words.end(), args.begin(), args.end());
-  std::vector<char*> argv;
+  if (!configs_flag().empty()) words.insert(words.end(), {"--configs", configs_flag()});
+  std::vector<char*> argv, envp;
   for (auto& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
+  for (auto& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
   std::cout.flush();
-  ::execv(words[0].c_str(), argv.data());
+  ::execve(words[0].c_str(), argv.data(), envp.data());
   throw Error(cmd + ": cannot start '" + words[0] + "' again: " + std::strerror(errno));
 }
 
@@ -56,6 +60,22 @@ std::string shown_ratio(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", v);
   return buf;
+}
+
+/// A run stored before schema 2 recorded nothing of its numeric environment: train it as the
+/// workers of that time did, with one OpenMP, MKL and OpenBLAS thread and the rest of this
+/// process's environment.
+std::vector<std::string> legacy_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv = *e;
+    if (kv.rfind("OMP_NUM_THREADS=", 0) != 0 && kv.rfind("MKL_NUM_THREADS=", 0) != 0 &&
+        kv.rfind("OPENBLAS_NUM_THREADS=", 0) != 0)
+      env.push_back(kv);
+  }
+  for (const char* v : {"OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1"})
+    env.emplace_back(v);
+  return env;
 }
 
 std::string full_double(double v) {
@@ -68,51 +88,105 @@ std::string full_double(double v) {
 
 }  // namespace
 
+namespace {
+
+/// How to train a stored run again: what it was executed with (schema 2), or for an older run
+/// what the flags say; flags given override the record.
+struct ReplayPlan {
+  runner::TrainOptions train;
+  std::optional<runner::NumericEnv> numeric;  ///< none for a run stored before schema 2
+  std::vector<std::string> notes;             ///< told before training
+};
+
+ReplayPlan replay_plan(const db::Store& store, const db::RunRow& row, const po::variables_map& vm,
+                       int64_t max_steps, bool no_probes, const std::string& dbp) {
+  ReplayPlan out;
+  runner::TrainOptions& to = out.train;
+  to.timeout_s = row.spec.timeout_s;
+  const db::RunExecution& e = row.execution;
+  if (e.recorded()) {
+    out.numeric = runner::numeric_env_to_replay(e.numeric);
+    to.threads = out.numeric->intra_op_threads;
+    to.max_steps = e.max_steps;
+    to.probes = e.probes != "off";
+    if (to.probes) to.probe = runner::probe_options_from_record(e.probes);
+    if (e.libraries != runner::library_versions_json())
+      out.notes.push_back("the run was executed with the libraries " + e.libraries +
+                          "; this build loads " + runner::library_versions_json() +
+                          ": a bitwise match is not expected");
+  } else {
+    out.notes.push_back("the run was stored before dynfault recorded how runs were executed: "
+                        "replaying in this machine's own numeric environment with the flags "
+                        "given (--max-steps, --no-probes)");
+    to.probes = true;
+    const auto text = store.campaign_config(row.spec.campaign);
+    if (text)
+      to.probe = runner::probe_options_of_campaign(
+          *text, dbp + ": campaign '" + row.spec.campaign + "'");
+  }
+  if (!vm["max-steps"].defaulted() && max_steps != to.max_steps) {
+    if (e.recorded())
+      out.notes.push_back("--max-steps " + std::to_string(max_steps) + " overrides the " +
+                          std::to_string(to.max_steps) + " the run was executed with");
+    to.max_steps = max_steps;
+  }
+  if (no_probes && to.probes) {
+    if (e.recorded()) out.notes.push_back("--no-probes overrides the run's probes");
+    to.probes = false;
+  }
+  return out;
+}
+
+}  // namespace
+
 /// `dynfault replay RUN_ID`: trains a stored run again, in this process, from its stored Recipe
-/// and seed, and compares the new trace with the stored one key by key, step by step. Exit 0
-/// when reproduced bitwise, 1 when anything differs. The database is opened read-only; the
-/// replayed trace is kept in memory only.
+/// and seed, with what it was executed with (max steps, probes, numeric environment: recorded
+/// since schema 2), and compares the new trace with the stored one key by key, step by step.
+/// Exit 0 when reproduced bitwise, 1 when anything differs. The database is opened read-only;
+/// the replayed trace is kept in memory only.
 int cmd_replay(const Args& args) {
   std::string dbp;
   int64_t max_steps = 0;
   bool no_probes = false;
   auto d = db_option(dbp);
   d.add_options()("max-steps", po::value(&max_steps)->default_value(max_steps),
-                  "the --max-steps the run was executed with (0 = full training)")(
-      "no-probes", po::bool_switch(&no_probes), "the run was executed with --no-probes");
+                  "stop after N steps instead of what the run was executed with (a run stored "
+                  "before schema 2 recorded nothing: give its --max-steps here)")(
+      "no-probes", po::bool_switch(&no_probes), "train without probes (as 'run --no-probes')");
   auto p = parse("replay", args, d, "replay RUN_ID [--db PATH] [--max-steps N] [--no-probes]", 1);
   if (p.positional.empty()) throw UsageError("replay: no run id given (dynfault replay RUN_ID)");
   if (max_steps < 0) throw UsageError("replay: --max-steps must be >= 0");
   const std::string id = p.positional[0];
   if (!fs::exists(dbp)) throw Error("no database '" + dbp + "'");
-  {
-    // Checked before re-executing, so that a bad id costs no second start.
-    db::Store store = db::Store::open_read_only(dbp);
-    const auto row = store.run(id);
-    if (!row) throw Error("replay: no run '" + id + "' in " + dbp);
-    if (row->status != "FINISHED")
-      throw Error("replay: run " + id + " is " + row->status +
-                  ": it has no stored trace to compare with");
-  }
-  reexec_single_threaded("replay", args);
-
   db::Store store = db::Store::open_read_only(dbp);
-  const db::RunRow row = *store.run(id);
-  const db::Trace stored = store.trace(id);
-  runner::TrainOptions to;
-  to.timeout_s = row.spec.timeout_s;
-  to.probes = !no_probes;
-  to.max_steps = max_steps;
-  if (to.probes) {
-    const auto text = store.campaign_config(row.spec.campaign);
-    if (text)
-      to.probe = runner::probe_options_of_campaign(
-          *text, dbp + ": campaign '" + row.spec.campaign + "'");
+  const auto found = store.run(id);
+  if (!found) throw Error("replay: no run '" + id + "' in " + dbp);
+  const db::RunRow row = *found;
+  if (row.status != "FINISHED")
+    throw Error("replay: run " + id + " is " + row.status +
+                ": it has no stored trace to compare with");
+  // Checked before starting again, so that a bad run costs no second start.
+  ReplayPlan plan = replay_plan(store, row, p.vm, max_steps, no_probes, dbp);
+  if (plan.numeric) {
+    runner::require_cpu_supports(*plan.numeric, runner::CpuInfo::current());
+    reexec_with_environment("replay", args, runner::numeric_process_environment(*plan.numeric));
+    runner::apply_in_process(*plan.numeric);
+    const std::string mismatch = runner::numeric_mismatch(*plan.numeric);
+    if (!mismatch.empty())
+      throw Error("replay: cannot train in the run's numeric environment " +
+                  plan.numeric->describe() + ": " + mismatch);
+  } else {
+    reexec_with_environment("replay", args, legacy_environment());
   }
+
+  const db::Trace stored = store.trace(id);
+  const runner::TrainOptions& to = plan.train;
   std::cout << "replaying run " << id << ": " << row.spec.program << ", "
             << (row.spec.fault_ids.empty() ? "clean" : "faults " + row.spec.fault_ids)
             << ", seed " << row.spec.seed << (to.probes ? "" : ", no probes")
-            << (max_steps > 0 ? ", max " + std::to_string(max_steps) + " steps" : "") << std::endl;
+            << (to.max_steps > 0 ? ", max " + std::to_string(to.max_steps) + " steps" : "")
+            << (plan.numeric ? ", " + plan.numeric->describe() : "") << std::endl;
+  for (const auto& note : plan.notes) std::cout << "note: " << note << std::endl;
   const db::RunResult replayed = runner::train_spec(row.spec, to);
   const auto diff = db::compare_traces(stored.series, db::series_of(replayed.metrics));
   const bool same_outcome = replayed.outcome == row.outcome;
@@ -142,7 +216,8 @@ int cmd_replay(const Args& args) {
   list("keys only in the stored trace", diff.only_stored);
   list("keys only in the replayed trace", diff.only_replayed);
   list("keys recorded at different steps", diff.steps_differ);
-  if (!diff.only_stored.empty() || !diff.only_replayed.empty() || !diff.steps_differ.empty())
+  if (!row.execution.recorded() &&
+      (!diff.only_stored.empty() || !diff.only_replayed.empty() || !diff.steps_differ.empty()))
     std::cout << "(give replay the --max-steps and --no-probes the run was executed with)\n";
   return 1;
 }

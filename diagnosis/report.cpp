@@ -9,6 +9,7 @@
 #include <sstream>
 #include <vector>
 
+#include "db/execution.h"
 #include "db/store.h"
 #include "diagnosis/evaluation.h"
 #include "diagnosis/report_html.h"
@@ -101,6 +102,20 @@ void header(std::ostringstream& out, db::Store& store, const ReportOptions& o,
   for (const auto& c : store.campaigns()) campaigns += (campaigns.empty() ? "" : ", ") + c;
   row("campaigns", campaigns.empty() ? "(none)" : campaigns);
   if (!o.campaign().empty()) row("campaign shown", o.campaign());
+  // Whether the traces can be regenerated bit for bit: the environment they computed in.
+  for (const auto& e : db::execution_summaries(store, o.campaign())) {
+    std::string runs = std::to_string(e.recorded) + " of " + std::to_string(e.finished) +
+                       " finished runs recorded how they were executed";
+    if (e.other_environment > 0)
+      runs += "; " + std::to_string(e.other_environment) + " in another numeric environment";
+    if (e.other_libraries > 0)
+      runs += "; " + std::to_string(e.other_libraries) + " with other libraries";
+    for (const auto& [cpu, n] : e.cpus) runs += "; " + std::to_string(n) + " on " + cpu;
+    row("numeric environment of " + e.campaign,
+        e.environment.empty() ? "not recorded (planned before dynfault recorded it)"
+                              : e.environment + " (libraries: " + e.libraries + ")");
+    row("execution of " + e.campaign, runs);
+  }
   std::string counts;
   int64_t total = 0;
   for (const auto& [status, n] : store.status_counts(o.campaign())) {

@@ -261,6 +261,50 @@ TEST_SUITE("e2e") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE("Configs are found by --configs, DYNFAULT_CONFIGS, the install, the source tree") {
+    const fs::path dir = temp_dir();
+    const std::string source = std::string(DYNFAULT_SOURCE_DIR) + "/configs";
+    const auto version = [&](const std::string& args, const std::string& env = "") {
+      const auto r = dynfault::e2e::run_cli(args, dir, env);
+      INFO(r.out);
+      CHECK(r.code == 0);
+      return r.out;
+    };
+    // The build tree's binary is not installed: the source tree's configs.
+    CHECK(version("--version", "env -u DYNFAULT_CONFIGS -u DYNFAULT_CONFIG_DIR")
+              .find("configs: " + source + " (the source tree)") != std::string::npos);
+    fs::create_directories(dir / "a");
+    fs::create_directories(dir / "b");
+    const std::string a = (dir / "a").string(), b = (dir / "b").string();
+    CHECK(version("--version", "DYNFAULT_CONFIGS=" + a).find("configs: " + a + " (DYNFAULT_CONFIGS)") !=
+          std::string::npos);
+    CHECK(version("--configs " + b + " --version", "DYNFAULT_CONFIGS=" + a)
+              .find("configs: " + b + " (--configs)") != std::string::npos);
+    const std::string old = version("--version", "env -u DYNFAULT_CONFIGS DYNFAULT_CONFIG_DIR=" + a);
+    CHECK(old.find("configs: " + a + " (DYNFAULT_CONFIG_DIR)") != std::string::npos);
+    CHECK(old.find("DYNFAULT_CONFIG_DIR is deprecated; set DYNFAULT_CONFIGS instead") !=
+          std::string::npos);
+    const auto missing = run_cli("--configs /nonexistent/configs --version", dir);
+    CHECK(missing.code == 1);
+    CHECK(missing.out.find("--configs names '/nonexistent/configs', which is not a directory") !=
+          std::string::npos);
+
+    // A campaign by name, from the configs directory; the flag may follow the command.
+    const auto quick = run_cli("plan quick --dry-run", dir);
+    CHECK(quick.out.find("campaign 'quick': 786 runs over 38 programs") != std::string::npos);
+    // labels read the taxonomies and thresholds of the directory given.
+    for (const char* f : {"taxonomies.yaml", "thresholds.yaml"})
+      fs::copy_file(source + "/" + f, dir / "b" / f);
+    write(dir / "b" / "thresholds.yaml", "instability: {no_such_key: 1}\n");
+    write(dir / "c.yaml", "name: c\nprograms: [iris_mlp]\n");
+    REQUIRE(run_cli("run c.yaml --db t.db --max-steps 2", dir).code == 0);
+    const auto labels = run_cli("labels --db t.db --configs " + b, dir);
+    CHECK(labels.code != 0);
+    CHECK(labels.out.find(b + "/thresholds.yaml") != std::string::npos);
+    CHECK(run_cli("labels --db t.db", dir).code == 0);
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("list prints the registries as JSON for scripts") {
     const fs::path dir = temp_dir();
     const auto m = run_cli("list mutators --format json", dir);

@@ -68,13 +68,16 @@ TEST_SUITE("e2e") {
     const std::string before = read_bytes(dir.path / "t.db");
     for (const auto& id : ids) {
       CAPTURE(id);
-      const auto r = run_dynfault("replay " + id + " --db t.db --max-steps 12", dir.path);
+      // No flags: the run recorded its --max-steps, probes and numeric environment.
+      const auto r = run_dynfault("replay " + id + " --db t.db", dir.path);
       INFO(r.out);
       CHECK(r.code == 0);
       CHECK(r.out.find("reproduced bitwise") != std::string::npos);
+      CHECK(r.out.find("max 12 steps, ATen avx2, OpenBLAS Haswell, oneDNN avx2") !=
+            std::string::npos);
       CHECK(r.out.find("compared 0 keys") == std::string::npos);
     }
-    // Other flags than the run's: the clean run's trace differs, exit 1, replay says where.
+    // Flags override the record: the clean run's trace differs, exit 1, replay says where.
     std::string clean;
     {
       Store store = Store::open_read_only((dir.path / "t.db").string());
@@ -86,7 +89,8 @@ TEST_SUITE("e2e") {
     INFO(longer.out);
     CHECK(longer.code == 1);
     CHECK(longer.out.find("NOT reproduced") != std::string::npos);
-    CHECK(longer.out.find("--max-steps") != std::string::npos);
+    CHECK(longer.out.find("--max-steps 20 overrides the 12 the run was executed with") !=
+          std::string::npos);
     CHECK(read_bytes(dir.path / "t.db") == before);
   }
 
