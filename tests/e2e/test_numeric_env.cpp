@@ -166,9 +166,9 @@ TEST_SUITE("e2e") {
     TempDir dir;
     // Unknown values: a clear error naming file, line, key and value; no database.
     const std::map<std::string, std::string> cases = {
-        {"numeric:\n  aten_capability: avx1024\n", "c.yaml:7: key 'numeric.aten_capability' "
+        {"numeric:\n  aten_capability: avx1024\n", "c.yaml:8: key 'numeric.aten_capability' "
                                                    "value 'avx1024'"},
-        {"numeric:\n  openblas_coretype: Zen9\n", "c.yaml:7: key 'numeric.openblas_coretype' "
+        {"numeric:\n  openblas_coretype: Zen9\n", "c.yaml:8: key 'numeric.openblas_coretype' "
                                                   "value 'Zen9'"},
         {"numeric: {onednn_isa: avx1024}\n", "key 'numeric.onednn_isa' value 'avx1024'"}};
     for (const auto& [numeric, expected] : cases) {
