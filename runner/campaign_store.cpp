@@ -291,11 +291,13 @@ ExecutionEnv execution_env(const db::Store& store, const std::string& campaign,
     out.record = finished == 0;
   } else {
     const NumericEnv was = NumericEnv::from_json(recorded->numeric_json);
-    out.numeric = allow_change && requested ? *requested : was;
-    if (out.numeric != was && !allow_change)
+    // What the caller asked for is compared, not what would be used: refusing must be possible.
+    const NumericEnv wanted = requested.value_or(was);
+    if (wanted != was && !allow_change)
       throw Error(store.path() + ": campaign '" + campaign + "' computes in " + was.describe() +
-                  ", recorded when it was planned; refusing to run it in " +
-                  out.numeric.describe() + " (nothing was written)." + refuse_change_hint());
+                  ", recorded when it was planned; refusing to run it in " + wanted.describe() +
+                  " (nothing was written)." + refuse_change_hint());
+    out.numeric = wanted;
     const std::string now = library_versions_json();
     if (!recorded->libraries_json.empty() && recorded->libraries_json != now && !allow_change)
       throw Error(store.path() + ": campaign '" + campaign + "' was planned with the numeric "
