@@ -443,6 +443,24 @@ ProbeOptions probe_options_from_record(const std::string& json) {
     if (colon != std::string::npos && v.rfind("every_k_", 0) == 0)
       value = Json{{v.substr(0, colon), std::stoll(v.substr(colon + 2))}};
   }
+  // ProbeOptions::to_json() spells the curvature settings flat (curvature_method, ...); the
+  // campaign reader takes them inside the `curvature:` mapping.
+  Json curvature = Json::object();
+  for (const char* key : {"method", "mode", "early_steps", "max_points"}) {
+    const std::string flat = std::string("curvature_") + key;
+    if (!j.contains(flat)) continue;
+    // curvature_max_points -1 is the default (follow max_points): no YAML spelling, none needed.
+    if (!(j[flat].is_number() && j[flat].get<int64_t>() < 0)) curvature[key] = j[flat];
+    j.erase(flat);
+  }
+  if (!curvature.empty()) {
+    const Json cadence = j.contains("curvature") ? j["curvature"] : Json("every_epoch");
+    if (cadence.is_object())
+      curvature.update(cadence);
+    else
+      curvature["cadence"] = cadence;
+    j["curvature"] = curvature;
+  }
   // JSON is YAML: the campaign reader checks every key and value.
   return probe_options_of_campaign("probes: " + j.dump() + "\n", "recorded probe configuration");
 }

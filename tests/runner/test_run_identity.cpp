@@ -263,8 +263,14 @@ TEST_SUITE("runner") {
     custom.curvature_tol = 0.125;
     custom.max_points = 0;
     custom.seed = 42;
+    // The curvature settings of the `curvature:` mapping, recorded flat by to_json().
+    runner::ProbeOptions curvature = custom;
+    curvature.curvature_method = runner::ProbeOptions::CurvatureMethod::kPower;
+    curvature.curvature_mode = runner::ProbeOptions::CurvatureMode::kTrain;
+    curvature.curvature_early_steps = true;
+    curvature.curvature_max_points = 7;
     for (const auto& o : {runner::ProbeOptions{}, runner::ProbeOptions::all(),
-                          runner::ProbeOptions::none(), custom}) {
+                          runner::ProbeOptions::none(), custom, curvature}) {
       CAPTURE(o.to_json());
       CHECK(runner::probe_options_from_record(o.to_json()) == o);
     }
