@@ -501,7 +501,8 @@ ExecuteSummary execute(const ExecuteOptions& o) {
     if (it == probes.end()) {
       const auto text = store.campaign_config(r.spec.campaign);
       ProbeOptions po;
-      if (text) po = probe_options_of_campaign(*text, o.db_path + ": campaign '" + r.spec.campaign + "'");
+      if (text)
+        po = probe_options_of_campaign(*text, o.db_path + ": campaign '" + r.spec.campaign + "'");
       it = probes.emplace(r.spec.campaign, probes_record(o.probes, po)).first;
     }
     return execution_record(o.max_steps, it->second, env_of(r), "");
