@@ -342,10 +342,11 @@ std::vector<PairedComparison> compare_sets(const std::vector<EvaluationResult>& 
   return out;
 }
 
-// The label rule's prediction of every trace of every task, from the configs of the options
-// (tasks the label code does not know get none).
+// The label rule's prediction of every trace of every task at every horizon (keyed by the task
+// at its horizon), from the configs of the options (tasks the label code does not know get
+// none). One pass over the traces for all horizons.
 std::map<std::string, std::unordered_map<std::string, std::string>> rule_predictions(
-    db::Store& store, const EvaluateOptions& o, const features::Horizon& h) {
+    db::Store& store, const EvaluateOptions& o, const std::vector<features::Horizon>& horizons) {
   std::map<std::string, std::unordered_map<std::string, std::string>> out;
   if (!o.label_rule()) return out;
   const features::Taxonomies taxonomies = features::load_taxonomies(o.taxonomies_path());
@@ -357,17 +358,19 @@ std::map<std::string, std::unordered_map<std::string, std::string>> rule_predict
   for (const auto& t : o.tasks())
     if (std::find(known.begin(), known.end(), t) != known.end()) tasks.push_back(t);
   if (tasks.empty()) return out;
-  const features::LabelSet labels =
-      features::compute_labels(store, features::LabelOptions()
-                                          .campaign(o.campaign())
-                                          .taxonomies_path(o.taxonomies_path())
-                                          .thresholds_path(o.thresholds_path())
-                                          .tasks(tasks)
-                                          .horizon(h));
-  for (const auto& [task, rows] : labels.rows)
-    for (const auto& r : rows)
-      out[features::at_horizon(task, h)][r.run_uuid] =
-          r.label.empty() ? kNotApplicable : r.label;
+  const std::vector<features::LabelSet> labels =
+      features::compute_labels_at(store,
+                                  features::LabelOptions()
+                                      .campaign(o.campaign())
+                                      .taxonomies_path(o.taxonomies_path())
+                                      .thresholds_path(o.thresholds_path())
+                                      .tasks(tasks),
+                                  horizons);
+  for (size_t k = 0; k < horizons.size(); ++k)
+    for (const auto& [task, rows] : labels[k].rows)
+      for (const auto& r : rows)
+        out[features::at_horizon(task, horizons[k])][r.run_uuid] =
+            r.label.empty() ? kNotApplicable : r.label;
   return out;
 }
 
@@ -564,17 +567,17 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
   std::vector<Inputs> inputs;  // per horizon
   std::vector<PreparedTask> tasks;
   std::vector<size_t> horizon_of;  // per task, its index in inputs
-  std::map<std::string, std::unordered_map<std::string, std::string>> rules;
+  std::vector<features::Horizon> horizons;
   for (const auto& text : options.horizons()) {
     const features::Horizon h = parse_horizon(text);
+    horizons.push_back(h);
     inputs.push_back(load_inputs(store, options, h));
     for (const auto& task : options.tasks()) {
       tasks.push_back(prepare_task(store, inputs.back(), task, h, options));
       horizon_of.push_back(inputs.size() - 1);
     }
-    auto more = rule_predictions(store, options, h);
-    rules.insert(std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   }
+  const auto rules = rule_predictions(store, options, horizons);
   const Inputs& in = inputs.front();
   double stage_fits = 0;
   report.stage_seconds.emplace_back("load", wall_since(t0));

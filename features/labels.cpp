@@ -448,7 +448,8 @@ void for_each_labelled_trace(db::Store& store, const LabelOptions& options, bool
 
 }  // namespace
 
-LabelSet compute_labels(db::Store& store, const LabelOptions& options) {
+std::vector<LabelSet> compute_labels_at(db::Store& store, const LabelOptions& options,
+                                        const std::vector<Horizon>& horizons) {
   store.require_campaign(options.campaign());
   // Both configs load before anything is read: a bad file changes nothing.
   const Taxonomies taxonomies = load_taxonomies(options.taxonomies_path());
@@ -458,12 +459,14 @@ LabelSet compute_labels(db::Store& store, const LabelOptions& options) {
   for (const auto& t : wanted)
     series = series || t == kTaskInstability || t == kTaskMismatch || t == kTaskEffective ||
              t == kTaskInstabilityAhead;
+  bool any_cut = false;
+  for (const auto& h : horizons) any_cut = any_cut || !h.is_full();
   std::optional<HorizonCutter> cutter;
-  if (!options.horizon().is_full()) cutter.emplace(store, options.campaign());
+  if (any_cut) cutter.emplace(store, options.campaign());
 
-  LabelSet out;
-  std::vector<KillingInput> killing;
   const bool want_effective = wanted.count(kTaskEffective) > 0;
+  std::vector<LabelSet> out(horizons.size());
+  std::vector<std::vector<KillingInput>> killing(horizons.size());
   // A trace does not carry its seed; the killing test pairs runs by it.
   std::unordered_map<std::string, int64_t> seed_of;
   if (want_effective) {
@@ -471,38 +474,49 @@ LabelSet compute_labels(db::Store& store, const LabelOptions& options) {
     filter.campaign = options.campaign();
     for (const auto& r : store.runs(filter)) seed_of[r.spec.run_uuid] = r.spec.seed;
   }
+  // Each stored trace is read once and cut at every horizon (the rule per horizon reads only
+  // its prefix).
   for_each_labelled_trace(store, options, series, [&](std::vector<db::Trace>& chunk) {
-    for (const auto& stored : chunk) {
-      std::optional<db::Trace> cut;
-      if (cutter && !(cut = cutter->cut(stored, options.horizon()))) continue;
-      const db::Trace& trace = cut ? *cut : stored;
-      ++out.counts.traces;
-      if (want_effective) killing.push_back(killing_input(trace, seed_of[trace.run_uuid]));
-      for (auto& [task, label] : derive_trace_labels(trace, taxonomies, thresholds)) {
-        if (task == kTaskInstability && wanted.count(kTaskInstabilityAhead)) {
-          // A prefix the rule cannot read yet (no epoch ended) shows no symptom: "stable", as
-          // instability_ahead_label counts it.
-          const std::string ahead =
-              cut && label.value.empty() ? "stable" : unstable_or_stable(label.value);
-          ++out.counts.by_task[kTaskInstabilityAhead][ahead];
-          out.rows[kTaskInstabilityAhead].push_back(
-              db::LabelRow{trace.run_uuid, ahead, label.details});
+    for (const auto& stored : chunk)
+      for (size_t k = 0; k < horizons.size(); ++k) {
+        std::optional<db::Trace> cut;
+        if (!horizons[k].is_full() && !(cut = cutter->cut(stored, horizons[k]))) continue;
+        const db::Trace& trace = cut ? *cut : stored;
+        LabelSet& set = out[k];
+        ++set.counts.traces;
+        if (want_effective) killing[k].push_back(killing_input(trace, seed_of[trace.run_uuid]));
+        for (auto& [task, label] : derive_trace_labels(trace, taxonomies, thresholds)) {
+          if (task == kTaskInstability && wanted.count(kTaskInstabilityAhead)) {
+            // A prefix the rule cannot read yet (no epoch ended) shows no symptom: "stable", as
+            // instability_ahead_label counts it.
+            const std::string ahead =
+                cut && label.value.empty() ? "stable" : unstable_or_stable(label.value);
+            ++set.counts.by_task[kTaskInstabilityAhead][ahead];
+            set.rows[kTaskInstabilityAhead].push_back(
+                db::LabelRow{trace.run_uuid, ahead, label.details});
+          }
+          if (!wanted.count(task)) continue;
+          ++set.counts.by_task[task][label.value];
+          set.rows[task].push_back(db::LabelRow{trace.run_uuid, label.value, label.details});
         }
-        if (!wanted.count(task)) continue;
-        ++out.counts.by_task[task][label.value];
-        out.rows[task].push_back(db::LabelRow{trace.run_uuid, label.value, label.details});
       }
-    }
   });
-  if (want_effective) {
-    out.rows[kTaskEffective] = effective_labels(killing, thresholds.effective);
-    for (const auto& r : out.rows[kTaskEffective]) ++out.counts.by_task[kTaskEffective][r.label];
-  }
-  for (const auto& task : wanted) {
-    out.rows[task];
-    out.counts.by_task[task];  // a task with no runs still appears in the report
+  for (size_t k = 0; k < horizons.size(); ++k) {
+    LabelSet& set = out[k];
+    if (want_effective) {
+      set.rows[kTaskEffective] = effective_labels(killing[k], thresholds.effective);
+      for (const auto& r : set.rows[kTaskEffective]) ++set.counts.by_task[kTaskEffective][r.label];
+    }
+    for (const auto& task : wanted) {
+      set.rows[task];
+      set.counts.by_task[task];  // a task with no runs still appears in the report
+    }
   }
   return out;
+}
+
+LabelSet compute_labels(db::Store& store, const LabelOptions& options) {
+  return std::move(compute_labels_at(store, options, {options.horizon()}).front());
 }
 
 LabelCounts derive_labels(db::Store& store, const LabelOptions& options) {

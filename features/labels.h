@@ -266,6 +266,11 @@ struct LabelSet {
 /// Config errors throw ConfigError; fault typing and detection alone read no metric series.
 LabelSet compute_labels(db::Store& store, const LabelOptions& options);
 
+/// compute_labels at several horizons in one pass over the traces (options.horizon() ignored):
+/// element k is compute_labels with horizon(horizons[k]), each stored trace read once.
+std::vector<LabelSet> compute_labels_at(db::Store& store, const LabelOptions& options,
+                                        const std::vector<Horizon>& horizons);
+
 /// Derives every task's labels for the FINISHED runs of `options.campaign` (the killing test
 /// `effective` compares the runs of the campaign with each other) and stores them
 /// (`Store::write_labels`): a task's rows for these runs are replaced, rows of runs outside the

@@ -340,6 +340,36 @@ TEST_CASE("horizon in a store: tables per horizon, runs alive at the cut, labels
                                           .horizon(Horizon::parse("0.25")));
   CHECK(rule.counts.traces == 2);
   CHECK(rule.counts.by_task.at("instability_ahead").at("stable") == 2);
+
+  // One pass at several horizons gives what one call per horizon gives, label for label.
+  const std::vector<Horizon> several = {Horizon::parse("0.25"), Horizon::parse("1"),
+                                        Horizon::steps(3)};
+  const auto label_options = features::LabelOptions()
+                                 .taxonomies_path(kSource + "/configs/taxonomies.yaml")
+                                 .thresholds_path(kSource + "/configs/thresholds.yaml")
+                                 .tasks({"instability", "instability_ahead", "detection"});
+  const auto at_once = features::compute_labels_at(store, label_options, several);
+  REQUIRE(at_once.size() == several.size());
+  for (size_t k = 0; k < several.size(); ++k) {
+    CAPTURE(several[k].describe());
+    const auto alone =
+        features::compute_labels(store, features::LabelOptions(label_options).horizon(several[k]));
+    CHECK(at_once[k].counts.traces == alone.counts.traces);
+    CHECK(at_once[k].counts.by_task == alone.counts.by_task);
+    REQUIRE(at_once[k].rows.size() == alone.rows.size());
+    for (const auto& [task, rows] : alone.rows) {
+      const auto& other = at_once[k].rows.at(task);
+      REQUIRE(other.size() == rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) {
+        CHECK(other[i].run_uuid == rows[i].run_uuid);
+        CHECK(other[i].label == rows[i].label);
+        CHECK(other[i].details == rows[i].details);
+      }
+    }
+  }
+  // The horizons differ, so the comparison can fail: the whole run sees the blow-up.
+  CHECK(at_once[1].counts.traces == 3);
+  CHECK(at_once[0].counts.traces == 2);
   CHECK_THROWS_AS(
       features::derive_labels(store, features::LabelOptions()
                                          .taxonomies_path(kSource + "/configs/taxonomies.yaml")
