@@ -119,6 +119,8 @@ struct EvalFlags {
   uint64_t seed = 0;
   double margin = 0.02;
   bool keep_label_inputs = false;
+  std::string class_weight = "none";  ///< --class-weight
+  bool effective_only = false;        ///< --effective-only
   std::string diagnoser_config;  ///< --diagnoser-config FILE ("" = every diagnoser's defaults)
   bool learner_seeds_given = false, bins_given = false;  ///< on the command line (over the file)
 

@@ -128,6 +128,7 @@ EvalFlags::EvalFlags() {
   learner_seeds = o.learner_seeds();
   bins = o.max_bins();
   margin = o.margin();
+  class_weight = o.class_weight();
 }
 
 po::options_description EvalFlags::describe() {
@@ -163,6 +164,10 @@ po::options_description EvalFlags::describe() {
       "equivalence margin in (0, 1), fixed in advance: verdicts of paired comparisons")(
       "keep-label-inputs", po::bool_switch(&keep_label_inputs),
       "keep the feature columns that restate a task's label rule")(
+      "class-weight", po::value(&class_weight)->default_value(class_weight),
+      "none, or balanced: in every training fold each class weighs as much as the largest")(
+      "effective-only", po::bool_switch(&effective_only),
+      "task detection: effective faults (the killing test) against clean runs")(
       "seed", po::value(&seed)->default_value(seed),
       "seed for splits, resampling and the learner seeds")(
       "threads", po::value(&threads)->default_value(threads), "OpenMP threads");
@@ -197,6 +202,8 @@ diagnosis::EvaluateOptions EvalFlags::options(const std::string& campaign) const
       .diagnoser_config(file.diagnosers)
       .margin(margin)
       .keep_label_inputs(keep_label_inputs)
+      .class_weight(class_weight)
+      .effective_only(effective_only)
       .taxonomies_path(config_dir() + "/taxonomies.yaml")
       .thresholds_path(config_dir() + "/thresholds.yaml")
       .seed(seed)

@@ -5,9 +5,11 @@
 #include <ctime>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/hash.h"
 #include "db/store.h"
+#include "diagnosis/class_weights.h"
 #include "diagnosis/evaluation_rows.h"
 #include "diagnosis/fit_jobs.h"
 #include "features/feature_set.h"
@@ -42,7 +44,8 @@ std::string fresh_evaluation_id(const EvaluateOptions& o) {
   const std::string key = std::to_string(ns) + "|" + o.campaign() + "|" + join(o.tasks(), ",") +
                           "|" + join(o.feature_sets(), ",") + "|" + join(o.diagnosers(), ",") +
                           "|" + join(o.protocols(), ",") + "|" + join(o.horizons(), ",") + "|" +
-                          std::to_string(o.seed());
+                          std::to_string(o.seed()) + "|" + o.class_weight() +
+                          (o.effective_only() ? "|effective" : "");
   return std::string("ev-") + stamp + "-" + hash128_hex(key).substr(0, 8);
 }
 
@@ -87,6 +90,14 @@ void check_options(const EvaluateOptions& o) {
                  o.learner_seeds());
   DYNFAULT_CHECK(o.max_bins() >= 2 && o.max_bins() <= 255,
                  "evaluate(): max_bins must be in [2, 255], got ", o.max_bins());
+  DYNFAULT_CHECK(known_class_weight(o.class_weight()),
+                 "evaluate(): class weight (--class-weight) must be none or balanced, got '",
+                 o.class_weight(), "'");
+  DYNFAULT_CHECK(!o.effective_only() ||
+                     std::find(o.tasks().begin(), o.tasks().end(), features::kTaskDetection) !=
+                         o.tasks().end(),
+                 "evaluate(): --effective-only goes with the task 'detection', not '",
+                 join(o.tasks(), ", "), "'");
   DYNFAULT_CHECK(o.resample_by() == "program" || o.resample_by() == "dataset",
                  "evaluate(): resample_by must be 'program' or 'dataset', got '", o.resample_by(),
                  "'");
@@ -187,7 +198,7 @@ struct PreparedTask {
 // The task's labelled runs present in every table (so that every feature set and diagnoser
 // shares one set of folds); counts the others. Throws for a task without 2 classes.
 void select_runs(db::Store& store, const Inputs& in, const std::string& task,
-                 const features::Horizon& h, PreparedTask& p) {
+                 const features::Horizon& h, const EvaluateOptions& o, PreparedTask& p) {
   TaskReport& tr = p.report;
   std::vector<std::pair<std::string, std::string>> runs;  // (run_uuid, label)
   std::vector<db::LabelRow> labels;
@@ -207,10 +218,24 @@ void select_runs(db::Store& store, const Inputs& in, const std::string& task,
                    features::at_horizon(task, h), "' (run 'dynfault features --horizon ",
                    h.suffix(), "' first)");
   }
+  // --effective-only: the faulty runs the killing test found effective, against clean runs.
+  const bool effective_only = o.effective_only() && task == features::kTaskDetection;
+  std::unordered_set<std::string> effective;
+  if (effective_only) {
+    const auto killed = store.labels(features::kTaskEffective);
+    DYNFAULT_CHECK(!killed.empty(), "evaluate(): --effective-only needs the stored '",
+                   features::kTaskEffective, "' labels (the killing test; run 'dynfault labels')");
+    for (const auto& l : killed)
+      if (l.label == "effective") effective.insert(l.run_uuid);
+  }
   for (const auto& l : labels) {
     if (!in.spec_of.count(l.run_uuid)) continue;  // another campaign, or no longer FINISHED
     if (l.label.empty()) {
       ++tr.n_not_applicable;
+      continue;
+    }
+    if (effective_only && l.label != "clean" && !effective.count(l.run_uuid)) {
+      ++tr.n_ineffective;
       continue;
     }
     bool everywhere = true;
@@ -245,7 +270,7 @@ PreparedTask prepare_task(db::Store& store, const Inputs& in, const std::string&
   TaskReport& tr = p.report;
   tr.task = features::at_horizon(task, h);
   tr.label_inputs = features::label_input_names(features::task_label_inputs(task));
-  select_runs(store, in, task, h, p);
+  select_runs(store, in, task, h, o, p);
   const RungOptions ro{o.within_folds(), o.heldout_folds(), o.seed()};
   for (const auto& name : o.protocols()) {
     const Rung& r = rung(name);
@@ -383,7 +408,7 @@ void evaluate_task(PreparedTask& p, const Inputs& in,
   std::vector<std::vector<double>> seconds;
   run_jobs(in.cells, p.matrices, p.y, p.folds,
            FitSettings{learner_seeds(o.seed(), o.learner_seeds()), o.max_bins(), o.threads(),
-                       o.diagnoser_config()},
+                       o.diagnoser_config(), o.class_weight()},
            preds, &seconds);
   fit_seconds += wall_since(t0);
   const BootstrapPlan plan = make_plan(p.groups.by(o.resample_by()), o.seed(), o.bootstrap());
@@ -485,7 +510,7 @@ EvaluationResult evaluate_matrix(const std::string& diagnoser, const std::string
   std::vector<std::vector<double>> seconds;
   run_jobs({Cell{diagnoser, 0, model->seeded()}}, {x}, y, folds,
            FitSettings{learner_seeds(options.seed(), options.learner_seeds()), options.max_bins(),
-                       options.threads(), options.diagnoser_config()},
+                       options.threads(), options.diagnoser_config(), options.class_weight()},
            preds, &seconds);
   const BootstrapPlan plan =
       make_plan(groups.by(options.resample_by()), options.seed(), options.bootstrap());

@@ -76,7 +76,13 @@ struct EvaluateOptions {
   /// fitted this many times per fold with seeds derived from `seed`, and its scores are the mean
   /// over them (with their SD). Learners that draw nothing are fitted once.
   DYNFAULT_ARG(int, learner_seeds) = 1;
-  DYNFAULT_ARG(int, max_bins) = 255;  ///< histogram bins of the tree learners (2..255)
+  DYNFAULT_ARG(int, max_bins) = 255;
+  /// Class weights of every training fold (class_weights.h): "none" or "balanced" (each class
+  /// repeated up to the size of the largest; the test folds are never weighted).
+  DYNFAULT_ARG(std::string, class_weight) = "none";
+  /// detection only: faulty runs the killing test did not find effective are left out (the
+  /// stored `effective` labels), so the task is effective faults against clean runs.
+  DYNFAULT_ARG(bool, effective_only) = false;  ///< histogram bins of the tree learners (2..255)
   /// Options of the diagnosers by name (configs/diagnosers.yaml); the rest keep their defaults.
   /// Stored with every result row (`diagnoser_options`).
   DYNFAULT_ARG(DiagnoserConfig, diagnoser_config) = {};
@@ -189,6 +195,7 @@ struct TaskReport {
   int64_t n_programs = 0;
   int64_t n_not_applicable = 0;    ///< FINISHED traces whose label is "" (excluded)
   int64_t n_missing_features = 0;  ///< labelled traces missing from some feature table
+  int64_t n_ineffective = 0;       ///< faulty traces left out by effective_only
   std::vector<RungInfo> rungs;
   std::vector<std::string> label_inputs;  ///< what the task's rule reads (label_input_names)
   /// Per feature set spec, the columns dropped as label inputs (empty when none, or kept).

@@ -74,7 +74,11 @@ void header(std::ostringstream& out, const TaskReport& tr, const EvaluateOptions
   else
     out << "[no intervals; ";
   out << o.learner_seeds() << " learner seed" << (o.learner_seeds() == 1 ? "" : "s") << "; "
-      << o.max_bins() << " bins; margin " << fmt(o.margin()) << "]\n";
+      << o.max_bins() << " bins; margin " << fmt(o.margin())
+      << (o.class_weight() == "none" ? "" : "; class weight " + o.class_weight()) << "]\n";
+  if (tr.n_ineffective > 0)
+    out << "left out (--effective-only): " << tr.n_ineffective
+        << " faulty traces the killing test did not find effective\n";
 }
 
 // One row per result, one column per rung: `metric` picks the interval.

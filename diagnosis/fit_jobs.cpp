@@ -2,8 +2,10 @@
 
 #include <ctime>
 #include <set>
+#include <utility>
 
 #include "common/check.h"
+#include "diagnosis/class_weights.h"
 #include "diagnosis/evaluation.h"
 #include "diagnosis/preprocess.h"
 
@@ -43,10 +45,14 @@ void run_job(const Job& job, const std::vector<Cell>& cells, const std::vector<M
   const Fold& fold = folds[job.rung][job.fold];
   const Matrix& x = matrices[job.table];
   double t0 = thread_seconds();
-  Labels ytrain;
-  ytrain.reserve(fold.train.size());
-  for (size_t i : fold.train) ytrain.push_back(y[i]);
-  const Matrix train = x.take_rows(fold.train);
+  Labels fold_labels;
+  fold_labels.reserve(fold.train.size());
+  for (size_t i : fold.train) fold_labels.push_back(y[i]);
+  // Weights come from the training fold's own class counts; the test fold is never weighted.
+  const WeightedRows weighted =
+      weighted_rows(x.take_rows(fold.train), std::move(fold_labels), settings.class_weight);
+  const Matrix& train = weighted.x;
+  const Labels& ytrain = weighted.y;
   const Matrix test = x.take_rows(fold.test);
   const FitScope scope(train);
   for (size_t j = 0; j < settings.seeds.size(); ++j)

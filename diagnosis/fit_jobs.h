@@ -26,6 +26,7 @@ struct FitSettings {
   int max_bins = 255;
   int threads = 1;
   DiagnoserConfig config;  ///< options of the diagnosers (defaults for those it does not list)
+  std::string class_weight = "none";  ///< of every training fold (class_weights.h)
 };
 
 /// learner_seed(seed, j) for j < n (evaluation.h).

@@ -17,6 +17,7 @@
 #include "common/version.h"
 #include "diagnosis/model_scope_io.h"
 #include "db/store.h"
+#include "diagnosis/class_weights.h"
 #include "diagnosis/logistic_regression.h"
 #include "diagnosis/model_io.h"
 #include "features/feature_set.h"
@@ -33,36 +34,6 @@ std::string now_utc() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-/// The repetition count of each row under balanced class weights (TrainModelOptions).
-std::vector<size_t> balanced_repeats(const Labels& y,
-                                     const std::map<std::string, int64_t>& counts) {
-  int64_t largest = 0;
-  for (const auto& [c, n] : counts) largest = std::max(largest, n);
-  std::map<std::string, int64_t> seen;
-  std::vector<size_t> reps(y.size());
-  for (size_t i = 0; i < y.size(); ++i) {
-    const int64_t n = counts.at(y[i]);
-    const int64_t k = seen[y[i]]++;
-    reps[i] = static_cast<size_t>(largest / n + (k < largest % n ? 1 : 0));
-  }
-  return reps;
-}
-
-Matrix balanced_rows(const Matrix& x, const Labels& y,
-                     const std::map<std::string, int64_t>& counts) {
-  std::vector<size_t> idx;
-  const auto reps = balanced_repeats(y, counts);
-  for (size_t i = 0; i < y.size(); ++i) idx.insert(idx.end(), reps[i], i);
-  return x.take_rows(idx);
-}
-
-Labels balanced_labels(const Labels& y, const std::map<std::string, int64_t>& counts) {
-  Labels out;
-  const auto reps = balanced_repeats(y, counts);
-  for (size_t i = 0; i < y.size(); ++i) out.insert(out.end(), reps[i], y[i]);
-  return out;
 }
 
 size_t argmax_row(const Matrix& p, size_t r) {
@@ -100,7 +71,7 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
   filter.status = "FINISHED";
   std::map<std::string, db::RunSpec> finished;
   for (const auto& r : store.runs(filter)) finished.emplace(r.spec.run_uuid, r.spec);
-  if (options.class_weight() != "none" && options.class_weight() != "balanced")
+  if (!known_class_weight(options.class_weight()))
     throw Error("train: class weight must be none or balanced, got '" + options.class_weight() +
                 "'");
   std::unordered_map<std::string, size_t> row_of;
@@ -143,11 +114,8 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
     std::copy(row.begin(), row.end(), x.row(i));
     y.push_back(runs[i].second);
   }
-  if (options.class_weight() == "balanced") {
-    diagnoser->fit(balanced_rows(x, y, m.class_counts), balanced_labels(y, m.class_counts));
-  } else {
-    diagnoser->fit(x, y);
-  }
+  const WeightedRows fitted = weighted_rows(x, y, options.class_weight());
+  diagnoser->fit(fitted.x, fitted.y);
 
   m.task = options.task();
   m.classes = diagnoser->classes();
