@@ -30,23 +30,8 @@ using dynfault::test::read_bytes;
 
 namespace {
 
-struct Scratch {
-  fs::path dir;
-  Scratch() {
-    std::string tmpl = (fs::temp_directory_path() / "dynfault-out-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    dir = tmpl;
-  }
-  ~Scratch() {
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-  }
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
+struct Scratch : dynfault::test::ScratchDir {
+  Scratch() : ScratchDir("dynfault-out") {}
 };
 
 std::string error_of(const std::function<void()>& f) {
@@ -77,7 +62,7 @@ pid_t dead_pid() {
 TEST_SUITE("common") {
   TEST_CASE("An existing file is replaced only with force, and keeps its permission bits") {
     Scratch s;
-    const std::string out = (s.dir / "report.html").string();
+    const std::string out = (s.path / "report.html").string();
     write_output_file(out, "first", /*force=*/false, "report");
     CHECK(read_bytes(out) == "first");
     CHECK(has(error_of([&] { write_output_file(out, "second", false, "report"); }),
@@ -93,16 +78,16 @@ TEST_SUITE("common") {
 
   TEST_CASE("An open database is never overwritten, whatever name the output uses") {
     Scratch s;
-    const fs::path db = s.dir / "victim.db";
+    const fs::path db = s.path / "victim.db";
     std::ofstream(db) << "SQLite format 3";
-    std::ofstream(s.dir / "victim.db-wal") << "wal";
-    fs::create_symlink(db, s.dir / "link.db");
-    fs::create_hard_link(db, s.dir / "hard.db");
-    fs::create_directory(s.dir / "sub");
+    std::ofstream(s.path / "victim.db-wal") << "wal";
+    fs::create_symlink(db, s.path / "link.db");
+    fs::create_hard_link(db, s.path / "hard.db");
+    fs::create_directory(s.path / "sub");
     {
       ProtectedFile open_database(db.string());
-      for (const fs::path& name : {db, s.dir / "sub" / ".." / "victim.db", s.dir / "hard.db",
-                                   s.dir / "victim.db-wal", s.dir / "victim.db-shm"}) {
+      for (const fs::path& name : {db, s.path / "sub" / ".." / "victim.db", s.path / "hard.db",
+                                   s.path / "victim.db-wal", s.path / "victim.db-shm"}) {
         CAPTURE(name);
         const std::string e =
             error_of([&] { write_output_file(name.string(), "<html>", /*force=*/true, "report"); });
@@ -110,35 +95,35 @@ TEST_SUITE("common") {
         CHECK(has(e, "this command has open"));
       }
       // Through the symbolic link too (it is refused twice over).
-      CHECK(has(error_of([&] { check_output_file((s.dir / "link.db").string(), true, "report"); }),
+      CHECK(has(error_of([&] { check_output_file((s.path / "link.db").string(), true, "report"); }),
                 "this command has open"));
     }
     CHECK(read_bytes(db) == "SQLite format 3");
-    CHECK(read_bytes(s.dir / "victim.db-wal") == "wal");
-    CHECK_FALSE(fs::exists(s.dir / "victim.db-shm"));
+    CHECK(read_bytes(s.path / "victim.db-wal") == "wal");
+    CHECK_FALSE(fs::exists(s.path / "victim.db-shm"));
     // Closed, it is an ordinary existing file again.
     CHECK(error_of([&] { check_output_file(db.string(), true, "report"); }).empty());
   }
 
   TEST_CASE("A symbolic link is never written through and a special file never replaced") {
     Scratch s;
-    std::ofstream(s.dir / "precious.txt") << "keep";
-    fs::create_symlink(s.dir / "precious.txt", s.dir / "out.csv");
+    std::ofstream(s.path / "precious.txt") << "keep";
+    fs::create_symlink(s.path / "precious.txt", s.path / "out.csv");
     CHECK(has(
-        error_of([&] { write_output_file((s.dir / "out.csv").string(), "x", true, "CSV file"); }),
+        error_of([&] { write_output_file((s.path / "out.csv").string(), "x", true, "CSV file"); }),
         "is a symbolic link"));
-    CHECK(read_bytes(s.dir / "precious.txt") == "keep");
-    CHECK(fs::is_symlink(s.dir / "out.csv"));
-    REQUIRE(::mkfifo((s.dir / "fifo").c_str(), 0600) == 0);
-    CHECK(has(error_of([&] { write_output_file((s.dir / "fifo").string(), "x", true, "report"); }),
+    CHECK(read_bytes(s.path / "precious.txt") == "keep");
+    CHECK(fs::is_symlink(s.path / "out.csv"));
+    REQUIRE(::mkfifo((s.path / "fifo").c_str(), 0600) == 0);
+    CHECK(has(error_of([&] { write_output_file((s.path / "fifo").string(), "x", true, "report"); }),
               "is a FIFO"));
-    fs::create_directory(s.dir / "d");
-    CHECK(has(error_of([&] { write_output_file((s.dir / "d").string(), "x", true, "report"); }),
+    fs::create_directory(s.path / "d");
+    CHECK(has(error_of([&] { write_output_file((s.path / "d").string(), "x", true, "report"); }),
               "is a directory"));
     CHECK(has(error_of([] { write_output_file("/dev/null", "x", true, "report"); }),
               "is a character device"));
     CHECK(has(error_of([&] {
-                write_output_file((s.dir / "no" / "x.html").string(), "x", false, "report");
+                write_output_file((s.path / "no" / "x.html").string(), "x", false, "report");
               }),
               "does not exist"));
     CHECK(s.names() == std::vector<std::string>{"d", "fifo", "out.csv", "precious.txt"});
@@ -146,7 +131,7 @@ TEST_SUITE("common") {
 
   TEST_CASE("A failed write leaves no temporary and the old file as it was") {
     Scratch s;
-    const std::string out = (s.dir / "model.txt").string();
+    const std::string out = (s.path / "model.txt").string();
     write_output_file(out, "old", false, "model file");
     // RLIMIT_FSIZE makes the write itself fail (EFBIG), as a full disk would.
     struct rlimit old_limit {};
@@ -166,7 +151,7 @@ TEST_SUITE("common") {
 
   TEST_CASE("A full disk is said to be full, and leaves nothing behind") {
     Scratch s;
-    const fs::path mnt = s.dir / "small";
+    const fs::path mnt = s.path / "small";
     fs::create_directory(mnt);
     if (::geteuid() != 0 || ::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0) {
       MESSAGE("skipped: mounting a size-limited tmpfs needs root (CAP_SYS_ADMIN)");
@@ -184,22 +169,22 @@ TEST_SUITE("common") {
   TEST_CASE("Stale temporaries of dead writers are removed by the next write; live ones stay") {
     Scratch s;
     const pid_t dead = dead_pid();
-    const fs::path stale_file = s.dir / (".out.csv.tmp-" + std::to_string(dead) + "-abc123");
-    const fs::path stale_dir = s.dir / (".out.csv.tmp-" + std::to_string(dead) + "-def456");
-    const fs::path old_style = s.dir / ".out.csv.tmp-Qx81Zp";  // an older dynfault's name
+    const fs::path stale_file = s.path / (".out.csv.tmp-" + std::to_string(dead) + "-abc123");
+    const fs::path stale_dir = s.path / (".out.csv.tmp-" + std::to_string(dead) + "-def456");
+    const fs::path old_style = s.path / ".out.csv.tmp-Qx81Zp";  // an older dynfault's name
     std::ofstream(stale_file) << "half";
     fs::create_directories(stale_dir / "a" / "b");
     std::ofstream(stale_dir / "a" / "b" / "f") << "x";
     fs::create_directory(old_style);
-    dynfault::files::Temporary live(s.dir / "out.csv", dynfault::files::Temporary::Kind::kFile,
+    dynfault::files::Temporary live(s.path / "out.csv", dynfault::files::Temporary::Kind::kFile,
                                     "CSV file");
-    const auto removed = write_output_file((s.dir / "out.csv").string(), "new", false, "CSV file");
+    const auto removed = write_output_file((s.path / "out.csv").string(), "new", false, "CSV file");
     CHECK(removed.size() == 3);
     CHECK_FALSE(fs::exists(stale_file));
     CHECK_FALSE(fs::exists(stale_dir));
     CHECK_FALSE(fs::exists(old_style));
     CHECK(fs::exists(live.path()));  // its writer (this process) is alive and holds its lock
-    CHECK(read_bytes(s.dir / "out.csv") == "new");
+    CHECK(read_bytes(s.path / "out.csv") == "new");
   }
 
   TEST_CASE("SIGTERM and SIGINT remove a writer's temporaries before the process ends") {
@@ -210,13 +195,13 @@ TEST_SUITE("common") {
       REQUIRE(pid >= 0);
       if (pid == 0) {
         ::signal(sig, SIG_DFL);
-        dynfault::files::Temporary dir(s.dir / "export",
+        dynfault::files::Temporary dir(s.path / "export",
                                        dynfault::files::Temporary::Kind::kDirectory, "export");
         for (int i = 0; i < 50; ++i) {
           fs::create_directories(dir.path() / std::to_string(i % 7) / "metrics");
           std::ofstream(dir.path() / std::to_string(i % 7) / "metrics" / std::to_string(i)) << i;
         }
-        dynfault::files::Temporary file(s.dir / "r.html", dynfault::files::Temporary::Kind::kFile,
+        dynfault::files::Temporary file(s.path / "r.html", dynfault::files::Temporary::Kind::kFile,
                                         "report");
         ::raise(sig);
         ::_exit(3);  // not reached
@@ -231,23 +216,23 @@ TEST_SUITE("common") {
 
   TEST_CASE("An output directory: absent or empty, never a link; an empty one keeps its mode") {
     Scratch s;
-    fs::create_directory(s.dir / "empty");
-    fs::permissions(s.dir / "empty",
+    fs::create_directory(s.path / "empty");
+    fs::permissions(s.path / "empty",
                     fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
     {
-      dynfault::files::StagingDirectory stage((s.dir / "empty").string(), "export");
+      dynfault::files::StagingDirectory stage((s.path / "empty").string(), "export");
       std::ofstream(stage.path() / "a.csv") << "x";
       stage.commit();
     }
-    CHECK(read_bytes(s.dir / "empty" / "a.csv") == "x");
-    CHECK(fs::status(s.dir / "empty").permissions() ==
+    CHECK(read_bytes(s.path / "empty" / "a.csv") == "x");
+    CHECK(fs::status(s.path / "empty").permissions() ==
           (fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec));
-    fs::create_symlink(s.dir / "elsewhere", s.dir / "link");
+    fs::create_symlink(s.path / "elsewhere", s.path / "link");
     CHECK(has(
-        error_of([&] { dynfault::files::StagingDirectory((s.dir / "link").string(), "export"); }),
+        error_of([&] { dynfault::files::StagingDirectory((s.path / "link").string(), "export"); }),
         "symbolic link"));
     {
-      dynfault::files::StagingDirectory abandoned((s.dir / "new").string(), "export");
+      dynfault::files::StagingDirectory abandoned((s.path / "new").string(), "export");
       std::ofstream(abandoned.path() / "half.csv") << "x";
     }  // not committed: removed
     CHECK(s.names() == std::vector<std::string>{"empty", "link"});

@@ -39,17 +39,8 @@ using dynfault::db::Store;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dynfault_export_XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
+struct TempDir : dynfault::test::ScratchDir {
+  TempDir() : ScratchDir("dynfault_export") {}
 };
 
 using dynfault::test::read_bytes;

@@ -16,6 +16,7 @@
 #include "db/database.h"
 #include "db/merge.h"
 #include "db/store.h"
+#include "tests/test_files.h"
 
 namespace {
 
@@ -29,18 +30,9 @@ using dynfault::db::RunSpec;
 using dynfault::db::Store;
 
 /// A scratch directory for one test case, removed with its contents afterwards.
-struct Scratch {
-  fs::path root;
-  Scratch() {
-    std::string pattern = (fs::temp_directory_path() / "dynfault_merge_XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    root = pattern;
-  }
-  ~Scratch() {
-    std::error_code ignored;
-    fs::remove_all(root, ignored);
-  }
-  std::string operator()(const std::string& name) const { return (root / name).string(); }
+struct Scratch : dynfault::test::ScratchDir {
+  Scratch() : ScratchDir("dynfault_merge") {}
+  std::string operator()(const std::string& name) const { return file(name); }
 };
 
 std::string run_id(int i) {

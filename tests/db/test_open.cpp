@@ -34,18 +34,8 @@ using dynfault::test::read_bytes;
 
 namespace {
 
-struct Dir {
-  fs::path path;
-  Dir() {
-    std::string tmpl = (fs::temp_directory_path() / "dynfault-open-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~Dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+struct Dir : dynfault::test::ScratchDir {
+  Dir() : ScratchDir("dynfault-open") {}
 };
 
 /// Runs `f` with `dir` as the working directory.

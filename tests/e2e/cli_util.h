@@ -39,23 +39,17 @@ inline Cli run_cli(const std::string& args, const fs::path& dir, const std::stri
   return r;
 }
 
-/// A fresh directory under the system's temporary directory, named `<prefix>-XXXXXX`.
+/// A fresh directory under the system's temporary directory, named `<prefix>-XXXXXX`, left
+/// in place (for fixtures shared by a whole file).
 inline fs::path make_temp_dir(const std::string& prefix) {
   std::string tmpl = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
   REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
   return tmpl;
 }
 
-/// make_temp_dir, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& prefix = "dynfault-e2e") : path(make_temp_dir(prefix)) {}
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+/// A scratch directory removed with everything in it at scope exit.
+struct TempDir : dynfault::test::ScratchDir {
+  explicit TempDir(const std::string& prefix = "dynfault-e2e") : ScratchDir(prefix) {}
 };
 
 using dynfault::test::read_bytes;
