@@ -421,8 +421,9 @@ int cmd_status(const Args& args) {
                         const std::map<std::string, std::map<std::string, int64_t>>& m) {
     std::printf("\n%-34s %9s %9s %9s %9s\n", title.c_str(), "SCHEDULED", "RUNNING", "FINISHED",
                 "FAILED");
-    for (const auto& [k, s] : m) {
-      const auto get = [&](const char* st) {
+    for (const auto& [k, counts] : m) {
+      // Captures a reference, not the structured binding (C++20; clang refuses it in C++17).
+      const auto get = [&s = counts](const char* st) {
         auto it = s.find(st);
         return it == s.end() ? int64_t{0} : it->second;
       };

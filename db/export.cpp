@@ -228,33 +228,40 @@ std::vector<std::pair<std::string, std::string>> run_params(const RunInfoRow& r)
 
 // --- csv -----------------------------------------------------------------------------------------
 
-void export_csv(Database& db, const std::string& campaign, const std::vector<RunInfoRow>& runs,
-                const fs::path& dir, ExportSummary& summary) {
-  {
-    OutFile f(dir / "campaigns.csv", summary.files);
-    csv_row(f, {"name", "config_hash", "created_ms", "config_text"});
-    auto s = db.prepare(
-        "SELECT name, config_hash, created_ms, config_text FROM campaigns "
-        "WHERE ?1 = '' OR name = ?1 ORDER BY name");
-    s.bind(1, campaign);
-    while (s.step())
-      csv_row(f, {s.column_text(0), s.column_text(1), int_column(s, 2), s.column_text(3)});
-    f.close();
-  }
-  {
-    OutFile f(dir / "programs.csv", summary.files);
-    csv_row(f, {"program_id", "family", "task", "dataset", "source", "changes", "metric",
-                "satisfactory"});
-    auto s = db.prepare(
-        "SELECT program_id, family, task, dataset, source, changes, metric, satisfactory "
-        "FROM programs WHERE ?1 = '' OR program_id IN "
-        "(SELECT program_id FROM runs WHERE campaign = ?1) ORDER BY program_id");
-    s.bind(1, campaign);
-    while (s.step())
-      csv_row(f, {s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
-                  s.column_text(4), s.column_text(5), s.column_text(6), real_column(s, 7, false)});
-    f.close();
-  }
+/// campaigns.csv: the campaign rows (of `campaign`, "" = all).
+void write_campaigns_csv(Database& db, const std::string& campaign, const fs::path& dir,
+                         ExportSummary& summary) {
+  OutFile f(dir / "campaigns.csv", summary.files);
+  csv_row(f, {"name", "config_hash", "created_ms", "config_text"});
+  auto s = db.prepare(
+      "SELECT name, config_hash, created_ms, config_text FROM campaigns "
+      "WHERE ?1 = '' OR name = ?1 ORDER BY name");
+  s.bind(1, campaign);
+  while (s.step())
+    csv_row(f, {s.column_text(0), s.column_text(1), int_column(s, 2), s.column_text(3)});
+  f.close();
+}
+
+/// programs.csv: the programs (of the runs of `campaign`, "" = all).
+void write_programs_csv(Database& db, const std::string& campaign, const fs::path& dir,
+                        ExportSummary& summary) {
+  OutFile f(dir / "programs.csv", summary.files);
+  csv_row(f, {"program_id", "family", "task", "dataset", "source", "changes", "metric",
+              "satisfactory"});
+  auto s = db.prepare(
+      "SELECT program_id, family, task, dataset, source, changes, metric, satisfactory "
+      "FROM programs WHERE ?1 = '' OR program_id IN "
+      "(SELECT program_id FROM runs WHERE campaign = ?1) ORDER BY program_id");
+  s.bind(1, campaign);
+  while (s.step())
+    csv_row(f, {s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
+                s.column_text(4), s.column_text(5), s.column_text(6), real_column(s, 7, false)});
+  f.close();
+}
+
+/// runs.csv (one row per run) and params.csv (run_params(), one row per key).
+void write_runs_csv(const std::vector<RunInfoRow>& runs, const fs::path& dir,
+                    ExportSummary& summary) {
   {
     OutFile f(dir / "runs.csv", summary.files);
     csv_row(f, {"run_uuid", "campaign", "program_id", "family", "task", "fault_ids", "faults_json",
@@ -268,102 +275,128 @@ void export_csv(Database& db, const std::string& campaign, const std::vector<Run
                   std::to_string(r.attempts), r.lifecycle_stage, r.recipe_json});
     f.close();
   }
-  {
-    OutFile f(dir / "params.csv", summary.files);
-    csv_row(f, {"run_uuid", "key", "value"});
-    for (const auto& r : runs)
-      for (const auto& [k, v] : run_params(r)) csv_row(f, {r.run_uuid, k, v});
-    f.close();
+  OutFile f(dir / "params.csv", summary.files);
+  csv_row(f, {"run_uuid", "key", "value"});
+  for (const auto& r : runs)
+    for (const auto& [k, v] : run_params(r)) csv_row(f, {r.run_uuid, k, v});
+  f.close();
+}
+
+/// labels.csv: the labels of the runs of `campaign` ("" = all).
+void write_labels_csv(Database& db, const std::string& campaign, const fs::path& dir,
+                      ExportSummary& summary) {
+  OutFile f(dir / "labels.csv", summary.files);
+  csv_row(f, {"run_uuid", "task", "label", "details"});
+  auto s = db.prepare(
+      "SELECT l.run_uuid, l.task, l.label, l.details FROM labels AS l "
+      "JOIN runs AS r ON r.run_uuid = l.run_uuid WHERE ?1 = '' OR r.campaign = ?1 "
+      "ORDER BY l.run_uuid, l.task");
+  s.bind(1, campaign);
+  while (s.step())
+    csv_row(f, {s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3)});
+  f.close();
+}
+
+/// metrics.csv: every metric point of the runs of `campaign` ("" = all), in key order.
+void write_metrics_csv(Database& db, const std::string& campaign, const fs::path& dir,
+                       ExportSummary& summary) {
+  OutFile f(dir / "metrics.csv", summary.files);
+  csv_row(f, {"run_uuid", "key", "value", "step", "timestamp"});
+  auto s = db.prepare(
+      "SELECT m.run_uuid, k.key, m.value, m.is_nan, m.step, m.timestamp FROM metrics AS m "
+      "JOIN metric_keys AS k ON k.key_id = m.key_id JOIN runs AS r ON r.run_uuid = m.run_uuid "
+      "WHERE ?1 = '' OR r.campaign = ?1 ORDER BY m.run_uuid, m.key_id, m.step");
+  s.bind(1, campaign);
+  while (s.step()) {
+    const bool nan = s.column_int64(3) != 0 || s.column_is_null(2);
+    csv_row(f, {s.column_text(0), s.column_text(1),
+                format_double(nan ? std::nan("") : s.column_double(2)),
+                std::to_string(s.column_int64(4)), std::to_string(s.column_int64(5))});
+    ++summary.metric_points;
   }
+  f.close();
+}
+
+/// `file_name`.csv: feature set `set` as one wide table, run_uuid then the features in their
+/// stored order (NaN where a run has no value).
+void write_feature_csv(Database& db, const std::string& campaign, const std::string& set,
+                       const fs::path& path, ExportSummary& summary) {
+  std::vector<std::string> header = {"run_uuid"};
   {
-    OutFile f(dir / "labels.csv", summary.files);
-    csv_row(f, {"run_uuid", "task", "label", "details"});
-    auto s = db.prepare(
-        "SELECT l.run_uuid, l.task, l.label, l.details FROM labels AS l "
-        "JOIN runs AS r ON r.run_uuid = l.run_uuid WHERE ?1 = '' OR r.campaign = ?1 "
-        "ORDER BY l.run_uuid, l.task");
-    s.bind(1, campaign);
-    while (s.step())
-      csv_row(f, {s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3)});
-    f.close();
+    auto s = db.prepare("SELECT name FROM feature_names WHERE feature_set = ?1 ORDER BY idx");
+    s.bind(1, set);
+    while (s.step()) header.push_back(s.column_text(0));
   }
-  {
-    OutFile f(dir / "metrics.csv", summary.files);
-    csv_row(f, {"run_uuid", "key", "value", "step", "timestamp"});
-    auto s = db.prepare(
-        "SELECT m.run_uuid, k.key, m.value, m.is_nan, m.step, m.timestamp FROM metrics AS m "
-        "JOIN metric_keys AS k ON k.key_id = m.key_id JOIN runs AS r ON r.run_uuid = m.run_uuid "
-        "WHERE ?1 = '' OR r.campaign = ?1 ORDER BY m.run_uuid, m.key_id, m.step");
-    s.bind(1, campaign);
-    while (s.step()) {
-      const bool nan = s.column_int64(3) != 0 || s.column_is_null(2);
-      csv_row(f, {s.column_text(0), s.column_text(1),
-                  format_double(nan ? std::nan("") : s.column_double(2)),
-                  std::to_string(s.column_int64(4)), std::to_string(s.column_int64(5))});
-      ++summary.metric_points;
-    }
-    f.close();
-  }
-  {
-    // One wide table per feature set: run_uuid, then the features in their stored order.
-    std::vector<std::string> sets;
-    {
-      auto s = db.prepare("SELECT feature_set FROM feature_sets ORDER BY feature_set");
-      while (s.step()) sets.push_back(s.column_text(0));
-    }
-    std::set<std::string> used_names;
-    for (const auto& set : sets) {
-      std::vector<std::string> header = {"run_uuid"};
-      {
-        auto s = db.prepare("SELECT name FROM feature_names WHERE feature_set = ?1 ORDER BY idx");
-        s.bind(1, set);
-        while (s.step()) header.push_back(s.column_text(0));
-      }
-      std::string name = "features_" + safe_file_name(set);
-      while (!used_names.insert(name).second) name += "_";
-      OutFile f(dir / (name + ".csv"), summary.files);
-      csv_row(f, header);
-      auto s = db.prepare(
-          "SELECT v.run_uuid, v.idx, v.value, v.is_nan FROM feature_values AS v "
-          "JOIN runs AS r ON r.run_uuid = v.run_uuid "
-          "WHERE v.feature_set = ?1 AND (?2 = '' OR r.campaign = ?2) ORDER BY v.run_uuid, v.idx");
-      s.bind_all(set, campaign);
-      std::vector<std::string> row;
-      const auto flush = [&] {
-        if (!row.empty()) csv_row(f, row);
-        row.clear();
-      };
-      while (s.step()) {
-        const std::string uuid = s.column_text(0);
-        if (row.empty() || row[0] != uuid) {
-          flush();
-          row.assign(header.size(), format_double(std::nan("")));
-          row[0] = uuid;
-        }
-        const int64_t idx = s.column_int64(1);
-        const bool nan = s.column_int64(3) != 0 || s.column_is_null(2);
-        if (idx >= 0 && idx + 1 < static_cast<int64_t>(row.size()))
-          row[idx + 1] = format_double(nan ? std::nan("") : s.column_double(2));
-      }
+  OutFile f(path, summary.files);
+  csv_row(f, header);
+  auto s = db.prepare(
+      "SELECT v.run_uuid, v.idx, v.value, v.is_nan FROM feature_values AS v "
+      "JOIN runs AS r ON r.run_uuid = v.run_uuid "
+      "WHERE v.feature_set = ?1 AND (?2 = '' OR r.campaign = ?2) ORDER BY v.run_uuid, v.idx");
+  s.bind_all(set, campaign);
+  std::vector<std::string> row;
+  const auto flush = [&] {
+    if (!row.empty()) csv_row(f, row);
+    row.clear();
+  };
+  while (s.step()) {
+    const std::string uuid = s.column_text(0);
+    if (row.empty() || row[0] != uuid) {
       flush();
-      f.close();
+      row.assign(header.size(), format_double(std::nan("")));
+      row[0] = uuid;
     }
+    const int64_t idx = s.column_int64(1);
+    const bool nan = s.column_int64(3) != 0 || s.column_is_null(2);
+    if (idx >= 0 && idx + 1 < static_cast<int64_t>(row.size()))
+      row[idx + 1] = format_double(nan ? std::nan("") : s.column_double(2));
   }
+  flush();
+  f.close();
+}
+
+/// features_<set>.csv for every stored feature set (file names made safe and distinct).
+void write_features_csv(Database& db, const std::string& campaign, const fs::path& dir,
+                        ExportSummary& summary) {
+  std::vector<std::string> sets;
   {
-    // Evaluations are not tied to one campaign: written whole, also under --campaign.
-    OutFile f(dir / "evaluations.csv", summary.files);
-    csv_row(f, {"evaluation_id", "task", "protocol", "diagnoser", "feature_set", "metric", "value",
-                "ci_low", "ci_high", "n", "details", "created_ms"});
-    auto s = db.prepare(
-        "SELECT evaluation_id, task, protocol, diagnoser, feature_set, metric, value, ci_low, "
-        "ci_high, n, details, created_ms FROM evaluations ORDER BY rowid");
-    while (s.step())
-      csv_row(f, {s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
-                  s.column_text(4), s.column_text(5), real_column(s, 6, true),
-                  real_column(s, 7, true), real_column(s, 8, true), int_column(s, 9),
-                  s.column_text(10), int_column(s, 11)});
-    f.close();
+    auto s = db.prepare("SELECT feature_set FROM feature_sets ORDER BY feature_set");
+    while (s.step()) sets.push_back(s.column_text(0));
   }
+  std::set<std::string> used_names;
+  for (const auto& set : sets) {
+    std::string name = "features_" + safe_file_name(set);
+    while (!used_names.insert(name).second) name += "_";
+    write_feature_csv(db, campaign, set, dir / (name + ".csv"), summary);
+  }
+}
+
+/// evaluations.csv: every evaluation row. Evaluations are not tied to one campaign: written
+/// whole, also under --campaign.
+void write_evaluations_csv(Database& db, const fs::path& dir, ExportSummary& summary) {
+  OutFile f(dir / "evaluations.csv", summary.files);
+  csv_row(f, {"evaluation_id", "task", "protocol", "diagnoser", "feature_set", "metric", "value",
+              "ci_low", "ci_high", "n", "details", "created_ms"});
+  auto s = db.prepare(
+      "SELECT evaluation_id, task, protocol, diagnoser, feature_set, metric, value, ci_low, "
+      "ci_high, n, details, created_ms FROM evaluations ORDER BY rowid");
+  while (s.step())
+    csv_row(f, {s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
+                s.column_text(4), s.column_text(5), real_column(s, 6, true),
+                real_column(s, 7, true), real_column(s, 8, true), int_column(s, 9),
+                s.column_text(10), int_column(s, 11)});
+  f.close();
+}
+
+void export_csv(Database& db, const std::string& campaign, const std::vector<RunInfoRow>& runs,
+                const fs::path& dir, ExportSummary& summary) {
+  write_campaigns_csv(db, campaign, dir, summary);
+  write_programs_csv(db, campaign, dir, summary);
+  write_runs_csv(runs, dir, summary);
+  write_labels_csv(db, campaign, dir, summary);
+  write_metrics_csv(db, campaign, dir, summary);
+  write_features_csv(db, campaign, dir, summary);
+  write_evaluations_csv(db, dir, summary);
 }
 
 // --- mlruns --------------------------------------------------------------------------------------
@@ -389,15 +422,14 @@ void write_experiment(const fs::path& root, const fs::path& final_root, const st
   f.close();
 }
 
-void export_mlruns(Database& db, const std::string& campaign, const std::vector<RunInfoRow>& runs,
-                   const fs::path& dir, const fs::path& final_dir, ExportSummary& summary) {
-  const fs::path root = dir / "mlruns";
-  const fs::path final_root = final_dir / "mlruns";
-  fs::create_directories(root / ".trash");
-  const int64_t now = unix_ms();
+/// The experiments: "0" (Default), then the campaigns (with a row, or only named by runs), ids
+/// 1, 2, ... by name, a campaign's config text as its note; returns campaign -> experiment id.
+std::map<std::string, std::string> write_experiments(Database& db, const std::string& campaign,
+                                                     const std::vector<RunInfoRow>& runs,
+                                                     const fs::path& root,
+                                                     const fs::path& final_root, int64_t now,
+                                                     ExportSummary& summary) {
   write_experiment(root, final_root, "0", "Default", now, summary.files);
-
-  // Experiments: the campaigns (with a row, or only named by runs), ids 1, 2, ... by name.
   std::map<std::string, std::pair<int64_t, std::string>> campaigns;  // name -> (created, text)
   {
     auto s = db.prepare(
@@ -417,20 +449,81 @@ void export_mlruns(Database& db, const std::string& campaign, const std::vector<
     if (!facts.second.empty())
       write_text(root / id / "tags" / "mlflow.note.content", facts.second, summary.files);
   }
+  return experiment_of;
+}
 
-  // Labels, read once: run -> [(task, label)].
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> labels;
-  {
-    auto s = db.prepare(
-        "SELECT l.run_uuid, l.task, l.label FROM labels AS l "
-        "JOIN runs AS r ON r.run_uuid = l.run_uuid WHERE ?1 = '' OR r.campaign = ?1");
-    s.bind(1, campaign);
-    while (s.step()) labels[s.column_text(0)].emplace_back(s.column_text(1), s.column_text(2));
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+/// The labels of the runs of `campaign` ("" = all), read once: run -> [(task, label)].
+std::map<std::string, KeyValues> read_labels(Database& db, const std::string& campaign) {
+  std::map<std::string, KeyValues> labels;
+  auto s = db.prepare(
+      "SELECT l.run_uuid, l.task, l.label FROM labels AS l "
+      "JOIN runs AS r ON r.run_uuid = l.run_uuid WHERE ?1 = '' OR r.campaign = ?1");
+  s.bind(1, campaign);
+  while (s.step()) labels[s.column_text(0)].emplace_back(s.column_text(1), s.column_text(2));
+  return labels;
+}
+
+/// A run's meta.yaml, keys in MLflow's order.
+void write_run_meta(const RunInfoRow& r, const fs::path& rd, const fs::path& artifact_dir,
+                    const std::string& exp, const std::string& run_name, int64_t& files) {
+  OutFile f(rd / "meta.yaml", files);
+  f << "artifact_uri: " << yaml_string(file_uri(artifact_dir)) << '\n'
+    << "end_time: " << yaml_time(r.end_time) << '\n'
+    << "entry_point_name: ''\n"
+    << "experiment_id: '" << exp << "'\n"
+    << "lifecycle_stage: " << (r.lifecycle_stage.empty() ? "active" : r.lifecycle_stage) << '\n'
+    << "run_id: " << r.run_uuid << '\n'
+    << "run_name: " << yaml_string(run_name) << '\n'
+    << "run_uuid: " << r.run_uuid << '\n'
+    << "source_name: ''\n"
+    << "source_type: 4\n"
+    << "source_version: ''\n"
+    << "start_time: " << yaml_time(r.start_time) << '\n'
+    << "status: " << mlflow_status(r.status) << '\n'
+    << "tags: []\n"
+    << "user_id: dynfault\n";
+  f.close();
+}
+
+/// One file per key under `dir` (params/ or tags/), named by key_path(); of two keys sanitised
+/// alike, the first wins.
+void write_key_files(const fs::path& dir, const KeyValues& values, int64_t& files) {
+  std::set<fs::path> written;
+  for (const auto& [k, v] : values) {
+    const fs::path p = key_path(k);
+    if (!written.insert(p).second) continue;
+    write_text(dir / p, v, files);
   }
+}
 
+/// A run's tags: MLflow's name and user, dynfault's facts, and its labels as label.<task>.
+KeyValues run_tags(const RunInfoRow& r, const std::string& run_name, const KeyValues& labels) {
+  KeyValues tags = {
+      {"mlflow.runName", run_name},
+      {"mlflow.user", "dynfault"},
+      {"dynfault.status", r.status},
+      {"dynfault.outcome", r.outcome},
+      {"dynfault.attempts", std::to_string(r.attempts)},
+      {"dynfault.faults_json", r.faults_json},
+  };
+  if (!r.error.empty()) tags.emplace_back("dynfault.error", r.error);
+  for (const auto& [task, label] : labels) tags.emplace_back("label." + task, label);
+  return tags;
+}
+
+/// Every run's directory (meta.yaml, params/, tags/, empty metrics/ and artifacts/) under its
+/// experiment; returns run -> directory.
+std::map<std::string, fs::path> write_runs(Database& db, const std::string& campaign,
+                                           const std::vector<RunInfoRow>& runs,
+                                           const std::map<std::string, std::string>& experiment_of,
+                                           const fs::path& root, const fs::path& final_root,
+                                           ExportSummary& summary) {
+  std::map<std::string, KeyValues> labels = read_labels(db, campaign);
   std::map<std::string, fs::path> run_dir;
   for (const auto& r : runs) {
-    const std::string exp = experiment_of.at(r.campaign);
+    const std::string& exp = experiment_of.at(r.campaign);
     const fs::path rd = root / exp / r.run_uuid;
     run_dir[r.run_uuid] = rd;
     fs::create_directories(rd / "metrics");
@@ -439,52 +532,18 @@ void export_mlruns(Database& db, const std::string& campaign, const std::vector<
     const std::string run_name =
         r.program + "-" + (r.fault_ids.empty() ? "clean" : r.fault_ids) + "-r" +
         std::to_string(r.repetition);
-    {
-      OutFile f(rd / "meta.yaml", summary.files);
-      f << "artifact_uri: " << yaml_string(file_uri(final_root / exp / r.run_uuid / "artifacts"))
-        << '\n'
-        << "end_time: " << yaml_time(r.end_time) << '\n'
-        << "entry_point_name: ''\n"
-        << "experiment_id: '" << exp << "'\n"
-        << "lifecycle_stage: " << (r.lifecycle_stage.empty() ? "active" : r.lifecycle_stage)
-        << '\n'
-        << "run_id: " << r.run_uuid << '\n'
-        << "run_name: " << yaml_string(run_name) << '\n'
-        << "run_uuid: " << r.run_uuid << '\n'
-        << "source_name: ''\n"
-        << "source_type: 4\n"
-        << "source_version: ''\n"
-        << "start_time: " << yaml_time(r.start_time) << '\n'
-        << "status: " << mlflow_status(r.status) << '\n'
-        << "tags: []\n"
-        << "user_id: dynfault\n";
-      f.close();
-    }
-    std::set<fs::path> written;
-    for (const auto& [k, v] : run_params(r)) {
-      const fs::path p = key_path(k);
-      if (!written.insert(p).second) continue;  // two keys sanitised alike: the first wins
-      write_text(rd / "params" / p, v, summary.files);
-    }
-    std::vector<std::pair<std::string, std::string>> tags = {
-        {"mlflow.runName", run_name},
-        {"mlflow.user", "dynfault"},
-        {"dynfault.status", r.status},
-        {"dynfault.outcome", r.outcome},
-        {"dynfault.attempts", std::to_string(r.attempts)},
-        {"dynfault.faults_json", r.faults_json},
-    };
-    if (!r.error.empty()) tags.emplace_back("dynfault.error", r.error);
-    for (const auto& [task, label] : labels[r.run_uuid]) tags.emplace_back("label." + task, label);
-    written.clear();
-    for (const auto& [k, v] : tags) {
-      const fs::path p = key_path(k);
-      if (!written.insert(p).second) continue;
-      write_text(rd / "tags" / p, v, summary.files);
-    }
+    write_run_meta(r, rd, final_root / exp / r.run_uuid / "artifacts", exp, run_name,
+                   summary.files);
+    write_key_files(rd / "params", run_params(r), summary.files);
+    write_key_files(rd / "tags", run_tags(r, run_name, labels[r.run_uuid]), summary.files);
   }
+  return run_dir;
+}
 
-  // Metrics, streamed in primary-key order: each (run, key) series is contiguous.
+/// metrics/<key> of every run: "<timestamp> <value> <step>" lines, streamed in primary-key
+/// order (each (run, key) series is contiguous).
+void write_mlruns_metrics(Database& db, const std::string& campaign,
+                          const std::map<std::string, fs::path>& run_dir, ExportSummary& summary) {
   auto s = db.prepare(
       "SELECT m.run_uuid, m.key_id, k.key, m.value, m.is_nan, m.step, m.timestamp "
       "FROM metrics AS m JOIN metric_keys AS k ON k.key_id = m.key_id "
@@ -518,6 +577,18 @@ void export_mlruns(Database& db, const std::string& campaign, const std::vector<
     ++summary.metric_points;
   }
   if (file) file->close();
+}
+
+void export_mlruns(Database& db, const std::string& campaign, const std::vector<RunInfoRow>& runs,
+                   const fs::path& dir, const fs::path& final_dir, ExportSummary& summary) {
+  const fs::path root = dir / "mlruns";
+  const fs::path final_root = final_dir / "mlruns";
+  fs::create_directories(root / ".trash");
+  const int64_t now = unix_ms();
+  const auto experiment_of =
+      write_experiments(db, campaign, runs, root, final_root, now, summary);
+  const auto run_dir = write_runs(db, campaign, runs, experiment_of, root, final_root, summary);
+  write_mlruns_metrics(db, campaign, run_dir, summary);
 }
 
 }  // namespace

@@ -84,8 +84,9 @@ OptionValues resolve_options(const std::string& name, const OptionValues& values
   OptionValues out;
   for (const auto& spec : specs) out[spec.name] = spec.default_value;
   for (const auto& [key, value] : values) {
+    // Captures a reference, not the structured binding (C++20; clang refuses it in C++17).
     const auto it = std::find_if(specs.begin(), specs.end(),
-                                 [&](const OptionSpec& s) { return s.name == key; });
+                                 [&k = key](const OptionSpec& s) { return s.name == k; });
     if (it == specs.end()) {
       std::vector<std::string> known;
       for (const auto& s : specs) known.push_back(s.name);

@@ -43,6 +43,81 @@ size_t argmax_row(const Matrix& p, size_t r) {
   return best;
 }
 
+using RunLabels = std::vector<std::pair<std::string, std::string>>;  // (run, label)
+
+/// The feature set the model trains on: --features, or the one the diagnoser is bound to.
+std::string feature_set_of(const TrainModelOptions& options, const Diagnoser& diagnoser) {
+  std::string spec = options.feature_set();
+  const std::string bound = diagnoser.feature_set();
+  if (spec.empty()) spec = bound;
+  if (spec.empty())
+    throw Error("train: diagnoser '" + options.diagnoser() + "' needs a feature set (--features)");
+  if (!bound.empty() && bound != spec)
+    throw Error("train: diagnoser '" + options.diagnoser() + "' is defined on feature set '" +
+                bound + "' only, not '" + spec + "'");
+  return spec;
+}
+
+/// The stored vectors of feature set `spec`, refused when their columns are not the ones this
+/// build computes.
+db::FeatureTable stored_features(db::Store& store, const std::string& spec) {
+  const features::FeatureSet set = features::feature_set(spec);  // throws for an unknown set
+  db::FeatureTable table = load_feature_table(store, spec);
+  if (table.names != set.names())
+    throw Error("train: the stored columns of feature set '" + spec + "' (" +
+                std::to_string(table.names.size()) + ") differ from what this build computes (" +
+                std::to_string(set.names().size()) + "); run 'dynfault features' again");
+  return table;
+}
+
+/// --effective-only: the mutants the killing test found effective (empty without the option).
+std::set<std::string> effective_runs(db::Store& store, const TrainModelOptions& options) {
+  std::set<std::string> effective;
+  if (!options.effective_only()) return effective;
+  if (options.task() != "detection")
+    throw Error("train: --effective-only goes with --task detection, not '" + options.task() +
+                "'");
+  const auto killed = store.labels("effective");
+  if (killed.empty())
+    throw Error("train: no 'effective' labels stored (the killing test); run 'dynfault "
+                "labels' on a campaign with clean repetitions first");
+  for (const auto& l : killed)
+    if (l.label == "effective") effective.insert(l.run_uuid);
+  return effective;
+}
+
+/// The runs the model trains on, sorted: finished, with features, labelled for the task (and
+/// effective or clean under --effective-only).
+RunLabels training_runs(db::Store& store, const TrainModelOptions& options,
+                        const std::map<std::string, db::RunSpec>& finished,
+                        const std::unordered_map<std::string, size_t>& row_of) {
+  const auto labels = store.labels(options.task());
+  if (labels.empty())
+    throw Error("train: no labels stored for task '" + options.task() +
+                "'; run 'dynfault labels' first");
+  const std::set<std::string> effective = effective_runs(store, options);
+  RunLabels runs;
+  for (const auto& l : labels)
+    if (!l.label.empty() && finished.count(l.run_uuid) && row_of.count(l.run_uuid) &&
+        (!options.effective_only() || l.label == "clean" || effective.count(l.run_uuid)))
+      runs.emplace_back(l.run_uuid, l.label);
+  std::sort(runs.begin(), runs.end());
+  return runs;
+}
+
+/// Each column's median over its finite values (0 for a column without one).
+std::vector<double> column_medians(const Matrix& x) {
+  std::vector<double> median(x.cols, 0.0);
+  for (size_t j = 0; j < x.cols; ++j) {
+    std::vector<double> v;
+    for (size_t i = 0; i < x.rows; ++i)
+      if (std::isfinite(x(i, j))) v.push_back(x(i, j));
+    std::sort(v.begin(), v.end());
+    median[j] = v.empty() ? 0.0 : quantile_sorted(v, 0.5);
+  }
+  return median;
+}
+
 }  // namespace
 
 SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
@@ -51,20 +126,8 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
   std::shared_ptr<Diagnoser> diagnoser =
       make_diagnoser(options.diagnoser(), options.diagnoser_config());
   diagnoser->configure(LearnerSettings{/*seed=*/0, options.max_bins()});
-  std::string spec = options.feature_set();
-  const std::string bound = diagnoser->feature_set();
-  if (spec.empty()) spec = bound;
-  if (spec.empty())
-    throw Error("train: diagnoser '" + options.diagnoser() + "' needs a feature set (--features)");
-  if (!bound.empty() && bound != spec)
-    throw Error("train: diagnoser '" + options.diagnoser() + "' is defined on feature set '" +
-                bound + "' only, not '" + spec + "'");
-  const features::FeatureSet set = features::feature_set(spec);  // throws for an unknown set
-  const db::FeatureTable table = load_feature_table(store, spec);
-  if (table.names != set.names())
-    throw Error("train: the stored columns of feature set '" + spec + "' (" +
-                std::to_string(table.names.size()) + ") differ from what this build computes (" +
-                std::to_string(set.names().size()) + "); run 'dynfault features' again");
+  const std::string spec = feature_set_of(options, *diagnoser);
+  const db::FeatureTable table = stored_features(store, spec);
 
   db::RunFilter filter;
   filter.campaign = options.campaign();
@@ -76,29 +139,7 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
                 "'");
   std::unordered_map<std::string, size_t> row_of;
   for (size_t i = 0; i < table.run_uuids.size(); ++i) row_of[table.run_uuids[i]] = i;
-
-  const auto labels = store.labels(options.task());
-  if (labels.empty())
-    throw Error("train: no labels stored for task '" + options.task() +
-                "'; run 'dynfault labels' first");
-  std::set<std::string> effective;  // --effective-only: mutants the killing test found effective
-  if (options.effective_only()) {
-    if (options.task() != "detection")
-      throw Error("train: --effective-only goes with --task detection, not '" + options.task() +
-                  "'");
-    const auto killed = store.labels("effective");
-    if (killed.empty())
-      throw Error("train: no 'effective' labels stored (the killing test); run 'dynfault "
-                  "labels' on a campaign with clean repetitions first");
-    for (const auto& l : killed)
-      if (l.label == "effective") effective.insert(l.run_uuid);
-  }
-  std::vector<std::pair<std::string, std::string>> runs;  // (run, label)
-  for (const auto& l : labels)
-    if (!l.label.empty() && finished.count(l.run_uuid) && row_of.count(l.run_uuid) &&
-        (!options.effective_only() || l.label == "clean" || effective.count(l.run_uuid)))
-      runs.emplace_back(l.run_uuid, l.label);
-  std::sort(runs.begin(), runs.end());
+  const RunLabels runs = training_runs(store, options, finished, row_of);
   for (const auto& r : runs) ++m.class_counts[r.second];
   if (m.class_counts.size() < 2)
     throw Error("train: task '" + options.task() + "' needs at least 2 classes among the " +
@@ -110,7 +151,7 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
   x.names = table.names;
   Labels y;
   for (size_t i = 0; i < runs.size(); ++i) {
-    const auto& row = table.rows[row_of[runs[i].first]];
+    const auto& row = table.rows[row_of.at(runs[i].first)];
     std::copy(row.begin(), row.end(), x.row(i));
     y.push_back(runs[i].second);
   }
@@ -126,14 +167,7 @@ SavedModel train_model(db::Store& store, const TrainModelOptions& options) {
   m.n_traces = static_cast<int64_t>(runs.size());
   m.created_utc = now_utc();
   m.dynfault_version = kVersion;
-  m.median.assign(d, 0.0);
-  for (size_t j = 0; j < d; ++j) {
-    std::vector<double> v;
-    for (size_t i = 0; i < x.rows; ++i)
-      if (std::isfinite(x(i, j))) v.push_back(x(i, j));
-    std::sort(v.begin(), v.end());
-    m.median[j] = v.empty() ? 0.0 : quantile_sorted(v, 0.5);
-  }
+  m.median = column_medians(x);
   // LogisticRegressionOptions' defaults: the z its coefficients apply to.
   m.scaler.fit(x, LogisticRegressionOptions().clip_quantile(), Scaling::standard);
   std::vector<db::RunSpec> specs;

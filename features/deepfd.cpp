@@ -155,6 +155,174 @@ class CurveHistory {
 
 bool present(double x) { return !std::isnan(x); }
 
+/// DeepFD's Monitor.py over one trace: check() runs its three issue checks at one epoch and
+/// updates the persistent state (`self.feature`) they count into.
+class Monitor {
+ public:
+  explicit Monitor(const db::Trace& trace)
+      : trace_(trace),
+        grad_params_(param_names(trace, "grad", "zero_frac")),
+        grad_norm_params_(param_names(trace, "grad", "norm")),
+        weight_params_(param_names(trace, "weight", "mean")),
+        weight_std_params_(param_names(trace, "weight", "std")),
+        loss_(trace, keys::kTrainLoss),
+        acc_(trace, keys::kTrainMetric),
+        val_loss_(trace, keys::kValLoss),
+        val_acc_(trace, keys::kValMetric) {}
+
+  /// The state after the checks at epoch `step`, given the planned epoch count.
+  const std::vector<double>& check(int64_t step, double total_epoch) {
+    gradient_issue(step);
+    weights_issue(step);
+    loss_issue(step, total_epoch);
+    return state_;
+  }
+
+ private:
+  double at(const std::string& key, int64_t step) const { return value_at(trace_, key, step); }
+
+  /// Non-finite gradient entries: the global count, else the sum over tensors.
+  double grad_nonfinite(int64_t step) const {
+    double nonfinite = at(keys::kGradNonfinite, step);
+    if (present(nonfinite)) return nonfinite;
+    for (const auto& p : grad_params_) {
+      const double v = at("grad/" + p + "/nonfinite", step);
+      if (present(v)) nonfinite = (present(nonfinite) ? nonfinite : 0.0) + v;
+    }
+    return nonfinite;
+  }
+
+  /// The share of zero gradient entries: the global one, else the mean over tensors.
+  double grad_zero_share(int64_t step) const {
+    double zero_share = at(keys::kGradZeroFrac, step);
+    if (present(zero_share)) return zero_share;
+    double sum = 0;
+    int n = 0;
+    for (const auto& p : grad_params_) {
+      const double v = at("grad/" + p + "/zero_frac", step);
+      if (std::isfinite(v)) {
+        sum += v;
+        ++n;
+      }
+    }
+    if (n > 0) zero_share = sum / n;
+    return zero_share;
+  }
+
+  /// The first kernel's gradient norm: the recorded one, else the least norm of a weight tensor.
+  double grad_first_norm(int64_t step) const {
+    double first_norm = at(keys::kGradFirstNorm, step);
+    if (present(first_norm)) return first_norm;
+    for (const auto& p : grad_norm_params_) {
+      if (p.size() < 6 || p.compare(p.size() - 6, 6, "weight") != 0) continue;
+      const double v = at("grad/" + p + "/norm", step);
+      if (present(v) && (!present(first_norm) || v < first_norm)) first_norm = v;
+    }
+    return first_norm;
+  }
+
+  /// Monitor.py gradient_issue: NaN gradients, else vanishing, exploding, dying ReLU.
+  void gradient_issue(int64_t step) {
+    const double nonfinite = grad_nonfinite(step);
+    const double ratio = at(keys::kGradFirstLastRatio, step);
+    const double zero_share = grad_zero_share(step);
+    const double first_norm = grad_first_norm(step);
+    const bool has_grad = present(nonfinite) || present(ratio) || present(zero_share);
+    if (!has_grad) return;
+    if (present(nonfinite) && nonfinite > 0) {
+      state_[kNanGradient] = 1;
+      return;
+    }
+    if (ratio < kBeta1 && first_norm < kBeta2) state_[kVanishGradient] += 1;
+    if (ratio > kBeta3) state_[kExplodeGradient] += 1;
+    if (zero_share >= kGamma) state_[kDiedRelu] += 1;
+  }
+
+  /// Monitor.py weights_issue: NaN weights, else large weights and per-tensor mean / std equal
+  /// to the previous weight check's.
+  void weights_issue(int64_t step) {
+    const double w_nonfinite = at(keys::kWeightNonfinite, step);
+    const double w_max_abs = at(keys::kWeightMaxAbs, step);
+    bool has_weights = present(w_nonfinite) || present(w_max_abs);
+    for (const auto& p : weight_params_)
+      has_weights = has_weights || present(at("weight/" + p + "/mean", step));
+    if (!has_weights) return;
+    if ((present(w_nonfinite) && w_nonfinite > 0) ||
+        (present(w_max_abs) && !std::isfinite(w_max_abs))) {
+      state_[kNanWeight] = 1;
+    } else {
+      if (w_max_abs > kLargeWeight) state_[kLargeWeightCol] += 1;
+      if (has_prev_weights_) {
+        state_[kConsMeanWeight] += unchanged(weight_params_, "/mean", step);
+        state_[kConsStdWeight] += unchanged(weight_std_params_, "/std", step);
+      }
+    }
+    prev_weight_step_ = step;
+    has_prev_weights_ = true;
+  }
+
+  /// How many of `params` have weight/<p><stat> equal at `step` and at the previous weight check.
+  double unchanged(const std::vector<std::string>& params, const char* stat, int64_t step) const {
+    double count = 0;
+    for (const auto& p : params) {
+      const double cur = at("weight/" + p + stat, step);
+      const double last = at("weight/" + p + stat, prev_weight_step_);
+      if (present(cur) && present(last) && cur == last) count += 1;
+    }
+    return count;
+  }
+
+  /// Monitor.py loss_issue: the curves' values, then NaN loss or accuracy, and from the judgment
+  /// point on the trend checks.
+  void loss_issue(int64_t step, double total_epoch) {
+    state_[kLoss] = at(keys::kTrainLoss, step);
+    state_[kAcc] = at(keys::kTrainMetric, step);
+    state_[kValLoss] = at(keys::kValLoss, step);
+    state_[kValAcc] = at(keys::kValMetric, step);
+    for (CurveHistory* h : {&loss_, &acc_, &val_loss_, &val_acc_}) h->advance_to(step);
+    if (loss_.empty()) return;
+    if (loss_.any_nonfinite() || val_loss_.any_nonfinite() ||
+        (!val_loss_.empty() && val_loss_.last() >= kNanLossVal)) {
+      state_[kNanLoss] += 1;
+      return;
+    }
+    if (acc_.any_nonfinite() || val_acc_.any_nonfinite()) {
+      state_[kNanAcc] += 1;
+      return;
+    }
+    if (static_cast<double>(loss_.size()) < kJudgmentPoint * total_epoch) return;
+    trend_checks();
+  }
+
+  void trend_checks() {
+    if (!acc_.empty() && !val_acc_.empty()) {
+      const double a = acc_.last(), gap = acc_.last() - val_acc_.last();
+      if ((a <= kHighAcc && gap >= kGapLowAcc) || (a > kHighAcc && gap >= kGapHighAcc))
+        state_[kTestNotWell] += 1;
+    }
+    if (loss_.size() >= 2 && val_loss_.size() >= 2) {
+      const double dl = loss_.last() - loss_.before_last();
+      const double dv = val_loss_.last() - val_loss_.before_last();
+      state_[kTestTurnBad] = (dl < -kEpsilon && dv > kEpsilon) ? 1 : 0;
+    }
+    if (!acc_.empty() && acc_.ol_judge(kEta)) state_[kUnstableLoss] = 1;
+    if (!acc_.empty() && !val_acc_.empty()) {
+      if (val_acc_.max() < kTheta || acc_.max() < kTheta) state_[kNotConverge] = 1;
+      if (val_acc_.max_delta() < kDelta && acc_.max_delta() < kDelta) state_[kScAccuracy] = 1;
+    }
+    if (loss_.size() > 1 && loss_.last() > loss_.before_last()) state_[kIncreaseLoss] += 1;
+    if (acc_.size() > 1 && acc_.last() < acc_.before_last()) state_[kDecreaseAcc] += 1;
+  }
+
+  const db::Trace& trace_;
+  const std::vector<std::string> grad_params_, grad_norm_params_, weight_params_,
+      weight_std_params_;
+  std::vector<double> state_ = std::vector<double>(kColumnCount, 0.0);  // `self.feature`
+  CurveHistory loss_, acc_, val_loss_, val_acc_;
+  int64_t prev_weight_step_ = -1;  // DeepFD's `self.last_weight`
+  bool has_prev_weights_ = false;
+};
+
 }  // namespace
 
 const std::vector<std::string>& deepfd_columns() {
@@ -175,128 +343,10 @@ CheckTable deepfd_checks(const db::Trace& trace) {
   const int64_t planned = planned_epochs(trace);
   const double total_epoch =
       static_cast<double>(planned > 0 ? planned : static_cast<int64_t>(steps.size()));
-
-  const std::vector<std::string> grad_params = param_names(trace, "grad", "zero_frac");
-  const std::vector<std::string> grad_norm_params = param_names(trace, "grad", "norm");
-  const std::vector<std::string> weight_params = param_names(trace, "weight", "mean");
-  const std::vector<std::string> weight_std_params = param_names(trace, "weight", "std");
-
-  std::vector<double> state(kColumnCount, 0.0);  // DeepFD's persistent `self.feature`
-  CurveHistory loss(trace, keys::kTrainLoss), acc(trace, keys::kTrainMetric);
-  CurveHistory val_loss(trace, keys::kValLoss), val_acc(trace, keys::kValMetric);
-  int64_t prev_weight_step = -1;                 // DeepFD's `self.last_weight`
-  bool has_prev_weights = false;
-
+  Monitor monitor(trace);
   for (int64_t step : steps) {
-    // --- gradient_issue -----------------------------------------------------------------
-    double nonfinite = value_at(trace, keys::kGradNonfinite, step);
-    if (!present(nonfinite)) {
-      for (const auto& p : grad_params) {
-        const double v = value_at(trace, "grad/" + p + "/nonfinite", step);
-        if (present(v)) nonfinite = (present(nonfinite) ? nonfinite : 0.0) + v;
-      }
-    }
-    const double ratio = value_at(trace, keys::kGradFirstLastRatio, step);
-    double zero_share = value_at(trace, keys::kGradZeroFrac, step);
-    if (!present(zero_share)) {
-      double sum = 0;
-      int n = 0;
-      for (const auto& p : grad_params) {
-        const double v = value_at(trace, "grad/" + p + "/zero_frac", step);
-        if (std::isfinite(v)) {
-          sum += v;
-          ++n;
-        }
-      }
-      if (n > 0) zero_share = sum / n;
-    }
-    double first_norm = value_at(trace, keys::kGradFirstNorm, step);
-    if (!present(first_norm)) {
-      for (const auto& p : grad_norm_params) {
-        if (p.size() < 6 || p.compare(p.size() - 6, 6, "weight") != 0) continue;
-        const double v = value_at(trace, "grad/" + p + "/norm", step);
-        if (present(v) && (!present(first_norm) || v < first_norm)) first_norm = v;
-      }
-    }
-    const bool has_grad = present(nonfinite) || present(ratio) || present(zero_share);
-    if (has_grad) {
-      if (present(nonfinite) && nonfinite > 0) {
-        state[kNanGradient] = 1;
-      } else {
-        if (ratio < kBeta1 && first_norm < kBeta2) state[kVanishGradient] += 1;
-        if (ratio > kBeta3) state[kExplodeGradient] += 1;
-        if (zero_share >= kGamma) state[kDiedRelu] += 1;
-      }
-    }
-
-    // --- weights_issue ------------------------------------------------------------------
-    const double w_nonfinite = value_at(trace, keys::kWeightNonfinite, step);
-    const double w_max_abs = value_at(trace, keys::kWeightMaxAbs, step);
-    bool has_weights = present(w_nonfinite) || present(w_max_abs);
-    for (const auto& p : weight_params)
-      has_weights = has_weights || present(value_at(trace, "weight/" + p + "/mean", step));
-    if (has_weights) {
-      if ((present(w_nonfinite) && w_nonfinite > 0) ||
-          (present(w_max_abs) && !std::isfinite(w_max_abs))) {
-        state[kNanWeight] = 1;
-      } else {
-        if (w_max_abs > kLargeWeight) state[kLargeWeightCol] += 1;
-        if (has_prev_weights) {
-          for (const auto& p : weight_params) {
-            const double cur = value_at(trace, "weight/" + p + "/mean", step);
-            const double last = value_at(trace, "weight/" + p + "/mean", prev_weight_step);
-            if (present(cur) && present(last) && cur == last) state[kConsMeanWeight] += 1;
-          }
-          for (const auto& p : weight_std_params) {
-            const double cur = value_at(trace, "weight/" + p + "/std", step);
-            const double last = value_at(trace, "weight/" + p + "/std", prev_weight_step);
-            if (present(cur) && present(last) && cur == last) state[kConsStdWeight] += 1;
-          }
-        }
-      }
-      prev_weight_step = step;
-      has_prev_weights = true;
-    }
-
-    // --- loss_issue ---------------------------------------------------------------------
-    state[kLoss] = value_at(trace, keys::kTrainLoss, step);
-    state[kAcc] = value_at(trace, keys::kTrainMetric, step);
-    state[kValLoss] = value_at(trace, keys::kValLoss, step);
-    state[kValAcc] = value_at(trace, keys::kValMetric, step);
-    for (CurveHistory* h : {&loss, &acc, &val_loss, &val_acc}) h->advance_to(step);
-    [&] {
-      if (loss.empty()) return;
-      if (loss.any_nonfinite() || val_loss.any_nonfinite() ||
-          (!val_loss.empty() && val_loss.last() >= kNanLossVal)) {
-        state[kNanLoss] += 1;
-        return;
-      }
-      if (acc.any_nonfinite() || val_acc.any_nonfinite()) {
-        state[kNanAcc] += 1;
-        return;
-      }
-      if (static_cast<double>(loss.size()) < kJudgmentPoint * total_epoch) return;
-      if (!acc.empty() && !val_acc.empty()) {
-        const double a = acc.last(), gap = acc.last() - val_acc.last();
-        if ((a <= kHighAcc && gap >= kGapLowAcc) || (a > kHighAcc && gap >= kGapHighAcc))
-          state[kTestNotWell] += 1;
-      }
-      if (loss.size() >= 2 && val_loss.size() >= 2) {
-        const double dl = loss.last() - loss.before_last();
-        const double dv = val_loss.last() - val_loss.before_last();
-        state[kTestTurnBad] = (dl < -kEpsilon && dv > kEpsilon) ? 1 : 0;
-      }
-      if (!acc.empty() && acc.ol_judge(kEta)) state[kUnstableLoss] = 1;
-      if (!acc.empty() && !val_acc.empty()) {
-        if (val_acc.max() < kTheta || acc.max() < kTheta) state[kNotConverge] = 1;
-        if (val_acc.max_delta() < kDelta && acc.max_delta() < kDelta) state[kScAccuracy] = 1;
-      }
-      if (loss.size() > 1 && loss.last() > loss.before_last()) state[kIncreaseLoss] += 1;
-      if (acc.size() > 1 && acc.last() < acc.before_last()) state[kDecreaseAcc] += 1;
-    }();
-
     table.epochs.push_back(step);
-    table.rows.push_back(state);
+    table.rows.push_back(monitor.check(step, total_epoch));
   }
   return table;
 }

@@ -74,97 +74,18 @@ Spread spread(const std::vector<double>& values) {
   return s;
 }
 
-}  // namespace
+constexpr int kColumns = 25;
 
-void default_features(const db::Trace& trace, FeatureRow& row) {
-  const std::vector<int64_t> steps = epoch_steps(trace);
-  const auto max_abs = across_params(trace, "weight", "max_abs", steps);
-  const auto g_mean_abs = across_params(trace, "grad", "mean_abs", steps);
-  const auto g_max_abs = across_params(trace, "grad", "max_abs", steps);
-  const auto g_norm = across_params(trace, "grad", "norm", steps);
-  const auto a_mean = across_params(trace, "act", "mean", steps);
-  const auto a_std = across_params(trace, "act", "std", steps);
+/// The columns, without their "def_" prefix.
+const char* const kNames[kColumns] = {
+    "train_loss", "train_acc", "val_loss", "val_acc", "large_weight_count", "acc_gap_too_big",
+    "loss_oscillation", "decrease_acc", "increase_loss", "cons_mean_weight", "cons_std_weight",
+    "nan_weight", "nan_gradient", "gradient_vanish", "gradient_explode", "grad_norm_mean",
+    "grad_norm_std", "grad_norm_max", "grad_norm_min", "grad_norm_median", "mean_grad",
+    "dying_relu", "saturated_activation", "mean_activation", "std_activation"};
 
-  constexpr int kColumns = 25;
-  std::vector<std::vector<double>> cols(kColumns);
-  for (size_t e = 0; e < steps.size(); ++e) {
-    const int64_t s = steps[e];
-    const int64_t prev = e > 0 ? steps[e - 1] : -1;
-    auto at = [&](const char* key) { return value_at(trace, key, s); };
-    auto before = [&](const char* key) { return e > 0 ? value_at(trace, key, prev) : kNaN; };
-    const double loss = at(keys::kTrainLoss), acc = at(keys::kTrainMetric);
-    const double loss0 = before(keys::kTrainLoss), acc0 = before(keys::kTrainMetric);
-    const double val_acc = at(keys::kValMetric);
-    std::vector<double> r(kColumns, kNaN);
-    r[0] = loss;
-    r[1] = acc;
-    r[2] = at(keys::kValLoss);
-    r[3] = val_acc;
-    if (!max_abs[e].empty()) {
-      r[4] = static_cast<double>(
-          std::count_if(max_abs[e].begin(), max_abs[e].end(), [](double v) { return v > 10; }));
-    } else if (!std::isnan(at(keys::kWeightMaxAbs))) {
-      r[4] = at(keys::kWeightMaxAbs) > 10 ? 1 : 0;
-    }
-    r[5] = flag(std::isfinite(acc) && std::isfinite(val_acc), std::fabs(acc - val_acc) > 0.1);
-    r[6] = flag(std::isfinite(loss) && std::isfinite(loss0), std::fabs(loss - loss0) > 0.01);
-    r[7] = flag(std::isfinite(acc) && std::isfinite(acc0), acc < acc0);
-    r[8] = flag(std::isfinite(loss) && std::isfinite(loss0), loss > loss0);
-    const double wm = at("weight/mean"), wm0 = before("weight/mean");
-    const double ws = at("weight/std"), ws0 = before("weight/std");
-    r[9] = flag(!std::isnan(wm) && !std::isnan(wm0), wm == wm0);
-    r[10] = flag(!std::isnan(ws) && !std::isnan(ws0), ws == ws0);
-    const double wnf = at(keys::kWeightNonfinite), gnf = at(keys::kGradNonfinite);
-    r[11] = flag(!std::isnan(wnf), wnf > 0);
-    r[12] = flag(!std::isnan(gnf), gnf > 0);
-    const double mean_g = finite_mean(g_mean_abs[e]);
-    const double max_g = finite_max(g_max_abs[e]);
-    const bool any_inf_g = any_nonfinite(g_max_abs[e]);
-    r[13] = flag(!std::isnan(mean_g), mean_g < 1e-4);
-    r[14] = flag(!std::isnan(max_g) || any_inf_g, any_inf_g || max_g > 70);
-    const Spread gn = spread(g_norm[e]);
-    r[15] = gn.mean;
-    r[16] = gn.std;
-    r[17] = gn.max;
-    r[18] = gn.min;
-    r[19] = gn.median;
-    r[20] = mean_g;
-    const double dead = at("act/dead_frac_max"), sat = at("act/sat_frac_max");
-    r[21] = flag(!std::isnan(dead), dead > 0.7);
-    r[22] = flag(!std::isnan(sat), sat > 0.5);
-    r[23] = finite_mean(a_mean[e]);
-    r[24] = finite_mean(a_std[e]);
-    for (int c = 0; c < kColumns; ++c)
-      cols[static_cast<size_t>(c)].push_back(r[static_cast<size_t>(c)]);
-  }
-  static const char* const kNames[kColumns] = {"train_loss",
-                                               "train_acc",
-                                               "val_loss",
-                                               "val_acc",
-                                               "large_weight_count",
-                                               "acc_gap_too_big",
-                                               "loss_oscillation",
-                                               "decrease_acc",
-                                               "increase_loss",
-                                               "cons_mean_weight",
-                                               "cons_std_weight",
-                                               "nan_weight",
-                                               "nan_gradient",
-                                               "gradient_vanish",
-                                               "gradient_explode",
-                                               "grad_norm_mean",
-                                               "grad_norm_std",
-                                               "grad_norm_max",
-                                               "grad_norm_min",
-                                               "grad_norm_median",
-                                               "mean_grad",
-                                               "dying_relu",
-                                               "saturated_activation",
-                                               "mean_activation",
-                                               "std_activation"};
-  // Epoch average as DEFault's released CSVs; the loss/metric columns of a run that blew up are
-  // averaged over their finite epochs (the NaN/Inf itself is in nan_weight / nan_gradient).
-  // What each column reads: its epoch's keys, at every epoch of the four curves.
+/// What each column reads: its epoch's keys, at every epoch of the four curves.
+const std::vector<ColumnInputs>& column_inputs() {
   static const std::vector<ColumnInputs> kInputs = [] {
     const std::string checks =
         "epoch/train_loss|epoch/train_metric|epoch/val_loss|epoch/val_metric";
@@ -205,13 +126,95 @@ void default_features(const db::Trace& trace, FeatureRow& row) {
     return out;
   }();
   static_assert(kColumns == 25, "one input declaration per column");
+  return kInputs;
+}
+
+/// The per-parameter and per-layer statistics of every epoch, as across_params() reads them.
+struct EpochStats {
+  EpochStats(const db::Trace& trace, const std::vector<int64_t>& steps)
+      : max_abs(across_params(trace, "weight", "max_abs", steps)),
+        g_mean_abs(across_params(trace, "grad", "mean_abs", steps)),
+        g_max_abs(across_params(trace, "grad", "max_abs", steps)),
+        g_norm(across_params(trace, "grad", "norm", steps)),
+        a_mean(across_params(trace, "act", "mean", steps)),
+        a_std(across_params(trace, "act", "std", steps)) {}
+  std::vector<std::vector<double>> max_abs, g_mean_abs, g_max_abs, g_norm, a_mean, a_std;
+};
+
+/// The kColumns values of epoch `e` (of `steps`), in the order of kNames.
+std::vector<double> epoch_row(const db::Trace& trace, const std::vector<int64_t>& steps, size_t e,
+                              const EpochStats& stats) {
+  const int64_t s = steps[e];
+  const int64_t prev = e > 0 ? steps[e - 1] : -1;
+  auto at = [&](const char* key) { return value_at(trace, key, s); };
+  auto before = [&](const char* key) { return e > 0 ? value_at(trace, key, prev) : kNaN; };
+  const double loss = at(keys::kTrainLoss), acc = at(keys::kTrainMetric);
+  const double loss0 = before(keys::kTrainLoss), acc0 = before(keys::kTrainMetric);
+  const double val_acc = at(keys::kValMetric);
+  std::vector<double> r(kColumns, kNaN);
+  r[0] = loss;
+  r[1] = acc;
+  r[2] = at(keys::kValLoss);
+  r[3] = val_acc;
+  const std::vector<double>& max_abs = stats.max_abs[e];
+  if (!max_abs.empty()) {
+    r[4] = static_cast<double>(
+        std::count_if(max_abs.begin(), max_abs.end(), [](double v) { return v > 10; }));
+  } else if (!std::isnan(at(keys::kWeightMaxAbs))) {
+    r[4] = at(keys::kWeightMaxAbs) > 10 ? 1 : 0;
+  }
+  r[5] = flag(std::isfinite(acc) && std::isfinite(val_acc), std::fabs(acc - val_acc) > 0.1);
+  r[6] = flag(std::isfinite(loss) && std::isfinite(loss0), std::fabs(loss - loss0) > 0.01);
+  r[7] = flag(std::isfinite(acc) && std::isfinite(acc0), acc < acc0);
+  r[8] = flag(std::isfinite(loss) && std::isfinite(loss0), loss > loss0);
+  const double wm = at("weight/mean"), wm0 = before("weight/mean");
+  const double ws = at("weight/std"), ws0 = before("weight/std");
+  r[9] = flag(!std::isnan(wm) && !std::isnan(wm0), wm == wm0);
+  r[10] = flag(!std::isnan(ws) && !std::isnan(ws0), ws == ws0);
+  const double wnf = at(keys::kWeightNonfinite), gnf = at(keys::kGradNonfinite);
+  r[11] = flag(!std::isnan(wnf), wnf > 0);
+  r[12] = flag(!std::isnan(gnf), gnf > 0);
+  const double mean_g = finite_mean(stats.g_mean_abs[e]);
+  const double max_g = finite_max(stats.g_max_abs[e]);
+  const bool any_inf_g = any_nonfinite(stats.g_max_abs[e]);
+  r[13] = flag(!std::isnan(mean_g), mean_g < 1e-4);
+  r[14] = flag(!std::isnan(max_g) || any_inf_g, any_inf_g || max_g > 70);
+  const Spread gn = spread(stats.g_norm[e]);
+  r[15] = gn.mean;
+  r[16] = gn.std;
+  r[17] = gn.max;
+  r[18] = gn.min;
+  r[19] = gn.median;
+  r[20] = mean_g;
+  const double dead = at("act/dead_frac_max"), sat = at("act/sat_frac_max");
+  r[21] = flag(!std::isnan(dead), dead > 0.7);
+  r[22] = flag(!std::isnan(sat), sat > 0.5);
+  r[23] = finite_mean(stats.a_mean[e]);
+  r[24] = finite_mean(stats.a_std[e]);
+  return r;
+}
+
+}  // namespace
+
+void default_features(const db::Trace& trace, FeatureRow& row) {
+  const std::vector<int64_t> steps = epoch_steps(trace);
+  const EpochStats stats(trace, steps);
+  std::vector<std::vector<double>> cols(kColumns);
+  for (size_t e = 0; e < steps.size(); ++e) {
+    const std::vector<double> r = epoch_row(trace, steps, e, stats);
+    for (int c = 0; c < kColumns; ++c)
+      cols[static_cast<size_t>(c)].push_back(r[static_cast<size_t>(c)]);
+  }
+  // Epoch average as DEFault's released CSVs; the loss/metric columns of a run that blew up are
+  // averaged over their finite epochs (the NaN/Inf itself is in nan_weight / nan_gradient).
+  const std::vector<ColumnInputs>& inputs = column_inputs();
   for (int c = 0; c < kColumns; ++c) {
     const std::string name = kNames[c];
     const LabelInputs restates = name == "increase_loss" ? kInputLossRises
                                  : name == "acc_gap_too_big"
                                      ? kInputFinalTrainMetric | kInputFinalValMetric
                                      : kInputNone;
-    row.reads_from(kInputs[static_cast<size_t>(c)]);
+    row.reads_from(inputs[static_cast<size_t>(c)]);
     row.add("def_" + name, finite_mean(cols[static_cast<size_t>(c)]), restates);
   }
 }

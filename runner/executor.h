@@ -155,6 +155,12 @@ std::vector<std::string> numeric_process_environment(const NumericEnv& numeric);
 /// in (runner::numeric_mismatch): the machine, not the run, failed, and the campaign stops.
 inline constexpr int kExitNumericEnv = 78;  // EX_CONFIG
 
+struct ProbeOptions;  // runner/trainer.h
+
+/// The probe configuration a run executes with, as recorded (db::RunExecution::probes): the
+/// options' JSON, or "off" when `probes` is false.
+std::string probes_record(bool probes, const ProbeOptions& options);
+
 /// How this process executes a run: the record stored with its result (db::RunExecution).
 /// `effective_json` is effective_numeric_env()'s JSON, "" when unknown (a worker that died).
 db::RunExecution execution_record(int64_t max_steps, const std::string& probes,
@@ -163,7 +169,7 @@ db::RunExecution execution_record(int64_t max_steps, const std::string& probes,
 /// Body of `dynfault worker`: puts `numeric` into effect (exit kExitNumericEnv, with the reason
 /// on standard error, when the libraries did not take it), then reads "RUN <uuid>" lines on
 /// stdin, trains, stores the result with how it was executed, answers "DONE <uuid> <status>
-/// <outcome>" on stdout; exits 0 at end of input.
+/// <outcome>" on stdout (runner/worker_message.h); exits 0 at end of input.
 ///
 /// Debugging and tests: the environment variable `DYNFAULT_TEST_CRASH_RUN=<id>:<how>[,...]`
 /// makes the worker die in each run whose id starts with `<id>`, before training, where `<how>`

@@ -7,7 +7,7 @@
 /// that need a per-output target (mse, hinge, bce on a 10-way output, ...) one-hot it, and a
 /// width-1 output is a binary classifier whose target is the index itself (0 or 1). A regression
 /// loss on a classifier is a fault, not an error: it trains.
-#include <ATen/Tensor.h>
+#include <torch/types.h>  // torch::Tensor
 
 #include <cstdint>
 #include <string>

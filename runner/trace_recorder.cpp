@@ -17,6 +17,7 @@
 #include "common/hash.h"
 #include "db/database.h"
 #include "db/store.h"
+#include "runner/outcome.h"
 #include "runner/probes.h"
 
 namespace dynfault {
@@ -27,9 +28,6 @@ namespace probes = runner::probes;
 
 namespace {
 
-/// The trainer's divergence rule (runner/trainer.cpp).
-constexpr double kDivergeAbs = 1e5;
-constexpr double kDivergeRel = 1e3;
 /// Config text and hash of the campaigns the recorder creates (constant: every recording of a
 /// campaign is "the same campaign"; a planned campaign of that name is refused by upsert).
 constexpr const char* kCampaignText =
@@ -64,7 +62,7 @@ struct TraceRecorder::Impl {
 
   int64_t step = 0;
   int64_t last_epoch = -1;
-  double initial_loss = std::numeric_limits<double>::quiet_NaN();
+  runner::LossWatch losses;  // the trainer's outcome rules (runner/outcome.h)
   std::string detected = "completed";
   Clock::time_point mark = Clock::now();
   double step_ms_sum = 0;
@@ -261,15 +259,7 @@ void TraceRecorder::on_step(double loss) {
   const int64_t epoch = m.last_epoch + 1;  // the epoch this step belongs to
   m.rec.add("train/loss", step, loss, ts);
 
-  std::string terminal;
-  if (!std::isfinite(loss)) {
-    terminal = "nan_loss";
-  } else {
-    if (std::isnan(m.initial_loss)) m.initial_loss = loss;
-    const double limit =
-        std::min(kDivergeAbs, kDivergeRel * std::max(std::abs(m.initial_loss), 1.0));
-    if (std::abs(loss) > limit) terminal = "diverged";
-  }
+  const std::string terminal = m.losses.terminal(loss);
   if (!terminal.empty() && m.detected == "completed") m.detected = terminal;
 
   if (m.po.timing.at_step(step)) m.rec.add("time/step_ms", step, step_ms, ts);
@@ -350,8 +340,7 @@ std::string TraceRecorder::finish(const std::string& outcome, const std::string&
   Impl& m = *impl_;
   m.check_open("finish");
   const std::string o = outcome.empty() ? m.detected : outcome;
-  DYNFAULT_CHECK(o == "completed" || o == "nan_loss" || o == "diverged" || o == "exception" ||
-                     o == "timeout",
+  DYNFAULT_CHECK(runner::is_outcome(o),
                  "TraceRecorder::finish(): outcome must be completed, nan_loss, diverged, "
                  "exception or timeout, got '",
                  o, "'");

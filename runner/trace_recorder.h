@@ -93,7 +93,8 @@ class TraceRecorder {
 
   /// One optimizer step done (call after optimizer.step()): records train/loss and the
   /// step-cadence probes. A NaN/Inf loss marks the run nan_loss, a loss above min(1e5, 1e3 x
-  /// max(|first loss|, 1)) diverged (the trainer's rules): should_stop() then turns true.
+  /// max(|first loss|, 1)) diverged (the trainer's rules, runner/outcome.h): should_stop() then
+  /// turns true.
   void on_step(double loss);
   void on_step(const torch::Tensor& loss);  ///< loss.item<double>() (a scalar tensor)
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "runner/losses.h"
 #include "runner/model_builder.h"
 #include "runner/optimizers.h"
+#include "runner/outcome.h"
 #include "runner/probes.h"
 
 namespace dynfault::runner {
@@ -31,12 +33,6 @@ using programs::Recipe;
 
 namespace {
 
-/// Divergence rule: |loss| above kDivergeAbs (DeepFD's nan-loss threshold), or above kDivergeRel
-/// times the first step's |loss| (floored at 1, so a tiny initial MSE does not make an ordinary
-/// fluctuation count as divergence). Whichever threshold is lower applies; the absolute value
-/// catches losses that run off to -inf (nll on raw outputs, a flipped sign).
-constexpr double kDivergeAbs = 1e5;
-constexpr double kDivergeRel = 1e3;
 /// Evaluation batch size: evaluation runs without autograd, so a larger batch is cheaper.
 constexpr int64_t kEvalBatch = 1024;
 
@@ -290,248 +286,378 @@ class RunProbes {
   int64_t failures_ = 0;
 };
 
+/// What one run trains on and how its steps and probes are laid out: all that is fixed before
+/// the model is built. Computed outside the outcome barrier: a failure here is missing data,
+/// which train() throws.
+struct RunPlan {
+  PreparedData data;
+  Tensors train, val, test;
+  int64_t num_classes = 0;
+  int64_t n = 0;              ///< training samples
+  int64_t batch_size = 0;     ///< the recipe's, or the whole training set for batch_size 0
+  int64_t batches = 0;        ///< per epoch
+  int64_t planned_steps = 0;  ///< all epochs' steps, or max_steps when fewer
+  ProbeOptions probes;        ///< what the run's probes record, capped for its length
+  /// Curvature readings before these updates of the first epoch (early_steps: log); the curvature
+  /// series are then indexed by the updates applied, epoch readings included.
+  std::vector<int64_t> early_curvature;
+  bool curvature_by_updates = false;
+  uint64_t shuffle_seed = 0;  ///< the mini-batch permutation generator's
+  uint64_t probe_seed = 0;    ///< the probe generator's (probe batch, curvature vectors)
+};
+
+RunPlan plan_run(const Recipe& recipe, uint64_t seed, const TrainOptions& options) {
+  RunPlan p;
+  p.data = prepare_data(recipe.data, seed);
+  p.num_classes = p.data.train.num_classes;
+  p.train = to_tensors(p.data.train);
+  p.val = to_tensors(p.data.val);
+  p.test = to_tensors(p.data.test);
+  p.n = p.train.size();
+  // batch_size 0 = the whole training set in one batch (DeepCrime's HDB operator).
+  p.batch_size = recipe.batch_size > 0 ? recipe.batch_size : std::max<int64_t>(p.n, 1);
+  p.batches = (p.n + p.batch_size - 1) / p.batch_size;
+  p.planned_steps = options.max_steps > 0
+                        ? std::min(options.max_steps, recipe.epochs * p.batches)
+                        : recipe.epochs * p.batches;
+  p.probes = (options.probes ? options.probe : ProbeOptions::none())
+                 .for_run(recipe.epochs, p.planned_steps, p.batches);
+  p.early_curvature = p.probes.early_curvature_steps(p.batches, p.planned_steps);
+  p.curvature_by_updates = p.probes.curvature_early_steps && !p.probes.curvature.is_off();
+  p.shuffle_seed = programs::mix_seed(seed, kShuffleStream);
+  p.probe_seed = programs::mix_seed(programs::mix_seed(seed, kProbeStream),
+                                    static_cast<uint64_t>(p.probes.seed));
+  return p;
+}
+
+/// Sums over the steps of one epoch: its curves and its mean step time.
+struct EpochSums {
+  EpochSums(const std::string& loss, bool classes) : metric(loss, classes) {}
+  MetricAccumulator metric;
+  double loss_sum = 0, step_ms_sum = 0;
+  int64_t seen = 0, steps = 0;
+};
+
+/// Where a step stands in the run, for the cadences of its probes.
+struct StepPoint {
+  int64_t epoch = 0;
+  bool last_step = false;  ///< max_steps is reached with this step
+  /// The last step of an epoch that an epoch cadence records (its gradients, and the weight
+  /// change it makes for the update ratio).
+  bool epoch_end = false;
+  bool is_final = false;  ///< in the last planned epoch, or the last step
+};
+
+/// One run's training after its plan: the model, its optimizer and probes, and where the loop
+/// stands. Each step's loss passes the outcome rules (runner/outcome.h).
+class Training {
+ public:
+  Training(const Recipe& recipe, const TrainOptions& options, const RunPlan& plan,
+           std::vector<db::MetricPoint>& metrics)
+      : r_(recipe),
+        options_(options),
+        plan_(plan),
+        po_(plan.probes),
+        rec_(metrics),
+        shuffle_gen_(at::detail::createCPUGenerator(plan.shuffle_seed)),
+        t0_(Clock::now()),
+        last_progress_(t0_),
+        has_penalty_(recipe.l1 > 0 || recipe.l2 > 0) {}
+
+  /// Builds the model and trains it: the epochs, then the test evaluation. A loss or the clock
+  /// ends training with an outcome; exceptions (LibTorch's, a model that cannot be built) pass
+  /// through to train(), which records them.
+  void run() {
+    build();
+    for (int64_t epoch = 0; epoch < r_.epochs && !stop_; ++epoch) run_epoch(epoch);
+    record_test();
+  }
+
+  const std::string& outcome() const { return outcome_; }
+
+  /// Copies of the final parameters and buffers (TrainOptions::on_final_weights).
+  std::map<std::string, std::vector<float>> final_weights() const {
+    std::map<std::string, std::vector<float>> out;
+    const auto add = [&](const std::string& name, const torch::Tensor& t) {
+      const torch::Tensor w = t.detach().to(torch::kFloat).contiguous().reshape({-1});
+      out[name] = std::vector<float>(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+    };
+    for (const auto& p : params_) add(p.name, p.tensor);
+    for (const auto& b : buffers_) add(b.name, b.tensor);
+    return out;
+  }
+
+ private:
+  /// The model, its optimizer and the run's probes with their probe batch. Inside the outcome
+  /// barrier: a layer list that no longer fits its data after a mutation (a kernel larger than
+  /// its feature map) is a training outcome, as the Python program would crash.
+  void build() {
+    net_ = build_model(r_, plan_.data.train.sample_shape, plan_.data.train.integer_inputs).net;
+    for (const auto& kv : net_->named_parameters()) {
+      params_.push_back({kv.key(), kv.value()});
+      if (kv.value().dim() >= 2) weights_.push_back(kv.value());
+    }
+    for (const auto& kv : net_->named_buffers()) buffers_.push_back({kv.key(), kv.value()});
+    optimizer_ = make_optimizer(r_.optimizer, net_->parameters());
+    for (auto& g : optimizer_->param_groups()) base_lr_.push_back(g.options().get_lr());
+    probes_ = std::make_unique<RunProbes>(po_, *net_, params_, rec_, plan_.probe_seed, options_);
+    probes_->choose_batch(plan_.train.x, plan_.train.y, plan_.probe_seed);
+  }
+
+  void run_epoch(int64_t epoch) {
+    last_epoch_ = epoch;
+    set_learning_rate(epoch);
+    net_->train(r_.loop.train_mode);
+    const torch::Tensor perm =
+        r_.loop.shuffle ? torch::randperm(plan_.n, shuffle_gen_) : torch::Tensor();
+    EpochSums sums(r_.loss, plan_.num_classes > 0);
+    for (int64_t b = 0; b < plan_.batches && !stop_; ++b) step(epoch, b, perm, sums);
+    end_epoch(epoch, sums);
+  }
+
+  /// The schedule's learning rate for `epoch`, recorded under epoch/lr.
+  void set_learning_rate(int64_t epoch) {
+    if (r_.schedule.name != "none") {
+      const double f = schedule_factor(r_.schedule, epoch);
+      auto& groups = optimizer_->param_groups();
+      for (size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(base_lr_[i] * f);
+    }
+    rec_.add("epoch/lr", epoch, optimizer_->param_groups()[0].options().get_lr(), unix_ms());
+  }
+
+  /// One optimizer step on batch `b`: the early curvature reading due before it, forward and
+  /// backward, the outcome rules on its loss, the probes around the update and the update.
+  void step(int64_t epoch, int64_t b, const torch::Tensor& perm, EpochSums& sums) {
+    if (epoch == 0) early_curvature();
+    const Clock::time_point start = Clock::now();
+    const double loss = forward_backward(b, perm, sums);
+    const std::string terminal = losses_.terminal(loss);
+    StepPoint at;
+    at.epoch = epoch;
+    at.last_step = options_.max_steps > 0 && step_ + 1 >= options_.max_steps;
+    at.epoch_end = b == plan_.batches - 1 || at.last_step;
+    at.is_final = epoch + 1 == r_.epochs || at.last_step;
+    const Clock::time_point probe_start = Clock::now();
+    const bool update_ratio = probe_before_update(at, !terminal.empty());
+    const double probe_ms = ms_between(probe_start, Clock::now());
+    if (!terminal.empty()) {
+      // The step that produced the bad loss is recorded but not applied.
+      rec_.add("train/loss", step_, loss, unix_ms());
+      outcome_ = terminal;
+      stop_ = true;
+      return;
+    }
+    apply_update();
+    const Clock::time_point end = Clock::now();
+    record_step(loss, ms_between(start, end) - probe_ms, sums);
+    probe_after_update(at, update_ratio);
+    probe_total_ms_ += probe_ms + ms_between(end, Clock::now());
+    if (options_.on_step) options_.on_step(step_, state_hash(params_, buffers_));
+    ++step_;
+    after_step(at.last_step, end);
+  }
+
+  /// The curvature reading of the first epoch due before the current update, if any.
+  void early_curvature() {
+    if (!std::binary_search(plan_.early_curvature.begin(), plan_.early_curvature.end(), step_))
+      return;
+    const Clock::time_point start = Clock::now();
+    probes_->curvature(step_, step_, r_, plan_.num_classes, *optimizer_, weights_);
+    probe_total_ms_ += ms_between(start, Clock::now());
+  }
+
+  /// Forward and backward on batch `b` (of the permutation `perm` when shuffling); returns the
+  /// loss and adds it to the epoch's sums.
+  double forward_backward(int64_t b, const torch::Tensor& perm, EpochSums& sums) {
+    const int64_t lo = b * plan_.batch_size;
+    const int64_t len = std::min(plan_.batch_size, plan_.n - lo);
+    torch::Tensor xb, yb;
+    if (perm.defined()) {
+      const torch::Tensor idx = perm.narrow(0, lo, len);
+      xb = plan_.train.x.index_select(0, idx);
+      yb = plan_.train.y.index_select(0, idx);
+    } else {
+      xb = plan_.train.x.narrow(0, lo, len);
+      yb = plan_.train.y.narrow(0, lo, len);
+    }
+    if (r_.loop.zero_grad) optimizer_->zero_grad();
+    const torch::Tensor out = net_->forward(xb);
+    torch::Tensor loss = compute_loss(r_.loss, out, yb, plan_.num_classes);
+    if (has_penalty_) loss = loss + penalty(weights_, r_.l1, r_.l2);
+    (r_.loop.loss_sign_flip ? -loss : loss).backward();
+    const double value = loss.item<double>();
+    sums.metric.add(out, yb);
+    sums.loss_sum += value * static_cast<double>(len);
+    sums.seen += len;
+    return value;
+  }
+
+  /// The probes before the update: gradients (also those of a step whose loss ends training,
+  /// whatever the cadence's point), and the weight copy for the update ratio; true when that
+  /// copy was taken.
+  bool probe_before_update(const StepPoint& at, bool terminal) {
+    const Cadence& gc = po_.gradients;
+    if (gc.at_step(step_) || (at.epoch_end && gc.at_epoch(at.epoch, at.is_final)) ||
+        (terminal && !gc.is_off()))
+      probes_->gradients(index(gc, at.epoch));
+    const Cadence& wc = po_.weights;
+    const bool update_ratio =
+        !terminal && (wc.at_step(step_) || (at.epoch_end && wc.at_epoch(at.epoch, at.is_final)));
+    if (update_ratio) probes_->snapshot();
+    return update_ratio;
+  }
+
+  void apply_update() {
+    if (r_.clip_norm > 0) torch::nn::utils::clip_grad_norm_(net_->parameters(), r_.clip_norm);
+    if (r_.clip_value > 0) torch::nn::utils::clip_grad_value_(net_->parameters(), r_.clip_value);
+    optimizer_->step();
+  }
+
+  /// The applied step's loss and time (probe time left out).
+  void record_step(double loss, double step_ms, EpochSums& sums) {
+    const int64_t ts = unix_ms();
+    rec_.add("train/loss", step_, loss, ts);
+    if (po_.timing.at_step(step_)) rec_.add("time/step_ms", step_, step_ms, ts);
+    sums.step_ms_sum += step_ms;
+    ++sums.steps;
+  }
+
+  /// The probes after the update: update ratios, then the step cadences' state and curvature.
+  void probe_after_update(const StepPoint& at, bool update_ratio) {
+    const Cadence& wc = po_.weights;
+    if (update_ratio) probes_->update_ratios(index(wc, at.epoch));
+    probes_->state(wc.at_step(step_), po_.activations.at_step(step_),
+                   po_.optimizer.at_step(step_), step_, *optimizer_);
+    if (po_.curvature.at_step(step_))
+      probes_->curvature(step_, step_ + 1, r_, plan_.num_classes, *optimizer_, weights_);
+  }
+
+  /// After an applied step: max_steps or the timeout ends training; else the heartbeat, about
+  /// once a second.
+  void after_step(bool last_step, Clock::time_point end) {
+    if (last_step) {
+      stop_ = true;
+      return;
+    }
+    if (past_timeout(options_.timeout_s, ms_between(t0_, end), probe_total_ms_)) {
+      outcome_ = "timeout";
+      stop_ = true;
+      return;
+    }
+    if (options_.on_progress && ms_between(last_progress_, end) >= 1000.0) {
+      last_progress_ = end;
+      options_.on_progress();
+    }
+  }
+
+  /// End of an epoch (also of a partial one when training stops): curves, early stopping, then
+  /// the epoch-cadence probes (which now know whether this epoch is the last).
+  void end_epoch(int64_t epoch, const EpochSums& sums) {
+    const double monitor = record_epoch_curves(epoch, sums);
+    if (r_.patience > 0 && !stop_) early_stopping(monitor);
+    const bool is_final = stop_ || epoch + 1 == r_.epochs;
+    const Clock::time_point start = Clock::now();
+    probes_->state(po_.weights.at_epoch(epoch, is_final),
+                   po_.activations.at_epoch(epoch, is_final),
+                   po_.optimizer.at_epoch(epoch, is_final), epoch, *optimizer_);
+    if (po_.curvature.at_epoch(epoch, is_final))
+      probes_->curvature(plan_.curvature_by_updates ? step_ : epoch, step_, r_, plan_.num_classes,
+                         *optimizer_, weights_);
+    if (po_.timing.at_epoch(epoch, is_final) && sums.steps > 0)
+      rec_.add("time/step_ms", epoch, sums.step_ms_sum / static_cast<double>(sums.steps),
+               unix_ms());
+    probe_total_ms_ += ms_between(start, Clock::now());
+  }
+
+  /// The epoch's training and validation curves; returns what early stopping monitors (the
+  /// validation loss, or the training loss without a validation part).
+  double record_epoch_curves(int64_t epoch, const EpochSums& sums) {
+    const int64_t ts = unix_ms();
+    const double train_loss = sums.seen > 0 ? sums.loss_sum / static_cast<double>(sums.seen)
+                                            : std::numeric_limits<double>::quiet_NaN();
+    rec_.add("epoch/train_loss", epoch, train_loss, ts);
+    rec_.add("epoch/train_metric", epoch, sums.metric.value(), ts);
+    if (plan_.val.size() == 0) return train_loss;
+    const Evaluation ev = evaluate(*net_, plan_.val, r_, plan_.num_classes, weights_);
+    rec_.add("epoch/val_loss", epoch, ev.loss, ts);
+    rec_.add("epoch/val_metric", epoch, ev.metric, ts);
+    return ev.loss;
+  }
+
+  /// Keras EarlyStopping(min_delta=0): an epoch improves only if strictly better.
+  void early_stopping(double monitor) {
+    if (monitor < best_) {
+      best_ = monitor;
+      epochs_without_improvement_ = 0;
+    } else if (++epochs_without_improvement_ >= r_.patience) {
+      stop_ = true;
+    }
+  }
+
+  /// final/test_* and probe/failures under the last epoch trained.
+  void record_test() {
+    if (last_epoch_ < 0) return;
+    const int64_t failures = probes_->failures();
+    const Evaluation ev = evaluate(*net_, plan_.test, r_, plan_.num_classes, weights_);
+    const int64_t ts = unix_ms();
+    rec_.add("final/test_loss", last_epoch_, ev.loss, ts);
+    rec_.add("final/test_metric", last_epoch_, ev.metric, ts);
+    if (failures > 0) rec_.add("probe/failures", last_epoch_, static_cast<double>(failures), ts);
+  }
+
+  /// A family's series are indexed by step under a step cadence, by epoch otherwise.
+  int64_t index(const Cadence& c, int64_t epoch) const { return c.counts_steps() ? step_ : epoch; }
+
+  const Recipe& r_;
+  const TrainOptions& options_;
+  const RunPlan& plan_;
+  const ProbeOptions& po_;
+  Recorder rec_;
+  at::Generator shuffle_gen_;
+  Clock::time_point t0_, last_progress_;
+  const bool has_penalty_;
+  std::shared_ptr<NetImpl> net_;
+  std::vector<NamedParam> params_;
+  std::vector<NamedParam> buffers_;     // batch-norm running statistics (on_final_weights)
+  std::vector<torch::Tensor> weights_;  // tensors the L1/L2 penalty applies to (no biases)
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<double> base_lr_;
+  std::unique_ptr<RunProbes> probes_;
+  LossWatch losses_;
+  std::string outcome_ = "completed";
+  int64_t step_ = 0;
+  int64_t last_epoch_ = -1;
+  double probe_total_ms_ = 0;  // time spent in probes, left out of the cooperative timeout
+  double best_ = std::numeric_limits<double>::infinity();
+  int64_t epochs_without_improvement_ = 0;
+  bool stop_ = false;
+};
+
+/// One intra-op thread per run is the design (parallelism comes from processes); the worker
+/// sets the campaign's count at start-up, this only makes a forgotten call harmless.
+void use_threads(int64_t threads) {
+  DYNFAULT_CHECK(threads >= 1 && threads <= 256, "train(): threads must be in [1, 256], got ",
+                 threads);
+  if (torch::get_num_threads() != threads) torch::set_num_threads(static_cast<int>(threads));
+}
+
 }  // namespace
 
 db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& options) {
   db::RunResult result;
   result.start_time = unix_ms();
-  // One intra-op thread per run is the design (parallelism comes from processes); the worker
-  // sets the campaign's count at start-up, this only makes a forgotten call harmless.
-  DYNFAULT_CHECK(options.threads >= 1 && options.threads <= 256,
-                 "train(): threads must be in [1, 256], got ", options.threads);
-  if (torch::get_num_threads() != options.threads)
-    torch::set_num_threads(static_cast<int>(options.threads));
+  use_threads(options.threads);
   validate(recipe);
   (options.probes ? options.probe : ProbeOptions::none()).validate();
-
   // Seed first: model initialisation and dropout draw from the global generator; the data
   // pipeline and the shuffling generator use their own streams derived from the same seed.
   torch::manual_seed(static_cast<uint64_t>(seed));
-  const auto useed = static_cast<uint64_t>(seed);
-  const PreparedData data = prepare_data(recipe.data, useed);
-  const int64_t num_classes = data.train.num_classes;
-  const Tensors train_t = to_tensors(data.train);
-  const Tensors val_t = to_tensors(data.val);
-  const Tensors test_t = to_tensors(data.test);
-
-  Recorder rec(result.metrics);
-  at::Generator shuffle_gen =
-      at::detail::createCPUGenerator(programs::mix_seed(useed, kShuffleStream));
-  const Clock::time_point t0 = Clock::now();
-  Clock::time_point last_progress = t0;
-  const int64_t n = train_t.size();
-  // batch_size 0 = the whole training set in one batch (DeepCrime's HDB operator).
-  const int64_t bs = recipe.batch_size > 0 ? recipe.batch_size : std::max<int64_t>(n, 1);
-  const int64_t batches = (n + bs - 1) / bs;
-  const int64_t planned_steps = options.max_steps > 0
-                                    ? std::min(options.max_steps, recipe.epochs * batches)
-                                    : recipe.epochs * batches;
-  const ProbeOptions po =
-      (options.probes ? options.probe : ProbeOptions::none())
-          .for_run(recipe.epochs, planned_steps, batches);
-  // Curvature readings before these updates of the first epoch (early_steps: log); the curvature
-  // series are then indexed by the updates applied, epoch readings included.
-  const std::vector<int64_t> early_curvature = po.early_curvature_steps(batches, planned_steps);
-  const bool curvature_by_updates = po.curvature_early_steps && !po.curvature.is_off();
-  const uint64_t probe_seed =
-      programs::mix_seed(programs::mix_seed(useed, kProbeStream), static_cast<uint64_t>(po.seed));
-  const bool has_penalty = recipe.l1 > 0 || recipe.l2 > 0;
-  std::string outcome = "completed";
-  int64_t step = 0;
-  int64_t last_epoch = -1;
-  int64_t probe_failures = 0;
-  double probe_total_ms = 0;  // time spent in probes, left out of the cooperative timeout
-  std::vector<NamedParam> params;
-  std::vector<NamedParam> buffers;     // batch-norm running statistics (on_final_weights)
-  std::vector<torch::Tensor> weights;  // tensors the L1/L2 penalty applies to (no biases)
-
+  const RunPlan plan = plan_run(recipe, static_cast<uint64_t>(seed), options);
+  Training training(recipe, options, plan, result.metrics);
+  std::string outcome;
   try {
-    // Inside the barrier: a layer list that no longer fits its data after a mutation (a kernel
-    // larger than its feature map) is a training outcome, as the Python program would crash.
-    const BuiltModel built =
-        build_model(recipe, data.train.sample_shape, data.train.integer_inputs);
-    NetImpl& net = *built.net;
-    for (const auto& kv : net.named_parameters()) {
-      params.push_back({kv.key(), kv.value()});
-      if (kv.value().dim() >= 2) weights.push_back(kv.value());
-    }
-    for (const auto& kv : net.named_buffers()) buffers.push_back({kv.key(), kv.value()});
-
-    std::unique_ptr<torch::optim::Optimizer> optimizer =
-        make_optimizer(recipe.optimizer, net.parameters());
-    std::vector<double> base_lr;
-    for (auto& g : optimizer->param_groups()) base_lr.push_back(g.options().get_lr());
-
-    RunProbes run_probes(po, net, params, rec, probe_seed, options);
-    run_probes.choose_batch(train_t.x, train_t.y, probe_seed);
-    // A family's series are indexed by step under a step cadence, by epoch otherwise.
-    const auto at = [&](const Cadence& c, int64_t epoch) {
-      return c.counts_steps() ? step : epoch;
-    };
-
-    double initial_loss = std::numeric_limits<double>::quiet_NaN();
-    double best = std::numeric_limits<double>::infinity();
-    int64_t epochs_without_improvement = 0;
-    bool stop = false;
-    for (int64_t epoch = 0; epoch < recipe.epochs && !stop; ++epoch) {
-      last_epoch = epoch;
-      if (recipe.schedule.name != "none") {
-        const double f = schedule_factor(recipe.schedule, epoch);
-        auto& groups = optimizer->param_groups();
-        for (size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(base_lr[i] * f);
-      }
-      rec.add("epoch/lr", epoch, optimizer->param_groups()[0].options().get_lr(), unix_ms());
-
-      net.train(recipe.loop.train_mode);
-      const torch::Tensor perm =
-          recipe.loop.shuffle ? torch::randperm(n, shuffle_gen) : torch::Tensor();
-      const bool last_epoch_planned = epoch + 1 == recipe.epochs;
-      MetricAccumulator train_metric(recipe.loss, num_classes > 0);
-      double loss_sum = 0, step_ms_sum = 0;
-      int64_t seen = 0, steps_in_epoch = 0;
-
-      for (int64_t b = 0; b < batches; ++b) {
-        if (epoch == 0 &&
-            std::binary_search(early_curvature.begin(), early_curvature.end(), step)) {
-          const Clock::time_point early_start = Clock::now();
-          run_probes.curvature(step, step, recipe, num_classes, *optimizer, weights);
-          probe_total_ms += ms_between(early_start, Clock::now());
-        }
-        const Clock::time_point start = Clock::now();
-        const int64_t lo = b * bs;
-        const int64_t len = std::min(bs, n - lo);
-        torch::Tensor xb, yb;
-        if (perm.defined()) {
-          const torch::Tensor idx = perm.narrow(0, lo, len);
-          xb = train_t.x.index_select(0, idx);
-          yb = train_t.y.index_select(0, idx);
-        } else {
-          xb = train_t.x.narrow(0, lo, len);
-          yb = train_t.y.narrow(0, lo, len);
-        }
-        if (recipe.loop.zero_grad) optimizer->zero_grad();
-        const torch::Tensor out = net.forward(xb);
-        torch::Tensor loss = compute_loss(recipe.loss, out, yb, num_classes);
-        if (has_penalty) loss = loss + penalty(weights, recipe.l1, recipe.l2);
-        (recipe.loop.loss_sign_flip ? -loss : loss).backward();
-        const double loss_value = loss.item<double>();
-        train_metric.add(out, yb);
-        loss_sum += loss_value * static_cast<double>(len);
-        seen += len;
-
-        std::string terminal;
-        if (!std::isfinite(loss_value)) {
-          terminal = "nan_loss";
-        } else {
-          if (std::isnan(initial_loss)) initial_loss = loss_value;
-          const double limit =
-              std::min(kDivergeAbs, kDivergeRel * std::max(std::abs(initial_loss), 1.0));
-          if (std::abs(loss_value) > limit) terminal = "diverged";
-        }
-        const bool last_step = options.max_steps > 0 && step + 1 >= options.max_steps;
-        // The last step of an epoch that an epoch cadence records (its gradients, and the
-        // weight change it makes for the update ratio).
-        const bool epoch_end = b == batches - 1 || last_step;
-        const bool is_final = last_epoch_planned || last_step;
-        const Clock::time_point probe_start = Clock::now();
-        const Cadence& gc = po.gradients;
-        if (gc.at_step(step) || (epoch_end && gc.at_epoch(epoch, is_final)) ||
-            (!terminal.empty() && !gc.is_off()))
-          run_probes.gradients(at(gc, epoch));
-        const Cadence& wc = po.weights;
-        const bool update_ratio =
-            terminal.empty() && (wc.at_step(step) || (epoch_end && wc.at_epoch(epoch, is_final)));
-        if (update_ratio) run_probes.snapshot();
-        const double probe_ms = ms_between(probe_start, Clock::now());
-        if (!terminal.empty()) {
-          // The step that produced the bad loss is recorded but not applied.
-          rec.add("train/loss", step, loss_value, unix_ms());
-          outcome = terminal;
-          stop = true;
-          break;
-        }
-        if (recipe.clip_norm > 0)
-          torch::nn::utils::clip_grad_norm_(net.parameters(), recipe.clip_norm);
-        if (recipe.clip_value > 0)
-          torch::nn::utils::clip_grad_value_(net.parameters(), recipe.clip_value);
-        optimizer->step();
-
-        const Clock::time_point end = Clock::now();
-        const int64_t ts = unix_ms();
-        const double step_ms = ms_between(start, end) - probe_ms;
-        rec.add("train/loss", step, loss_value, ts);
-        if (po.timing.at_step(step)) rec.add("time/step_ms", step, step_ms, ts);
-        step_ms_sum += step_ms;
-        ++steps_in_epoch;
-        if (update_ratio) run_probes.update_ratios(at(wc, epoch));
-        run_probes.state(wc.at_step(step), po.activations.at_step(step), po.optimizer.at_step(step),
-                         step, *optimizer);
-        if (po.curvature.at_step(step))
-          run_probes.curvature(step, step + 1, recipe, num_classes, *optimizer, weights);
-        probe_total_ms += probe_ms + ms_between(end, Clock::now());
-        if (options.on_step) options.on_step(step, state_hash(params, buffers));
-        ++step;
-        if (last_step) {
-          stop = true;
-          break;
-        }
-        // Probe time does not count: observing a run must not turn it into a timeout.
-        if (options.timeout_s > 0 &&
-            ms_between(t0, end) - probe_total_ms > options.timeout_s * 1000.0) {
-          outcome = "timeout";
-          stop = true;
-          break;
-        }
-        if (options.on_progress && ms_between(last_progress, end) >= 1000.0) {
-          last_progress = end;
-          options.on_progress();
-        }
-      }
-
-      // End of the epoch (also of a partial one when training stops): curves, early stopping,
-      // then the epoch-cadence probes (which now know whether this epoch is the last).
-      const int64_t ts = unix_ms();
-      const double train_loss = seen > 0 ? loss_sum / static_cast<double>(seen)
-                                         : std::numeric_limits<double>::quiet_NaN();
-      rec.add("epoch/train_loss", epoch, train_loss, ts);
-      rec.add("epoch/train_metric", epoch, train_metric.value(), ts);
-      double monitor = train_loss;
-      if (val_t.size() > 0) {
-        const Evaluation ev = evaluate(net, val_t, recipe, num_classes, weights);
-        rec.add("epoch/val_loss", epoch, ev.loss, ts);
-        rec.add("epoch/val_metric", epoch, ev.metric, ts);
-        monitor = ev.loss;
-      }
-      if (recipe.patience > 0 && !stop) {
-        // Keras EarlyStopping(min_delta=0): an epoch improves only if strictly better.
-        if (monitor < best) {
-          best = monitor;
-          epochs_without_improvement = 0;
-        } else if (++epochs_without_improvement >= recipe.patience) {
-          stop = true;
-        }
-      }
-      const bool is_final = stop || last_epoch_planned;
-      const Clock::time_point probes_start = Clock::now();
-      run_probes.state(po.weights.at_epoch(epoch, is_final),
-                       po.activations.at_epoch(epoch, is_final),
-                       po.optimizer.at_epoch(epoch, is_final), epoch, *optimizer);
-      if (po.curvature.at_epoch(epoch, is_final))
-        run_probes.curvature(curvature_by_updates ? step : epoch, step, recipe, num_classes,
-                             *optimizer, weights);
-      if (po.timing.at_epoch(epoch, is_final) && steps_in_epoch > 0)
-        rec.add("time/step_ms", epoch, step_ms_sum / static_cast<double>(steps_in_epoch), unix_ms());
-      probe_total_ms += ms_between(probes_start, Clock::now());
-    }
-    probe_failures = run_probes.failures();
-    if (last_epoch >= 0) {
-      const Evaluation ev = evaluate(net, test_t, recipe, num_classes, weights);
-      const int64_t ts = unix_ms();
-      rec.add("final/test_loss", last_epoch, ev.loss, ts);
-      rec.add("final/test_metric", last_epoch, ev.metric, ts);
-      if (probe_failures > 0)
-        rec.add("probe/failures", last_epoch, static_cast<double>(probe_failures), ts);
-    }
+    training.run();
+    outcome = training.outcome();
   } catch (const c10::Error& e) {
     outcome = "exception";
     result.error = e.what_without_backtrace();
@@ -539,19 +665,8 @@ db::RunResult train(const Recipe& recipe, int64_t seed, const TrainOptions& opti
     outcome = "exception";
     result.error = e.what();
   }
-
-  if (options.on_final_weights && outcome != "exception") {
-    std::map<std::string, std::vector<float>> final_weights;
-    const auto add = [&](const std::string& name, const torch::Tensor& t) {
-      const torch::Tensor w = t.detach().to(torch::kFloat).contiguous().reshape({-1});
-      final_weights[name] =
-          std::vector<float>(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
-    };
-    for (const auto& p : params) add(p.name, p.tensor);
-    for (const auto& b : buffers) add(b.name, b.tensor);
-    options.on_final_weights(final_weights);
-  }
-
+  if (options.on_final_weights && outcome != "exception")
+    options.on_final_weights(training.final_weights());
   result.status = "FINISHED";
   result.outcome = outcome;
   result.end_time = unix_ms();

@@ -171,13 +171,13 @@ struct TrainOptions {
 /// an invalid recipe (unknown names, out-of-range values) or missing data. A layer list whose
 /// shapes do not fit the data (a mutated kernel larger than its feature map) is an outcome.
 ///
-/// Outcomes: completed (all epochs, max_steps reached, or early stopping); nan_loss (a step's
-/// loss is NaN/Inf; training stops); diverged (|loss| > min(1e5, 1e3 * max(|first loss|, 1)),
-/// 1e5 being DeepFD's threshold; training stops); exception (the model could not be built, or
-/// LibTorch or the loss threw; `error` holds the message); timeout (the cooperative limit
-/// passed). The step whose loss is NaN or diverged is recorded but not applied; the epoch
-/// curves, weight statistics and final/test_* are recorded for the partial epoch too (not after
-/// an exception).
+/// Outcomes (their rules in runner/outcome.h, shared with dynfault::TraceRecorder): completed
+/// (all epochs, max_steps reached, or early stopping); nan_loss (a step's loss is NaN/Inf;
+/// training stops); diverged (|loss| > min(1e5, 1e3 * max(|first loss|, 1)), 1e5 being DeepFD's
+/// threshold; training stops); exception (the model could not be built, or LibTorch or the loss
+/// threw; `error` holds the message); timeout (the cooperative limit passed). The step whose
+/// loss is NaN or diverged is recorded but not applied; the epoch curves, weight statistics and
+/// final/test_* are recorded for the partial epoch too (not after an exception).
 ///
 /// Same recipe, seed and options give bitwise-identical traces (timestamps and step times
 /// aside), and probes never change the losses or weights.
