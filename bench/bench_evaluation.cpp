@@ -148,9 +148,8 @@ db::RunResult make_run(const std::string& run_uuid, int program, const Fault* fa
     if (!dies) add("train/loss", 2 * e + 1, l * 0.97);
     double global = 0, g_first = 0, g_last = 0;
     // Share of exactly-zero gradient entries: dead units under a dying activation fault.
-    const double zero_frac =
-        dying ? std::min(1.0, 0.55 + 0.35 * s + 0.05 * rng.normal())
-              : (act ? 0.4 * s : 0.01) + 0.01 * std::fabs(rng.normal());
+    const double zero_frac = dying ? std::min(1.0, 0.55 + 0.35 * s + 0.05 * rng.normal())
+                                   : (act ? 0.4 * s : 0.01) + 0.01 * std::fabs(rng.normal());
     for (int p = 0; p < layers; ++p) {
       const std::string name = "layers." + std::to_string(2 * p) + ".weight";
       // Depth scaling: gradients vanish towards the input under a strong activation fault and
@@ -426,7 +425,8 @@ int main(int argc, char** argv) try {
   // Where the time goes: wall seconds per stage of evaluate(), then the CPU seconds of the fits
   // (thread time, summed over folds and tasks) per diagnoser and per feature set.
   std::printf("stages (wall):    ");
-  for (const auto& [stage, sec] : report.stage_seconds) std::printf(" %s %.1f s,", stage.c_str(), sec);
+  for (const auto& [stage, sec] : report.stage_seconds)
+    std::printf(" %s %.1f s,", stage.c_str(), sec);
   std::printf("\n");
   print_fit_breakdown(report, split(protocols));
   std::fflush(stdout);

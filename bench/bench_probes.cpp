@@ -229,8 +229,7 @@ int main(int argc, char** argv) {
       // the rounds.
       std::vector<double> paired;
       for (size_t r = 0; r < cpu[n].size(); ++r) paired.push_back(cpu[n][r] / cpu["off"][r] - 1);
-      const double p50 = median(paired), p25 = quantile(paired, 0.25),
-                   p75 = quantile(paired, 0.75);
+      const double p50 = median(paired), p25 = quantile(paired, 0.25), p75 = quantile(paired, 0.75);
       std::printf("%-14s %-8s %9.3f %9.3f %7zu %+12.1f%% %+12.1f%% %+6.1f%% [%+.1f, %+.1f]\n",
                   id.c_str(), n.c_str(), w, c, points[n], 100 * (w / off_wall - 1),
                   100 * (c / off_cpu - 1), 100 * p50, 100 * p25, 100 * p75);
@@ -251,14 +250,17 @@ int main(int argc, char** argv) {
       std::vector<double> outside;  // per trace, so that the parts add up
       for (const Sample& s : all) outside.push_back(s.curv_ms - s.hvp_ms);
       const double per_hvp = in_hvps / hvps, rest = median(outside);
-      std::printf("%-14s curvature probe (all): %.0f per trace, %.1f ms each: %.1f ms forward, "
-                  "gradient with graph and vector work + %.2f products x %.1f ms. A training "
-                  "step is %.2f ms: a probe costs %.1f steps, a product %.1f\n",
-                  id.c_str(), med(&Sample::curv_probes), probe, rest, hvps, per_hvp, step,
-                  probe / step, per_hvp / step);
-      json["programs"][id]["curvature_probe"] = {
-          {"per_trace", med(&Sample::curv_probes)}, {"ms", probe}, {"hvps", hvps},
-          {"hvp_ms", per_hvp}, {"step_ms", step}};
+      std::printf(
+          "%-14s curvature probe (all): %.0f per trace, %.1f ms each: %.1f ms forward, "
+          "gradient with graph and vector work + %.2f products x %.1f ms. A training "
+          "step is %.2f ms: a probe costs %.1f steps, a product %.1f\n",
+          id.c_str(), med(&Sample::curv_probes), probe, rest, hvps, per_hvp, step, probe / step,
+          per_hvp / step);
+      json["programs"][id]["curvature_probe"] = {{"per_trace", med(&Sample::curv_probes)},
+                                                 {"ms", probe},
+                                                 {"hvps", hvps},
+                                                 {"hvp_ms", per_hvp},
+                                                 {"step_ms", step}};
     }
     std::fflush(stdout);
   }
@@ -288,9 +290,10 @@ int main(int argc, char** argv) {
   // Not projected to the corpus: these are short traces (3-5 epochs) at the default cadence,
   // while the paper-scale campaign records up to 50 points per family; bench/corpus_size.sh
   // measures a finished corpus.
-  std::printf("  %-14s %9.0f bytes per trace (these programs only; a whole corpus: "
-              "bench/corpus_size.sh DB)\n",
-              "mean", per_trace);
+  std::printf(
+      "  %-14s %9.0f bytes per trace (these programs only; a whole corpus: "
+      "bench/corpus_size.sh DB)\n",
+      "mean", per_trace);
   json["bytes_per_trace"] = per_trace;
   if (!json_path.empty()) std::ofstream(json_path) << json.dump(2) << "\n";
   std::filesystem::remove_all(tmp);

@@ -93,7 +93,8 @@ Planned plan_into(const PlanOptions& o, bool quiet) {
     for (const auto& r : plan.runs) ++per_program[r.program];
     std::cout << "campaign '" << c.name << "': " << plan.runs.size() << " runs over "
               << per_program.size() << " programs";
-    if (!plan.skipped.empty()) std::cout << " (" << plan.skipped.size() << " inapplicable combinations skipped)";
+    if (!plan.skipped.empty())
+      std::cout << " (" << plan.skipped.size() << " inapplicable combinations skipped)";
     std::cout << "\nnumeric environment: " << c.numeric.describe() << '\n';
   }
   if (o.shard_count > 1) {
@@ -118,8 +119,8 @@ int cmd_plan(const Args& args) {
   bool verbose = false;
   d.add_options()("config", po::value(&o.config),
                   "campaign YAML file, or the name of one in the configs directory (or give it "
-                  "as argument)")(
-      "dry-run", po::bool_switch(&o.dry_run), "validate and count, write nothing")(
+                  "as argument)")("dry-run", po::bool_switch(&o.dry_run),
+                                  "validate and count, write nothing")(
       "verbose,v", po::bool_switch(&verbose), "list the skipped combinations and stale runs");
   auto p = parse("plan", args, d, "plan [--config] FILE [--db PATH] [--dry-run]", 1);
   if (!p.positional.empty()) o.config = p.positional[0];
@@ -211,8 +212,7 @@ std::vector<runner::StaleRun> stale_runs(const std::string& db_path, const std::
     if (!campaign.empty() && name != campaign) continue;
     const auto text = store.campaign_config(name);
     if (!text) continue;
-    const runner::Campaign c =
-        runner::parse_campaign(*text, db_path + ": campaign '" + name + "'");
+    const runner::Campaign c = runner::parse_campaign(*text, db_path + ": campaign '" + name + "'");
     runner::Plan plan = runner::plan_campaign(c);
     if (shard_count > 1) keep_shard(plan, shard_index, shard_count);
     auto stale = runner::compare_plan(store, c, plan).stale;
@@ -248,8 +248,13 @@ runner::ExecuteSummary run_campaign(const RunOptions& o) {
   if (!o.config.empty()) {
     // With --shard, a shard database receives only its own runs (dynfault merge joins them).
     // Opening checks the file's integrity before planning writes to it.
-    PlanOptions po_{o.db, campaign_path(o.config), false, eo.shard_index, eo.shard_count,
-                    o.allow_numeric_change, /*require_cpu=*/true};
+    PlanOptions po_{o.db,
+                    campaign_path(o.config),
+                    false,
+                    eo.shard_index,
+                    eo.shard_count,
+                    o.allow_numeric_change,
+                    /*require_cpu=*/true};
     const Planned p = plan_into(po_, o.quiet);
     eo.campaign = p.campaign.name;
     eo.numeric = p.stored.numeric_change;
@@ -263,8 +268,9 @@ runner::ExecuteSummary run_campaign(const RunOptions& o) {
     eo.replace = runner::replacements(stale);
     if (!o.quiet)
       std::cout << "--rerun-stale: " << stale.size() << " stale run(s) to replace and execute"
-                << (stale.empty() ? "" : " (their labels and features go with them: derive "
-                                         "them again afterwards)")
+                << (stale.empty() ? ""
+                                  : " (their labels and features go with them: derive "
+                                    "them again afterwards)")
                 << '\n';
   }
   if (!o.quiet) {
@@ -278,8 +284,8 @@ runner::ExecuteSummary run_campaign(const RunOptions& o) {
   auto summary = runner::execute(eo);
   if (!o.quiet) {
     std::cout << "executed " << (summary.progress.finished + summary.progress.failed) << " runs in "
-              << std::fixed << std::setprecision(1) << summary.progress.elapsed_s << " s: "
-              << summary.progress.finished << " finished, " << summary.progress.failed
+              << std::fixed << std::setprecision(1) << summary.progress.elapsed_s
+              << " s: " << summary.progress.finished << " finished, " << summary.progress.failed
               << " failed; outcomes:";
     for (const auto& [k, v] : summary.outcomes) std::cout << ' ' << k << '=' << v;
     std::cout << '\n';
@@ -293,15 +299,15 @@ runner::ExecuteSummary run_campaign(const RunOptions& o) {
 po::options_description run_flags(RunOptions& o) {
   auto d = db_option(o.db);
   d.add_options()("config", po::value(&o.config)->default_value(o.config),
-                  "plan this campaign file first (idempotent)")(
-      "campaign", po::value(&o.campaign), "only runs of this campaign")(
+                  "plan this campaign file first (idempotent)")("campaign", po::value(&o.campaign),
+                                                                "only runs of this campaign")(
       "jobs,j", po::value(&o.jobs)->default_value(o.jobs), "worker processes (one thread each)")(
       "shard", po::value(&o.shard),
       "run only shard i/N of the plan (a partition by run id); with --config, plan only it")(
       "limit", po::value(&o.limit)->default_value(o.limit), "execute at most N runs")(
       "max-steps", po::value(&o.max_steps)->default_value(o.max_steps),
-      "stop each training after N steps (smoke tests)")(
-      "no-probes", po::bool_switch(&o.no_probes), "record loss curves only")(
+      "stop each training after N steps (smoke tests)")("no-probes", po::bool_switch(&o.no_probes),
+                                                        "record loss curves only")(
       "max-attempts", po::value(&o.max_attempts)->default_value(o.max_attempts),
       "retry a FAILED run until it failed N times (0 = always); an attempt interrupted from "
       "outside (KILLED) does not count")(
@@ -320,7 +326,8 @@ po::options_description run_flags(RunOptions& o) {
 
 int cmd_run(const Args& args) {
   RunOptions o;
-  auto p = parse("run", args, run_flags(o), "run [--config FILE] [--db PATH] [--jobs N] [--shard i/N]", 1);
+  auto p = parse("run", args, run_flags(o),
+                 "run [--config FILE] [--db PATH] [--jobs N] [--shard i/N]", 1);
   if (!p.positional.empty()) o.config = p.positional[0];
   if (!(o.progress_every_s >= 0)) throw UsageError("run: --progress-every must be >= 0");
   run_campaign(o);
@@ -356,13 +363,12 @@ void print_unfinished(const std::vector<db::RunRow>& runs, const std::string& db
                   "operator", "status", "attempts", "why");
     (r.status == "FAILED" ? failed : killed) += 1;
     if (r.status == "FAILED") most_attempts = std::max(most_attempts, r.attempts);
-    const std::string why = (r.outcome.empty() ? "" : r.outcome + ": ") +
-                            r.error.substr(0, r.error.find('\n'));
+    const std::string why =
+        (r.outcome.empty() ? "" : r.outcome + ": ") + r.error.substr(0, r.error.find('\n'));
     std::printf("%-32s %-16s %-20s %-9s %8lld  %s\n", r.spec.run_uuid.c_str(),
                 r.spec.program.c_str(),
-                (r.spec.fault_ids.empty() ? "(clean)" : r.spec.fault_ids).c_str(),
-                r.status.c_str(), static_cast<long long>(r.attempts),
-                text::printable(why.substr(0, 160)).c_str());
+                (r.spec.fault_ids.empty() ? "(clean)" : r.spec.fault_ids).c_str(), r.status.c_str(),
+                static_cast<long long>(r.attempts), text::printable(why.substr(0, 160)).c_str());
   }
   if (failed > 0)
     std::cout << "retry the FAILED runs: " << runner::retry_command(db, campaign, most_attempts)
@@ -380,8 +386,9 @@ void print_execution(const db::Store& store, const std::string& campaign) {
               << (e.environment.empty() ? "not recorded (planned before dynfault recorded it)"
                                         : e.environment)
               << "\n  libraries at planning: "
-              << (e.libraries.empty() ? "not recorded" : e.libraries) << "\n  finished runs: "
-              << e.finished << ", " << e.recorded << " with an execution record";
+              << (e.libraries.empty() ? "not recorded" : e.libraries)
+              << "\n  finished runs: " << e.finished << ", " << e.recorded
+              << " with an execution record";
     if (e.recorded < e.finished)
       std::cout << " (" << e.finished - e.recorded << " executed before schema 2: unknown)";
     if (e.other_environment > 0)
@@ -438,8 +445,7 @@ int cmd_status(const Args& args) {
   // Killing-test verdicts exist once `dynfault labels` has run.
   const auto eff = features::effectiveness_by_operator(store, campaign);
   if (!eff.empty()) {
-    std::printf("\n%-34s %9s %9s %9s\n", "operator (killing test)", "mutants", "effective",
-                "rate");
+    std::printf("\n%-34s %9s %9s %9s\n", "operator (killing test)", "mutants", "effective", "rate");
     for (const auto& e : eff)
       std::printf("%-34s %9lld %9lld %9.2f\n", e.mutator.c_str(), (long long)e.mutants,
                   (long long)e.effective, e.rate);
@@ -530,8 +536,7 @@ void print_ahead(const diagnosis::EvaluationReport& report) {
       std::cout << std::left << std::setw(26) << t.task << std::setw(9) << c.rung << std::setw(21)
                 << c.diagnoser << std::setw(24) << ci(a->balanced_accuracy) << std::setw(24)
                 << ci(b->balanced_accuracy) << std::showpos << std::fixed << std::setprecision(3)
-                << gain.value << std::noshowpos << " ["
-                << gain.low << ", " << gain.high << "] ("
+                << gain.value << std::noshowpos << " [" << gain.low << ", " << gain.high << "] ("
                 << diagnosis::comparison_word(diagnosis::judge(gain, report.options.margin()))
                 << ")\n";
     }
@@ -550,13 +555,13 @@ std::string demo_instability_ahead(db::Store& store, const std::string& campaign
   const auto t0 = std::chrono::steady_clock::now();
   std::cout << "\n-- early diagnosis: instability ahead at H = 0.25 and 0.5 --\n";
   for (const char* h : {"0.25", "0.5"})
-    print_extract(features::extract_features(
-        store, features::ExtractOptions()
-                   .campaign(campaign)
-                   .feature_sets({"curves", "curvature"})
-                   .horizon(features::Horizon::parse(h))
-                   .thresholds_path(config_dir() + "/thresholds.yaml")
-                   .threads(eo.threads())));
+    print_extract(
+        features::extract_features(store, features::ExtractOptions()
+                                              .campaign(campaign)
+                                              .feature_sets({"curves", "curvature"})
+                                              .horizon(features::Horizon::parse(h))
+                                              .thresholds_path(config_dir() + "/thresholds.yaml")
+                                              .threads(eo.threads())));
   const auto report = diagnosis::evaluate(
       store, diagnosis::EvaluateOptions(eo)
                  .tasks({features::kTaskInstabilityAhead})
@@ -622,11 +627,11 @@ int cmd_demo(const Args& args) {
   std::cout << diagnosis::format_table(ladder);
   const std::string ahead_id = demo_instability_ahead(store, campaign, eo);
   std::cout << "\n-- report --\n";
-  const std::string html = diagnosis::render_report_html(
-      store, diagnosis::ReportOptions()
-                 .campaign(campaign)
-                 .evaluation_id(ladder.evaluation_id)
-                 .horizon_evaluation_id(ahead_id));
+  const std::string html =
+      diagnosis::render_report_html(store, diagnosis::ReportOptions()
+                                               .campaign(campaign)
+                                               .evaluation_id(ladder.evaluation_id)
+                                               .horizon_evaluation_id(ahead_id));
   write_output(report, html, force, "report");
   std::cout << "wrote " << report << " (" << html.size() << " bytes; open it in a browser)\n";
   return 0;

@@ -175,10 +175,10 @@ void print_mutators_markdown(const Json& out) {
   for (const auto& j : out) {
     std::string params;
     for (const auto& pj : j["params"]) {
-      params += (params.empty() ? "" : "; ") + pj["name"].get<std::string>() + " (" +
-                (pj["default"].is_string() ? pj["default"].get<std::string>()
-                                           : pj["default"].dump()) +
-                ")";
+      params +=
+          (params.empty() ? "" : "; ") + pj["name"].get<std::string>() + " (" +
+          (pj["default"].is_string() ? pj["default"].get<std::string>() : pj["default"].dump()) +
+          ")";
       if (pj.contains("choices")) {
         std::string c;
         for (const auto& x : pj["choices"]) c += (c.empty() ? "" : ", ") + x.get<std::string>();
@@ -247,7 +247,8 @@ int cmd_list(const Args& args) {
       print_mutators(out);
     return 0;
   }
-  throw UsageError("list: unknown list '" + what + "' (programs, mutators, features or diagnosers)");
+  throw UsageError("list: unknown list '" + what +
+                   "' (programs, mutators, features or diagnosers)");
 }
 
 }  // namespace dynfault::cli

@@ -6,7 +6,6 @@
 /// check, export), model_commands.cpp (train, diagnose, trace-csv, replay); main.cpp dispatches.
 /// Libraries never see Boost: each command parses its flags into the libraries' options.
 #include <boost/program_options.hpp>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -121,7 +120,7 @@ struct EvalFlags {
   bool keep_label_inputs = false;
   std::string class_weight = "none";  ///< --class-weight
   bool effective_only = false;        ///< --effective-only
-  std::string diagnoser_config;  ///< --diagnoser-config FILE ("" = every diagnoser's defaults)
+  std::string diagnoser_config;       ///< --diagnoser-config FILE ("" = every diagnoser's defaults)
   bool learner_seeds_given = false, bins_given = false;  ///< on the command line (over the file)
 
   EvalFlags();
@@ -139,7 +138,8 @@ void print_extract(const features::ExtractReport& r);
 /// Label options reading configs/taxonomies.yaml and configs/thresholds.yaml.
 features::LabelOptions default_label_options();
 
-// --- the commands ----------------------------------------------------------------------------------
+// --- the commands
+// ----------------------------------------------------------------------------------
 
 int cmd_list(const Args& args);
 

@@ -80,8 +80,8 @@ int cmd_features(const Args& args) {
   int64_t horizon_epochs = 0, horizon_steps = 0;
   auto d = db_option(dbp);
   d.add_options()("sets", po::value(&sets)->default_value(sets),
-                  "comma-separated feature sets (a+b = union)")(
-      "campaign", po::value(&campaign), "only this campaign")(
+                  "comma-separated feature sets (a+b = union)")("campaign", po::value(&campaign),
+                                                                "only this campaign")(
       "horizon", po::value(&horizon),
       "cut every trace at this fraction of its planned epochs, in (0, 1]; stored as <set>@h<H>")(
       "horizon-epochs", po::value(&horizon_epochs), "cut after N epochs (<set>@e<N>)")(
@@ -141,8 +141,8 @@ po::options_description EvalFlags::describe() {
       "rungs of the protocol ladder, in order: random, config, value, fault, program, dataset")(
       "horizons", po::value(&horizons)->default_value(horizons),
       "fractions of planned epochs to diagnose at (0.1,0.25,0.5,1; e<N>, s<N>), each on the "
-      "tables of 'dynfault features --horizon'")(
-      "folds", po::value(&folds)->default_value(folds), "k of the random and config rungs")(
+      "tables of 'dynfault features --horizon'")("folds", po::value(&folds)->default_value(folds),
+                                                 "k of the random and config rungs")(
       "heldout-folds", po::value(&heldout_folds)->default_value(heldout_folds),
       "value, fault, program, dataset rungs: 0 = leave one group out, else group k-fold")(
       "bootstrap", po::value(&bootstrap)->default_value(bootstrap),
@@ -269,8 +269,8 @@ int check_programs(const std::string& pattern, int64_t seed, int64_t seeds,
   const std::vector<std::string> ids = matching_programs(pattern);
   // Before the programs train (minutes): a target that would be refused costs nothing.
   if (!markdown.empty()) files::check_output_file(markdown, force, "programs page");
-  std::printf("%-22s %-8s %-17s %-8s %7s %7s %s\n", "program", "metric", "measured",
-              "satisf.", "CPU s", "wall s", "status");
+  std::printf("%-22s %-8s %-17s %-8s %7s %7s %s\n", "program", "metric", "measured", "satisf.",
+              "CPU s", "wall s", "status");
   const auto checks = runner::check_programs(ids, seed, seeds, [](const runner::ProgramCheck& c) {
     char range[64];
     std::snprintf(range, sizeof range, "%.3f-%.3f", c.min_value(), c.max_value());
@@ -328,13 +328,10 @@ int check_curvature(const std::string& pattern, CurvatureFlags f) {
       ++bad;
       return;
     }
-    const double worst = std::max({c.lambda_max.rel_rho(c.rho()), c.lambda_min.rel_rho(c.rho()),
-                                   std::isnan(c.precond_sharpness.reference)
-                                       ? 0.0
-                                       : c.precond_sharpness.rel(),
-                                   std::isnan(c.stability_ratio.reference)
-                                       ? 0.0
-                                       : c.stability_ratio.rel()});
+    const double worst =
+        std::max({c.lambda_max.rel_rho(c.rho()), c.lambda_min.rel_rho(c.rho()),
+                  std::isnan(c.precond_sharpness.reference) ? 0.0 : c.precond_sharpness.rel(),
+                  std::isnan(c.stability_ratio.reference) ? 0.0 : c.stability_ratio.rel()});
     if (f.max_error > 0 && !(worst <= f.max_error)) {
       std::cout << "  error " << worst << " exceeds --max-error " << f.max_error << '\n';
       ++bad;
@@ -373,8 +370,7 @@ int cmd_check(const Args& args) {
       "curvature: largest model for the exact Hessian")(
       "reference-k", po::value(&f.o.reference_k)->default_value(f.o.reference_k),
       "curvature: Lanczos steps of the reference for larger models")(
-      "reference-samples",
-      po::value(&f.o.reference_samples)->default_value(f.o.reference_samples),
+      "reference-samples", po::value(&f.o.reference_samples)->default_value(f.o.reference_samples),
       "curvature: Hutchinson vectors of that reference")(
       "max-error", po::value(&f.max_error)->default_value(0),
       "curvature: exit 1 when an error exceeds this (0: report only)");
@@ -414,8 +410,7 @@ int cmd_export(const Args& args) {
   const auto s = db::export_store(store, o);
   print_removed_stale(s.removed_stale);
   std::cout << "exported " << s.runs << " runs and " << s.metric_points << " metric points of "
-            << dbp << " as " << o.format << " into " << o.out_dir << " (" << s.files
-            << " files)\n";
+            << dbp << " as " << o.format << " into " << o.out_dir << " (" << s.files << " files)\n";
   return 0;
 }
 

@@ -84,14 +84,13 @@ int dispatch(int argc, char** argv) {
     print_version();
     return 0;
   }
-  static const std::map<std::string, std::function<int(const Args&)>> kCommands =
-      {{"list", cmd_list},         {"plan", cmd_plan},         {"run", cmd_run},
-       {"worker", cmd_worker},     {"status", cmd_status},     {"labels", cmd_labels},
-       {"merge", cmd_merge},       {"report", cmd_report},
-       {"check", cmd_check},
-       {"features", cmd_features}, {"evaluate", cmd_evaluate}, {"demo", cmd_demo},
-       {"export", cmd_export},     {"replay", cmd_replay},
-       {"train", cmd_train},       {"diagnose", cmd_diagnose}, {"trace-csv", cmd_trace_csv}};
+  static const std::map<std::string, std::function<int(const Args&)>> kCommands = {
+      {"list", cmd_list},         {"plan", cmd_plan},          {"run", cmd_run},
+      {"worker", cmd_worker},     {"status", cmd_status},      {"labels", cmd_labels},
+      {"merge", cmd_merge},       {"report", cmd_report},      {"check", cmd_check},
+      {"features", cmd_features}, {"evaluate", cmd_evaluate},  {"demo", cmd_demo},
+      {"export", cmd_export},     {"replay", cmd_replay},      {"train", cmd_train},
+      {"diagnose", cmd_diagnose}, {"trace-csv", cmd_trace_csv}};
   auto it = kCommands.find(cmd);
   if (it == kCommands.end()) throw UsageError("unknown command '" + cmd + "'\n" + kUsage);
   return it->second(args);

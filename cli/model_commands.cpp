@@ -84,8 +84,6 @@ std::string full_double(double v) {
   return buf;
 }
 
-
-
 }  // namespace
 
 namespace {
@@ -115,14 +113,15 @@ ReplayPlan replay_plan(const db::Store& store, const db::RunRow& row, const po::
                           "; this build loads " + runner::library_versions_json() +
                           ": a bitwise match is not expected");
   } else {
-    out.notes.push_back("the run was stored before dynfault recorded how runs were executed: "
-                        "replaying in this machine's own numeric environment with the flags "
-                        "given (--max-steps, --no-probes)");
+    out.notes.push_back(
+        "the run was stored before dynfault recorded how runs were executed: "
+        "replaying in this machine's own numeric environment with the flags "
+        "given (--max-steps, --no-probes)");
     to.probes = true;
     const auto text = store.campaign_config(row.spec.campaign);
     if (text)
-      to.probe = runner::probe_options_of_campaign(
-          *text, dbp + ": campaign '" + row.spec.campaign + "'");
+      to.probe =
+          runner::probe_options_of_campaign(*text, dbp + ": campaign '" + row.spec.campaign + "'");
   }
   if (!vm["max-steps"].defaulted() && max_steps != to.max_steps) {
     if (e.recorded())
@@ -182,8 +181,8 @@ int cmd_replay(const Args& args) {
   const db::Trace stored = store.trace(id);
   const runner::TrainOptions& to = plan.train;
   std::cout << "replaying run " << id << ": " << row.spec.program << ", "
-            << (row.spec.fault_ids.empty() ? "clean" : "faults " + row.spec.fault_ids)
-            << ", seed " << row.spec.seed << (to.probes ? "" : ", no probes")
+            << (row.spec.fault_ids.empty() ? "clean" : "faults " + row.spec.fault_ids) << ", seed "
+            << row.spec.seed << (to.probes ? "" : ", no probes")
             << (to.max_steps > 0 ? ", max " + std::to_string(to.max_steps) + " steps" : "")
             << (plan.numeric ? ", " + plan.numeric->describe() : "") << std::endl;
   for (const auto& note : plan.notes) std::cout << "note: " << note << std::endl;
@@ -227,7 +226,7 @@ int cmd_replay(const Args& args) {
 /// `dynfault train`: fits one diagnoser on every labelled trace of a task and saves it.
 int cmd_train(const Args& args) {
   std::string dbp, campaign, task = "fault_type/default4", set, diagnoser = "logistic_regression",
-                            out, tax = config_dir() + "/taxonomies.yaml", options_file;
+                             out, tax = config_dir() + "/taxonomies.yaml", options_file;
   std::string class_weight = "none";
   bool force = false, effective_only = false, bins_given = false;
   int bins = diagnosis::TrainModelOptions().max_bins(), unused_seeds = 1;
@@ -238,8 +237,8 @@ int cmd_train(const Args& args) {
       "feature set spec (a+b = union; default: the diagnoser's own set, if it has one)")(
       "diagnoser", po::value(&diagnoser)->default_value(diagnoser), "diagnoser name")(
       "campaign", po::value(&campaign), "only this campaign's runs")(
-      "out,o", po::value(&out), "model file to write")(
-      "force", po::bool_switch(&force), "overwrite an existing model file")(
+      "out,o", po::value(&out), "model file to write")("force", po::bool_switch(&force),
+                                                       "overwrite an existing model file")(
       "class-weight", po::value(&class_weight)->default_value(class_weight),
       "none, or balanced: every class weighs as much as the largest")(
       "effective-only", po::bool_switch(&effective_only),
@@ -347,8 +346,7 @@ struct TraceFlags {
 
 /// One log file diagnosed by every model; a bad file is reported in the result, not thrown.
 diagnosis::TraceDiagnoses diagnose_file(const std::vector<diagnosis::LoadedModel>& models,
-                                        const std::string& path, const TraceFlags& flags,
-                                        int top) {
+                                        const std::string& path, const TraceFlags& flags, int top) {
   diagnosis::TraceDiagnoses d;
   d.input = {{"trace", path}};
   try {
@@ -389,8 +387,8 @@ int cmd_diagnose(const Args& args) {
       "trace", po::value(&trace_files)->multitoken()->composing(),
       "log files or directories (every *.csv below them) of runs recorded elsewhere: the\n"
       "dynfault per-epoch CSV, Keras CSVLogger, Lightning metrics.csv or TensorBoard\n"
-      "scalars (docs/diagnose.md)")(
-      "traces-from", po::value(&traces_from), "a file listing trace paths, one a line")(
+      "scalars (docs/diagnose.md)")("traces-from", po::value(&traces_from),
+                                    "a file listing trace paths, one a line")(
       "trace-format", po::value(&flags.log.format)->default_value(flags.log.format),
       "auto, dynfault, keras, lightning or tensorboard-csv")(
       "column", po::value(&column_specs)->composing(),
@@ -402,8 +400,8 @@ int cmd_diagnose(const Args& args) {
       "crashed); default: the file's '# outcome:' line, else completed")(
       "planned-epochs", po::value(&flags.planned),
       "with --trace: the planned number of epochs (default: the file's '# planned_epochs:' "
-      "line, else the rows)")(
-      "top", po::value(&top)->default_value(top), "features listed per model")(
+      "line, else the rows)")("top", po::value(&top)->default_value(top),
+                              "features listed per model")(
       "format", po::value(&format)->default_value(format),
       "text, json, jsonl (one line per trace) or csv (one row per trace)");
   parse("diagnose", args, d,
@@ -412,8 +410,9 @@ int cmd_diagnose(const Args& args) {
   if (models.empty()) throw UsageError("diagnose: no model given (--model MODEL)");
   const bool logs = !trace_files.empty() || !traces_from.empty();
   if (run.empty() == !logs)
-    throw UsageError("diagnose: give exactly one of --run RUN_ID and --trace FILE (or "
-                     "--traces-from LIST)");
+    throw UsageError(
+        "diagnose: give exactly one of --run RUN_ID and --trace FILE (or "
+        "--traces-from LIST)");
   if (format != "text" && format != "json" && format != "jsonl" && format != "csv")
     throw UsageError("diagnose: --format must be text, json, jsonl or csv, got '" + format + "'");
   if (top < 0) throw UsageError("diagnose: --top must be >= 0");
@@ -422,15 +421,16 @@ int cmd_diagnose(const Args& args) {
                      flags.outcome + "'");
   if (!run.empty() && (!flags.outcome.empty() || flags.planned >= 0 || !column_specs.empty() ||
                        !ignore.empty() || flags.log.format != "auto"))
-    throw UsageError("diagnose: --outcome, --planned-epochs, --trace-format, --column and "
-                     "--ignore-columns go with --trace only");
+    throw UsageError(
+        "diagnose: --outcome, --planned-epochs, --trace-format, --column and "
+        "--ignore-columns go with --trace only");
   flags.log.columns = column_mappings(column_specs);
   flags.log.ignore_columns = split_list(ignore);
   const auto& known = features::trace_formats();
   if (flags.log.format != "auto" &&
       std::find(known.begin(), known.end(), flags.log.format) == known.end())
-    throw UsageError("diagnose: " +
-                     unknown_name_message("trace format", flags.log.format, known) + " (or auto)");
+    throw UsageError("diagnose: " + unknown_name_message("trace format", flags.log.format, known) +
+                     " (or auto)");
 
   // Every model and the list of inputs are read before anything is printed.
   std::vector<diagnosis::LoadedModel> loaded;

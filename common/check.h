@@ -21,7 +21,8 @@ class Error : public std::runtime_error {
 /// A configuration or usage error: names where (file:line), which key and which value.
 class ConfigError : public Error {
  public:
-  ConfigError(std::string file, int line, std::string key, std::string value, const std::string& why)
+  ConfigError(std::string file, int line, std::string key, std::string value,
+              const std::string& why)
       : Error(format(file, line, key, value, why)),
         file_(std::move(file)),
         line_(line),
@@ -69,27 +70,27 @@ std::string concat(Args&&... args) {
 }  // namespace dynfault
 
 /// Throws dynfault::Error with the concatenated message when `cond` is false.
-#define DYNFAULT_CHECK(cond, ...)                                         \
-  do {                                                                    \
+#define DYNFAULT_CHECK(cond, ...)                                                  \
+  do {                                                                             \
     if (!(cond)) throw ::dynfault::Error(::dynfault::detail::concat(__VA_ARGS__)); \
   } while (0)
 
 /// Internal invariant: a failure is a bug in dynfault, not bad input.
-#define DYNFAULT_ASSERT(cond)                                                              \
-  do {                                                                                     \
-    if (!(cond))                                                                           \
-      throw ::dynfault::Error(::dynfault::detail::concat("internal error: ", __FILE__, ":", \
-                                                         __LINE__, ": ", #cond));          \
+#define DYNFAULT_ASSERT(cond)                                                                    \
+  do {                                                                                           \
+    if (!(cond))                                                                                 \
+      throw ::dynfault::Error(                                                                   \
+          ::dynfault::detail::concat("internal error: ", __FILE__, ":", __LINE__, ": ", #cond)); \
   } while (0)
 
 /// Options-struct field with a chained setter, as TORCH_ARG; usable without torch.
-#define DYNFAULT_ARG(T, name)                                   \
- public:                                                        \
-  inline auto name(const T& new_##name)->decltype(*this) {      \
-    this->name##_ = new_##name;                                 \
-    return *this;                                               \
-  }                                                             \
+#define DYNFAULT_ARG(T, name)                                     \
+ public:                                                          \
+  inline auto name(const T& new_##name)->decltype(*this) {        \
+    this->name##_ = new_##name;                                   \
+    return *this;                                                 \
+  }                                                               \
   inline const T& name() const noexcept { return this->name##_; } \
-                                                                \
- private:                                                       \
+                                                                  \
+ private:                                                         \
   T name##_

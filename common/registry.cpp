@@ -29,8 +29,8 @@ std::string closest_match(const std::string& name, const std::vector<std::string
   for (const auto& c : candidates) {
     const size_t d = edit_distance(name, c);
     const size_t longer = std::max(name.size(), c.size());
-    const bool contained = !name.empty() && (c.find(name) != std::string::npos ||
-                                             name.find(c) != std::string::npos);
+    const bool contained =
+        !name.empty() && (c.find(name) != std::string::npos || name.find(c) != std::string::npos);
     if ((3 * d <= longer || contained) && d < best_distance) {
       best = c;
       best_distance = d;

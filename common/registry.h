@@ -101,14 +101,14 @@ class Registry {
 
 /// Defines `Registry<T>& fn()`, the one registry of a kind. It is never destroyed, so lookups
 /// stay valid during static teardown.
-#define DYNFAULT_DEFINE_REGISTRY(T, fn, kind)             \
-  ::dynfault::Registry<T>& fn() {                         \
+#define DYNFAULT_DEFINE_REGISTRY(T, fn, kind)                  \
+  ::dynfault::Registry<T>& fn() {                              \
     static auto* registry = new ::dynfault::Registry<T>(kind); \
-    return *registry;                                     \
+    return *registry;                                          \
   }
 
 /// Registers `item` under `id` in `registry` (an expression yielding a Registry&) when the
 /// program starts. Use at namespace scope, once per item, in the item's own .cpp.
-#define DYNFAULT_REGISTER(registry, id, item)                                   \
+#define DYNFAULT_REGISTER(registry, id, item)                                  \
   static const bool DYNFAULT_REGISTRY_CONCAT(dynfault_registered_, __LINE__) = \
       (registry).add(id, item)

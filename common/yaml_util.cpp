@@ -85,11 +85,10 @@ void check_bytes(const std::string& text, const std::string& name) {
   const auto pos = text::position_of(text, at);
   char byte[8];
   std::snprintf(byte, sizeof byte, "\\x%02x", static_cast<unsigned char>(text[at]));
-  throw ConfigError(name, pos.line, "", "",
-                    std::string(is_nul ? "a NUL byte" : "a byte that is not UTF-8 (" +
-                                                            std::string(byte) + ")") +
-                        " at column " + std::to_string(pos.column) +
-                        "; YAML files must be UTF-8 text");
+  throw ConfigError(
+      name, pos.line, "", "",
+      std::string(is_nul ? "a NUL byte" : "a byte that is not UTF-8 (" + std::string(byte) + ")") +
+          " at column " + std::to_string(pos.column) + "; YAML files must be UTF-8 text");
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 
 #include <initializer_list>
 #include <map>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/check.h"
@@ -44,10 +44,14 @@ void require_map(const Doc& doc, const YAML::Node& node, const std::string& key)
 
 template <typename T>
 constexpr const char* type_name() {
-  if constexpr (std::is_same_v<T, bool>) return "a boolean";
-  else if constexpr (std::is_integral_v<T>) return "an integer";
-  else if constexpr (std::is_floating_point_v<T>) return "a number";
-  else return "a string";
+  if constexpr (std::is_same_v<T, bool>)
+    return "a boolean";
+  else if constexpr (std::is_integral_v<T>)
+    return "an integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "a number";
+  else
+    return "a string";
 }
 
 /// Reads `node` as T, throwing ConfigError (file, line, key, value) when it does not convert.

@@ -12,7 +12,8 @@ std::string text_of(const Json& j) {
   if (!j.is_object()) return j.dump();
   std::string out;
   for (const auto& [k, v] : j.items())
-    out += (out.empty() ? "" : ", ") + k + " " + (v.is_object() ? "{" + text_of(v) + "}" : text_of(v));
+    out +=
+        (out.empty() ? "" : ", ") + k + " " + (v.is_object() ? "{" + text_of(v) + "}" : text_of(v));
   return out;
 }
 
@@ -36,8 +37,7 @@ std::string json_as_text(const std::string& json) {
   }
 }
 
-std::vector<ExecutionSummary> execution_summaries(const Store& store,
-                                                  const std::string& campaign) {
+std::vector<ExecutionSummary> execution_summaries(const Store& store, const std::string& campaign) {
   std::vector<ExecutionSummary> out;
   for (const auto& name : store.campaigns()) {
     if (!campaign.empty() && name != campaign) continue;

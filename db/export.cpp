@@ -3,8 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -16,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 #include <vector>
@@ -85,8 +84,8 @@ fs::path key_path(const std::string& key) {
   size_t start = 0;
   while (true) {
     const size_t slash = key.find('/', start);
-    std::string part = key.substr(start, slash == std::string::npos ? std::string::npos
-                                                                    : slash - start);
+    std::string part =
+        key.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     for (char& c : part)
       if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
             c == ' '))
@@ -381,10 +380,10 @@ void write_evaluations_csv(Database& db, const fs::path& dir, ExportSummary& sum
       "SELECT evaluation_id, task, protocol, diagnoser, feature_set, metric, value, ci_low, "
       "ci_high, n, details, created_ms FROM evaluations ORDER BY rowid");
   while (s.step())
-    csv_row(f, {s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
-                s.column_text(4), s.column_text(5), real_column(s, 6, true),
-                real_column(s, 7, true), real_column(s, 8, true), int_column(s, 9),
-                s.column_text(10), int_column(s, 11)});
+    csv_row(f,
+            {s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
+             s.column_text(4), s.column_text(5), real_column(s, 6, true), real_column(s, 7, true),
+             real_column(s, 8, true), int_column(s, 9), s.column_text(10), int_column(s, 11)});
   f.close();
 }
 
@@ -529,9 +528,8 @@ std::map<std::string, fs::path> write_runs(Database& db, const std::string& camp
     fs::create_directories(rd / "metrics");
     fs::create_directories(rd / "params");
     fs::create_directories(rd / "artifacts");
-    const std::string run_name =
-        r.program + "-" + (r.fault_ids.empty() ? "clean" : r.fault_ids) + "-r" +
-        std::to_string(r.repetition);
+    const std::string run_name = r.program + "-" + (r.fault_ids.empty() ? "clean" : r.fault_ids) +
+                                 "-r" + std::to_string(r.repetition);
     write_run_meta(r, rd, final_root / exp / r.run_uuid / "artifacts", exp, run_name,
                    summary.files);
     write_key_files(rd / "params", run_params(r), summary.files);
@@ -585,8 +583,7 @@ void export_mlruns(Database& db, const std::string& campaign, const std::vector<
   const fs::path final_root = final_dir / "mlruns";
   fs::create_directories(root / ".trash");
   const int64_t now = unix_ms();
-  const auto experiment_of =
-      write_experiments(db, campaign, runs, root, final_root, now, summary);
+  const auto experiment_of = write_experiments(db, campaign, runs, root, final_root, now, summary);
   const auto run_dir = write_runs(db, campaign, runs, experiment_of, root, final_root, summary);
   write_mlruns_metrics(db, campaign, run_dir, summary);
 }

@@ -33,10 +33,9 @@ struct CampaignIdentity {
 std::map<std::string, CampaignIdentity> campaign_hashes(Database& db,
                                                         const std::string& schema_name) {
   std::map<std::string, CampaignIdentity> out;
-  auto select = db.prepare("SELECT name, config_hash, numeric_json FROM " + schema_name +
-                           ".campaigns");
-  while (select.step())
-    out[select.column_text(0)] = {select.column_text(1), select.column_text(2)};
+  auto select =
+      db.prepare("SELECT name, config_hash, numeric_json FROM " + schema_name + ".campaigns");
+  while (select.step()) out[select.column_text(0)] = {select.column_text(1), select.column_text(2)};
   return out;
 }
 
@@ -83,8 +82,9 @@ void check_campaigns(const std::map<std::string, CampaignIdentity>& known,
                     it->second.hash + "); refusing to merge databases of different campaigns");
     }
     if (!id.numeric.empty() && !it->second.numeric.empty() && id.numeric != it->second.numeric) {
-      throw DbError(incoming_path + ": campaign '" + name + "' computes in the numeric environment " +
-                    id.numeric + ", but " + known_where + " records " + it->second.numeric +
+      throw DbError(incoming_path + ": campaign '" + name +
+                    "' computes in the numeric environment " + id.numeric + ", but " + known_where +
+                    " records " + it->second.numeric +
                     " for it; refusing to merge traces of different numeric environments");
     }
   }
@@ -160,11 +160,12 @@ MergeSourceReport merge_one(Database& db, const std::string& path) {
       "INSERT INTO temp.merge_runs (run_uuid, is_new) "
       "SELECT s.run_uuid, t.run_uuid IS NULL FROM src.runs AS s "
       "LEFT JOIN main.runs AS t ON t.run_uuid = s.run_uuid "
-      "WHERE t.run_uuid IS NULL OR " + rank_of("s.status") + " > " + rank_of("t.status"));
+      "WHERE t.run_uuid IS NULL OR " +
+      rank_of("s.status") + " > " + rank_of("t.status"));
   report.runs_new = count(db, "SELECT count(*) FROM temp.merge_runs WHERE is_new");
   report.runs_replaced = count(db, "SELECT count(*) FROM temp.merge_runs WHERE NOT is_new");
-  report.runs_kept = count(db, "SELECT count(*) FROM src.runs") - report.runs_new -
-                     report.runs_replaced;
+  report.runs_kept =
+      count(db, "SELECT count(*) FROM src.runs") - report.runs_new - report.runs_replaced;
   // A replaced run's old metrics and labels go; the source's come with it.
   db.exec(
       "DELETE FROM main.metrics WHERE run_uuid IN (SELECT run_uuid FROM temp.merge_runs);"
@@ -215,8 +216,9 @@ MergeReport merge_databases(Store& target, const std::vector<std::string>& sourc
   for (const auto& path : sources) {
     std::error_code ec;
     if (fs::equivalent(path, target.path(), ec)) {
-      throw DbError(path + ": is the merge target itself; refusing to merge a database into "
-                           "itself");
+      throw DbError(path +
+                    ": is the merge target itself; refusing to merge a database into "
+                    "itself");
     }
     const auto campaigns = check_source(path);
     for (const auto& [name, id] : campaigns) {

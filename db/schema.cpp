@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/input_file.h"
 #include "common/clock.h"
+#include "common/input_file.h"
 #include "common/version.h"
 #include "db/database.h"
 #include "db/store.h"
@@ -245,8 +245,8 @@ bool is_permission_error(int code) {
 }  // namespace
 
 void require_integrity(Database& db, const std::string& refusal) {
-  const bool full = file_size(db.path()) + file_size(db.path() + "-wal") <=
-                    kFullIntegrityCheckBytes;
+  const bool full =
+      file_size(db.path()) + file_size(db.path() + "-wal") <= kFullIntegrityCheckBytes;
   std::string result;
   try {
     auto check = db.prepare(full ? "PRAGMA integrity_check(20)" : "PRAGMA quick_check(20)");
@@ -374,8 +374,9 @@ std::unique_ptr<Database> open_database(const std::string& given, bool create,
     return db;
   }
   if (info.st_size == 0 && !create)
-    throw DbError(path + ": an empty file, not a dynfault database; refusing to turn it into one "
-                         "(a command that creates databases, such as 'dynfault plan', does)");
+    throw DbError(path +
+                  ": an empty file, not a dynfault database; refusing to turn it into one "
+                  "(a command that creates databases, such as 'dynfault plan', does)");
   require_writable(path);
   check_header(path, info.st_size);
 
@@ -386,9 +387,10 @@ std::unique_ptr<Database> open_database(const std::string& given, bool create,
     state = inspect(reader);
     check_usable(path, state, kSchemaVersion);
     if (state.empty && !create)
-      throw DbError(path + ": an SQLite database without tables, not a dynfault database; "
-                           "refusing to turn it into one (a command that creates databases, "
-                           "such as 'dynfault plan', does)");
+      throw DbError(path +
+                    ": an SQLite database without tables, not a dynfault database; "
+                    "refusing to turn it into one (a command that creates databases, "
+                    "such as 'dynfault plan', does)");
     if (check_integrity && !state.empty) require_integrity(reader, "refusing to write to it");
   }
 

@@ -118,8 +118,7 @@ Store Store::open_read_only(const std::string& given) {
   if (info.st_size == 0) throw DbError(path + ": an empty file, not a dynfault database");
   auto db = open_reader(path);
   const SchemaState state = inspect(*db);  // throws DbError for a file that is not SQLite
-  if (!state.dynfault)
-    throw DbError(path + ": not a dynfault database; refusing to read it");
+  if (!state.dynfault) throw DbError(path + ": not a dynfault database; refusing to read it");
   if (state.user_version > kSchemaVersion)
     throw DbError(path + ": written by a newer dynfault: schema version " +
                   std::to_string(state.user_version) + ", this build reads version " +
@@ -195,8 +194,8 @@ std::optional<CampaignNumeric> Store::campaign_numeric(const std::string& name) 
 
 void Store::set_campaign_numeric(const std::string& name, const CampaignNumeric& numeric) {
   Transaction tx(*db_);
-  auto& update = db_->prepared(
-      "UPDATE campaigns SET numeric_json = ?2, libraries_json = ?3 WHERE name = ?1");
+  auto& update =
+      db_->prepared("UPDATE campaigns SET numeric_json = ?2, libraries_json = ?3 WHERE name = ?1");
   update.bind(1, name);
   bind_optional_text(update, 2, numeric.numeric_json);
   bind_optional_text(update, 3, numeric.libraries_json);

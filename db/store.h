@@ -54,7 +54,7 @@ struct FeatureTable {
 
 struct SplitRow {
   std::string run_uuid;
-  int64_t fold = 0;     ///< the fold in which this run is in the test part
+  int64_t fold = 0;  ///< the fold in which this run is in the test part
 };
 
 /// One evaluation result row (also used for per-class recalls etc. via `metric`).
@@ -64,7 +64,7 @@ struct EvaluationRow {
   std::string protocol;       ///< within, heldout, gap
   std::string diagnoser;
   std::string feature_set;
-  std::string metric;         ///< balanced_accuracy, macro_f1, recall/<class>, ...
+  std::string metric;  ///< balanced_accuracy, macro_f1, recall/<class>, ...
   double value = 0;
   double ci_low = 0, ci_high = 0;  ///< NaN when no interval was computed
   int64_t n = 0;                   ///< number of test predictions behind the value

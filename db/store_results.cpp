@@ -1,10 +1,9 @@
-#include "db/store.h"
-
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "db/database.h"
+#include "db/store.h"
 #include "db/store_detail.h"
 
 // db::Store: labels, feature vectors, split assignments and evaluation results.

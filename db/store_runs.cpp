@@ -1,11 +1,10 @@
-#include "db/store.h"
-
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "db/database.h"
+#include "db/store.h"
 #include "db/store_detail.h"
 
 // db::Store: runs (planning, execution states, results) and their traces.
@@ -43,7 +42,8 @@ void update_run_end(Database& db, const RunResult& result, const std::string& co
   auto& update = db.prepared(
       "UPDATE runs SET status = ?2, outcome = ?3, error = ?4, "
       "start_time = coalesce(?5, start_time), end_time = coalesce(?6, end_time) "
-      "WHERE run_uuid = ?1" + condition);
+      "WHERE run_uuid = ?1" +
+      condition);
   update.bind_all(result.run_uuid, result.status);
   bind_optional_text(update, 3, result.outcome);
   bind_optional_text(update, 4, result.error);

@@ -14,10 +14,10 @@
 ///   it, and at most max_points = 50 records per family and run: a longer run has its period
 ///   stretched, e.g. every 40th epoch of 2,000). Under an epoch cadence step = epoch and the
 ///   last epoch is always recorded; under a step cadence (every_step, every_k_steps) step = the
-///   global optimizer step, as for train/loss. The campaign's stored config (campaigns.config_text) says which. Gradients
-///   are read after backward and before clipping, on the last batch of the epoch (or the step's
-///   batch), and also at the step whose loss ended training (nan_loss, diverged); the other
-///   families read the state after the step / at the end of the epoch.
+///   global optimizer step, as for train/loss. The campaign's stored config (campaigns.config_text)
+///   says which. Gradients are read after backward and before clipping, on the last batch of the
+///   epoch (or the step's batch), and also at the step whose loss ended training (nan_loss,
+///   diverged); the other families read the state after the step / at the end of the epoch.
 ///     grad/<param>/{norm,mean_abs,max_abs,zero_frac,nonfinite}
 ///     grad/global_norm, grad/nonfinite, grad/first_last_ratio
 ///     grad/first_norm, grad/last_norm  first and last parameter tensors of rank >= 2
@@ -141,17 +141,17 @@ inline std::string outcome_list() {
 
 /// A planned run: everything needed to execute it, fixed at plan time.
 struct RunSpec {
-  std::string run_uuid;      ///< 32 hex chars, hash of the canonical spec
-  std::string campaign;      ///< campaign name
-  std::string program;       ///< program id
-  std::string family;        ///< mlp, cnn, rnn, autoencoder
-  std::string task;          ///< multiclass, binary, regression
-  std::string faults_json;   ///< JSON array of {mutator, params, change}; "[]" = clean run
-  std::string fault_ids;     ///< mutator ids joined by '+', "" for a clean run
+  std::string run_uuid;     ///< 32 hex chars, hash of the canonical spec
+  std::string campaign;     ///< campaign name
+  std::string program;      ///< program id
+  std::string family;       ///< mlp, cnn, rnn, autoencoder
+  std::string task;         ///< multiclass, binary, regression
+  std::string faults_json;  ///< JSON array of {mutator, params, change}; "[]" = clean run
+  std::string fault_ids;    ///< mutator ids joined by '+', "" for a clean run
   int64_t seed = 0;
   int64_t repetition = 0;
-  std::string recipe_json;   ///< canonical Recipe JSON after mutation
-  double timeout_s = 0;      ///< wall-clock limit, 0 = none
+  std::string recipe_json;  ///< canonical Recipe JSON after mutation
+  double timeout_s = 0;     ///< wall-clock limit, 0 = none
 };
 
 /// How a run was executed (schema 2): what `dynfault replay` needs to train it again without
@@ -186,7 +186,7 @@ struct RunRow {
 struct MetricPoint {
   std::string key;
   int64_t step = 0;
-  double value = 0;      ///< may be NaN / +-Inf
+  double value = 0;  ///< may be NaN / +-Inf
   int64_t timestamp_ms = 0;
 };
 

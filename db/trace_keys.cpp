@@ -14,8 +14,8 @@ std::vector<std::string> split_key(const std::string& key) {
   size_t start = 0;
   while (true) {
     const size_t slash = key.find('/', start);
-    parts.push_back(key.substr(start, slash == std::string::npos ? std::string::npos
-                                                                  : slash - start));
+    parts.push_back(
+        key.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
@@ -30,14 +30,13 @@ bool is_placeholder(const std::string& segment) {
 
 const std::vector<std::string>& metric_key_patterns() {
   static const std::vector<std::string> kPatterns = [] {
-    std::vector<std::string> p = {"train/loss",         "time/step_ms",
-                                  "epoch/train_loss",   "epoch/train_metric",
-                                  "epoch/val_loss",     "epoch/val_metric",
-                                  "epoch/lr"};
+    std::vector<std::string> p = {
+        "train/loss",     "time/step_ms",     "epoch/train_loss", "epoch/train_metric",
+        "epoch/val_loss", "epoch/val_metric", "epoch/lr"};
     for (const char* s : {"norm", "mean_abs", "max_abs", "zero_frac", "nonfinite"})
       p.push_back(std::string("grad/<p>/") + s);
-    for (const char* s : {"global_norm", "nonfinite", "first_last_ratio", "first_norm",
-                          "last_norm", "zero_frac"})
+    for (const char* s :
+         {"global_norm", "nonfinite", "first_last_ratio", "first_norm", "last_norm", "zero_frac"})
       p.push_back(std::string("grad/") + s);
     for (const char* s : {"norm", "mean", "std", "max_abs", "near_zero_frac", "update_ratio"})
       p.push_back(std::string("weight/<p>/") + s);
@@ -55,9 +54,8 @@ const std::vector<std::string>& metric_key_patterns() {
     for (const char* s : {"lambda_max", "lambda_min", "trace", "residual", "lr_lambda",
                           "stability_ratio", "precond_sharpness", "iterations", "hvps"})
       p.push_back(std::string("curv/") + s);
-    for (const char* s :
-         {"time/curvature_ms", "time/curvature_hvp_ms", "final/test_loss", "final/test_metric",
-          "probe/failures"})
+    for (const char* s : {"time/curvature_ms", "time/curvature_hvp_ms", "final/test_loss",
+                          "final/test_metric", "probe/failures"})
       p.push_back(s);
     return p;
   }();

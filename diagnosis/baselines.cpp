@@ -229,7 +229,9 @@ void DeepfdBaseline::load(std::istream& in) {
   fitted_ = true;
 }
 
-DYNFAULT_REGISTER(diagnoser_registry(), "autotrainer_rules", [] { return std::make_unique<AutotrainerRules>(); });
-DYNFAULT_REGISTER(diagnoser_registry(), "deepfd", [] { return std::make_unique<DeepfdBaseline>(); });
+DYNFAULT_REGISTER(diagnoser_registry(), "autotrainer_rules",
+                  [] { return std::make_unique<AutotrainerRules>(); });
+DYNFAULT_REGISTER(diagnoser_registry(), "deepfd",
+                  [] { return std::make_unique<DeepfdBaseline>(); });
 
 }  // namespace dynfault::diagnosis

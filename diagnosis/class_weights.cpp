@@ -14,8 +14,8 @@ bool known_class_weight(const std::string& weight) {
 }
 
 WeightedRows weighted_rows(Matrix x, Labels y, const std::string& weight) {
-  DYNFAULT_CHECK(known_class_weight(weight), "class weight must be none or balanced, got '",
-                 weight, "'");
+  DYNFAULT_CHECK(known_class_weight(weight), "class weight must be none or balanced, got '", weight,
+                 "'");
   DYNFAULT_CHECK(x.rows == y.size(), "weighted_rows(): ", x.rows, " rows but ", y.size(),
                  " labels");
   if (weight == "none") return WeightedRows{std::move(x), std::move(y)};

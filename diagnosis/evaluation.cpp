@@ -93,9 +93,8 @@ void check_options(const EvaluateOptions& o) {
   DYNFAULT_CHECK(known_class_weight(o.class_weight()),
                  "evaluate(): class weight (--class-weight) must be none or balanced, got '",
                  o.class_weight(), "'");
-  DYNFAULT_CHECK(!o.effective_only() ||
-                     std::find(o.tasks().begin(), o.tasks().end(), features::kTaskDetection) !=
-                         o.tasks().end(),
+  DYNFAULT_CHECK(!o.effective_only() || std::find(o.tasks().begin(), o.tasks().end(),
+                                                  features::kTaskDetection) != o.tasks().end(),
                  "evaluate(): --effective-only goes with the task 'detection', not '",
                  join(o.tasks(), ", "), "'");
   DYNFAULT_CHECK(o.resample_by() == "program" || o.resample_by() == "dataset",
@@ -612,8 +611,8 @@ EvaluationReport evaluate(db::Store& store, const EvaluateOptions& options) {
   for (size_t t = 0; t < tasks.size(); ++t) {
     PreparedTask& p = tasks[t];
     const auto rule = rules.find(p.report.task);
-    evaluate_task(p, inputs[horizon_of[t]], rule == rules.end() ? nullptr : &rule->second,
-                  options, stage_fits);
+    evaluate_task(p, inputs[horizon_of[t]], rule == rules.end() ? nullptr : &rule->second, options,
+                  stage_fits);
     const auto more = task_rows(report.evaluation_id, p.report, options);
     rows.insert(rows.end(), more.begin(), more.end());
     report.tasks.push_back(p.report);

@@ -31,8 +31,8 @@ struct GradientBoostingOptions {
 /// XGBoost `multi:softprob` (`binary:logistic` for two classes) with tree_method = hist and
 /// nthread = 1 (the evaluation parallelises across folds, not inside a fit). NaN is XGBoost's
 /// missing value; +-Inf and values beyond float range are clamped to +-1e38 (XGBoost rejects
-/// Inf, and trees only need the order). The model is saved as XGBoost's UBJSON buffer, raw and length-prefixed inside
-/// our versioned stream.
+/// Inf, and trees only need the order). The model is saved as XGBoost's UBJSON buffer, raw and
+/// length-prefixed inside our versioned stream.
 class GradientBoosting : public Diagnoser {
  public:
   explicit GradientBoosting(GradientBoostingOptions options = {});

@@ -40,7 +40,7 @@ class Knn : public Diagnoser {
   std::vector<std::string> classes_;
   Scaler scaler_;
   std::shared_ptr<const Matrix> train_;  // scaled training rows (shared within a FitScope)
-  std::vector<size_t> labels_;  // class index per training row
+  std::vector<size_t> labels_;           // class index per training row
   bool fitted_ = false;
 };
 

@@ -271,8 +271,8 @@ void backprop_output(const float* __restrict hidden, const float* __restrict dz2
 
 // g1 += sum over the batch rows (in order) of x_i^T dz1_i, zero inputs skipped.
 DYNFAULT_SIMD_CLONES
-void weight_grad(const float* x, const size_t* rows, size_t m, size_t d, size_t h,
-                 const float* dz1, float* g1) {
+void weight_grad(const float* x, const size_t* rows, size_t m, size_t d, size_t h, const float* dz1,
+                 float* g1) {
   size_t i = 0;
   if (h >= 16) {
     for (; i + 4 <= m; i += 4) {

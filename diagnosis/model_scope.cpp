@@ -44,8 +44,9 @@ double rms_distance(const double* a, const double* b, size_t d) {
 // the old "gap").
 int ladder_position(const std::string& protocol) {
   const std::vector<std::string> rungs = rung_names();
-  const std::string as_rung =
-      protocol == "within" ? "random" : protocol == "heldout" ? "program" : protocol;
+  const std::string as_rung = protocol == "within"    ? "random"
+                              : protocol == "heldout" ? "program"
+                                                      : protocol;
   const auto it = std::find(rungs.begin(), rungs.end(), as_rung);
   return it == rungs.end() ? -1 : static_cast<int>(it - rungs.begin());
 }
@@ -299,8 +300,7 @@ std::string held_out_consequence(const TrainingScope& scope) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "%.3f", e.balanced_accuracy);
         out += (out.empty() ? "" : " next to ") +
-               std::string(e.protocol == "heldout" ? "program" : e.protocol) +
-               "-held-out " + buf;
+               std::string(e.protocol == "heldout" ? "program" : e.protocol) + "-held-out " + buf;
       }
   return out;
 }

@@ -120,8 +120,7 @@ FitScope*& FitScope::current() {
   return scope;
 }
 
-std::shared_ptr<const ScaledMatrix> scaled(const Matrix& x, double clip_quantile,
-                                           Scaling scaling) {
+std::shared_ptr<const ScaledMatrix> scaled(const Matrix& x, double clip_quantile, Scaling scaling) {
   uint64_t bits = 0;
   std::memcpy(&bits, &clip_quantile, sizeof(bits));
   char key[64];

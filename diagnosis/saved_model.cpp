@@ -1,7 +1,5 @@
 #include "diagnosis/saved_model.h"
 
-#include "diagnosis/evaluation.h"
-
 #include <algorithm>
 #include <cmath>
 #include <ctime>
@@ -15,11 +13,12 @@
 #include "common/input_file.h"
 #include "common/output_file.h"
 #include "common/version.h"
-#include "diagnosis/model_scope_io.h"
 #include "db/store.h"
 #include "diagnosis/class_weights.h"
+#include "diagnosis/evaluation.h"
 #include "diagnosis/logistic_regression.h"
 #include "diagnosis/model_io.h"
+#include "diagnosis/model_scope_io.h"
 #include "features/feature_set.h"
 
 namespace dynfault::diagnosis {
@@ -75,12 +74,12 @@ std::set<std::string> effective_runs(db::Store& store, const TrainModelOptions& 
   std::set<std::string> effective;
   if (!options.effective_only()) return effective;
   if (options.task() != "detection")
-    throw Error("train: --effective-only goes with --task detection, not '" + options.task() +
-                "'");
+    throw Error("train: --effective-only goes with --task detection, not '" + options.task() + "'");
   const auto killed = store.labels("effective");
   if (killed.empty())
-    throw Error("train: no 'effective' labels stored (the killing test); run 'dynfault "
-                "labels' on a campaign with clean repetitions first");
+    throw Error(
+        "train: no 'effective' labels stored (the killing test); run 'dynfault "
+        "labels' on a campaign with clean repetitions first");
   for (const auto& l : killed)
     if (l.label == "effective") effective.insert(l.run_uuid);
   return effective;
@@ -324,9 +323,8 @@ Diagnosis diagnose_trace(const SavedModel& model, const db::Trace& trace, int to
   DYNFAULT_CHECK(model.diagnoser != nullptr, "diagnose_trace(): no diagnoser");
   const features::FeatureSet set = features::feature_set(model.feature_set);
   if (set.names() != model.feature_names)
-    throw Error("the model's " + std::to_string(model.feature_names.size()) +
-                " features of set '" + model.feature_set + "' differ from the " +
-                std::to_string(set.names().size()) +
+    throw Error("the model's " + std::to_string(model.feature_names.size()) + " features of set '" +
+                model.feature_set + "' differ from the " + std::to_string(set.names().size()) +
                 " this build computes; train the model again with this build");
   const std::vector<double> values = set.values(trace);
   const size_t d = values.size();
@@ -404,8 +402,8 @@ Diagnosis diagnose_trace(const SavedModel& model, const db::Trace& trace, int to
   for (size_t i = 0; i < order.size() && static_cast<int>(out.top.size()) < top; ++i) {
     const size_t j = order[i];
     if (contribution[j] == 0) break;  // sorted by |contribution|: the rest changes nothing
-    out.top.push_back(FeatureContribution{model.feature_names[j], values[j], z(0, j),
-                                          contribution[j]});
+    out.top.push_back(
+        FeatureContribution{model.feature_names[j], values[j], z(0, j), contribution[j]});
   }
   return out;
 }

@@ -35,12 +35,12 @@ inline constexpr const char* kModelFormat = "dynfault_model";
 inline constexpr int kModelFormatVersion = 3;
 
 struct SavedModel {
-  std::string task;                          ///< e.g. fault_type/default4
-  std::vector<std::string> classes;          ///< the diagnoser's classes (seen in training)
-  std::vector<std::string> task_classes;     ///< the label taxonomy's classes ("" = unknown)
-  std::string feature_set;                   ///< spec, e.g. deepfd or deepfd+curves
-  std::vector<std::string> feature_names;    ///< column order of the diagnoser's input
-  std::string campaign;                      ///< "" = every campaign of the database
+  std::string task;                        ///< e.g. fault_type/default4
+  std::vector<std::string> classes;        ///< the diagnoser's classes (seen in training)
+  std::vector<std::string> task_classes;   ///< the label taxonomy's classes ("" = unknown)
+  std::string feature_set;                 ///< spec, e.g. deepfd or deepfd+curves
+  std::vector<std::string> feature_names;  ///< column order of the diagnoser's input
+  std::string campaign;                    ///< "" = every campaign of the database
   int64_t n_traces = 0;
   std::map<std::string, int64_t> class_counts;
   std::string created_utc;

@@ -113,7 +113,7 @@ class Grower {
       double* h3 = h2 + width;
       size_t i = begin;
       for (; split4 && i + 4 <= end; i += 4) {
-        const Entry *e = &entries_[i];
+        const Entry* e = &entries_[i];
         h0[col[e[0].row] * k_ + e[0].y] += e[0].weight;
         h1[col[e[1].row] * k_ + e[1].y] += e[1].weight;
         h2[col[e[2].row] * k_ + e[2].y] += e[2].weight;
@@ -340,14 +340,12 @@ std::vector<uint8_t> Binner::codes(const Matrix& x) const {
 
 std::vector<uint8_t> Binner::codes_columns(const std::vector<double>& xt, size_t rows,
                                            size_t cols) const {
-  DYNFAULT_CHECK(cols == cuts_.size(), "Binner: fitted on ", cuts_.size(), " columns, got ",
-                 cols);
+  DYNFAULT_CHECK(cols == cuts_.size(), "Binner: fitted on ", cuts_.size(), " columns, got ", cols);
   DYNFAULT_CHECK(xt.size() == rows * cols, "Binner: ", xt.size(), " values for ", rows, " x ",
                  cols);
   std::vector<uint8_t> out(rows * cols);
   for (size_t j = 0; j < cols; ++j)
-    bin_column(xt.data() + j * rows, rows, cuts_[j].data(), cuts_[j].size(),
-               out.data() + j * rows);
+    bin_column(xt.data() + j * rows, rows, cuts_[j].data(), cuts_[j].size(), out.data() + j * rows);
   return out;
 }
 

@@ -76,8 +76,7 @@ class Binner {
   /// fit and codes on a column-major copy `xt` of a rows x cols matrix (Matrix::column_major),
   /// so that fitting and coding the same matrix transpose it once.
   void fit_columns(const std::vector<double>& xt, size_t rows, size_t cols, int max_bins);
-  std::vector<uint8_t> codes_columns(const std::vector<double>& xt, size_t rows,
-                                     size_t cols) const;
+  std::vector<uint8_t> codes_columns(const std::vector<double>& xt, size_t rows, size_t cols) const;
 
  private:
   std::vector<std::vector<double>> cuts_;

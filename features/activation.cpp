@@ -81,16 +81,16 @@ void activation_features(const db::Trace& trace, FeatureRow& row) {
   const std::vector<double> dead_max = layer_max(trace, "dead_frac", steps, dead);
   const std::vector<double> sat_max = layer_max(trace, "sat_frac", steps, sat);
   // Every column is read at the union of the act/ series' steps.
-  row.reads_from({"act/dead_frac_max|act/<layer>/dead_frac"},
-                 {"act/dead_frac_max", "act/<layer>/dead_frac", "act/<layer>/mean",
-                  "act/<layer>/std", "act/<layer>/sat_frac", "act/sat_frac_max",
-                  "act/mean_abs_max", "act/std_mean"});
+  row.reads_from(
+      {"act/dead_frac_max|act/<layer>/dead_frac"},
+      {"act/dead_frac_max", "act/<layer>/dead_frac", "act/<layer>/mean", "act/<layer>/std",
+       "act/<layer>/sat_frac", "act/sat_frac_max", "act/mean_abs_max", "act/std_mean"});
   row.add("act_dead_max_mean", finite_mean(dead_max));
   row.add("act_dead_max_final", finite_last(dead_max));
-  row.reads_from({"act/sat_frac_max|act/<layer>/sat_frac"},
-                 {"act/dead_frac_max", "act/<layer>/dead_frac", "act/<layer>/mean",
-                  "act/<layer>/std", "act/<layer>/sat_frac", "act/sat_frac_max",
-                  "act/mean_abs_max", "act/std_mean"});
+  row.reads_from(
+      {"act/sat_frac_max|act/<layer>/sat_frac"},
+      {"act/dead_frac_max", "act/<layer>/dead_frac", "act/<layer>/mean", "act/<layer>/std",
+       "act/<layer>/sat_frac", "act/sat_frac_max", "act/mean_abs_max", "act/std_mean"});
   row.add("act_sat_max_mean", finite_mean(sat_max));
   row.add("act_sat_max_final", finite_last(sat_max));
   const std::vector<double> dead_all = flatten(dead), sat_all = flatten(sat);

@@ -119,18 +119,19 @@ void curvature_features(const db::Trace& trace, FeatureRow& row) {
   f.push_back({"curv_lambda_max_negative_share", negative_share(lambda), lam});
   f.push_back({"curv_lambda_min_ratio_mean", finite_mean(min_ratio), lam_min});
   f.push_back({"curv_lambda_min_ratio_final", finite_last(min_ratio), lam_min});
-  f.push_back({"curv_nonfinite_share", lambda.empty()
-                                             ? kNaN
-                                             : static_cast<double>(std::count_if(
-                                                   lambda.begin(), lambda.end(),
-                                                   [](double v) { return !std::isfinite(v); })) /
-                                                   static_cast<double>(lambda.size()), lam});
+  f.push_back({"curv_nonfinite_share",
+               lambda.empty() ? kNaN
+                              : static_cast<double>(
+                                    std::count_if(lambda.begin(), lambda.end(),
+                                                  [](double v) { return !std::isfinite(v); })) /
+                                    static_cast<double>(lambda.size()),
+               lam});
   f.push_back({"curv_stability_log10abs_mean", finite_mean(stability_level), stab});
   f.push_back({"curv_stability_log10abs_first", first_finite(stability_level), stab});
   f.push_back({"curv_stability_log10abs_final", finite_last(stability_level), stab});
   f.push_back({"curv_stability_log10abs_max", finite_max(stability_level), stab});
   f.push_back({"curv_stability_above1_share",
-                 finite_share(stability, [](double v) { return v > 1; }), stab});
+               finite_share(stability, [](double v) { return v > 1; }), stab});
   f.push_back({"curv_stability_negative_share", negative_share(stability), stab});
   f.push_back({"curv_trace_log10abs_mean", finite_mean(trace_level), tr});
   f.push_back({"curv_trace_log10abs_final", finite_last(trace_level), tr});

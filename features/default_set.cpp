@@ -77,44 +77,62 @@ Spread spread(const std::vector<double>& values) {
 constexpr int kColumns = 25;
 
 /// The columns, without their "def_" prefix.
-const char* const kNames[kColumns] = {
-    "train_loss", "train_acc", "val_loss", "val_acc", "large_weight_count", "acc_gap_too_big",
-    "loss_oscillation", "decrease_acc", "increase_loss", "cons_mean_weight", "cons_std_weight",
-    "nan_weight", "nan_gradient", "gradient_vanish", "gradient_explode", "grad_norm_mean",
-    "grad_norm_std", "grad_norm_max", "grad_norm_min", "grad_norm_median", "mean_grad",
-    "dying_relu", "saturated_activation", "mean_activation", "std_activation"};
+const char* const kNames[kColumns] = {"train_loss",
+                                      "train_acc",
+                                      "val_loss",
+                                      "val_acc",
+                                      "large_weight_count",
+                                      "acc_gap_too_big",
+                                      "loss_oscillation",
+                                      "decrease_acc",
+                                      "increase_loss",
+                                      "cons_mean_weight",
+                                      "cons_std_weight",
+                                      "nan_weight",
+                                      "nan_gradient",
+                                      "gradient_vanish",
+                                      "gradient_explode",
+                                      "grad_norm_mean",
+                                      "grad_norm_std",
+                                      "grad_norm_max",
+                                      "grad_norm_min",
+                                      "grad_norm_median",
+                                      "mean_grad",
+                                      "dying_relu",
+                                      "saturated_activation",
+                                      "mean_activation",
+                                      "std_activation"};
 
 /// What each column reads: its epoch's keys, at every epoch of the four curves.
 const std::vector<ColumnInputs>& column_inputs() {
   static const std::vector<ColumnInputs> kInputs = [] {
     const std::string checks =
         "epoch/train_loss|epoch/train_metric|epoch/val_loss|epoch/val_metric";
-    const std::vector<std::vector<std::string>> needs = {
-        {keys::kTrainLoss},
-        {keys::kTrainMetric},
-        {keys::kValLoss},
-        {keys::kValMetric},
-        {"weight/<p>/max_abs|weight/max_abs"},
-        {keys::kTrainMetric, keys::kValMetric},
-        {keys::kTrainLoss},
-        {keys::kTrainMetric},
-        {keys::kTrainLoss},
-        {"weight/mean"},
-        {"weight/std"},
-        {keys::kWeightNonfinite},
-        {keys::kGradNonfinite},
-        {"grad/<p>/mean_abs"},
-        {"grad/<p>/max_abs"},
-        {"grad/<p>/norm"},
-        {"grad/<p>/norm"},
-        {"grad/<p>/norm"},
-        {"grad/<p>/norm"},
-        {"grad/<p>/norm"},
-        {"grad/<p>/mean_abs"},
-        {"act/dead_frac_max"},
-        {"act/sat_frac_max"},
-        {"act/<layer>/mean"},
-        {"act/<layer>/std"}};
+    const std::vector<std::vector<std::string>> needs = {{keys::kTrainLoss},
+                                                         {keys::kTrainMetric},
+                                                         {keys::kValLoss},
+                                                         {keys::kValMetric},
+                                                         {"weight/<p>/max_abs|weight/max_abs"},
+                                                         {keys::kTrainMetric, keys::kValMetric},
+                                                         {keys::kTrainLoss},
+                                                         {keys::kTrainMetric},
+                                                         {keys::kTrainLoss},
+                                                         {"weight/mean"},
+                                                         {"weight/std"},
+                                                         {keys::kWeightNonfinite},
+                                                         {keys::kGradNonfinite},
+                                                         {"grad/<p>/mean_abs"},
+                                                         {"grad/<p>/max_abs"},
+                                                         {"grad/<p>/norm"},
+                                                         {"grad/<p>/norm"},
+                                                         {"grad/<p>/norm"},
+                                                         {"grad/<p>/norm"},
+                                                         {"grad/<p>/norm"},
+                                                         {"grad/<p>/mean_abs"},
+                                                         {"act/dead_frac_max"},
+                                                         {"act/sat_frac_max"},
+                                                         {"act/<layer>/mean"},
+                                                         {"act/<layer>/std"}};
     std::vector<ColumnInputs> out;
     for (const auto& n : needs) {
       ColumnInputs in;

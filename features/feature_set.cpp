@@ -196,8 +196,8 @@ FeatureSet feature_set(const std::string& spec) {
   for (const auto& name : split_feature_set_spec(spec)) {
     const FeatureSetFactory* factory = feature_set_registry().find(name);
     if (!factory)
-      throw Error(unknown_name_message("feature set", name, feature_set_names()) + " in '" +
-                  spec + "'");
+      throw Error(unknown_name_message("feature set", name, feature_set_names()) + " in '" + spec +
+                  "'");
     parts.push_back((*factory)());
     DYNFAULT_CHECK(parts.back().name() == name, "feature set registered as '", name,
                    "' builds a set named '", parts.back().name(), "'");
@@ -289,8 +289,8 @@ TraceRows trace_rows(const db::Trace& trace, const std::vector<FeatureSet>& sets
 ExtractReport extract_features(db::Store& store, const ExtractOptions& options) {
   store.require_campaign(options.campaign());
   DYNFAULT_CHECK(options.threads() >= 1 && options.threads() <= kMaxThreads,
-                 "extract_features(): threads (--threads) must be in [1, ", kMaxThreads,
-                 "], got ", options.threads());
+                 "extract_features(): threads (--threads) must be in [1, ", kMaxThreads, "], got ",
+                 options.threads());
   DYNFAULT_CHECK(!options.feature_sets().empty(), "extract_features(): no feature set given");
   std::vector<FeatureSet> sets;  // resolved first: an unknown name fails before any work
   for (const auto& spec : options.feature_sets()) sets.push_back(feature_set(spec));
@@ -320,9 +320,8 @@ ExtractReport extract_features(db::Store& store, const ExtractOptions& options) 
 #endif
         for (int64_t i = 0; i < n; ++i) {
           try {
-            rows[static_cast<size_t>(i)] =
-                trace_rows(chunk[static_cast<size_t>(i)], sets, options,
-                           cutter ? &*cutter : nullptr, thresholds);
+            rows[static_cast<size_t>(i)] = trace_rows(chunk[static_cast<size_t>(i)], sets, options,
+                                                      cutter ? &*cutter : nullptr, thresholds);
           } catch (const std::exception& e) {
 #ifdef DYNFAULT_HAS_OPENMP
 #pragma omp critical(dynfault_extract_error)
@@ -339,8 +338,8 @@ ExtractReport extract_features(db::Store& store, const ExtractOptions& options) 
             tables[s].rows.push_back(std::move(rows[i].rows[s]));
           }
           if (cutter) {
-            ahead.push_back(db::LabelRow{chunk[i].run_uuid, rows[i].ahead.value,
-                                         rows[i].ahead.details});
+            ahead.push_back(
+                db::LabelRow{chunk[i].run_uuid, rows[i].ahead.value, rows[i].ahead.details});
             ++report.ahead[rows[i].ahead.value];
           }
         }

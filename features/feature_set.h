@@ -191,7 +191,7 @@ struct ExtractOptions {
 /// What extract_features stored: feature set -> (rows, columns).
 struct ExtractReport {
   int64_t traces = 0;
-  int64_t alive = 0;  ///< traces alive at the cut (= traces at a full horizon)
+  int64_t alive = 0;    ///< traces alive at the cut (= traces at a full horizon)
   int64_t bounded = 0;  ///< alive traces whose steps per epoch were bounded, not known
   /// instability_ahead@<suffix> per class ("" = excluded); empty at a full horizon.
   std::map<std::string, int64_t> ahead;

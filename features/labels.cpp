@@ -158,7 +158,6 @@ Thresholds parse_thresholds_doc(const yaml::Doc& doc) {
 
 // --- rules ------------------------------------------------------------------------------------
 
-
 }  // namespace
 
 std::string fault_type_task(const std::string& taxonomy) { return "fault_type/" + taxonomy; }

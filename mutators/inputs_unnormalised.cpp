@@ -35,5 +35,6 @@ class InputsUnnormalised final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER(mutator_registry(), "inputs_unnormalised", std::make_shared<InputsUnnormalised>());
+DYNFAULT_REGISTER(mutator_registry(), "inputs_unnormalised",
+                  std::make_shared<InputsUnnormalised>());
 }  // namespace dynfault::mutators

@@ -9,10 +9,14 @@ namespace dynfault::mutators {
 namespace {
 std::string type_name(ParamSpec::Type t) {
   switch (t) {
-    case ParamSpec::Type::kNumber: return "a number";
-    case ParamSpec::Type::kInteger: return "an integer";
-    case ParamSpec::Type::kString: return "a string";
-    case ParamSpec::Type::kBool: return "a boolean";
+    case ParamSpec::Type::kNumber:
+      return "a number";
+    case ParamSpec::Type::kInteger:
+      return "an integer";
+    case ParamSpec::Type::kString:
+      return "a string";
+    case ParamSpec::Type::kBool:
+      return "a boolean";
   }
   return "?";
 }
@@ -38,8 +42,8 @@ Json validate_params(const Mutator& m, const Json& given) {
         std::string list;
         for (const auto& s : specs) list += (list.empty() ? "" : ", ") + s.name;
         throw ConfigError("", 0, k, v.dump(),
-                          "unknown parameter of mutator '" + m.id() + "' (known: " +
-                              (list.empty() ? "none" : list) + ")");
+                          "unknown parameter of mutator '" + m.id() +
+                              "' (known: " + (list.empty() ? "none" : list) + ")");
       }
     }
   }
@@ -51,8 +55,7 @@ Json validate_params(const Mutator& m, const Json& given) {
     // Errors quote the value as given, before any integer/number normalisation.
     const std::string as_given = v.is_string() ? v.get<std::string>() : v.dump();
     const auto bad = [&](const std::string& why) {
-      return ConfigError("", 0, s.name, as_given,
-                         "mutator '" + m.id() + "': " + why);
+      return ConfigError("", 0, s.name, as_given, "mutator '" + m.id() + "': " + why);
     };
     switch (s.type) {
       case ParamSpec::Type::kNumber:

@@ -24,8 +24,8 @@ struct ParamSpec {
   enum class Type { kNumber, kInteger, kString, kBool };
   std::string name;
   Type type = Type::kNumber;
-  Json default_value;                ///< null = required
-  double min = -1e300;               ///< inclusive bounds for numbers and integers
+  Json default_value;   ///< null = required
+  double min = -1e300;  ///< inclusive bounds for numbers and integers
   double max = 1e300;
   std::vector<std::string> choices;  ///< allowed strings (empty = any)
   std::string doc;

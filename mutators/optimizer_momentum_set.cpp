@@ -49,5 +49,6 @@ class OptimizerMomentumSet final : public EditMutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER(mutator_registry(), "optimizer_momentum_set", std::make_shared<OptimizerMomentumSet>());
+DYNFAULT_REGISTER(mutator_registry(), "optimizer_momentum_set",
+                  std::make_shared<OptimizerMomentumSet>());
 }  // namespace dynfault::mutators

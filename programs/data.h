@@ -113,4 +113,3 @@ DataSplit generated_split(const DataSpec& spec, Rng& rng, int64_t default_train,
 }
 
 }  // namespace dynfault::programs
-

@@ -162,8 +162,7 @@ Layer Transpose() {
 
 bool is_classification_loss(const std::string& loss) {
   return loss == "cross_entropy" || loss == "nll" || loss == "bce" || loss == "bce_logits" ||
-         loss == "hinge" || loss == "squared_hinge" || loss == "categorical_hinge" ||
-         loss == "kld";
+         loss == "hinge" || loss == "squared_hinge" || loss == "categorical_hinge" || loss == "kld";
 }
 bool is_regression_loss(const std::string& loss) {
   return loss == "mse" || loss == "mae" || loss == "huber" || loss == "smooth_l1" ||

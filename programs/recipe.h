@@ -5,10 +5,9 @@
 /// Recipe -> Recipe; the runner turns a Recipe into modules, data and a training loop. The Recipe
 /// is torch-free and serialises to canonical JSON (sorted keys, shortest round-trip doubles), which
 /// is stored with every run so that any trace can be replayed exactly.
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -47,8 +46,8 @@ struct Layer {
   double p = 0.0;
   std::string act;
   bool bias = true;
-  bool last_step = true;           ///< RNNs: keep only the last time step's output
-  std::vector<Layer> body;         ///< residual blocks only
+  bool last_step = true;    ///< RNNs: keep only the last time step's output
+  std::vector<Layer> body;  ///< residual blocks only
 
   bool operator==(const Layer& o) const;
 };
@@ -74,18 +73,18 @@ Layer Transpose();
 
 /// Where the data come from and the data faults applied to them.
 struct DataSpec {
-  std::string name;            ///< loader id: fashion_mnist, iris, sine_sequence, ...
-  int64_t train_limit = 0;     ///< deterministic subset of the training set (0 = all)
-  int64_t test_limit = 0;      ///< held-back evaluation subset (0 = all)
-  double val_fraction = 0.2;   ///< share of the training data used for validation (0 = none)
-  bool normalize = true;       ///< standardise inputs (statistics from the training part)
+  std::string name;           ///< loader id: fashion_mnist, iris, sine_sequence, ...
+  int64_t train_limit = 0;    ///< deterministic subset of the training set (0 = all)
+  int64_t test_limit = 0;     ///< held-back evaluation subset (0 = all)
+  double val_fraction = 0.2;  ///< share of the training data used for validation (0 = none)
+  bool normalize = true;      ///< standardise inputs (statistics from the training part)
   std::map<std::string, double> params;  ///< loader parameters (sequence length, noise, ...)
   // Data faults (applied by the runner's data pipeline, training part only).
-  double label_noise = 0.0;     ///< share of training labels replaced by another class
-  double delete_fraction = 0.0; ///< share of training samples removed (class-balanced)
-  double imbalance = 0.0;       ///< share of samples removed from the upper half of the classes
-  double input_noise = 0.0;     ///< std of Gaussian noise added to training inputs
-  double input_scale = 1.0;     ///< multiplier on inputs after normalisation (unnormalised data)
+  double label_noise = 0.0;      ///< share of training labels replaced by another class
+  double delete_fraction = 0.0;  ///< share of training samples removed (class-balanced)
+  double imbalance = 0.0;        ///< share of samples removed from the upper half of the classes
+  double input_noise = 0.0;      ///< std of Gaussian noise added to training inputs
+  double input_scale = 1.0;      ///< multiplier on inputs after normalisation (unnormalised data)
   // What the program expects the loader to deliver; load_data checks both when declared, so a
   // changed loader or loader parameter fails loudly instead of silently reshaping the model.
   std::vector<int64_t> sample_shape;  ///< declared shape of one input sample ({} = undeclared)
@@ -140,10 +139,10 @@ struct FaultRecord {
 
 /// Where a program comes from and what it must achieve.
 struct Provenance {
-  std::string source;        ///< repository and file, tutorial, book chapter or post
-  std::string changes;       ///< what was changed to fit offline data and the time budget
+  std::string source;               ///< repository and file, tutorial, book chapter or post
+  std::string changes;              ///< what was changed to fit offline data and the time budget
   std::string metric = "accuracy";  ///< accuracy (classification) or r2 (regression)
-  double satisfactory = 0.0; ///< value of `metric` the clean run must reach
+  double satisfactory = 0.0;        ///< value of `metric` the clean run must reach
   /// Kind of data, for the catalogue's mix: image, tabular, sequence (time series and token
   /// sequences), text (bag-of-words stand-ins) or synthetic (2-D and polynomial classics).
   std::string kind;
@@ -153,27 +152,27 @@ struct Provenance {
 
 /// A whole training program.
 struct Recipe {
-  std::string program;                ///< registry id
-  std::string family = "mlp";         ///< mlp, cnn, rnn, autoencoder
-  std::string task = "multiclass";    ///< multiclass, binary, regression
+  std::string program;              ///< registry id
+  std::string family = "mlp";       ///< mlp, cnn, rnn, autoencoder
+  std::string task = "multiclass";  ///< multiclass, binary, regression
   Provenance provenance;
   DataSpec data;
-  std::string builder = "sequential"; ///< model builder; custom builders register by name
+  std::string builder = "sequential";  ///< model builder; custom builders register by name
   std::vector<Layer> layers;
-  std::string init = "default";       ///< default (LibTorch's), or an initialiser name
-  double init_scale = 1.0;            ///< std / bound / constant for normal, uniform, constant
+  std::string init = "default";  ///< default (LibTorch's), or an initialiser name
+  double init_scale = 1.0;       ///< std / bound / constant for normal, uniform, constant
   std::string loss = "cross_entropy";
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
-  int64_t batch_size = 32;            ///< 0 = the whole training set in one batch (DeepCrime HDB)
+  int64_t batch_size = 32;  ///< 0 = the whole training set in one batch (DeepCrime HDB)
   int64_t epochs = 10;
   double l1 = 0.0;
   double l2 = 0.0;
-  double clip_norm = 0.0;             ///< 0 = off
-  double clip_value = 0.0;            ///< 0 = off
-  int64_t patience = 0;               ///< early-stopping patience in epochs, 0 = off
+  double clip_norm = 0.0;   ///< 0 = off
+  double clip_value = 0.0;  ///< 0 = off
+  int64_t patience = 0;     ///< early-stopping patience in epochs, 0 = off
   LoopSpec loop;
-  std::vector<FaultRecord> faults;    ///< ground truth, appended by mutators in order
+  std::vector<FaultRecord> faults;  ///< ground truth, appended by mutators in order
 
   bool operator==(const Recipe& o) const;
 

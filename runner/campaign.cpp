@@ -60,8 +60,8 @@ int64_t grid_size(const YAML::Node& params, int64_t limit) {
 
 /// Throws unless every key of `params` is a parameter of `mut`: checked before the grid is
 /// expanded, so that a misspelt key costs a message, not a grid of its values.
-void require_known_params(const y::Doc& doc, const YAML::Node& params,
-                          const mutators::Mutator& mut, const std::string& where) {
+void require_known_params(const y::Doc& doc, const YAML::Node& params, const mutators::Mutator& mut,
+                          const std::string& where) {
   if (!params) return;
   y::require_map(doc, params, where);
   const auto specs = mut.params();
@@ -73,8 +73,8 @@ void require_known_params(const y::Doc& doc, const YAML::Node& params,
     std::string list;
     for (const auto& spec : specs) list += (list.empty() ? "" : ", ") + spec.name;
     throw ConfigError(doc.file, y::line_of(kv.first), where + "." + key, "",
-                      "unknown parameter of mutator '" + mut.id() + "' (known: " +
-                          (list.empty() ? "none" : list) + ")");
+                      "unknown parameter of mutator '" + mut.id() +
+                          "' (known: " + (list.empty() ? "none" : list) + ")");
   }
 }
 
@@ -100,8 +100,8 @@ std::vector<std::pair<Json, YAML::Node>> expand_grid(const y::Doc& doc, const YA
     } else if (kv.second.IsScalar()) {
       values.push_back(scalar_to_json(kv.second));
     } else {
-      throw ConfigError(doc.file, y::line_of(kv.second), where + "." + key,
-                        y::render(kv.second), "expected a value or a list of values");
+      throw ConfigError(doc.file, y::line_of(kv.second), where + "." + key, y::render(kv.second),
+                        "expected a value or a list of values");
     }
     std::vector<std::pair<Json, YAML::Node>> next;
     for (const auto& g : grid)
@@ -142,8 +142,7 @@ std::vector<FaultStep> read_steps(const y::Doc& doc, const YAML::Node& node,
       steps.push_back(FaultStep{id, mutators::validate_params(mut, params)});
     } catch (const ConfigError& e) {
       YAML::Node at = pnode && pnode[e.key()] ? pnode[e.key()] : (pnode ? pnode : node);
-      throw ConfigError(doc.file, y::line_of(at), where + ".params." + e.key(), e.value(),
-                        e.why());
+      throw ConfigError(doc.file, y::line_of(at), where + ".params." + e.key(), e.value(), e.why());
     }
   }
   return steps;
@@ -276,14 +275,16 @@ void read_curvature(const y::Doc& doc, const YAML::Node& node, ProbeOptions& o, 
 /// The `probes:` mapping; unset fields keep ProbeOptions' defaults.
 ProbeOptions read_probes(const y::Doc& doc, const YAML::Node& node) {
   y::require_known_keys(doc, node,
-                        {"gradients", "weights", "activations", "optimizer", "curvature",
-                         "timing", "probe_batch", "curvature_batch", "curvature_iterations",
-                         "curvature_tol", "hutchinson_samples", "seed", "max_points"},
+                        {"gradients", "weights", "activations", "optimizer", "curvature", "timing",
+                         "probe_batch", "curvature_batch", "curvature_iterations", "curvature_tol",
+                         "hutchinson_samples", "seed", "max_points"},
                         "probes");
   ProbeOptions o;
-  const std::pair<const char*, Cadence*> cadences[] = {
-      {"gradients", &o.gradients}, {"weights", &o.weights},   {"activations", &o.activations},
-      {"optimizer", &o.optimizer}, {"timing", &o.timing}};
+  const std::pair<const char*, Cadence*> cadences[] = {{"gradients", &o.gradients},
+                                                       {"weights", &o.weights},
+                                                       {"activations", &o.activations},
+                                                       {"optimizer", &o.optimizer},
+                                                       {"timing", &o.timing}};
   for (const auto& [key, field] : cadences)
     if (node[key]) *field = read_cadence(doc, node[key], std::string("probes.") + key);
   bool k_set = false;
@@ -384,25 +385,25 @@ void read_faults(const y::Doc& doc, Campaign& c) {
       for (auto& s : read_steps(doc, f, where, c.max_runs)) combos.push_back({std::move(s)});
     }
     const int64_t targets = static_cast<int64_t>(progs.empty() ? c.programs.size() : progs.size());
-    planned += capped_product(capped_product(static_cast<int64_t>(combos.size()), targets,
-                                             c.max_runs),
-                              c.repetitions, c.max_runs);
+    planned +=
+        capped_product(capped_product(static_cast<int64_t>(combos.size()), targets, c.max_runs),
+                       c.repetitions, c.max_runs);
     if (planned > c.max_runs)
-      throw ConfigError(file, y::line_of(f), where, "",
-                        "the campaign would plan more than max_runs = " +
-                            std::to_string(c.max_runs) +
-                            " runs (programs x parameter values x repetitions, up to this "
-                            "entry); shorten the grid or raise max_runs:");
+      throw ConfigError(
+          file, y::line_of(f), where, "",
+          "the campaign would plan more than max_runs = " + std::to_string(c.max_runs) +
+              " runs (programs x parameter values x repetitions, up to this "
+              "entry); shorten the grid or raise max_runs:");
     for (auto& cmb : combos) c.faults.push_back(FaultEntry{std::move(cmb), progs, y::line_of(f)});
   }
 }
 
 /// The `numeric:` mapping; unset fields keep NumericEnv's defaults.
 NumericEnv read_numeric(const y::Doc& doc, const YAML::Node& node) {
-  y::require_known_keys(doc, node,
-                        {"aten_capability", "openblas_coretype", "onednn_isa",
-                         "intra_op_threads", "blas_threads"},
-                        "numeric");
+  y::require_known_keys(
+      doc, node,
+      {"aten_capability", "openblas_coretype", "onednn_isa", "intra_op_threads", "blas_threads"},
+      "numeric");
   NumericEnv env;
   const auto text = [&](const char* key, std::string& out, const std::vector<std::string>& names) {
     if (const YAML::Node n = node[key])
@@ -476,11 +477,11 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
   const YAML::Node& root = doc.root;
   if (!root.IsMap())
     throw ConfigError(file, y::line_of(root), "", y::render(root), "a campaign must be a mapping");
-  y::require_known_keys(doc, root,
-                        {"name", "description", "seed", "repetitions", "clean_repetitions",
-                         "timeout_s", "clean", "programs", "overrides", "faults", "probes",
-                         "max_runs", "numeric"},
-                        "");
+  y::require_known_keys(
+      doc, root,
+      {"name", "description", "seed", "repetitions", "clean_repetitions", "timeout_s", "clean",
+       "programs", "overrides", "faults", "probes", "max_runs", "numeric"},
+      "");
   Campaign c;
   c.file = file;
   c.text = text;
@@ -531,7 +532,8 @@ Campaign parse_campaign(const std::string& text, const std::string& file) {
   if (const YAML::Node probes = root["probes"]) c.probes = read_probes(doc, probes);
   if (const YAML::Node numeric = root["numeric"]) c.numeric = read_numeric(doc, numeric);
   if (!c.clean && c.faults.empty())
-    throw ConfigError(file, 1, "faults", "", "the campaign plans no runs (no faults, clean: false)");
+    throw ConfigError(file, 1, "faults", "",
+                      "the campaign plans no runs (no faults, clean: false)");
   return c;
 }
 
@@ -551,7 +553,8 @@ programs::Recipe base_recipe(const Campaign& campaign, const std::string& progra
 }
 
 int64_t run_seed(int64_t base_seed, const std::string& program, int64_t repetition) {
-  const std::string key = std::to_string(base_seed) + "/" + program + "/" + std::to_string(repetition);
+  const std::string key =
+      std::to_string(base_seed) + "/" + program + "/" + std::to_string(repetition);
   // 31 bits keep the seed positive in every language that reads the database.
   return static_cast<int64_t>(std::stoull(hash128_hex(key).substr(0, 8), nullptr, 16) & 0x7fffffff);
 }

@@ -70,11 +70,10 @@
 /// campaign programs, and is an error naming file and line when the entry lists programs, or when
 /// it applies to none.
 #include <cstdint>
-#include <string>
-#include <vector>
-
 #include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "db/store.h"
 #include "db/trace.h"
@@ -104,9 +103,9 @@ inline constexpr int64_t kMaxRunsLimit = 100'000'000;
 struct Campaign {
   std::string name;
   std::string description;
-  std::string file;       ///< where it was read from
-  std::string text;       ///< the file's text, stored in the database
-  std::string hash;       ///< hash of the text
+  std::string file;  ///< where it was read from
+  std::string text;  ///< the file's text, stored in the database
+  std::string hash;  ///< hash of the text
   int64_t seed = 1;
   int64_t repetitions = 1;
   int64_t clean_repetitions = 1;  ///< seeds of the clean runs; equals repetitions unless set
@@ -135,8 +134,8 @@ ProbeOptions probe_options_of_campaign(const std::string& text, const std::strin
 ProbeOptions probe_options_from_record(const std::string& json);
 
 struct Plan {
-  std::vector<db::RunSpec> runs;      ///< sorted by (program, faults, repetition)
-  std::vector<std::string> skipped;   ///< "program: mutator: reason" for skipped combinations
+  std::vector<db::RunSpec> runs;     ///< sorted by (program, faults, repetition)
+  std::vector<std::string> skipped;  ///< "program: mutator: reason" for skipped combinations
 };
 
 /// Expands the campaign into run specs. Deterministic: the same campaign gives the same ids.
@@ -153,8 +152,8 @@ struct StaleRun {
 /// What store_plan found and did.
 struct StoredPlan {
   std::vector<db::RunSpec> fresh;  ///< planned runs the database lacks
-  int64_t added = 0;    ///< of these, inserted SCHEDULED (store_plan)
-  int64_t present = 0;  ///< runs the database already holds, computing the same
+  int64_t added = 0;               ///< of these, inserted SCHEDULED (store_plan)
+  int64_t present = 0;             ///< runs the database already holds, computing the same
   /// Of `present`: held under the id an older build gave them (ids before 2026-12-05 hashed
   /// descriptive text too); they stay under that id.
   int64_t present_under_old_id = 0;

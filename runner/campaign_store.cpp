@@ -147,16 +147,21 @@ std::optional<NumericEnv> numeric_change(const db::Store& store, const Campaign&
     const NumericEnv was = NumericEnv::from_json(recorded.numeric_json);
     if (was == c.numeric) return std::nullopt;  // spelt differently, the same environment
     if (!o.allow_numeric_change)
-      throw Error(store.path() + ": campaign '" + c.name + "' computes in the numeric "
-                  "environment recorded when it was planned (" + was.describe() + "), but " +
-                  c.file + " asks for " + c.numeric.describe() + "; refusing (nothing was "
-                  "written)." + refuse_change_hint());
+      throw Error(store.path() + ": campaign '" + c.name +
+                  "' computes in the numeric "
+                  "environment recorded when it was planned (" +
+                  was.describe() + "), but " + c.file + " asks for " + c.numeric.describe() +
+                  "; refusing (nothing was "
+                  "written)." +
+                  refuse_change_hint());
     return c.numeric;
   }
   const int64_t finished = finished_runs(store, c.name);
   if (finished > 0 && !o.allow_numeric_change)
-    throw Error(store.path() + ": campaign '" + c.name + "' was planned before dynfault "
-                "recorded numeric environments, and its " + std::to_string(finished) +
+    throw Error(store.path() + ": campaign '" + c.name +
+                "' was planned before dynfault "
+                "recorded numeric environments, and its " +
+                std::to_string(finished) +
                 " finished runs computed in whatever kernels that machine's libraries chose; " +
                 c.file + " asks for " + c.numeric.describe() + "; refusing (nothing was " +
                 "written)." + refuse_change_hint());
@@ -182,9 +187,8 @@ Json semantic_recipe_json(const programs::Recipe& recipe) {
 }
 
 std::string run_id(const programs::Recipe& recipe, int64_t seed) {
-  const Json spec = {{"recipe", semantic_recipe_json(recipe)},
-                     {"seed", seed},
-                     {"recipe_version", kRecipeVersion}};
+  const Json spec = {
+      {"recipe", semantic_recipe_json(recipe)}, {"seed", seed}, {"recipe_version", kRecipeVersion}};
   return hash128_hex(spec.dump());
 }
 
@@ -200,7 +204,7 @@ StoredPlan compare_plan(const db::Store& store, const Campaign& c, const Plan& p
   for (const auto& p : plan.runs) {
     const auto id = by_id.find(p.run_uuid);
     const auto slot = by_slot.find(slot_of(p.program, p.faults_json, p.repetition));
-    const db::RunRow* stored = id != by_id.end() ? &id->second
+    const db::RunRow* stored = id != by_id.end()       ? &id->second
                                : slot != by_slot.end() ? &slot->second
                                                        : nullptr;
     if (stored == nullptr) {
@@ -216,9 +220,8 @@ StoredPlan compare_plan(const db::Store& store, const Campaign& c, const Plan& p
       out.present_under_old_id += stored->spec.run_uuid != p.run_uuid ? 1 : 0;
       continue;
     }
-    out.stale.push_back(StaleRun{*stored, p,
-                                 held != planned ? differing_fields(held, planned)
-                                                 : "seed differs"});
+    out.stale.push_back(
+        StaleRun{*stored, p, held != planned ? differing_fields(held, planned) : "seed differs"});
   }
   for (const auto& [slot, r] : by_slot) out.unplanned += matched.count(r.spec.run_uuid) ? 0 : 1;
   return out;
@@ -286,8 +289,11 @@ ExecutionEnv execution_env(const db::Store& store, const std::string& campaign,
       throw Error(store.path() + ": campaign '" + campaign + "' was planned before dynfault " +
                   "recorded numeric environments, and its " + std::to_string(finished) +
                   " finished runs computed in whatever kernels that machine's libraries chose; "
-                  "refusing to run the rest in " + out.numeric.describe() + " (nothing was "
-                  "written)." + refuse_change_hint());
+                  "refusing to run the rest in " +
+                  out.numeric.describe() +
+                  " (nothing was "
+                  "written)." +
+                  refuse_change_hint());
     out.record = finished == 0;
   } else {
     const NumericEnv was = NumericEnv::from_json(recorded->numeric_json);
@@ -300,12 +306,15 @@ ExecutionEnv execution_env(const db::Store& store, const std::string& campaign,
     out.numeric = wanted;
     const std::string now = library_versions_json();
     if (!recorded->libraries_json.empty() && recorded->libraries_json != now && !allow_change)
-      throw Error(store.path() + ": campaign '" + campaign + "' was planned with the numeric "
-                  "libraries " + recorded->libraries_json + ", but this build loads " + now +
-                  "; another LibTorch, OpenBLAS or oneDNN computes other bits, so refusing (nothing "
-                  "was written). Give 'dynfault run --allow-numeric-change' to run the remaining "
-                  "runs with these libraries anyway (each run records its own), or plan the "
-                  "campaign into a new database.");
+      throw Error(
+          store.path() + ": campaign '" + campaign +
+          "' was planned with the numeric "
+          "libraries " +
+          recorded->libraries_json + ", but this build loads " + now +
+          "; another LibTorch, OpenBLAS or oneDNN computes other bits, so refusing (nothing "
+          "was written). Give 'dynfault run --allow-numeric-change' to run the remaining "
+          "runs with these libraries anyway (each run records its own), or plan the "
+          "campaign into a new database.");
   }
   require_cpu_supports(out.numeric, CpuInfo::current());
   return out;

@@ -90,14 +90,14 @@ struct CurvatureCheck {
   int64_t params = 0;  ///< parameters the objective depends on
   int64_t step = 0;
   bool train_mode = false;
-  std::string outcome;  ///< the run's outcome; the check needs the reading at `step`
-  std::string error;    ///< why there is no comparison ("" when there is)
+  std::string outcome;    ///< the run's outcome; the check needs the reading at `step`
+  std::string error;      ///< why there is no comparison ("" when there is)
   std::string reference;  ///< "exact" or "lanczos k=K" (then residual gives its quality)
   double reference_residual = 0;
   double asymmetry = 0;  ///< exact only: max |H - H^T| / max |H| of the float products
   struct Value {
     double probe, reference;
-    double rel() const;      ///< |probe - reference| / |reference|
+    double rel() const;  ///< |probe - reference| / |reference|
     double rel_rho(double rho) const;
   };
   Value lambda_max{}, lambda_min{}, trace{}, precond_sharpness{}, stability_ratio{};

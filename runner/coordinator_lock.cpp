@@ -1,5 +1,3 @@
-#include "runner/executor.h"
-
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -14,6 +12,7 @@
 #include <string>
 
 #include "common/check.h"
+#include "runner/executor.h"
 
 namespace dynfault::runner {
 namespace {

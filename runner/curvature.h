@@ -61,8 +61,7 @@ struct Edges {
 /// random vector orthogonal to the basis, so k >= n with tol 0 always ends with a basis of the
 /// whole space. Non-finite products give NaN.
 Edges lanczos_edges(const SymmetricOperator& op, int64_t n, int64_t k, at::Generator& gen,
-                    torch::ScalarType dtype = torch::kDouble, double tol = 0,
-                    bool need_min = true);
+                    torch::ScalarType dtype = torch::kDouble, double tol = 0, bool need_min = true);
 
 /// Power iteration for the eigenvalue of largest magnitude mu, then on A - mu I for the other
 /// end of the spectrum; each stops after `k` products, when two successive estimates agree
@@ -103,7 +102,7 @@ struct Curvature {
   /// Hutchinson estimate over hutchinson_samples Rademacher vectors, the Lanczos start being
   /// the first (exact when the Lanczos basis spans)
   double trace = kCurvNaN;
-  double residual = kCurvNaN;    ///< Edges::residual of the Hessian's estimates
+  double residual = kCurvNaN;  ///< Edges::residual of the Hessian's estimates
   /// Adaptive optimizers: largest eigenvalue of D^1/2 (H + wd I) D^1/2, i.e. of P^-1 (H + wd I)
   /// with P = D^-1 (lr included); NaN otherwise and before the first update.
   double precond_sharpness = kCurvNaN;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <torch/version.h>  // TORCH_VERSION only; cheap, unlike torch/torch.h
 
 #include <algorithm>
 #include <atomic>
@@ -14,8 +15,8 @@
 #include <set>
 #include <vector>
 
-#include "common/clock.h"
 #include "common/check.h"
+#include "common/clock.h"
 #include "common/version.h"
 #include "db/store.h"
 #include "runner/campaign.h"
@@ -23,16 +24,13 @@
 #include "runner/worker_message.h"
 #include "runner/worker_process.h"
 
-#include <torch/version.h>  // TORCH_VERSION only; cheap, unlike torch/torch.h
-
 // The coordinator of `dynfault run`; the workers' side is in runner/worker.cpp, the messages
 // between them in runner/worker_message.h.
 namespace dynfault::runner {
 namespace {
 
 double mono_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 using Log = std::function<void(const std::string&)>;
@@ -69,7 +67,8 @@ class StopSignals {
   }
 
  private:
-  struct sigaction old_int_ {}, old_term_ {}, old_pipe_ {};
+  struct sigaction old_int_ {
+  }, old_term_{}, old_pipe_{};
   bool restored_ = false;
 };
 
@@ -83,10 +82,9 @@ std::map<std::string, NumericEnv> prepare_numeric(db::Store& store, const Execut
   for (const auto& [old_uuid, spec] : o.replace) pending.insert(spec.campaign);
   std::map<std::string, ExecutionEnv> decided;
   for (const auto& campaign : pending)
-    decided.emplace(campaign,
-                    execution_env(store, campaign,
-                                  campaign == o.campaign ? o.numeric : std::nullopt,
-                                  o.allow_numeric_change));
+    decided.emplace(
+        campaign, execution_env(store, campaign, campaign == o.campaign ? o.numeric : std::nullopt,
+                                o.allow_numeric_change));
   std::map<std::string, NumericEnv> envs;
   for (const auto& [campaign, e] : decided) {
     if (e.record)
@@ -240,8 +238,7 @@ class Coordinator {
       r.start_time = unix_ms();
       w.run = std::move(r);
       w.started = mono_s();
-      w.deadline =
-          w.run->spec.timeout_s > 0 ? w.started + w.run->spec.timeout_s + o_.grace_s : 0;
+      w.deadline = w.run->spec.timeout_s > 0 ? w.started + w.run->spec.timeout_s + o_.grace_s : 0;
       w.err_tail = Tail{};
       w.oom_kills_at_start = oom_kill_count();
       if (!write_all(w.in, encode(RunRequest{w.run->spec.run_uuid}))) {
@@ -299,7 +296,10 @@ class Coordinator {
         continue;
       }
       if (!w.run || reply.run_uuid != w.run->spec.run_uuid) continue;
-      if (reply.status == "FINISHED") ++p_.finished; else ++p_.failed;
+      if (reply.status == "FINISHED")
+        ++p_.finished;
+      else
+        ++p_.failed;
       ++summary_.outcomes[reply.outcome.empty() ? "-" : reply.outcome];  // "-": no outcome
       w.run.reset();
     }
@@ -312,7 +312,8 @@ class Coordinator {
     if (WIFEXITED(w.exit_status) && WEXITSTATUS(w.exit_status) == kExitNumericEnv) {
       // Its run stays RUNNING and is requeued by the next invocation.
       throw Error("a worker could not compute in the campaign's numeric environment: " +
-                  w.err_tail.last_lines(3) + "no run was computed in another one; fix the "
+                  w.err_tail.last_lines(3) +
+                  "no run was computed in another one; fix the "
                   "cause and run 'dynfault run' again to resume");
     }
     if (WIFEXITED(w.exit_status) && WEXITSTATUS(w.exit_status) == kExitStoreFailed) {
@@ -330,11 +331,12 @@ class Coordinator {
                            " from outside dynfault: an interruption, not a failure of "
                            "the run; the next 'dynfault run' retries it");
     } else {
-      finish_failed(w, "crashed",
-                    "worker " + how +
-                        (oom_seen && WIFSIGNALED(w.exit_status) && WTERMSIG(w.exit_status) == SIGKILL
-                             ? " while the kernel's OOM killer was at work (out of memory?)"
-                             : ""));
+      finish_failed(
+          w, "crashed",
+          "worker " + how +
+              (oom_seen && WIFSIGNALED(w.exit_status) && WTERMSIG(w.exit_status) == SIGKILL
+                   ? " while the kernel's OOM killer was at work (out of memory?)"
+                   : ""));
     }
   }
 
@@ -444,7 +446,10 @@ class Coordinator {
         res.start_time = w.run->start_time;
         res.end_time = unix_ms();
         res.execution = failed_record(*w.run);
-        if (store_.finish_running(res)) ++p_.failed; else ++p_.finished;
+        if (store_.finish_running(res))
+          ++p_.failed;
+        else
+          ++p_.finished;
         w.run.reset();
       } else if (w.pid > 0) {
         close_fd(w.in);  // end of input: the worker exits by itself
@@ -513,8 +518,7 @@ std::string unfinished_line(const ExecuteSummary& s, const ExecuteOptions& o) {
         std::to_string(o.max_attempts) + " reached): retry with '" +
         retry_command(o.db_path, o.campaign, s.most_attempts) + "'");
   if (s.failed_left > s.failed_exhausted)
-    add(runs(s.failed_left - s.failed_exhausted) +
-        "FAILED: the next 'dynfault run' retries them");
+    add(runs(s.failed_left - s.failed_exhausted) + "FAILED: the next 'dynfault run' retries them");
   if (s.killed_left > 0)
     add(runs(s.killed_left) +
         "KILLED (interrupted from outside): the next 'dynfault run' retries them");

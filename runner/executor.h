@@ -39,22 +39,22 @@ struct Progress {
 
 struct ExecuteOptions {
   std::string db_path = "dynfault.db";
-  std::string campaign;          ///< only runs of this campaign ("" = all)
-  int jobs = 1;                  ///< worker processes
-  std::string worker_binary;     ///< the dynfault executable
-  int64_t shard_index = 0;       ///< run only runs with shard_of(run) == shard_index ...
-  int64_t shard_count = 1;       ///< ... of shard_count
-  int64_t limit = 0;             ///< execute at most this many runs (0 = all)
-  double grace_s = 15;           ///< extra time past a run's timeout before SIGKILL
+  std::string campaign;       ///< only runs of this campaign ("" = all)
+  int jobs = 1;               ///< worker processes
+  std::string worker_binary;  ///< the dynfault executable
+  int64_t shard_index = 0;    ///< run only runs with shard_of(run) == shard_index ...
+  int64_t shard_count = 1;    ///< ... of shard_count
+  int64_t limit = 0;          ///< execute at most this many runs (0 = all)
+  double grace_s = 15;        ///< extra time past a run's timeout before SIGKILL
   double heartbeat_s = 2;
   /// A FAILED run (crash, timeout, exception) is retried by later invocations until it has
   /// failed this many times; 0 = no cap. KILLED and stale RUNNING runs (interrupted from
   /// outside: the coordinator or a worker was killed) are always requeued, and their
   /// interrupted attempt does not count (db::Store::requeue_unfinished).
   int64_t max_attempts = 3;
-  bool wait_for_lock = false;    ///< wait for another coordinator of the database to finish
+  bool wait_for_lock = false;  ///< wait for another coordinator of the database to finish
   bool probes = true;
-  int64_t max_steps = 0;         ///< passed to the trainer (tests); 0 = full training
+  int64_t max_steps = 0;  ///< passed to the trainer (tests); 0 = full training
   /// The numeric environment for the runs of `campaign` when its file asks for another than the
   /// recorded one (StoredPlan::numeric_change); used only with allow_numeric_change.
   std::optional<NumericEnv> numeric;

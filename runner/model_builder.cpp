@@ -284,8 +284,8 @@ torch::nn::AnyModule make_extra_layer(const LayerContext& c, Shape& s) {
   if (l.type == "unflatten") {
     require_rank(c, s, 1, "{F}");
     require_positive(c, l.out, "out (channels)");
-    const auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(
-        s[0] / std::max<int64_t>(l.out, 1)))));
+    const auto side = static_cast<int64_t>(
+        std::llround(std::sqrt(static_cast<double>(s[0] / std::max<int64_t>(l.out, 1)))));
     DYNFAULT_CHECK(side * side * l.out == s[0], "build_model(): ", c.where(), ": ", s[0],
                    " features are not ", l.out, " square maps");
     s = {l.out, side, side};

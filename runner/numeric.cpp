@@ -1,10 +1,9 @@
 #include "runner/numeric.h"
 
-#include <dlfcn.h>
-
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cctype>
@@ -39,10 +38,9 @@ std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std:
 // vl, bw, dq and fma (aten/src/ATen/native/DispatchStub.cpp); it does not check an
 // ATEN_CPU_CAPABILITY the CPU lacks, and dies of SIGILL instead.
 const std::vector<Choice>& aten_choices() {
-  static const std::vector<Choice> kChoices = {
-      {"default", {}, "default"},
-      {"avx2", {"avx2", "fma"}, "avx2"},
-      {"avx512", plus(kAvx512Core, {"fma"}), "avx512"}};
+  static const std::vector<Choice> kChoices = {{"default", {}, "default"},
+                                               {"avx2", {"avx2", "fma"}, "avx2"},
+                                               {"avx512", plus(kAvx512Core, {"fma"}), "avx512"}};
   return kChoices;
 }
 
@@ -72,8 +70,7 @@ const std::vector<Choice>& onednn_choices() {
       {"avx2_vnni", {"avx2", "fma", "avx_vnni"}, "AVX2_VNNI"},
       {"avx512_core", kAvx512Core, "AVX512_CORE"},
       {"avx512_core_vnni", plus(kAvx512Core, {"avx512_vnni"}), "AVX512_CORE_VNNI"},
-      {"avx512_core_bf16", plus(kAvx512Core, {"avx512_vnni", "avx512_bf16"}),
-       "AVX512_CORE_BF16"}};
+      {"avx512_core_bf16", plus(kAvx512Core, {"avx512_vnni", "avx512_bf16"}), "AVX512_CORE_BF16"}};
   return kChoices;
 }
 
@@ -145,14 +142,22 @@ std::string onednn_isa_in_effect() {
   if (fn == nullptr) return "none";
   // dnnl_cpu_isa_t of oneDNN 2.x (include/oneapi/dnnl/dnnl_types.h).
   switch (fn()) {
-    case 0x1: return "sse41";
-    case 0x3: return "avx";
-    case 0x7: return "avx2";
-    case 0x407: return "avx2_vnni";
-    case 0x27: return "avx512_core";
-    case 0x67: return "avx512_core_vnni";
-    case 0xe7: return "avx512_core_bf16";
-    case 0x3e7: return "avx512_core_amx";
+    case 0x1:
+      return "sse41";
+    case 0x3:
+      return "avx";
+    case 0x7:
+      return "avx2";
+    case 0x407:
+      return "avx2_vnni";
+    case 0x27:
+      return "avx512_core";
+    case 0x67:
+      return "avx512_core_vnni";
+    case 0xe7:
+      return "avx512_core_bf16";
+    case 0x3e7:
+      return "avx512_core_amx";
     default: {
       std::ostringstream os;
       os << "unknown (0x" << std::hex << fn() << ")";
@@ -229,15 +234,21 @@ NumericEnv NumericEnv::from_json(const std::string& text) {
     const Json j = Json::parse(text);
     DYNFAULT_CHECK(j.is_object(), "expected a JSON object");
     for (const auto& [key, value] : j.items()) {
-      if (key == "aten_capability") env.aten_capability = value.get<std::string>();
-      else if (key == "openblas_coretype") env.openblas_coretype = value.get<std::string>();
-      else if (key == "onednn_isa") env.onednn_isa = value.get<std::string>();
-      else if (key == "intra_op_threads") env.intra_op_threads = value.get<int64_t>();
-      else if (key == "blas_threads") env.blas_threads = value.get<int64_t>();
-      else throw Error("unknown key '" + key + "'");
+      if (key == "aten_capability")
+        env.aten_capability = value.get<std::string>();
+      else if (key == "openblas_coretype")
+        env.openblas_coretype = value.get<std::string>();
+      else if (key == "onednn_isa")
+        env.onednn_isa = value.get<std::string>();
+      else if (key == "intra_op_threads")
+        env.intra_op_threads = value.get<int64_t>();
+      else if (key == "blas_threads")
+        env.blas_threads = value.get<int64_t>();
+      else
+        throw Error("unknown key '" + key + "'");
     }
-    for (const char* key : {"aten_capability", "openblas_coretype", "onednn_isa",
-                            "intra_op_threads", "blas_threads"})
+    for (const char* key :
+         {"aten_capability", "openblas_coretype", "onednn_isa", "intra_op_threads", "blas_threads"})
       DYNFAULT_CHECK(j.contains(key), "missing key '", key, "'");
     env.validate();
   } catch (const std::exception& e) {
@@ -290,9 +301,8 @@ std::string NumericEnv::describe() const {
   const auto threads = [](int64_t n, const char* what) {
     return std::to_string(n) + " " + what + (n == 1 ? " thread" : " threads");
   };
-  return "ATen " + aten_capability + ", OpenBLAS " + openblas_coretype + ", oneDNN " +
-         onednn_isa + ", " + threads(intra_op_threads, "intra-op") + ", " +
-         threads(blas_threads, "BLAS");
+  return "ATen " + aten_capability + ", OpenBLAS " + openblas_coretype + ", oneDNN " + onednn_isa +
+         ", " + threads(intra_op_threads, "intra-op") + ", " + threads(blas_threads, "BLAS");
 }
 
 const CpuInfo& CpuInfo::current() {

@@ -4,11 +4,11 @@
 /// Torch-free header.
 ///
 /// Three libraries each pick CPU kernels at run time, and each choice changes the bits of the
-/// results: ATen (LibTorch's elementwise, reduction and random-number kernels: ATEN_CPU_CAPABILITY),
-/// OpenBLAS (matrix products of linear and recurrent layers: OPENBLAS_CORETYPE) and oneDNN
-/// (convolutions: ONEDNN_MAX_CPU_ISA). Left alone, each picks the best the CPU offers, so two
-/// machines compute different traces. A campaign's `numeric:` mapping fixes all three and the
-/// thread counts:
+/// results: ATen (LibTorch's elementwise, reduction and random-number kernels:
+/// ATEN_CPU_CAPABILITY), OpenBLAS (matrix products of linear and recurrent layers:
+/// OPENBLAS_CORETYPE) and oneDNN (convolutions: ONEDNN_MAX_CPU_ISA). Left alone, each picks the
+/// best the CPU offers, so two machines compute different traces. A campaign's `numeric:` mapping
+/// fixes all three and the thread counts:
 ///
 /// ```yaml
 /// numeric:                      # optional; the values shown are the defaults
@@ -38,11 +38,11 @@
 namespace dynfault::runner {
 
 struct NumericEnv {
-  std::string aten_capability = "avx2";      ///< ATEN_CPU_CAPABILITY (or auto)
-  std::string openblas_coretype = "Haswell"; ///< OPENBLAS_CORETYPE (or auto)
-  std::string onednn_isa = "avx2";           ///< ONEDNN_MAX_CPU_ISA (or off, auto)
-  int64_t intra_op_threads = 1;              ///< torch::set_num_threads, OMP/MKL_NUM_THREADS
-  int64_t blas_threads = 1;                  ///< OPENBLAS_NUM_THREADS
+  std::string aten_capability = "avx2";       ///< ATEN_CPU_CAPABILITY (or auto)
+  std::string openblas_coretype = "Haswell";  ///< OPENBLAS_CORETYPE (or auto)
+  std::string onednn_isa = "avx2";            ///< ONEDNN_MAX_CPU_ISA (or off, auto)
+  int64_t intra_op_threads = 1;               ///< torch::set_num_threads, OMP/MKL_NUM_THREADS
+  int64_t blas_threads = 1;                   ///< OPENBLAS_NUM_THREADS
 
   /// Canonical JSON text (sorted keys): stored in the campaign row and per run.
   std::string to_json() const;

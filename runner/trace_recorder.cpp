@@ -6,14 +6,13 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "common/clock.h"
 #include "common/check.h"
+#include "common/clock.h"
 #include "common/hash.h"
 #include "db/database.h"
 #include "db/store.h"
@@ -176,14 +175,14 @@ TraceRecorder::TraceRecorder(const std::string& db_path, const std::string& prog
   DYNFAULT_CHECK(!program.empty(), who, "the program id must not be empty");
   DYNFAULT_CHECK(!options.campaign.empty(), who, "the campaign name must not be empty");
   DYNFAULT_CHECK(!options.family.empty(), who, "the family must not be empty");
-  DYNFAULT_CHECK(options.task == "multiclass" || options.task == "binary" ||
-                     options.task == "regression",
-                 who, "task must be multiclass, binary or regression, got '", options.task, "'");
+  DYNFAULT_CHECK(
+      options.task == "multiclass" || options.task == "binary" || options.task == "regression", who,
+      "task must be multiclass, binary or regression, got '", options.task, "'");
   DYNFAULT_CHECK(options.num_classes >= 0 && options.epochs >= 0, who,
                  "num_classes and epochs must be >= 0");
   options.probes.validate();
-  const json faults = json::parse(options.faults_json.empty() ? "[]" : options.faults_json,
-                                  nullptr, /*allow_exceptions=*/false);
+  const json faults = json::parse(options.faults_json.empty() ? "[]" : options.faults_json, nullptr,
+                                  /*allow_exceptions=*/false);
   DYNFAULT_CHECK(faults.is_array(), who, "faults_json must be a JSON array, got '",
                  options.faults_json, "'");
   std::string fault_ids;
@@ -209,8 +208,10 @@ TraceRecorder::TraceRecorder(const std::string& db_path, const std::string& prog
   if (options.epochs > 0) recipe["epochs"] = options.epochs;
   if (options.task == "multiclass" && options.num_classes > 0)
     recipe["layers"] = json::array({{{"type", "linear"}, {"out", options.num_classes}}});
-  const json id = {{"campaign", options.campaign}, {"program", program},
-                   {"faults", faults},             {"seed", options.seed},
+  const json id = {{"campaign", options.campaign},
+                   {"program", program},
+                   {"faults", faults},
+                   {"seed", options.seed},
                    {"recipe", recipe}};
   // Probes are no part of the run id (as for planned runs), but are kept with the recipe.
   recipe["probes"] = json::parse(m.po.to_json());

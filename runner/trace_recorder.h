@@ -75,8 +75,7 @@ class TraceRecorder {
   /// file that is not a dynfault database, dynfault::Error for invalid options.
   TraceRecorder(const std::string& db_path, const std::string& program,
                 RecorderOptions options = {});
-  TraceRecorder(const std::string& db_path, const std::string& program,
-                const ProbeOptions& probes);
+  TraceRecorder(const std::string& db_path, const std::string& program, const ProbeOptions& probes);
   ~TraceRecorder();
   TraceRecorder(TraceRecorder&&) noexcept;
   TraceRecorder& operator=(TraceRecorder&&) noexcept;

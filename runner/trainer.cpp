@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/clock.h"
 #include "common/check.h"
+#include "common/clock.h"
 #include "common/hash.h"
 #include "runner/data_pipeline.h"
 #include "runner/losses.h"
@@ -317,9 +317,8 @@ RunPlan plan_run(const Recipe& recipe, uint64_t seed, const TrainOptions& option
   // batch_size 0 = the whole training set in one batch (DeepCrime's HDB operator).
   p.batch_size = recipe.batch_size > 0 ? recipe.batch_size : std::max<int64_t>(p.n, 1);
   p.batches = (p.n + p.batch_size - 1) / p.batch_size;
-  p.planned_steps = options.max_steps > 0
-                        ? std::min(options.max_steps, recipe.epochs * p.batches)
-                        : recipe.epochs * p.batches;
+  p.planned_steps = options.max_steps > 0 ? std::min(options.max_steps, recipe.epochs * p.batches)
+                                          : recipe.epochs * p.batches;
   p.probes = (options.probes ? options.probe : ProbeOptions::none())
                  .for_run(recipe.epochs, p.planned_steps, p.batches);
   p.early_curvature = p.probes.early_curvature_steps(p.batches, p.planned_steps);
@@ -526,8 +525,8 @@ class Training {
   void probe_after_update(const StepPoint& at, bool update_ratio) {
     const Cadence& wc = po_.weights;
     if (update_ratio) probes_->update_ratios(index(wc, at.epoch));
-    probes_->state(wc.at_step(step_), po_.activations.at_step(step_),
-                   po_.optimizer.at_step(step_), step_, *optimizer_);
+    probes_->state(wc.at_step(step_), po_.activations.at_step(step_), po_.optimizer.at_step(step_),
+                   step_, *optimizer_);
     if (po_.curvature.at_step(step_))
       probes_->curvature(step_, step_ + 1, r_, plan_.num_classes, *optimizer_, weights_);
   }
@@ -557,8 +556,7 @@ class Training {
     if (r_.patience > 0 && !stop_) early_stopping(monitor);
     const bool is_final = stop_ || epoch + 1 == r_.epochs;
     const Clock::time_point start = Clock::now();
-    probes_->state(po_.weights.at_epoch(epoch, is_final),
-                   po_.activations.at_epoch(epoch, is_final),
+    probes_->state(po_.weights.at_epoch(epoch, is_final), po_.activations.at_epoch(epoch, is_final),
                    po_.optimizer.at_epoch(epoch, is_final), epoch, *optimizer_);
     if (po_.curvature.at_epoch(epoch, is_final))
       probes_->curvature(plan_.curvature_by_updates ? step_ : epoch, step_, r_, plan_.num_classes,

@@ -90,7 +90,7 @@ struct ProbeOptions {
   Cadence curvature = Cadence::off();            ///< curv/... (probe batch)
   Cadence timing = Cadence::every_epoch();       ///< time/step_ms (epoch mean)
   int64_t probe_batch = 256;                     ///< samples in the fixed probe batch (activations)
-  int64_t curvature_batch = 64;       ///< its first samples used for curvature (HVP cost)
+  int64_t curvature_batch = 64;  ///< its first samples used for curvature (HVP cost)
   /// k: Lanczos steps per operator (products), or the power-iteration cap; >= 2.
   int64_t curvature_iterations = 20;
   /// Lanczos stops before k products once the Ritz residuals of the edges it needs are at most
@@ -104,7 +104,7 @@ struct ProbeOptions {
   /// Curvature readings also before the updates 0, 1, 2, 4, 8, ... of the first epoch (an epoch
   /// cadence only); the curvature series are then indexed by the updates applied (db/trace.h).
   bool curvature_early_steps = false;
-  int64_t seed = 0;                ///< mixed with the run seed into the probe generator
+  int64_t seed = 0;  ///< mixed with the run seed into the probe generator
   /// Records per family and run at most (about): a longer run stretches every cadence's period
   /// (Cadence::capped), so a 2,000-epoch program stores 50 evenly spaced epochs of tensor
   /// statistics, not 2,000. Bounds the corpus size; 0 = no cap.

@@ -1,5 +1,3 @@
-#include "runner/executor.h"
-
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -11,11 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
 #include "common/check.h"
+#include "common/clock.h"
 #include "common/version.h"
 #include "db/store.h"
 #include "runner/campaign.h"
+#include "runner/executor.h"
 #include "runner/trainer.h"
 #include "runner/worker_message.h"
 
@@ -134,9 +133,9 @@ std::string probes_record(bool probes, const ProbeOptions& options) {
 
 std::vector<std::string> numeric_process_environment(const NumericEnv& numeric) {
   std::vector<std::string> env;
-  for (const char* name : {"LD_LIBRARY_PATH", "DYNFAULT_DATA_DIR", "DYNFAULT_FASHION_MNIST_DIR",
-                           "DYNFAULT_TEST_CRASH_RUN", "ASAN_OPTIONS", "LSAN_OPTIONS",
-                           "UBSAN_OPTIONS"})
+  for (const char* name :
+       {"LD_LIBRARY_PATH", "DYNFAULT_DATA_DIR", "DYNFAULT_FASHION_MNIST_DIR",
+        "DYNFAULT_TEST_CRASH_RUN", "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"})
     if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
   for (const auto& [name, value] : numeric.variables()) env.push_back(name + "=" + value);
   return env;

@@ -84,16 +84,16 @@ void close_fd(int& fd) {
 
 Worker spawn_worker(const ExecuteOptions& o, const NumericEnv& numeric) {
   int in[2], out[2], err[2];
-  DYNFAULT_CHECK(::pipe2(in, O_CLOEXEC) == 0 && ::pipe2(out, O_CLOEXEC) == 0 &&
-                     ::pipe2(err, O_CLOEXEC) == 0,
-                 "cannot create worker pipes: ", std::strerror(errno));
+  DYNFAULT_CHECK(
+      ::pipe2(in, O_CLOEXEC) == 0 && ::pipe2(out, O_CLOEXEC) == 0 && ::pipe2(err, O_CLOEXEC) == 0,
+      "cannot create worker pipes: ", std::strerror(errno));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  std::vector<std::string> args = {o.worker_binary, "worker", "--db", o.db_path,
-                                   "--numeric", numeric.to_json()};
+  std::vector<std::string> args = {o.worker_binary, "worker",    "--db",
+                                   o.db_path,       "--numeric", numeric.to_json()};
   if (!o.probes) args.push_back("--no-probes");
   if (o.max_steps > 0) {
     args.push_back("--max-steps");
@@ -118,8 +118,8 @@ Worker spawn_worker(const ExecuteOptions& o, const NumericEnv& numeric) {
   sigaddset(&stop_signals, SIGTERM);
   posix_spawnattr_setsigmask(&attr, &stop_signals);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  const int rc = ::posix_spawn(&w.pid, o.worker_binary.c_str(), &fa, &attr, argv.data(),
-                               envp.data());
+  const int rc =
+      ::posix_spawn(&w.pid, o.worker_binary.c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   ::close(in[0]);

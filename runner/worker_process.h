@@ -28,10 +28,10 @@ struct Worker {
   int err = -1;  // the coordinator reads diagnostics
   std::string out_buf;
   Tail err_tail;
-  std::optional<db::RunRow> run;  // the run in flight
-  double started = 0;             // monotonic start of the run in flight
-  double deadline = 0;            // monotonic SIGKILL time, 0 = none
-  int exit_status = 0;            // waitpid status once reaped
+  std::optional<db::RunRow> run;   // the run in flight
+  double started = 0;              // monotonic start of the run in flight
+  double deadline = 0;             // monotonic SIGKILL time, 0 = none
+  int exit_status = 0;             // waitpid status once reaped
   int64_t oom_kills_at_start = 0;  // the kernel's OOM kill count when the run was dispatched
   std::string numeric;             // the numeric environment it was started in (JSON)
 };

@@ -1,8 +1,7 @@
 // An ordinary hand-written LibTorch training loop (a small MLP on synthetic 3-class data) that
 // records its trace through dynfault::TraceRecorder. Usage: recorder_example DB [EPOCHS]
-#include <torch/torch.h>
-
 #include <dynfault/runner/trace_recorder.h>
+#include <torch/torch.h>
 
 #include <cstdlib>
 #include <iostream>

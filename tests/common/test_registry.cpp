@@ -36,7 +36,8 @@ TEST_SUITE("common") {
         "default)",
         dynfault::Error);
     // Nothing plausible: no suggestion, still the list.
-    CHECK_THROWS_WITH_AS(r.get("xyz"), "unknown feature set 'xyz' (known: curvature, deepfd, default)",
+    CHECK_THROWS_WITH_AS(r.get("xyz"),
+                         "unknown feature set 'xyz' (known: curvature, deepfd, default)",
                          dynfault::Error);
   }
 

@@ -20,8 +20,8 @@
 
 #include "db/export.h"
 #include "db/store.h"
-#include "tests/test_files.h"
 #include "db/trace_diff.h"
+#include "tests/test_files.h"
 
 namespace {
 
@@ -70,7 +70,8 @@ void fill(Store& store) {
     s.repetition = i;
     s.faults_json = i == 1 ? R"([{"mutator":"lr_scale","params":{"factor":1000.0}}])" : "[]";
     s.fault_ids = i == 1 ? "lr_scale" : "";
-    s.recipe_json = R"({"epochs":2,"layers":[{"type":"linear","out":3}],"optimizer":{"lr":0.001,"name":"adam"},"provenance":{"source":"x, \"y\""}})";
+    s.recipe_json =
+        R"({"epochs":2,"layers":[{"type":"linear","out":3}],"optimizer":{"lr":0.001,"name":"adam"},"provenance":{"source":"x, \"y\""}})";
     specs.push_back(s);
   }
   store.insert_runs(specs);
@@ -81,7 +82,8 @@ void fill(Store& store) {
     r.error = i == 1 ? "loss, \"NaN\"\nat step 2" : "";
     r.start_time = 1000;
     r.end_time = 2000 + i;
-    r.metrics = {{"train/loss", 0, 1.0 / 3.0, 1100}, {"train/loss", 1, 0.25, 1200},
+    r.metrics = {{"train/loss", 0, 1.0 / 3.0, 1100},
+                 {"train/loss", 1, 0.25, 1200},
                  {"train/loss", 2, i == 1 ? kNaN : 0.125, 1300},
                  {"grad/layers.0.weight/norm", 0, kInf, 1150},
                  {"grad/layers.0.weight/norm", 1, -kInf, 1250},
@@ -89,7 +91,8 @@ void fill(Store& store) {
                  {"final/test_metric", 1, 1e-300, 1500}};
     store.write_result(r);
   }
-  store.write_labels("fault_type/default4", {{uuid(0), "", "{}"}, {uuid(1), "learning_rate", "{}"}});
+  store.write_labels("fault_type/default4",
+                     {{uuid(0), "", "{}"}, {uuid(1), "learning_rate", "{}"}});
   FeatureTable t;
   t.feature_set = "deepfd";
   t.names = {"a", "b, with comma"};
@@ -324,7 +327,8 @@ TEST_SUITE("db") {
           std::string::npos);
     CHECK(error_of((tmp.path / "no" / "such" / "out").string(), "csv").find("does not exist") !=
           std::string::npos);
-    CHECK(error_of((tmp.path / "x").string(), "parquet").find("csv or mlruns") != std::string::npos);
+    CHECK(error_of((tmp.path / "x").string(), "parquet").find("csv or mlruns") !=
+          std::string::npos);
     CHECK(error_of("", "csv").find("--out") != std::string::npos);
     // Only what the test made: no temporary directory left over.
     CHECK(std::distance(fs::directory_iterator(tmp.path), fs::directory_iterator()) == 2);
@@ -360,8 +364,8 @@ TEST_SUITE("db") {
                                         {"train/loss", 2, kNaN, 7}, {"time/step_ms", 0, 3.0, 8},
                                         {"epoch/lr", 0, 0.0, 9},    {"grad/x", 0, kInf, 1}};
     auto b = a;
-    b[3].value = 4.0;     // wall-clock metadata may differ
-    b[4].value = -0.0;    // the store keeps -0.0 as 0.0
+    b[3].value = 4.0;        // wall-clock metadata may differ
+    b[4].value = -0.0;       // the store keeps -0.0 as 0.0
     b[0].timestamp_ms = 99;  // timestamps are not compared
     auto d = compare_traces(series_of(a), series_of(b));
     CHECK(d.identical());

@@ -79,7 +79,8 @@ void make_shard(const std::string& path, const std::vector<int>& finished, int k
       }
     store.write_result(r);
   }
-  if (!finished.empty()) store.write_labels("fault_type/default4", {{run_id(finished[0]), "lr", ""}});
+  if (!finished.empty())
+    store.write_labels("fault_type/default4", {{run_id(finished[0]), "lr", ""}});
 }
 
 /// Everything a merge may change, as text: runs, metrics by key name, labels, campaigns.

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <functional>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "db/database.h"
@@ -126,13 +126,13 @@ TEST_SUITE("db") {
       Database db(copy.db.string(), OpenMode::kReadWrite);
       auto steps = dynfault::db::migrations();
       steps.push_back({3, "broken", "ALTER TABLE runs ADD COLUMN exec_build TEXT;"});
-      CHECK(error_of([&] { dynfault::db::apply_migrations(db, steps); })
-                .find("duplicate column") != std::string::npos);
+      CHECK(error_of([&] { dynfault::db::apply_migrations(db, steps); }).find("duplicate column") !=
+            std::string::npos);
       CHECK(db.user_version() == 1);
     }
     SUBCASE("a read-only file") {
-      fs::permissions(copy.db, fs::perms::owner_read | fs::perms::group_read |
-                                   fs::perms::others_read);
+      fs::permissions(copy.db,
+                      fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
       // Root writes read-only files: the attempt runs as nobody (uid 65534) then.
       const pid_t pid = ::fork();
       REQUIRE(pid >= 0);

@@ -417,7 +417,7 @@ TEST_SUITE("db") {
     CHECK(store.runs({"", "SCHEDULED"}).size() == 3);
     CHECK(store.mark_running(uuid(1), 7000));
     row = *store.run(uuid(1));
-    CHECK(row.attempts == 2);  // one failed attempt (its own crash) and this one
+    CHECK(row.attempts == 2);    // one failed attempt (its own crash) and this one
     CHECK(row.outcome.empty());  // a new attempt starts clean
     CHECK(row.error.empty());
   }

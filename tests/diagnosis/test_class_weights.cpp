@@ -102,20 +102,19 @@ TEST_SUITE("diagnosis") {
     for (const auto& l : store.labels("effective")) effective += l.label == "effective" ? 1 : 0;
     REQUIRE(effective > 0);
     REQUIRE(effective < 24);
-    const auto options = EvaluateOptions()
-                             .tasks({"detection"})
-                             .feature_sets({"curves"})
-                             .diagnosers({"logistic_regression"})
-                             .bootstrap(0)
-                             .paired(false)
-                             .program_structure(false)
-                             .taxonomies_path(dynfault::testing::kSourceDir +
-                                              "/configs/taxonomies.yaml")
-                             .thresholds_path(dynfault::testing::kSourceDir +
-                                              "/configs/thresholds.yaml");
+    const auto options =
+        EvaluateOptions()
+            .tasks({"detection"})
+            .feature_sets({"curves"})
+            .diagnosers({"logistic_regression"})
+            .bootstrap(0)
+            .paired(false)
+            .program_structure(false)
+            .taxonomies_path(dynfault::testing::kSourceDir + "/configs/taxonomies.yaml")
+            .thresholds_path(dynfault::testing::kSourceDir + "/configs/thresholds.yaml");
     const auto all = evaluate(store, options);
-    const auto eff = evaluate(store, EvaluateOptions(options).effective_only(true).class_weight(
-                                         "balanced"));
+    const auto eff =
+        evaluate(store, EvaluateOptions(options).effective_only(true).class_weight("balanced"));
     REQUIRE(all.tasks.size() == 1);
     REQUIRE(eff.tasks.size() == 1);
     CHECK(all.tasks[0].n_traces == 36);

@@ -116,7 +116,7 @@ TEST_SUITE("diagnosis") {
     REQUIRE(warm.converged());
     REQUIRE(cold.converged());
     CHECK(warm.coef() != cold.coef());  // another path ...
-    double max_diff = 0;  // ... to the same point (strictly convex objective)
+    double max_diff = 0;                // ... to the same point (strictly convex objective)
     for (size_t i = 0; i < warm.coef().size(); ++i)
       max_diff = std::max(max_diff, std::fabs(warm.coef()[i] - cold.coef()[i]));
     CHECK(max_diff < 1e-3);

@@ -34,8 +34,8 @@ Matrix awkward_matrix(size_t n, size_t d, uint64_t seed) {
       const uint64_t r = rng.below(100);
       x(i, j) = r < 3    ? std::nan("")
                 : r < 5  ? (r == 3 ? kInf : -kInf)
-                : j == 0 ? 7.0                                      // constant column
-                : j == 1 ? static_cast<double>(rng.below(4))        // four distinct values
+                : j == 0 ? 7.0                                // constant column
+                : j == 1 ? static_cast<double>(rng.below(4))  // four distinct values
                          : static_cast<double>(rng.below(1000)) / 7.0 - 50.0;
     }
   return x;
@@ -138,10 +138,9 @@ TEST_SUITE("diagnosis") {
           for (size_t i = 0; i < n; ++i) {
             const double v = x(i, j);
             const int want =
-                std::isnan(v)
-                    ? 0
-                    : 1 + static_cast<int>(std::lower_bound(cuts.begin(), cuts.end(), v) -
-                                           cuts.begin());
+                std::isnan(v) ? 0
+                              : 1 + static_cast<int>(std::lower_bound(cuts.begin(), cuts.end(), v) -
+                                                     cuts.begin());
             CHECK(codes[j * n + i] == want);
           }
         }

@@ -306,8 +306,8 @@ TEST_SUITE("diagnosis") {
                             row("e2", "loss/random/program", 0.51), row("e2", "fault", 0.58),
                             row("e2", "paired/program", 0.02), row("e2", "value", 0.7, "deepfd"),
                             f1});
-    const SavedModel m = train_model(
-        store, TrainModelOptions().task("fault_type/default4").feature_set("curves"));
+    const SavedModel m =
+        train_model(store, TrainModelOptions().task("fault_type/default4").feature_set("curves"));
     CHECK(m.scope.evaluation_id == "e2");
     std::vector<std::string> protocols;
     for (const auto& e : m.scope.evaluated) protocols.push_back(e.protocol);

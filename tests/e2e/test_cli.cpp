@@ -35,9 +35,7 @@ Result run_cli(const std::string& args, const fs::path& dir) {
 
 fs::path temp_dir() { return dynfault::e2e::make_temp_dir("dynfault-e2e"); }
 
-void write(const fs::path& p, const std::string& text) {
-  std::ofstream(p) << text;
-}
+void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
 const char* kCampaign = R"(name: e2e
 seed: 3
@@ -219,9 +217,11 @@ TEST_SUITE("e2e") {
         // file text -> (text that must appear in the message, what it is)
         {"malformed", {"name: b\nprograms: [iris_mlp\n", "bad.yaml:"}},
         {"unknown key", {"name: b\nprograms: all\nseeed: 3\n", "bad.yaml:3: key 'seeed'"}},
-        {"unknown program", {"name: b\nprograms: [nope]\n", "bad.yaml:2: key 'programs' value 'nope'"}},
+        {"unknown program",
+         {"name: b\nprograms: [nope]\n", "bad.yaml:2: key 'programs' value 'nope'"}},
         {"unknown mutator",
-         {"name: b\nprograms: all\nfaults:\n  - mutator: nope\n", "bad.yaml:4: key 'faults[0].mutator' value 'nope'"}},
+         {"name: b\nprograms: all\nfaults:\n  - mutator: nope\n",
+          "bad.yaml:4: key 'faults[0].mutator' value 'nope'"}},
         {"out of range",
          {"name: b\nprograms: all\nfaults:\n  - mutator: lr_scale\n    params: {factor: -1}\n",
           "bad.yaml:5: key 'faults[0].params.factor' value '-1'"}},
@@ -276,11 +276,12 @@ TEST_SUITE("e2e") {
     fs::create_directories(dir / "a");
     fs::create_directories(dir / "b");
     const std::string a = (dir / "a").string(), b = (dir / "b").string();
-    CHECK(version("--version", "DYNFAULT_CONFIGS=" + a).find("configs: " + a + " (DYNFAULT_CONFIGS)") !=
-          std::string::npos);
+    CHECK(version("--version", "DYNFAULT_CONFIGS=" + a)
+              .find("configs: " + a + " (DYNFAULT_CONFIGS)") != std::string::npos);
     CHECK(version("--configs " + b + " --version", "DYNFAULT_CONFIGS=" + a)
               .find("configs: " + b + " (--configs)") != std::string::npos);
-    const std::string old = version("--version", "env -u DYNFAULT_CONFIGS DYNFAULT_CONFIG_DIR=" + a);
+    const std::string old =
+        version("--version", "env -u DYNFAULT_CONFIGS DYNFAULT_CONFIG_DIR=" + a);
     CHECK(old.find("configs: " + a + " (DYNFAULT_CONFIG_DIR)") != std::string::npos);
     CHECK(old.find("DYNFAULT_CONFIG_DIR is deprecated; set DYNFAULT_CONFIGS instead") !=
           std::string::npos);
@@ -325,8 +326,10 @@ TEST_SUITE("e2e") {
     // Every program of the paper corpus (configs/dynfault.yaml lists them by name) is listed;
     // the registry may hold more.
     std::set<std::string> listed;
-    for (const auto& prog : nlohmann::json::parse(p.out)) listed.insert(prog.at("id").get<std::string>());
-    const YAML::Node paper = YAML::LoadFile(std::string(DYNFAULT_SOURCE_DIR) + "/configs/dynfault.yaml")["programs"];
+    for (const auto& prog : nlohmann::json::parse(p.out))
+      listed.insert(prog.at("id").get<std::string>());
+    const YAML::Node paper =
+        YAML::LoadFile(std::string(DYNFAULT_SOURCE_DIR) + "/configs/dynfault.yaml")["programs"];
     REQUIRE(paper.IsSequence());
     CHECK(paper.size() == 38);
     for (const auto& id : paper) CHECK(listed.count(id.as<std::string>()) == 1);

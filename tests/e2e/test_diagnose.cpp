@@ -114,9 +114,8 @@ TEST_SUITE("e2e") {
     REQUIRE(csv.code == 0);
     CHECK(read_bytes(dir / "run.csv").find("epoch,train_loss,train_metric,val_loss,val_metric") !=
           std::string::npos);
-    const auto from_csv =
-        run_cli("diagnose --trace run.csv --model fault.model --model detect.model --format json",
-                dir);
+    const auto from_csv = run_cli(
+        "diagnose --trace run.csv --model fault.model --model detect.model --format json", dir);
     INFO(from_csv.out);
     REQUIRE(from_csv.code == 0);
     const Json k = parse_json(from_csv.out);
@@ -196,7 +195,8 @@ TEST_SUITE("e2e") {
     CHECK(no_run.code != 0);
     CHECK(no_run.out.find("no run 'deadbeef'") != std::string::npos);
 
-    std::ofstream(dir / "bad.csv") << "epoch,train_loss,trian_metric,val_loss,val_metric\n0,1,2,3,4\n";
+    std::ofstream(dir / "bad.csv")
+        << "epoch,train_loss,trian_metric,val_loss,val_metric\n0,1,2,3,4\n";
     const auto bad_csv = run_cli("diagnose --trace bad.csv --model fault.model", dir);
     CHECK(bad_csv.code != 0);
     CHECK(bad_csv.out.find("bad.csv:1") != std::string::npos);

@@ -8,12 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "db/database.h"
 #include "db/store.h"
@@ -110,23 +109,26 @@ TEST_SUITE("e2e") {
     std::vector<std::string> parents = {
         "ATEN_CPU_CAPABILITY=default OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=1",
         std::string("ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=") +
-            (avx512 ? "SkylakeX ONEDNN_MAX_CPU_ISA=AVX512_CORE" : "Sandybridge ONEDNN_MAX_CPU_ISA=AVX") +
+            (avx512 ? "SkylakeX ONEDNN_MAX_CPU_ISA=AVX512_CORE"
+                    : "Sandybridge ONEDNN_MAX_CPU_ISA=AVX") +
             " OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2"};
     if (avx512) {
-      parents.push_back("ATEN_CPU_CAPABILITY=avx512 OPENBLAS_CORETYPE=Cooperlake "
-                        "ONEDNN_DEFAULT_FPMATH_MODE=BF16 MKL_NUM_THREADS=4");
+      parents.push_back(
+          "ATEN_CPU_CAPABILITY=avx512 OPENBLAS_CORETYPE=Cooperlake "
+          "ONEDNN_DEFAULT_FPMATH_MODE=BF16 MKL_NUM_THREADS=4");
     } else {
-      MESSAGE("this CPU lacks AVX-512: the third parent environment (ATEN_CPU_CAPABILITY=avx512, "
-              "OpenBLAS SkylakeX and Cooperlake, oneDNN AVX512_CORE) is skipped");
-      parents.push_back("env -u OPENBLAS_CORETYPE ATEN_CPU_CAPABILITY=default "
-                        "ONEDNN_MAX_CPU_ISA=SSE41");
+      MESSAGE(
+          "this CPU lacks AVX-512: the third parent environment (ATEN_CPU_CAPABILITY=avx512, "
+          "OpenBLAS SkylakeX and Cooperlake, oneDNN AVX512_CORE) is skipped");
+      parents.push_back(
+          "env -u OPENBLAS_CORETYPE ATEN_CPU_CAPABILITY=default "
+          "ONEDNN_MAX_CPU_ISA=SSE41");
     }
     std::vector<std::map<std::string, std::string>> traces;
     for (size_t i = 0; i < parents.size(); ++i) {
       const std::string db = "p" + std::to_string(i) + ".db";
       run_ok("plan c.yaml --db " + db, dir.path);
-      run_ok("run --db " + db + " --max-steps 15 --jobs 2", dir.path,
-             parents[i]);
+      run_ok("run --db " + db + " --max-steps 15 --jobs 2", dir.path, parents[i]);
       traces.push_back(points(dir.path / db));
       REQUIRE(traces.back().size() > 6 * 40);  // 6 runs, dozens of keys each
     }
@@ -166,10 +168,12 @@ TEST_SUITE("e2e") {
     TempDir dir;
     // Unknown values: a clear error naming file, line, key and value; no database.
     const std::map<std::string, std::string> cases = {
-        {"numeric:\n  aten_capability: avx1024\n", "c.yaml:8: key 'numeric.aten_capability' "
-                                                   "value 'avx1024'"},
-        {"numeric:\n  openblas_coretype: Zen9\n", "c.yaml:8: key 'numeric.openblas_coretype' "
-                                                  "value 'Zen9'"},
+        {"numeric:\n  aten_capability: avx1024\n",
+         "c.yaml:8: key 'numeric.aten_capability' "
+         "value 'avx1024'"},
+        {"numeric:\n  openblas_coretype: Zen9\n",
+         "c.yaml:8: key 'numeric.openblas_coretype' "
+         "value 'Zen9'"},
         {"numeric: {onednn_isa: avx1024}\n", "key 'numeric.onednn_isa' value 'avx1024'"}};
     for (const auto& [numeric, expected] : cases) {
       write(dir.path / "c.yaml", std::string(kCampaign) + numeric);
@@ -262,8 +266,10 @@ TEST_SUITE("e2e") {
     const auto replay = run_ok("replay " + fresh + " --db legacy.db", dir.path);
     CHECK(replay.out.find("reproduced bitwise") != std::string::npos);
     CHECK(replay.out.find("max 4 steps") != std::string::npos);
-    const auto old = run_cli("replay a31419661a06b16d5011ab7847e70c3a --db legacy.db "
-                             "--max-steps 4", dir.path);
+    const auto old = run_cli(
+        "replay a31419661a06b16d5011ab7847e70c3a --db legacy.db "
+        "--max-steps 4",
+        dir.path);
     CHECK(old.out.find("stored before dynfault recorded how runs were executed") !=
           std::string::npos);
     // Planning the campaign again with this build adds nothing: the runs keep their old ids.
@@ -301,7 +307,8 @@ TEST_SUITE("e2e") {
     const auto plan = run_ok("plan c.yaml --db t.db --verbose", dir.path);
     CHECK(plan.out.find("0 new, 1 already present") != std::string::npos);
     CHECK(plan.out.find("1 of the 2 planned runs are stale") != std::string::npos);
-    CHECK(plan.out.find("stale: " + edited + " (moons_mlp clean, repetition 0, FINISHED): "
+    CHECK(plan.out.find("stale: " + edited +
+                        " (moons_mlp clean, repetition 0, FINISHED): "
                         "recipe differs in layers") != std::string::npos);
     const auto rerun = run_ok("run --db t.db --rerun-stale --max-steps 3", dir.path);
     CHECK(rerun.out.find("--rerun-stale: 1 stale run(s) to replace and execute") !=

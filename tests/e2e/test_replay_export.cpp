@@ -149,8 +149,8 @@ TEST_SUITE("e2e") {
     for (const char* f : {"runs.csv", "params.csv", "labels.csv", "campaigns.csv", "programs.csv"})
       CHECK(fs::exists(dir.path / "out-csv" / f));
 
-    const auto ml = run_dynfault("export --db t.db --out out-ml --format mlruns --campaign replay",
-                                 dir.path);
+    const auto ml =
+        run_dynfault("export --db t.db --out out-ml --format mlruns --campaign replay", dir.path);
     INFO(ml.out);
     REQUIRE(ml.code == 0);
     const fs::path exp = dir.path / "out-ml" / "mlruns" / "1";
@@ -185,11 +185,13 @@ TEST_SUITE("e2e") {
     make_database(dir.path);
     const std::string before = read_bytes(dir.path / "t.db");
 
-    const auto unknown = run_dynfault("replay 0123456789abcdef0123456789abcdef --db t.db", dir.path);
+    const auto unknown =
+        run_dynfault("replay 0123456789abcdef0123456789abcdef --db t.db", dir.path);
     CHECK(unknown.code != 0);
     CHECK(unknown.out.find("no run '0123456789abcdef0123456789abcdef'") != std::string::npos);
     CHECK(run_dynfault("replay --db t.db", dir.path).code == 2);
-    const auto no_db = run_dynfault("replay 0123456789abcdef0123456789abcdef --db none.db", dir.path);
+    const auto no_db =
+        run_dynfault("replay 0123456789abcdef0123456789abcdef --db none.db", dir.path);
     CHECK(no_db.code != 0);
     CHECK(no_db.out.find("none.db") != std::string::npos);
     CHECK_FALSE(fs::exists(dir.path / "none.db"));

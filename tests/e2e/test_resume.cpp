@@ -128,8 +128,14 @@ std::string trace_difference(const fs::path& a, const fs::path& b) {
     const auto& y = tb[i].series;
     auto ix = x.begin(), iy = y.begin();
     for (; ix != x.end() || iy != y.end();) {
-      if (ix != x.end() && ix->first.rfind("time/", 0) == 0) { ++ix; continue; }
-      if (iy != y.end() && iy->first.rfind("time/", 0) == 0) { ++iy; continue; }
+      if (ix != x.end() && ix->first.rfind("time/", 0) == 0) {
+        ++ix;
+        continue;
+      }
+      if (iy != y.end() && iy->first.rfind("time/", 0) == 0) {
+        ++iy;
+        continue;
+      }
       if (ix == x.end() || iy == y.end() || ix->first != iy->first)
         return ta[i].run_uuid + ": metric keys differ";
       if (ix->second.steps != iy->second.steps) return ta[i].run_uuid + " " + ix->first + ": steps";
@@ -270,8 +276,8 @@ TEST_SUITE("e2e") {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::vector<pid_t> workers;
-    const fs::path children = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
-                              "/children";
+    const fs::path children =
+        "/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children";
     for (int i = 0; i < 200 && workers.size() < 2; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       workers.clear();
@@ -330,8 +336,8 @@ TEST_SUITE("e2e") {
     REQUIRE(ids.size() == kRuns);
     const std::string segv = ids[3].substr(0, 12), abrt = ids[7].substr(0, 12),
                       hang = ids[11].substr(0, 12);
-    const std::string all = "DYNFAULT_TEST_CRASH_RUN=" + segv + ":segv," + abrt + ":abort," +
-                            hang + ":hang";
+    const std::string all =
+        "DYNFAULT_TEST_CRASH_RUN=" + segv + ":segv," + abrt + ":abort," + hang + ":hang";
     // timeout_s: 60 in the campaign; the hung worker is killed at the deadline: shorten it here
     // through the run's stored limit so the test stays fast.
     {
@@ -376,8 +382,8 @@ TEST_SUITE("e2e") {
     int64_t planned = 0;
     for (int i = 0; i < 3; ++i) {
       const std::string db = "shard_" + std::to_string(i) + ".db";
-      const auto r = cli("run c.yaml --shard " + std::to_string(i) + "/3 --db " + db + kSteps,
-                         w.dir);
+      const auto r =
+          cli("run c.yaml --shard " + std::to_string(i) + "/3 --db " + db + kSteps, w.dir);
       INFO(r.out);
       REQUIRE(r.code == 0);
       planned += scalar(w.dir / db, "SELECT count(*) FROM runs");
@@ -419,9 +425,8 @@ TEST_SUITE("e2e") {
       dynfault::db::Database d((w.dir / "l.db").string(), dynfault::db::OpenMode::kReadWrite);
       d.exec("UPDATE runs SET timeout_s = 3 WHERE run_uuid = '" + first_id + "'");
     }
-    const pid_t first =
-        start("run --db l.db --jobs 1 --grace 1" + kSteps, w.dir, w.dir / "log.txt",
-              "DYNFAULT_TEST_CRASH_RUN=" + first_id.substr(0, 12) + ":hang");
+    const pid_t first = start("run --db l.db --jobs 1 --grace 1" + kSteps, w.dir, w.dir / "log.txt",
+                              "DYNFAULT_TEST_CRASH_RUN=" + first_id.substr(0, 12) + ":hang");
     for (int i = 0; i < 400; ++i) {  // until the first one is executing runs
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
       if (scalar(w.dir / "l.db", "SELECT count(*) FROM runs WHERE status = 'RUNNING'") > 0) break;

@@ -61,12 +61,13 @@ TEST_SUITE("features") {
     db::Trace t = testing::five_epoch_trace();
     testing::store_trace(store, t, "c");
     const auto report = features::extract_features(
-        store, features::ExtractOptions().feature_sets({"example_progress", "curves+example_progress"}));
+        store,
+        features::ExtractOptions().feature_sets({"example_progress", "curves+example_progress"}));
     CHECK(report.traces == 1);
     const auto table = store.features("example_progress");
     REQUIRE(table.rows.size() == 1);
-    CHECK(table.names == std::vector<std::string>{"example_loss_last_over_first",
-                                                  "example_val_loss_rise_share"});
+    CHECK(table.names ==
+          std::vector<std::string>{"example_loss_last_over_first", "example_val_loss_rise_share"});
     CHECK(table.rows[0][0] == doctest::Approx(0.5));
     CHECK(store.features("curves+example_progress").names.size() == 25 + 2);
   }

@@ -109,41 +109,41 @@ TEST_SUITE("features") {
       REQUIRE(set.inputs().size() == set.names().size());
     }
     CHECK_THROWS_WITH_AS(
-        features::FeatureSet("x", "x", {"a"}, [](const db::Trace&) {
-          return std::vector<double>{1.0};
-        }).declare_inputs({{{"grad/globalnorm"}, {}}}),
+        features::FeatureSet("x", "x", {"a"},
+                             [](const db::Trace&) { return std::vector<double>{1.0}; })
+            .declare_inputs({{{"grad/globalnorm"}, {}}}),
         doctest::Contains("no key pattern of db/trace.h"), dynfault::Error);
   }
 
   TEST_CASE("Feature inputs: a column is NaN without its needs and moves only with its inputs") {
     for (const db::Trace& rich : {rich_trace(), sick_trace()})
-    for (const auto& name : features::default_feature_sets()) {
-      CAPTURE(rich.run_uuid);
-      CAPTURE(name);
-      const auto set = features::feature_set(name);
-      const auto full = set.values(rich);
-      // Not vacuous: the rich trace gives (nearly) every column a value.
-      size_t defined = 0;
-      for (double v : full) defined += std::isnan(v) ? 0 : 1;
-      if (rich.run_uuid == "rich") CHECK(defined * 10 >= full.size() * 9);
-      for (const auto& pattern : db::metric_key_patterns()) {
-        CAPTURE(pattern);
-        const auto v = set.values(without(rich, pattern));
-        for (size_t c = 0; c < v.size(); ++c) {
-          CAPTURE(set.names()[c]);
-          const auto& in = set.inputs()[c];
-          bool declared = std::find(in.reads.begin(), in.reads.end(), pattern) != in.reads.end();
-          bool sole_need = false;
-          for (const auto& entry : in.needs) {
-            const auto alts = alternatives(entry);
-            declared = declared || std::find(alts.begin(), alts.end(), pattern) != alts.end();
-            sole_need = sole_need || (alts.size() == 1 && alts[0] == pattern);
+      for (const auto& name : features::default_feature_sets()) {
+        CAPTURE(rich.run_uuid);
+        CAPTURE(name);
+        const auto set = features::feature_set(name);
+        const auto full = set.values(rich);
+        // Not vacuous: the rich trace gives (nearly) every column a value.
+        size_t defined = 0;
+        for (double v : full) defined += std::isnan(v) ? 0 : 1;
+        if (rich.run_uuid == "rich") CHECK(defined * 10 >= full.size() * 9);
+        for (const auto& pattern : db::metric_key_patterns()) {
+          CAPTURE(pattern);
+          const auto v = set.values(without(rich, pattern));
+          for (size_t c = 0; c < v.size(); ++c) {
+            CAPTURE(set.names()[c]);
+            const auto& in = set.inputs()[c];
+            bool declared = std::find(in.reads.begin(), in.reads.end(), pattern) != in.reads.end();
+            bool sole_need = false;
+            for (const auto& entry : in.needs) {
+              const auto alts = alternatives(entry);
+              declared = declared || std::find(alts.begin(), alts.end(), pattern) != alts.end();
+              sole_need = sole_need || (alts.size() == 1 && alts[0] == pattern);
+            }
+            if (sole_need) CHECK(std::isnan(v[c]));
+            if (!declared) CHECK(same(v[c], full[c]));
           }
-          if (sole_need) CHECK(std::isnan(v[c]));
-          if (!declared) CHECK(same(v[c], full[c]));
         }
       }
-    }
   }
 
   TEST_CASE("Feature inputs: with only the four epoch curves, every probe feature is missing") {
@@ -152,8 +152,8 @@ TEST_SUITE("features") {
     for (const char* k :
          {"epoch/train_loss", "epoch/train_metric", "epoch/val_loss", "epoch/val_metric"})
       required.series[k] = rich.series.at(k);
-    const std::set<std::string> kept = {"epoch/train_loss", "epoch/train_metric",
-                                        "epoch/val_loss", "epoch/val_metric"};
+    const std::set<std::string> kept = {"epoch/train_loss", "epoch/train_metric", "epoch/val_loss",
+                                        "epoch/val_metric"};
     size_t missing_columns = 0;
     for (const auto& name : features::default_feature_sets()) {
       CAPTURE(name);

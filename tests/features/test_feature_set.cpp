@@ -175,7 +175,8 @@ TEST_SUITE("features") {
 
 // The feature-set registry's contract: every registered set, built-in or added later.
 TEST_SUITE("features") {
-  TEST_CASE("Feature set registry: every set keeps its columns, is pure and NaN on an empty trace") {
+  TEST_CASE(
+      "Feature set registry: every set keeps its columns, is pure and NaN on an empty trace") {
     db::Trace blown = testing::base_trace("blown");
     blown.outcome = "nan_loss";
     testing::put(blown, "epoch/train_loss", {2.0, 1e6, testing::kNaN});
@@ -205,11 +206,10 @@ TEST_SUITE("features") {
         CAPTURE(names[i]);
         const std::string suffix = "_missing";
         const std::string& n = names[i];
-        const bool indicator =
-            n.size() > suffix.size() &&
-            n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-            std::find(names.begin(), names.end(), n.substr(0, n.size() - suffix.size())) !=
-                names.end();
+        const bool indicator = n.size() > suffix.size() &&
+                               n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+                               std::find(names.begin(), names.end(),
+                                         n.substr(0, n.size() - suffix.size())) != names.end();
         if (indicator)
           CHECK(first.back()[i] == 1.0);
         else

@@ -43,7 +43,8 @@ class ExampleEpochsDouble final : public mutators::Mutator {
 };
 
 }  // namespace
-DYNFAULT_REGISTER(::dynfault::mutators::mutator_registry(), "example_epochs_double", std::make_shared<ExampleEpochsDouble>());
+DYNFAULT_REGISTER(::dynfault::mutators::mutator_registry(), "example_epochs_double",
+                  std::make_shared<ExampleEpochsDouble>());
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <set>
 #include <string>
 
-#include "programs/recipe.h"
 #include "programs/data.h"
+#include "programs/recipe.h"
 #include "programs/registry.h"
 
 namespace P = dynfault::programs;
@@ -56,7 +56,8 @@ TEST_SUITE("programs") {
       // The catalogue's loaders serve the kinds of data they hold; a loader added later (with
       // its own loader test) is not pinned here, so adding one breaks nothing.
       bool catalogue_loader = false;
-      for (const auto& [kind, names] : loaders_of_kind) catalogue_loader |= names.count(r.data.name) > 0;
+      for (const auto& [kind, names] : loaders_of_kind)
+        catalogue_loader |= names.count(r.data.name) > 0;
       if (catalogue_loader) CHECK(loaders_of_kind.at(r.provenance.kind).count(r.data.name) == 1);
       CHECK(!r.data.sample_shape.empty());
       CHECK(r.data.num_classes >= 0);

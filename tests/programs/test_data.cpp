@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "common/check.h"
-#include "programs/data.h"
 #include "fixtures.h"
+#include "programs/data.h"
 
 namespace P = dynfault::programs;
 namespace fs = std::filesystem;

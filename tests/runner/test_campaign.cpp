@@ -1,7 +1,6 @@
 // The planner: campaign files parse strictly, expand deterministically, and bad input names file,
 // line, key and value.
 #include <doctest/doctest.h>
-
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -42,8 +41,7 @@ std::string fault_class(const YAML::Node& taxonomy, const db::RunSpec& run) {
   if (taxonomy["mutators"] && taxonomy["mutators"][run.fault_ids])
     return taxonomy["mutators"][run.fault_ids].as<std::string>();
   const std::string category = mutators::mutator(run.fault_ids).category();
-  return taxonomy["categories"][category] ? taxonomy["categories"][category].as<std::string>()
-                                          : "";
+  return taxonomy["categories"][category] ? taxonomy["categories"][category].as<std::string>() : "";
 }
 
 const char* kSmall = R"(name: small
@@ -144,7 +142,8 @@ faults:
     }
     SUBCASE("out-of-range parameter") {
       const auto e = config_error(
-          "name: x\nprograms: all\nfaults:\n  - mutator: lr_scale\n    params:\n      factor: -3\n");
+          "name: x\nprograms: all\nfaults:\n  - mutator: lr_scale\n    params:\n      factor: "
+          "-3\n");
       CHECK(e.line() == 6);
       CHECK(e.key() == "faults[0].params.factor");
       CHECK(e.value() == "-3");
@@ -180,8 +179,9 @@ faults:
   TEST_CASE("A grid is bounded before it is expanded: names first, then its size") {
     // 12 misspelt keys of 10 values each: 10^12 grid points if expanded first (this ran out of
     // memory); the first unknown key is named at once.
-    std::string text = "name: g\nprograms: [iris_mlp]\nfaults:\n  - mutator: lr_scale\n"
-                       "    params:\n";
+    std::string text =
+        "name: g\nprograms: [iris_mlp]\nfaults:\n  - mutator: lr_scale\n"
+        "    params:\n";
     for (int k = 0; k < 12; ++k)
       text += "      fact" + std::to_string(k) + ": [1,2,3,4,5,6,7,8,9,10]\n";
     const auto unknown = config_error(text);
@@ -281,15 +281,16 @@ faults:
     // Balance, as a tolerance that survives small edits: every fault class and the clean runs
     // within 1% of the mean of the four fault classes.
     const double mean = (per_class["learning_rate"] + per_class["loss"] + per_class["optimizer"] +
-                         per_class["activation"]) / 4.0;
+                         per_class["activation"]) /
+                        4.0;
     for (const auto& [cls, n] : per_class) {
       CAPTURE(cls);
       CHECK(std::abs(n - mean) <= 0.01 * mean);
     }
     // About 146 per program: 29 clean + 5 x (21 to 24 configurations).
-    const auto [lo, hi] = std::minmax_element(
-        per_program.begin(), per_program.end(),
-        [](const auto& a, const auto& b) { return a.second < b.second; });
+    const auto [lo, hi] =
+        std::minmax_element(per_program.begin(), per_program.end(),
+                            [](const auto& a, const auto& b) { return a.second < b.second; });
     CHECK(lo->second == 134);
     CHECK(hi->second == 149);
     // The pairs the comments name as skipped: 4 lr_set, 6 mse, 3 + 1 + 21 + 20 optimizer and 7
@@ -299,7 +300,8 @@ faults:
     // Planned twice: the same ids in the same order.
     const auto again = runner::plan_campaign(runner::load_campaign(kConfigs + "/dynfault.yaml"));
     REQUIRE(again.runs.size() == plan.runs.size());
-    for (size_t i = 0; i < plan.runs.size(); ++i) CHECK(again.runs[i].run_uuid == plan.runs[i].run_uuid);
+    for (size_t i = 0; i < plan.runs.size(); ++i)
+      CHECK(again.runs[i].run_uuid == plan.runs[i].run_uuid);
 
     // Paper-scale probes: curvature every second epoch after readings before the first update
     // and one early step, 4 per run, in train mode, 32 samples, Lanczos stopped at tol 1e-2.

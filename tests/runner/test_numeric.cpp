@@ -64,8 +64,9 @@ TEST_SUITE("runner") {
     CHECK_NOTHROW(runner::require_cpu_supports(
         defaults, cpu("an AVX2 CPU", {"pni", "ssse3", "sse4_1", "sse4_2", "avx", "avx2", "fma"})));
 
-    const NumericEnv e = parse("numeric:\n  aten_capability: avx512\n  openblas_coretype: "
-                               "skylakex\n  onednn_isa: off\n  intra_op_threads: 2\n")
+    const NumericEnv e = parse(
+                             "numeric:\n  aten_capability: avx512\n  openblas_coretype: "
+                             "skylakex\n  onednn_isa: off\n  intra_op_threads: 2\n")
                              .numeric;
     CHECK(e.aten_capability == "avx512");
     CHECK(e.openblas_coretype == "SkylakeX");  // OpenBLAS ignores case; the record does not
@@ -76,8 +77,10 @@ TEST_SUITE("runner") {
 
     const auto vars = e.variables();
     const std::vector<std::pair<std::string, std::string>> expected = {
-        {"ATEN_CPU_CAPABILITY", "avx512"}, {"MKL_NUM_THREADS", "2"},
-        {"OMP_NUM_THREADS", "2"},          {"OPENBLAS_CORETYPE", "SkylakeX"},
+        {"ATEN_CPU_CAPABILITY", "avx512"},
+        {"MKL_NUM_THREADS", "2"},
+        {"OMP_NUM_THREADS", "2"},
+        {"OPENBLAS_CORETYPE", "SkylakeX"},
         {"OPENBLAS_NUM_THREADS", "1"}};
     CHECK(vars == expected);  // oneDNN off: no ISA variable; the worker switches it off
     // auto leaves the library's variable unset: its own choice, not the parent's.
@@ -110,7 +113,8 @@ TEST_SUITE("runner") {
   }
 
   TEST_CASE("numeric: a capability the CPU lacks is refused, naming what it offers") {
-    const auto avx2_only = cpu("Old CPU", {"pni", "ssse3", "sse4_1", "sse4_2", "avx", "avx2", "fma"});
+    const auto avx2_only =
+        cpu("Old CPU", {"pni", "ssse3", "sse4_1", "sse4_2", "avx", "avx2", "fma"});
     NumericEnv e;
     e.aten_capability = "avx512";
     try {
@@ -175,9 +179,9 @@ TEST_SUITE("runner") {
     const runner::Campaign different = runner::parse_campaign(
         "name: num\nseed: 3\nprograms: [iris_mlp]\nnumeric: {aten_capability: default}\n",
         "num2.yaml");
-    CHECK_THROWS_WITH_AS(runner::store_plan(store, different, runner::plan_campaign(different),
-                                            {true}),
-                         doctest::Contains("a different campaign under the same name"), Error);
+    CHECK_THROWS_WITH_AS(
+        runner::store_plan(store, different, runner::plan_campaign(different), {true}),
+        doctest::Contains("a different campaign under the same name"), Error);
   }
 
   TEST_CASE("numeric: execution keeps to the recorded environment and libraries") {
@@ -226,8 +230,8 @@ TEST_SUITE("runner") {
     NumericEnv used = requested;
     used.aten_capability = "avx512";
     used.openblas_coretype = "Cooperlake";
-    const std::string record = "{\"effective\":" + used.to_json() +
-                               ",\"requested\":" + requested.to_json() + "}";
+    const std::string record =
+        "{\"effective\":" + used.to_json() + ",\"requested\":" + requested.to_json() + "}";
     const NumericEnv replay = runner::numeric_env_to_replay(record);
     CHECK(replay.aten_capability == "avx512");
     CHECK(replay.openblas_coretype == "Cooperlake");

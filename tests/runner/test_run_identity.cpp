@@ -35,8 +35,8 @@ faults:
 std::string describe(const db::RunSpec& r) {
   Json params = Json::array();
   for (const auto& f : Json::parse(r.faults_json)) params.push_back(f.at("params"));
-  return r.program + " " + (r.fault_ids.empty() ? "clean" : r.fault_ids) + " " +
-         params.dump() + " rep" + std::to_string(r.repetition);
+  return r.program + " " + (r.fault_ids.empty() ? "clean" : r.fault_ids) + " " + params.dump() +
+         " rep" + std::to_string(r.repetition);
 }
 
 /// A recipe of the catalogue with one fault applied.
@@ -132,8 +132,7 @@ TEST_SUITE("runner") {
       const Json full = r.to_json();  // named: items() of a temporary would dangle
       std::vector<std::string> at_default;
       for (const auto& [key, value] : full.items())
-        if (default_recipe.contains(key) && default_recipe[key] == value)
-          at_default.push_back(key);
+        if (default_recipe.contains(key) && default_recipe[key] == value) at_default.push_back(key);
       REQUIRE(!at_default.empty());
       const Json semantic = runner::semantic_recipe_json(r);
       for (const auto& key : at_default) {
@@ -209,8 +208,8 @@ TEST_SUITE("runner") {
       Json recipe = Json::parse(r.recipe_json);
       recipe.erase("patience");
       recipe.erase("loop");
-      auto& update = db.prepared(
-          "UPDATE runs SET run_uuid = ?2, recipe_json = ?3 WHERE run_uuid = ?1");
+      auto& update =
+          db.prepared("UPDATE runs SET run_uuid = ?2, recipe_json = ?3 WHERE run_uuid = ?1");
       update.bind_all(r.run_uuid, hash128_hex("old " + r.run_uuid), recipe.dump()).step_and_reset();
     }
     const auto upgraded = runner::store_plan(store, c, plan);

@@ -1,8 +1,8 @@
 // Tests of dynfault::TraceRecorder (runner/trace_recorder.h): a hand-written loop recorded into a
 // database, read back through the store with the trainer's metric keys (db/trace.h).
+#include <doctest/doctest.h>
 #include <stdlib.h>
 #include <torch/torch.h>  // before doctest: glog's CHECK must not replace doctest's
-#include <doctest/doctest.h>
 
 #include <cmath>
 #include <filesystem>
@@ -64,9 +64,8 @@ Loop train(TraceRecorder& rec, int64_t epochs = 3) {
     double sum = 0;
     for (int64_t b = 0; b < 4; ++b) {
       opt.zero_grad();
-      const torch::Tensor loss =
-          torch::nn::functional::cross_entropy(net.forward(x.narrow(0, 16 * b, 16)),
-                                               y.narrow(0, 16 * b, 16));
+      const torch::Tensor loss = torch::nn::functional::cross_entropy(
+          net.forward(x.narrow(0, 16 * b, 16)), y.narrow(0, 16 * b, 16));
       loss.backward();
       opt.step();
       rec.on_step(loss);
@@ -131,9 +130,9 @@ TEST_CASE("TraceRecorder: three epochs stored with the trainer's keys") {
   CHECK(t.find("final/test_metric")->values[0] == doctest::Approx(0.45));
   CHECK(t.find("final/test_metric")->steps[0] == 2);
   // The default probes: every epoch, from the trainer's probe functions.
-  for (const char* key : {"grad/global_norm", "grad/fc1.weight/norm", "weight/fc2.bias/mean",
-                          "weight/update_ratio", "opt/exp_avg_norm", "opt/eff_step_mean",
-                          "time/step_ms"}) {
+  for (const char* key :
+       {"grad/global_norm", "grad/fc1.weight/norm", "weight/fc2.bias/mean", "weight/update_ratio",
+        "opt/exp_avg_norm", "opt/eff_step_mean", "time/step_ms"}) {
     INFO(key);
     const auto* s = t.find(key);
     REQUIRE(s != nullptr);

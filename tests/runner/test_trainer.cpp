@@ -83,7 +83,6 @@ bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {
          (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
-
 bool fashion_mnist_available() {
   return std::ifstream(P::fashion_mnist_dir() + "/train-images-idx3-ubyte.gz").good();
 }
@@ -701,17 +700,46 @@ TEST_SUITE("runner") {
     all.probe = R::ProbeOptions::all();  // the defaults leave curvature off
     const auto result = R::train(r, 1, all);
     REQUIRE(result.outcome == "completed");
-    for (const std::string key :
-         {"train/loss", "time/step_ms", "epoch/train_loss", "epoch/train_metric", "epoch/val_loss",
-          "epoch/val_metric", "epoch/lr", "grad/global_norm", "grad/nonfinite",
-          "grad/first_last_ratio", "grad/first_norm", "grad/last_norm", "grad/zero_frac",
-          "weight/nonfinite", "weight/max_abs", "weight/mean", "weight/std", "weight/update_ratio",
-          "act/layers.1/mean", "act/layers.1/std", "act/layers.1/dead_frac", "act/dead_frac_max",
-          "act/mean_abs_max", "act/std_mean", "opt/exp_avg_norm", "opt/exp_avg_sq_norm",
-          "opt/eff_step_mean", "curv/lambda_max", "curv/lambda_min", "curv/trace",
-          "curv/residual", "curv/lr_lambda", "curv/stability_ratio", "curv/precond_sharpness",
-          "curv/iterations", "curv/hvps", "time/curvature_ms", "time/curvature_hvp_ms",
-          "final/test_loss", "final/test_metric"}) {
+    for (const std::string key : {"train/loss",
+                                  "time/step_ms",
+                                  "epoch/train_loss",
+                                  "epoch/train_metric",
+                                  "epoch/val_loss",
+                                  "epoch/val_metric",
+                                  "epoch/lr",
+                                  "grad/global_norm",
+                                  "grad/nonfinite",
+                                  "grad/first_last_ratio",
+                                  "grad/first_norm",
+                                  "grad/last_norm",
+                                  "grad/zero_frac",
+                                  "weight/nonfinite",
+                                  "weight/max_abs",
+                                  "weight/mean",
+                                  "weight/std",
+                                  "weight/update_ratio",
+                                  "act/layers.1/mean",
+                                  "act/layers.1/std",
+                                  "act/layers.1/dead_frac",
+                                  "act/dead_frac_max",
+                                  "act/mean_abs_max",
+                                  "act/std_mean",
+                                  "opt/exp_avg_norm",
+                                  "opt/exp_avg_sq_norm",
+                                  "opt/eff_step_mean",
+                                  "curv/lambda_max",
+                                  "curv/lambda_min",
+                                  "curv/trace",
+                                  "curv/residual",
+                                  "curv/lr_lambda",
+                                  "curv/stability_ratio",
+                                  "curv/precond_sharpness",
+                                  "curv/iterations",
+                                  "curv/hvps",
+                                  "time/curvature_ms",
+                                  "time/curvature_hvp_ms",
+                                  "final/test_loss",
+                                  "final/test_metric"}) {
       CAPTURE(key);
       CHECK(has_key(result, key));
     }

@@ -90,10 +90,12 @@ TEST_CASE("worker message: a malformed line is refused with a clear error") {
 TEST_CASE("worker message: a field that cannot be written is refused") {
   CHECK(error_of([] { runner::encode(RunRequest{""}); }).find("the run id must be non-empty") !=
         std::string::npos);
-  CHECK(error_of([] { runner::encode(WorkerReply{kUuid, "FINISHED", "two words"}); })
-            .find("the outcome must be non-empty without spaces") != std::string::npos);
-  CHECK(error_of([] { runner::encode(WorkerReply{kUuid, "", "completed"}); })
-            .find("the status must be non-empty") != std::string::npos);
+  CHECK(error_of([] {
+          runner::encode(WorkerReply{kUuid, "FINISHED", "two words"});
+        }).find("the outcome must be non-empty without spaces") != std::string::npos);
+  CHECK(error_of([] {
+          runner::encode(WorkerReply{kUuid, "", "completed"});
+        }).find("the status must be non-empty") != std::string::npos);
   CHECK(error_of([] { runner::encode(RunRequest{"a\nb"}); }).find("line breaks") !=
         std::string::npos);
 }
