@@ -145,4 +145,13 @@ double MetricAccumulator::value() const {
   return 1.0 - sse_.item<double>() / ss_tot;
 }
 
+torch::Tensor penalty(const std::vector<torch::Tensor>& weights, double l1, double l2) {
+  torch::Tensor p = torch::zeros({});
+  for (const auto& w : weights) {
+    if (l1 > 0) p = p + l1 * w.abs().sum();
+    if (l2 > 0) p = p + l2 * w.pow(2).sum();
+  }
+  return p;
+}
+
 }  // namespace dynfault::runner

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace dynfault::runner {
 
@@ -28,6 +29,10 @@ torch::Tensor compute_loss(const std::string& loss, const torch::Tensor& output,
 /// Predicted class per row: argmax for W >= 2; for W == 1 the output is thresholded at 0 when the
 /// loss reads logits or margins (bce_logits, hinge, squared_hinge, categorical_hinge), else 0.5.
 torch::Tensor predict_classes(const std::string& loss, const torch::Tensor& output);
+
+/// The L1/L2 penalty l1 * sum|w| + l2 * sum w^2 over `weights` (a scalar; zero when both are 0),
+/// added to the loss the optimizer minimises, as Keras' kernel regularizers do.
+torch::Tensor penalty(const std::vector<torch::Tensor>& weights, double l1, double l2);
 
 /// Accumulates accuracy (classification) or R^2 (regression, over all target elements) across
 /// batches without a host sync per batch.

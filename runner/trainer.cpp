@@ -22,6 +22,7 @@
 #include "runner/optimizers.h"
 #include "runner/outcome.h"
 #include "runner/probes.h"
+#include "runner/run_probes.h"
 
 namespace dynfault::runner {
 
@@ -62,15 +63,6 @@ Tensors to_tensors(const Dataset& d) {
   }
   if (d.integer_inputs) t.x = t.x.to(torch::kLong);
   return t;
-}
-
-torch::Tensor penalty(const std::vector<torch::Tensor>& weights, double l1, double l2) {
-  torch::Tensor p = torch::zeros({});
-  for (const auto& w : weights) {
-    if (l1 > 0) p = p + l1 * w.abs().sum();
-    if (l2 > 0) p = p + l2 * w.pow(2).sum();
-  }
-  return p;
 }
 
 struct Evaluation {
@@ -150,141 +142,6 @@ std::string state_hash(const std::vector<NamedParam>& params,
 /// Seed stream of the probe generator (probe batch, curvature vectors); far from the pipeline's
 /// streams (runner/data_pipeline.h) so that adding one there never collides with it.
 constexpr uint64_t kProbeStream = 0x70726f6265;  // "probe"
-
-/// The probes of one run: what the cadences ask at each point of training, on a fixed probe
-/// batch. None of them changes what training computes (see ProbeOptions). A probe that throws
-/// (an operation without a double backward in a custom model, say) is counted in
-/// `probe/failures` and skipped: observing must never change a run's outcome.
-class RunProbes {
- public:
-  RunProbes(const ProbeOptions& o, NetImpl& net, std::vector<NamedParam>& params, Recorder& rec,
-            uint64_t seed, const TrainOptions& options)
-      : o_(o),
-        net_(net),
-        params_(params),
-        rec_(rec),
-        options_(options),
-        acts_(net),
-        curvature_(probes::CurvatureSettings{o.curvature_method, o.curvature_iterations,
-                                             o.curvature_tol, o.hutchinson_samples,
-                                             programs::mix_seed(seed, 1)}) {}
-
-  /// Chooses the probe batch once per run: the first probe_batch samples of a permutation drawn
-  /// from the probe generator (not the training's shuffling generator).
-  void choose_batch(const torch::Tensor& x, const torch::Tensor& y, uint64_t seed) {
-    const bool acts = !o_.activations.is_off() && !acts_.empty();
-    if ((!acts && o_.curvature.is_off()) || x.size(0) == 0) return;
-    at::Generator gen = at::detail::createCPUGenerator(seed);
-    const torch::Tensor idx =
-        torch::randperm(x.size(0), gen).narrow(0, 0, std::min(o_.probe_batch, x.size(0)));
-    x_ = x.index_select(0, idx);
-    y_ = y.index_select(0, idx);
-  }
-
-  /// Gradient statistics at `at` (after backward, before clipping and the optimizer step).
-  void gradients(int64_t at) {
-    guarded([&] { probes::record_gradients(params_, rec_, at, unix_ms()); });
-  }
-
-  /// Parameter copies before the optimizer step whose update ratio is recorded.
-  void snapshot() { before_ = probes::snapshot(params_); }
-  void update_ratios(int64_t at) {
-    guarded([&] { probes::record_update_ratios(params_, before_, rec_, at, unix_ms()); });
-    before_.clear();
-  }
-
-  /// The state probes a point of training asks for: weights, activations, optimizer.
-  void state(bool weights, bool acts, bool opt, int64_t at,
-             const torch::optim::Optimizer& optimizer) {
-    if (weights) guarded([&] { probes::record_weights(params_, rec_, at, unix_ms()); });
-    if (acts && x_.defined()) guarded([&] { acts_.record(net_, x_, rec_, at, unix_ms()); });
-    if (opt) guarded([&] { probes::record_optimizer(optimizer, params_, rec_, at, unix_ms()); });
-  }
-
-  /// A curvature reading recorded under `at`, taken after `updates` optimizer updates; a second
-  /// reading under the same index (a run that stops right after an early reading) is skipped:
-  /// the parameters have not moved since.
-  void curvature(int64_t at, int64_t updates, const Recipe& r, int64_t num_classes,
-                 const torch::optim::Optimizer& optimizer,
-                 const std::vector<torch::Tensor>& penalised) {
-    if (!x_.defined() || at == last_curvature_) return;
-    last_curvature_ = at;
-    guarded([&] { measure_curvature(at, updates, r, num_classes, optimizer, penalised); });
-  }
-
-  int64_t failures() const { return failures_; }
-
- private:
-  template <typename F>
-  void guarded(F&& f) {
-    try {
-      f();
-    } catch (const std::exception&) {  // c10::Error derives from std::exception
-      ++failures_;
-    }
-  }
-
-  /// Curvature of the objective the optimizer minimises (loss, L1/L2 penalty, a flipped sign
-  /// included) on the first curvature_batch probe samples, in the mode ProbeOptions asks for
-  /// (train: the mode the training steps run in, which a training-loop fault may have left at
-  /// eval), and the stability ratio of the optimizer's next update.
-  void measure_curvature(int64_t at, int64_t updates, const Recipe& r, int64_t num_classes,
-                         const torch::optim::Optimizer& optimizer,
-                         const std::vector<torch::Tensor>& penalised) {
-    const int64_t len = std::min(o_.curvature_batch, x_.size(0));
-    const torch::Tensor x = x_.narrow(0, 0, len), y = y_.narrow(0, 0, len);
-    const std::function<torch::Tensor()> objective = [this, x, y, &r, num_classes, &penalised] {
-      torch::Tensor loss = compute_loss(r.loss, net_.forward(x), y, num_classes);
-      if (r.l1 > 0 || r.l2 > 0) loss = loss + penalty(penalised, r.l1, r.l2);
-      return r.loop.loss_sign_flip ? -loss : loss;
-    };
-    std::vector<torch::Tensor> ps;
-    for (const auto& p : params_)
-      if (p.tensor.requires_grad()) ps.push_back(p.tensor);
-    const bool train_mode =
-        o_.curvature_mode == ProbeOptions::CurvatureMode::kTrain && r.loop.train_mode;
-    const probes::StabilityRule rule = probes::stability_rule(optimizer, ps);
-    const probes::Curvature c = curvature_.measure(net_, train_mode, objective, ps, &rule);
-    const int64_t ts = unix_ms();
-    rec_.add("curv/lambda_max", at, c.lambda_max, ts);
-    rec_.add("curv/lambda_min", at, c.lambda_min, ts);
-    rec_.add("curv/trace", at, c.trace, ts);
-    rec_.add("curv/residual", at, c.residual, ts);
-    rec_.add("curv/lr_lambda", at, rule.lr * c.lambda_max, ts);
-    rec_.add("curv/stability_ratio", at, c.stability_ratio, ts);
-    if (rule.adaptive) rec_.add("curv/precond_sharpness", at, c.precond_sharpness, ts);
-    rec_.add("curv/iterations", at, static_cast<double>(c.iterations), ts);
-    rec_.add("curv/hvps", at, static_cast<double>(c.hvps), ts);
-    // What the probe cost (wall time, so under time/ with the step times: not part of what a
-    // run's spec determines): the whole probe, and its Hessian-vector products.
-    rec_.add("time/curvature_ms", at, c.total_ms, ts);
-    rec_.add("time/curvature_hvp_ms", at, c.hvp_ms, ts);
-    if (options_.on_curvature) {
-      probes::CurvatureContext ctx;
-      ctx.index = at;
-      ctx.updates = updates;
-      ctx.train_mode = train_mode;
-      ctx.net = &net_;
-      ctx.objective = objective;
-      ctx.params = ps;
-      ctx.rule = rule;
-      ctx.reading = c;
-      options_.on_curvature(ctx);
-    }
-  }
-
-  const ProbeOptions& o_;
-  NetImpl& net_;
-  std::vector<NamedParam>& params_;
-  Recorder& rec_;
-  const TrainOptions& options_;
-  probes::ActivationProbe acts_;
-  probes::CurvatureProbe curvature_;
-  torch::Tensor x_, y_;
-  std::vector<torch::Tensor> before_;
-  int64_t last_curvature_ = -1;
-  int64_t failures_ = 0;
-};
 
 /// What one run trains on and how its steps and probes are laid out: all that is fixed before
 /// the model is built. Computed outside the outcome barrier: a failure here is missing data,
