@@ -13,9 +13,11 @@
 #include "common/input_file.h"
 #include "common/regex.h"
 #include "common/text.h"
+#include "tests/test_check.h"
 
 namespace fs = std::filesystem;
 using dynfault::files::read_input_file;
+using dynfault::test::has;
 
 namespace {
 
@@ -26,10 +28,6 @@ std::string error_of(const std::string& path, uint64_t cap = 1 << 20) {
     return e.what();
   }
   return "";
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace

@@ -20,12 +20,15 @@
 #include "common/check.h"
 #include "common/output_file.h"
 #include "common/temporary.h"
+#include "tests/test_check.h"
 #include "tests/test_files.h"
 
 namespace fs = std::filesystem;
 using dynfault::files::check_output_file;
 using dynfault::files::ProtectedFile;
 using dynfault::files::write_output_file;
+using dynfault::test::error_of;
+using dynfault::test::has;
 using dynfault::test::read_bytes;
 
 namespace {
@@ -33,19 +36,6 @@ namespace {
 struct Scratch : dynfault::test::ScratchDir {
   Scratch() : ScratchDir("dynfault-out") {}
 };
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dynfault::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 /// The pid of a process that has exited (and was reaped): nobody answers to it.
 pid_t dead_pid() {

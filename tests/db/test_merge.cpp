@@ -16,7 +16,10 @@
 #include "db/database.h"
 #include "db/merge.h"
 #include "db/store.h"
+#include "tests/test_check.h"
 #include "tests/test_files.h"
+
+using dynfault::test::has;
 
 namespace {
 
@@ -113,10 +116,6 @@ std::string refusal(Store& target, const std::vector<std::string>& sources) {
     return e.what();
   }
   return "";
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace

@@ -18,7 +18,10 @@
 #include "db/execution.h"
 #include "db/schema.h"
 #include "db/store.h"
+#include "tests/test_check.h"
 #include "tests/test_files.h"
+
+using dynfault::test::error_of;
 
 namespace {
 
@@ -56,15 +59,6 @@ int64_t count(Database& db, const std::string& sql) {
   const int64_t n = s.column_int64(0);
   s.reset();
   return n;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DbError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -119,15 +113,16 @@ TEST_SUITE("db") {
     REQUIRE(original == read_bytes(kFixture));
 
     SUBCASE("a read-only opener (replay, export) does not migrate") {
-      const std::string why = error_of([&] { Store::open_read_only(copy.db.string()); });
+      const std::string why = error_of<DbError>([&] { Store::open_read_only(copy.db.string()); });
       CHECK(why.find("schema version 1, this build reads version 2") != std::string::npos);
     }
     SUBCASE("a migration step that fails rolls back") {
       Database db(copy.db.string(), OpenMode::kReadWrite);
       auto steps = dynfault::db::migrations();
       steps.push_back({3, "broken", "ALTER TABLE runs ADD COLUMN exec_build TEXT;"});
-      CHECK(error_of([&] { dynfault::db::apply_migrations(db, steps); }).find("duplicate column") !=
-            std::string::npos);
+      CHECK(error_of<DbError>([&] {
+              dynfault::db::apply_migrations(db, steps);
+            }).find("duplicate column") != std::string::npos);
       CHECK(db.user_version() == 1);
     }
     SUBCASE("a read-only file") {

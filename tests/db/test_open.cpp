@@ -20,6 +20,7 @@
 #include "db/database.h"
 #include "db/schema.h"
 #include "db/store.h"
+#include "tests/test_check.h"
 #include "tests/test_files.h"
 
 namespace fs = std::filesystem;
@@ -30,6 +31,8 @@ using dynfault::db::OpenMode;
 using dynfault::db::RunResult;
 using dynfault::db::RunSpec;
 using dynfault::db::Store;
+using dynfault::test::error_of;
+using dynfault::test::has;
 using dynfault::test::read_bytes;
 
 namespace {
@@ -49,19 +52,6 @@ void in_directory(const fs::path& dir, const std::function<void()>& f) {
     throw;
   }
   fs::current_path(before);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dynfault::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 RunSpec spec(int i, const std::string& campaign = "c1") {

@@ -16,10 +16,12 @@
 #include "features/feature_set.h"
 #include "features/trace_csv.h"
 #include "tests/diagnosis/corpus_fixture.h"
+#include "tests/test_check.h"
 
 namespace fs = std::filesystem;
 using namespace dynfault;
 using namespace dynfault::diagnosis;
+using dynfault::test::error_of;
 
 namespace {
 
@@ -32,15 +34,6 @@ std::string model_text(const SavedModel& m) {
 SavedModel from_text(const std::string& text) {
   std::istringstream in(text);
   return read_model(in, "m.model");
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 bool same_values(const std::vector<double>& a, const std::vector<double>& b) {
@@ -111,13 +104,16 @@ TEST_SUITE("saved_model") {
     std::string text = model_text(m);
     std::string v4 = text;
     v4.replace(0, std::string("dynfault_model 3").size(), "dynfault_model 4");
-    const std::string e4 = error_of([&] { from_text(v4); });
+    const std::string e4 = error_of<std::exception>([&] { from_text(v4); });
     CHECK(e4.find("m.model") != std::string::npos);
     CHECK(e4.find("version 4 is not supported") != std::string::npos);
-    const std::string foreign = error_of([&] { from_text("epoch,train_loss\n0,1\n"); });
+    const std::string foreign =
+        error_of<std::exception>([&] { from_text("epoch,train_loss\n0,1\n"); });
     CHECK(foreign.find("not a dynfault model file") != std::string::npos);
-    CHECK(error_of([&] { from_text(""); }).find("not a dynfault model file") != std::string::npos);
-    const std::string cut = error_of([&] { from_text(text.substr(0, text.size() / 2)); });
+    CHECK(error_of<std::exception>([&] { from_text(""); }).find("not a dynfault model file") !=
+          std::string::npos);
+    const std::string cut =
+        error_of<std::exception>([&] { from_text(text.substr(0, text.size() / 2)); });
     CHECK(cut.find("m.model") != std::string::npos);
     CHECK_FALSE(cut.empty());
 
@@ -128,7 +124,8 @@ TEST_SUITE("saved_model") {
     const std::string path = (dir / "m.model").string();
     save_model_file(m, path, false);
     CHECK_FALSE(fs::exists(path + ".tmp"));
-    CHECK(error_of([&] { save_model_file(m, path, false); }).find("--force") != std::string::npos);
+    CHECK(error_of<std::exception>([&] { save_model_file(m, path, false); }).find("--force") !=
+          std::string::npos);
     save_model_file(m, path, true);
     CHECK(model_text(load_model_file(path)) == model_text(m));
     fs::remove_all(dir);
@@ -163,10 +160,10 @@ TEST_SUITE("saved_model") {
     db::Store store = testing::corpus(2, 4);
     CHECK_THROWS_AS(train_model(store, TrainModelOptions().feature_set("curves").diagnoser("nope")),
                     Error);
-    CHECK(error_of([&] {
+    CHECK(error_of<std::exception>([&] {
             train_model(store, TrainModelOptions().feature_set("curvature"));
           }).find("has not been extracted") != std::string::npos);
-    CHECK(error_of([&] {
+    CHECK(error_of<std::exception>([&] {
             train_model(store, TrainModelOptions().feature_set("curves").task("no_such_task"));
           }).find("no labels") != std::string::npos);
   }
@@ -194,7 +191,7 @@ TEST_SUITE("saved_model") {
 
   TEST_CASE("A bad per-epoch CSV names the file, line and column") {
     const auto err = [](const std::string& text) {
-      return error_of([&] { features::parse_trace_csv(text, "run.csv"); });
+      return error_of<std::exception>([&] { features::parse_trace_csv(text, "run.csv"); });
     };
     const std::string missing = err("epoch,train_loss,train_metric,val_loss\n0,1,2,3\n");
     CHECK(missing.find("run.csv") != std::string::npos);
@@ -344,12 +341,12 @@ TEST_SUITE("diagnosis") {
       higher += p_clean(balanced) > p_clean(plain) ? 1 : 0;
     }
     CHECK(higher * 2 > traces.size());
-    CHECK(error_of([&] {
+    CHECK(error_of<std::exception>([&] {
             train_model(
                 store,
                 TrainModelOptions().task("detection").feature_set("curves").class_weight("heavy"));
           }).find("none or balanced") != std::string::npos);
-    CHECK(error_of([&] {
+    CHECK(error_of<std::exception>([&] {
             train_model(store, TrainModelOptions()
                                    .task("fault_type/default4")
                                    .feature_set("curves")

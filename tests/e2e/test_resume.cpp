@@ -28,9 +28,11 @@
 #include "db/database.h"
 #include "db/store.h"
 #include "tests/e2e/cli_util.h"
+#include "tests/test_check.h"
 
 namespace fs = std::filesystem;
 using dynfault::db::Store;
+using dynfault::test::has;
 
 namespace {
 
@@ -82,10 +84,6 @@ int wait_exit(pid_t pid) {
 std::string slurp(const fs::path& p) { return dynfault::e2e::read_bytes(p); }
 
 fs::path scratch() { return dynfault::e2e::make_temp_dir("dynfault-resume"); }
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 /// Runs the SQL `query` (one integer) on a database.
 int64_t scalar(const fs::path& db, const std::string& query) {

@@ -16,11 +16,13 @@
 
 #include "common/check.h"
 #include "programs/data.h"
+#include "tests/test_check.h"
 
 namespace fixtures {
 
 namespace P = dynfault::programs;
 namespace fs = std::filesystem;
+using dynfault::test::error_of;
 
 /// A fresh directory under /tmp, removed with its contents at scope exit.
 class TempDir {
@@ -100,15 +102,6 @@ inline void write_tiny_fashion(const std::string& dir, uint32_t n_train, uint32_
     write_gz(dir + "/" + prefix + "-images-idx3-ubyte.gz", idx(2051, {n, 3, 2}, pixels));
     write_gz(dir + "/" + prefix + "-labels-idx1-ubyte.gz", idx(2049, {n}, labels));
   }
-}
-
-inline std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dynfault::Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 inline P::DataSpec spec_of(const std::string& name) {

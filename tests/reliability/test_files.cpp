@@ -20,11 +20,13 @@
 #include "db/database.h"
 #include "db/store.h"
 #include "tests/e2e/cli_util.h"
+#include "tests/test_check.h"
 
 namespace fs = std::filesystem;
 using dynfault::db::Store;
 using dynfault::e2e::Cli;
 using dynfault::e2e::read_bytes;
+using dynfault::test::has;
 
 namespace {
 
@@ -42,10 +44,6 @@ faults:
 
 Cli cli(const std::string& args, const fs::path& dir, const std::string& env = "") {
   return dynfault::e2e::run_cli(args, dir, env);
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 /// 12 runs of two programs with labels, deepfd features, an evaluation and a trained model:

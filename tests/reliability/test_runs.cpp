@@ -19,11 +19,13 @@
 #include "db/database.h"
 #include "db/store.h"
 #include "tests/e2e/cli_util.h"
+#include "tests/test_check.h"
 
 namespace fs = std::filesystem;
 using dynfault::db::Store;
 using dynfault::e2e::Cli;
 using dynfault::e2e::read_bytes;
+using dynfault::test::has;
 
 namespace {
 
@@ -43,10 +45,6 @@ const std::string kSteps = " --max-steps 40";
 
 Cli cli(const std::string& args, const fs::path& dir, const std::string& env = "") {
   return dynfault::e2e::run_cli(args, dir, env);
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 /// The last non-empty line of `text`.

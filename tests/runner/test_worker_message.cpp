@@ -7,8 +7,10 @@
 
 #include "common/check.h"
 #include "runner/worker_message.h"
+#include "tests/test_check.h"
 
 using namespace dynfault;
+using dynfault::test::error_of;
 using runner::RunRequest;
 using runner::WorkerReply;
 
@@ -17,16 +19,6 @@ namespace {
 const std::string kUuid = "0123456789abcdef0123456789abcdef";
 
 /// The message of the dynfault::Error `f` throws ("" when it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST_CASE("worker message: a run request round-trips") {
