@@ -96,8 +96,8 @@ class Registry {
 
 }  // namespace dynfault
 
-#define DYNFAULT_REGISTRY_CONCAT_(a, b) a##b
-#define DYNFAULT_REGISTRY_CONCAT(a, b) DYNFAULT_REGISTRY_CONCAT_(a, b)
+#define DYNFAULT_REGISTRY_CONCAT_IMPL(a, b) a##b
+#define DYNFAULT_REGISTRY_CONCAT(a, b) DYNFAULT_REGISTRY_CONCAT_IMPL(a, b)
 
 /// Defines `Registry<T>& fn()`, the one registry of a kind. It is never destroyed, so lookups
 /// stay valid during static teardown.

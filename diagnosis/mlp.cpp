@@ -68,9 +68,9 @@ template <typename V, size_t Q>
 inline void hidden_block(const float* __restrict xi, size_t d, size_t h, size_t u0,
                          const float* __restrict w1, const float* __restrict b1,
                          float* __restrict a) {
-  constexpr size_t L = sizeof(V) / sizeof(float);
+  constexpr size_t kLanes = sizeof(V) / sizeof(float);
   V acc[Q];
-  for (size_t q = 0; q < Q; ++q) simd::load(acc[q], b1 + u0 + L * q);
+  for (size_t q = 0; q < Q; ++q) simd::load(acc[q], b1 + u0 + kLanes * q);
   for (size_t j = 0; j < d; ++j) {
     const float v = xi[j];
     if (v == 0) continue;
@@ -78,14 +78,14 @@ inline void hidden_block(const float* __restrict xi, size_t d, size_t h, size_t 
     const float* w = w1 + j * h + u0;
     for (size_t q = 0; q < Q; ++q) {
       V wq;
-      simd::load(wq, w + L * q);
+      simd::load(wq, w + kLanes * q);
       acc[q] += vv * wq;
     }
   }
   const V zero = V{};
   for (size_t q = 0; q < Q; ++q) {
     const V relu = acc[q] > zero ? acc[q] : zero;
-    simd::store(a + u0 + L * q, relu);
+    simd::store(a + u0 + kLanes * q, relu);
   }
 }
 
@@ -94,9 +94,9 @@ inline void hidden_block(const float* __restrict xi, size_t d, size_t h, size_t 
 template <typename V, size_t Q>
 inline void weight_grad_block(const float* __restrict xi, size_t d, size_t h, size_t u0,
                               const float* __restrict dz1, float* __restrict g1) {
-  constexpr size_t L = sizeof(V) / sizeof(float);
+  constexpr size_t kLanes = sizeof(V) / sizeof(float);
   V g[Q];
-  for (size_t q = 0; q < Q; ++q) simd::load(g[q], dz1 + u0 + L * q);
+  for (size_t q = 0; q < Q; ++q) simd::load(g[q], dz1 + u0 + kLanes * q);
   for (size_t j = 0; j < d; ++j) {
     const float v = xi[j];
     if (v == 0) continue;
@@ -104,9 +104,9 @@ inline void weight_grad_block(const float* __restrict xi, size_t d, size_t h, si
     float* gw = g1 + j * h + u0;
     for (size_t q = 0; q < Q; ++q) {
       V gq;
-      simd::load(gq, gw + L * q);
+      simd::load(gq, gw + kLanes * q);
       gq += vv * g[q];
-      simd::store(gw + L * q, gq);
+      simd::store(gw + kLanes * q, gq);
     }
   }
 }

@@ -360,7 +360,7 @@ std::shared_ptr<const BinnedMatrix> binned_matrix(const Matrix& x, int max_bins)
 }
 
 Tree grow_tree(const std::vector<uint8_t>& codes, size_t n, const Binner& binner,
-               const std::vector<size_t>& y, size_t classes, std::vector<size_t> rows,
+               const std::vector<size_t>& y, size_t classes, const std::vector<size_t>& rows,
                const TreeOptions& options, uint64_t seed) {
   return Grower(codes, n, binner, y, classes, options, seed).grow(rows);
 }
@@ -458,8 +458,8 @@ void RandomForest::fit(const Matrix& x, const Labels& y) {
   for (int t = 0; t < options_.trees(); ++t) {
     std::vector<size_t> rows(x.rows);
     for (auto& r : rows) r = static_cast<size_t>(rng.below(x.rows));
-    trees_.push_back(grow_tree(codes, x.rows, binner, yi, classes_.size(), std::move(rows),
-                               tree_options, rng.next()));
+    trees_.push_back(
+        grow_tree(codes, x.rows, binner, yi, classes_.size(), rows, tree_options, rng.next()));
   }
   fitted_ = true;
 }

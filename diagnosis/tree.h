@@ -95,7 +95,7 @@ std::shared_ptr<const BinnedMatrix> binned_matrix(const Matrix& x, int max_bins)
 /// a bootstrap sample), `y` the class index of every row of the matrix, `seed` drives the
 /// per-node feature sampling when max_features < d.
 Tree grow_tree(const std::vector<uint8_t>& codes, size_t n, const Binner& binner,
-               const std::vector<size_t>& y, size_t classes, std::vector<size_t> rows,
+               const std::vector<size_t>& y, size_t classes, const std::vector<size_t>& rows,
                const TreeOptions& options, uint64_t seed);
 
 /// CART classifier, Gini impurity (DeepFD: max_depth 5).

@@ -21,7 +21,7 @@ namespace y = dynfault::yaml;
 
 /// Converts a YAML scalar to JSON, keeping integers, numbers, booleans and strings apart.
 Json scalar_to_json(const YAML::Node& n) {
-  const std::string s = n.Scalar();
+  const std::string& s = n.Scalar();
   if (n.Tag() == "!") return s;  // quoted: always a string
   if (s == "true" || s == "True") return true;
   if (s == "false" || s == "False") return false;
@@ -177,7 +177,7 @@ Cadence read_cadence(const y::Doc& doc, const YAML::Node& node, const std::strin
   const char* const expected =
       "expected off, every_step, every_epoch, {every_k_steps: k} or {every_k_epochs: k}";
   if (node.IsScalar()) {
-    const std::string v = node.Scalar();
+    const std::string& v = node.Scalar();
     if (v == "off") return Cadence::off();
     if (v == "every_step") return Cadence::every_step();
     if (v == "every_epoch") return Cadence::every_epoch();

@@ -121,7 +121,10 @@ void validate(const Recipe& r) {
 }
 
 double schedule_factor(const programs::ScheduleSpec& s, int64_t epoch) {
-  if (s.name == "step") return std::pow(s.gamma, static_cast<double>(epoch / s.step_size));
+  if (s.name == "step") {
+    const int64_t decays = epoch / s.step_size;  // whole steps only, as StepLR
+    return std::pow(s.gamma, static_cast<double>(decays));
+  }
   if (s.name == "exponential") return std::pow(s.gamma, static_cast<double>(epoch));
   return 1.0;
 }
