@@ -25,7 +25,7 @@
 ///   - compose:                        # a multi-fault run: operators applied in order
 ///       - {mutator: lr_scale, params: {factor: 10}}
 ///       - {mutator: optimizer_change, params: {to: sgd}}
-/// probes:                     # optional; what the runtime probes record (runner/trainer.h);
+/// probes:                     # optional; what the runtime probes record (runner/probe_options.h);
 ///                             # the values shown are the defaults
 ///   gradients: every_epoch    # off | every_step | every_epoch | {every_k_steps: k} |
 ///   weights: every_epoch      #   {every_k_epochs: k}, per family; unset families keep
@@ -79,7 +79,7 @@
 #include "db/trace.h"
 #include "programs/recipe.h"
 #include "runner/numeric.h"
-#include "runner/trainer.h"
+#include "runner/probe_options.h"
 
 namespace dynfault::runner {
 

@@ -20,7 +20,7 @@
 #include "common/version.h"
 #include "db/store.h"
 #include "runner/campaign.h"
-#include "runner/trainer.h"
+#include "runner/probe_options.h"
 #include "runner/worker_message.h"
 #include "runner/worker_process.h"
 

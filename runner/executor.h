@@ -155,7 +155,7 @@ std::vector<std::string> numeric_process_environment(const NumericEnv& numeric);
 /// in (runner::numeric_mismatch): the machine, not the run, failed, and the campaign stops.
 inline constexpr int kExitNumericEnv = 78;  // EX_CONFIG
 
-struct ProbeOptions;  // runner/trainer.h
+struct ProbeOptions;  // runner/probe_options.h
 
 /// The probe configuration a run executes with, as recorded (db::RunExecution::probes): the
 /// options' JSON, or "off" when `probes` is false.
