@@ -6,8 +6,8 @@
 /// per run, and writes each finished run in one transaction. The coordinator dispatches runs over
 /// a pipe, keeps heartbeats, enforces each run's wall-clock limit (SIGKILL after a grace period),
 /// and records a worker that crashes or hangs as that run's outcome, then respawns the worker. A
-/// crash, abort or hang in one run costs that run only. Torch-free: the worker side, which trains,
-/// is runner/worker.h.
+/// crash, abort or hang in one run costs that run only. Torch-free: this coordinator side is
+/// part of dynfault::campaign; the worker side, which trains, is runner/worker.h.
 ///
 /// A worker starts with exactly the numeric environment of its runs' campaign (runner/numeric.h),
 /// whatever the coordinator's own: its environment holds that environment's variables,

@@ -28,8 +28,8 @@
 /// The planner records the campaign's environment and the library versions; workers start with
 /// exactly that environment whatever their parent's (runner/executor.h), check that the
 /// libraries took it, and record per run what was in effect. What the libraries are and use can
-/// only be read through LibTorch: that half is runner/numeric_libraries.h; this half is
-/// torch-free and receives the versions as data.
+/// only be read through LibTorch: that half is runner/numeric_libraries.h (dynfault::runner);
+/// this half, in the torch-free dynfault::campaign, receives the versions as data.
 #include <cstdint>
 #include <set>
 #include <string>

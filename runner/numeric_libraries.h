@@ -1,7 +1,8 @@
 #pragma once
 /// What this process's numeric libraries (LibTorch, OpenBLAS, oneDNN) are and which kernels and
-/// thread counts they use. Reading them needs LibTorch (its configuration report, ATen's context);
-/// planning and the coordinator (runner/numeric.h, torch-free) receive the versions as data
+/// thread counts they use. Reading them needs LibTorch (its configuration report, ATen's context),
+/// so this half of the numeric environment is part of dynfault::runner; planning and the
+/// coordinator (dynfault::campaign, runner/numeric.h) receive the versions as data
 /// (StorePlanOptions::libraries, ExecuteOptions::libraries) from the command that calls them.
 /// Torch-free header.
 #include <map>

@@ -1,8 +1,8 @@
 #pragma once
 /// What the runtime probes record and how often: the `probes:` mapping of a campaign
 /// (runner/campaign.h), the configuration each run records (db::RunExecution::probes) and the
-/// trainer's input (runner/trainer.h). Torch-free, like the planner that reads it;
-/// the probes themselves are runner/probes.h.
+/// trainer's input (runner/trainer.h). Torch-free, like the planner that reads it
+/// (dynfault::campaign); the probes themselves are runner/probes.h.
 #include <cstdint>
 #include <string>
 #include <vector>

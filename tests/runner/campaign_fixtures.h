@@ -1,6 +1,7 @@
 #pragma once
-// Shared by the planning and coordinator tests: what they hand planning and the coordinator in
-// place of runner::library_versions_json(), which only the torch side can compute.
+// Shared by the planning and coordinator tests (test_campaign): what they hand the torch-free
+// campaign library in place of runner::library_versions_json(), which only the torch side can
+// compute, so that these tests build and link without LibTorch.
 #include <string>
 
 #include "runner/campaign.h"

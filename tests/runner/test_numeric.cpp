@@ -52,7 +52,7 @@ std::string snapshot(db::Store& store) {
 
 }  // namespace
 
-TEST_SUITE("runner") {
+TEST_SUITE("campaign") {
   TEST_CASE("numeric: parses with defaults portable to any x86-64 CPU with AVX2") {
     const NumericEnv defaults = parse("").numeric;
     CHECK(defaults.aten_capability == "avx2");

@@ -17,7 +17,7 @@ namespace R = dynfault::runner;
 
 }  // namespace
 
-TEST_SUITE("runner") {
+TEST_SUITE("campaign") {
   TEST_CASE("Probes: the campaign probes: key is parsed strictly and stays out of run ids") {
     const std::string base = "name: p\nprograms: [iris_mlp]\n";
     const std::string text = base +

@@ -74,7 +74,7 @@ db::Store planned_store(const runner::Campaign& c, const runner::Plan& plan) {
 
 }  // namespace
 
-TEST_SUITE("runner") {
+TEST_SUITE("campaign") {
   TEST_CASE("Golden run ids of configs/dynfault.yaml") {
     // Computed by run_id() (scheme 2: semantic recipe JSON, seed, kRecipeVersion 2) on
     // 2026-12-05. A change here changes the id of every run in every database: a newer build
