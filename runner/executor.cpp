@@ -493,7 +493,8 @@ std::vector<std::string> numeric_process_environment(const NumericEnv& numeric) 
        {"LD_LIBRARY_PATH", "DYNFAULT_DATA_DIR", "DYNFAULT_FASHION_MNIST_DIR",
         "DYNFAULT_TEST_CRASH_RUN", "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"})
     if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
-  for (const auto& [name, value] : numeric.variables()) env.push_back(name + "=" + value);
+  for (const auto& [name, value] : numeric.variables())
+    env.push_back(std::string(name) + "=" + value);
   return env;
 }
 
