@@ -1,5 +1,5 @@
 // Cost of the runtime probes: trains fashion_mlp, lenet_fashion and lstm_sine with probes off,
-// the default probes (runner/trainer.h ProbeOptions{}) and all probes (every family every
+// the default probes (runner/probe_options.h ProbeOptions{}) and all probes (every family every
 // epoch, curvature included), repeated and interleaved (the order rotates every round, so a
 // noisy neighbour hurts every configuration alike), and prints per program the median wall and
 // CPU time of one trace (train + store in SQLite), the overhead ratios of those medians, and the

@@ -20,6 +20,8 @@
 #include "diagnosis/evaluation.h"
 #include "diagnosis/report.h"
 #include "runner/campaign.h"
+#include "runner/numeric_libraries.h"
+#include "runner/worker.h"
 
 namespace fs = std::filesystem;
 
@@ -106,7 +108,10 @@ Planned plan_into(const PlanOptions& o, bool quiet) {
   }
   if (o.dry_run) return out;
   db::Store store = db::Store::open(o.db);
-  out.stored = runner::store_plan(store, c, plan, {o.allow_numeric_change});
+  runner::StorePlanOptions spo;
+  spo.allow_numeric_change = o.allow_numeric_change;
+  spo.libraries = runner::library_versions_json();
+  out.stored = runner::store_plan(store, c, plan, spo);
   if (!quiet) print_stored(o.db, out.stored, static_cast<int64_t>(plan.runs.size()));
   return out;
 }
@@ -237,6 +242,7 @@ runner::ExecuteOptions RunOptions::execute_options() const {
   eo.wait_for_lock = wait;
   eo.grace_s = grace_s;
   eo.allow_numeric_change = allow_numeric_change;
+  eo.libraries = runner::library_versions_json();
   return eo;
 }
 

@@ -23,6 +23,7 @@
 #include "runner/campaign.h"
 #include "runner/executor.h"
 #include "runner/numeric.h"
+#include "runner/numeric_libraries.h"
 #include "runner/trainer.h"
 
 extern char** environ;

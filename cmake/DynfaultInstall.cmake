@@ -5,8 +5,8 @@
 #   find_package(dynfault REQUIRED)                 # CMAKE_PREFIX_PATH=<p>
 #   target_link_libraries(app PRIVATE dynfault::recorder)
 #
-# works (docs/recorder.md). Exported targets: dynfault::{common,db,programs,mutators,runner,
-# features,diagnosis,recorder} plus the interface wrappers they carry (base, torch, openmp,
+# works (docs/recorder.md). Exported targets: dynfault::{common,db,programs,mutators,campaign,
+# runner,features,diagnosis,recorder} plus the interface wrappers they carry (base, torch, openmp,
 # xgboost). Library locations found by the build (torch's libraries, libxgboost) are not baked
 # in: dynfaultConfig.cmake finds them again on the consuming machine.
 # A library added to the link interface of an exported target must join this list (CMake refuses to
@@ -17,8 +17,8 @@ include(CMakePackageConfigHelpers)
 set(DYNFAULT_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/dynfault)
 set(dynfault_export_targets
   dynfault_base dynfault_torch dynfault_openmp dynfault_xgboost
-  dynfault_common dynfault_db dynfault_programs dynfault_mutators dynfault_features
-  dynfault_diagnosis dynfault_runner dynfault_recorder)
+  dynfault_common dynfault_db dynfault_programs dynfault_mutators dynfault_campaign
+  dynfault_features dynfault_diagnosis dynfault_runner dynfault_recorder)
 foreach(t IN LISTS dynfault_export_targets)
   string(REGEX REPLACE "^dynfault_" "" short ${t})
   set_target_properties(${t} PROPERTIES EXPORT_NAME ${short})
@@ -26,8 +26,9 @@ endforeach()
 
 # Programs, mutators, feature sets and diagnosers are OBJECT libraries (their static registrars
 # must not be dropped): their object files are installed too. Linking one of them directly gives
-# its whole catalogue; reached through dynfault::runner, programs and mutators only pass on their
-# usage requirements (the runner archive already contains their objects).
+# its whole catalogue; reached through dynfault::campaign (or dynfault::runner, which links it),
+# programs and mutators only pass on their usage requirements (the campaign archive already
+# contains their objects).
 install(TARGETS ${dynfault_export_targets}
   EXPORT dynfaultTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

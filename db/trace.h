@@ -9,7 +9,7 @@
 ///                                      the epoch's steps at step = epoch
 ///   epoch-level (step = epoch, 0-based):
 ///     epoch/train_loss, epoch/train_metric, epoch/val_loss, epoch/val_metric, epoch/lr
-///   probe-level: every family has its own cadence (runner/trainer.h ProbeOptions, set per
+///   probe-level: every family has its own cadence (runner/probe_options.h ProbeOptions, set per
 ///   campaign by `probes:`; by default every epoch, curvature off unless the campaign asks for
 ///   it, and at most max_points = 50 records per family and run: a longer run has its period
 ///   stretched, e.g. every 40th epoch of 2,000). Under an epoch cadence step = epoch and the

@@ -25,7 +25,7 @@
 ///   - compose:                        # a multi-fault run: operators applied in order
 ///       - {mutator: lr_scale, params: {factor: 10}}
 ///       - {mutator: optimizer_change, params: {to: sgd}}
-/// probes:                     # optional; what the runtime probes record (runner/trainer.h);
+/// probes:                     # optional; what the runtime probes record (runner/probe_options.h);
 ///                             # the values shown are the defaults
 ///   gradients: every_epoch    # off | every_step | every_epoch | {every_k_steps: k} |
 ///   weights: every_epoch      #   {every_k_epochs: k}, per family; unset families keep
@@ -79,7 +79,7 @@
 #include "db/trace.h"
 #include "programs/recipe.h"
 #include "runner/numeric.h"
-#include "runner/trainer.h"
+#include "runner/probe_options.h"
 
 namespace dynfault::runner {
 
@@ -170,16 +170,21 @@ struct StorePlanOptions {
   /// Accept a campaign file whose `numeric:` differs from the recorded environment (`run
   /// --allow-numeric-change`); the campaign row keeps the recorded one.
   bool allow_numeric_change = false;
+  /// This build's library versions as JSON (runner::library_versions_json(), filled by the
+  /// caller: reading them needs LibTorch, which planning does without): recorded with the
+  /// campaign's numeric environment and, as libtorch_version, in environment_info(). Required.
+  std::string libraries;
 };
 
 /// Records the campaign (first: a database of another campaign is refused, and so is one that
 /// recorded another numeric environment for it unless allowed), its numeric environment and this
-/// build's library versions, environment_info(), the campaign's programs and the planned runs in
-/// `store`. A run already present (by id, or by program, faults and repetition when it computes
-/// the same) is left alone; one whose computation differs is reported as stale, not inserted.
-/// Planning twice, or with a newer build, adds nothing. Throws before writing anything.
+/// build's library versions (options.libraries), environment_info(), the campaign's programs and
+/// the planned runs in `store`. A run already present (by id, or by program, faults and repetition
+/// when it computes the same) is left alone; one whose computation differs is reported as stale,
+/// not inserted. Planning twice, or with a newer build, adds nothing. Throws before writing
+/// anything.
 StoredPlan store_plan(db::Store& store, const Campaign& campaign, const Plan& plan,
-                      const StorePlanOptions& options = {});
+                      const StorePlanOptions& options);
 
 /// What storing `plan` would find in `store` (fresh, present, stale and unplanned runs),
 /// without writing; `run --rerun-stale` reads the stale runs of a campaign from it.
@@ -201,9 +206,11 @@ struct ExecutionEnv {
 /// `requested` differs from the recorded environment, this build's library versions differ from
 /// the recorded ones, or the campaign was planned before environments were recorded and has
 /// finished runs (they computed in whatever the machine chose), unless `allow_change`; and when
-/// this CPU cannot run the environment (naming what it offers).
+/// this CPU cannot run the environment (naming what it offers). `libraries` is this build's
+/// library versions (runner::library_versions_json()).
 ExecutionEnv execution_env(const db::Store& store, const std::string& campaign,
-                           const std::optional<NumericEnv>& requested, bool allow_change);
+                           const std::optional<NumericEnv>& requested, bool allow_change,
+                           const std::string& libraries);
 
 /// The recipe of `program` with the campaign's overrides applied (the clean run's recipe).
 programs::Recipe base_recipe(const Campaign& campaign, const std::string& program);

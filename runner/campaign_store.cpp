@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "common/check.h"
 #include "common/hash.h"
 #include "common/version.h"
 #include "common/yaml_util.h"
@@ -229,6 +230,8 @@ StoredPlan compare_plan(const db::Store& store, const Campaign& c, const Plan& p
 
 StoredPlan store_plan(db::Store& store, const Campaign& c, const Plan& plan,
                       const StorePlanOptions& o) {
+  DYNFAULT_CHECK(!o.libraries.empty(),
+                 "store_plan(): no library versions given (StorePlanOptions::libraries)");
   // Everything that can refuse runs before the first write.
   const auto recorded = store.campaign_numeric(c.name);
   bool same_campaign = false;  // stored already, perhaps with another `numeric:` block
@@ -251,14 +254,14 @@ StoredPlan store_plan(db::Store& store, const Campaign& c, const Plan& plan,
     // A new campaign, or another under the same name (refused by the store).
     store.upsert_campaign(c.name, c.text, c.hash);
     if (!recorded || recorded->numeric_json.empty())
-      store.set_campaign_numeric(c.name, {c.numeric.to_json(), library_versions_json()});
+      store.set_campaign_numeric(c.name, {c.numeric.to_json(), o.libraries});
   } else if (change && recorded->numeric_json.empty()) {
     // Recorded now: the campaign's own environment from here on.
-    store.set_campaign_numeric(c.name, {change->to_json(), library_versions_json()});
+    store.set_campaign_numeric(c.name, {change->to_json(), o.libraries});
   } else {
     out.numeric_change = change;
   }
-  for (const auto& [k, v] : environment_info()) store.set_info(k, v);
+  for (const auto& [k, v] : environment_info(o.libraries)) store.set_info(k, v);
   for (const auto& id : c.programs) {
     const auto r = base_recipe(c, id);
     store.upsert_program(db::ProgramRow{id, r.family, r.task, r.data.name, r.provenance.source,
@@ -276,7 +279,9 @@ std::vector<std::pair<std::string, db::RunSpec>> replacements(const std::vector<
 }
 
 ExecutionEnv execution_env(const db::Store& store, const std::string& campaign,
-                           const std::optional<NumericEnv>& requested, bool allow_change) {
+                           const std::optional<NumericEnv>& requested, bool allow_change,
+                           const std::string& libraries) {
+  DYNFAULT_CHECK(!libraries.empty(), "execution_env(): no library versions given");
   ExecutionEnv out;
   const auto recorded = store.campaign_numeric(campaign);
   if (!recorded) {
@@ -304,13 +309,12 @@ ExecutionEnv execution_env(const db::Store& store, const std::string& campaign,
                   ", recorded when it was planned; refusing to run it in " + wanted.describe() +
                   " (nothing was written)." + refuse_change_hint());
     out.numeric = wanted;
-    const std::string now = library_versions_json();
-    if (!recorded->libraries_json.empty() && recorded->libraries_json != now && !allow_change)
+    if (!recorded->libraries_json.empty() && recorded->libraries_json != libraries && !allow_change)
       throw Error(
           store.path() + ": campaign '" + campaign +
           "' was planned with the numeric "
           "libraries " +
-          recorded->libraries_json + ", but this build loads " + now +
+          recorded->libraries_json + ", but this build loads " + libraries +
           "; another LibTorch, OpenBLAS or oneDNN computes other bits, so refusing (nothing "
           "was written). Give 'dynfault run --allow-numeric-change' to run the remaining "
           "runs with these libraries anyway (each run records its own), or plan the "

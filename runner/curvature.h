@@ -1,7 +1,7 @@
 #pragma once
-/// The curvature probe (db/trace.h lists its keys `curv/...`; trainer.h's ProbeOptions says when
-/// it runs): the extreme eigenvalues of the Hessian of the minimised objective on a fixed probe
-/// batch, by Lanczos with full reorthogonalisation (or, for comparison, power iteration) on
+/// The curvature probe (db/trace.h lists its keys `curv/...`; probe_options.h's ProbeOptions says
+/// when it runs): the extreme eigenvalues of the Hessian of the minimised objective on a fixed
+/// probe batch, by Lanczos with full reorthogonalisation (or, for comparison, power iteration) on
 /// Hessian-vector products; Hutchinson's trace; and the optimizer's stability ratio, the
 /// sharpness its update responds to over the limit beyond which that update diverges on a
 /// quadratic. Also the exact oracle (the full Hessian from products against the unit vectors)

@@ -3,12 +3,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <torch/version.h>  // TORCH_VERSION only; cheap, unlike torch/torch.h
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -19,8 +19,9 @@
 #include "common/clock.h"
 #include "common/version.h"
 #include "db/store.h"
+#include "programs/recipe.h"
 #include "runner/campaign.h"
-#include "runner/trainer.h"
+#include "runner/probe_options.h"
 #include "runner/worker_message.h"
 #include "runner/worker_process.h"
 
@@ -84,11 +85,10 @@ std::map<std::string, NumericEnv> prepare_numeric(db::Store& store, const Execut
   for (const auto& campaign : pending)
     decided.emplace(
         campaign, execution_env(store, campaign, campaign == o.campaign ? o.numeric : std::nullopt,
-                                o.allow_numeric_change));
+                                o.allow_numeric_change, o.libraries));
   std::map<std::string, NumericEnv> envs;
   for (const auto& [campaign, e] : decided) {
-    if (e.record)
-      store.set_campaign_numeric(campaign, {e.numeric.to_json(), library_versions_json()});
+    if (e.record) store.set_campaign_numeric(campaign, {e.numeric.to_json(), o.libraries});
     envs.emplace(campaign, e.numeric);
   }
   store.replace_runs(o.replace);
@@ -381,7 +381,7 @@ class Coordinator {
         po = probe_options_of_campaign(*text, o_.db_path + ": campaign '" + r.spec.campaign + "'");
       it = probes_.emplace(r.spec.campaign, probes_record(o_.probes, po)).first;
     }
-    return execution_record(o_.max_steps, it->second, env_of(r), "");
+    return execution_record(o_.max_steps, it->second, env_of(r), "", o_.libraries);
   }
 
   /// The run of `w` FAILED with `outcome` (its worker crashed, hung or could not take it).
@@ -473,11 +473,45 @@ class Coordinator {
 
 }  // namespace
 
-std::map<std::string, std::string> environment_info() {
+std::map<std::string, std::string> environment_info(const std::string& libraries) {
+  // The version of the LibTorch this process loaded, as the library-versions record has it
+  // (that record is read through LibTorch, which this torch-free library does without).
+  const programs::Json versions = programs::Json::parse(libraries);
   return {{"tool_version", kVersion},
-          {"libtorch_version", TORCH_VERSION},
+          {"libtorch_version", versions.value("libtorch", "unknown")},
           {"git_commit", DYNFAULT_GIT_COMMIT},
           {"compiler", std::string("gcc ") + __VERSION__}};
+}
+
+std::string probes_record(bool probes, const ProbeOptions& options) {
+  return probes ? options.to_json() : "off";
+}
+
+std::vector<std::string> numeric_process_environment(const NumericEnv& numeric) {
+  std::vector<std::string> env;
+  for (const char* name :
+       {"LD_LIBRARY_PATH", "DYNFAULT_DATA_DIR", "DYNFAULT_FASHION_MNIST_DIR",
+        "DYNFAULT_TEST_CRASH_RUN", "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"})
+    if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
+  for (const auto& [name, value] : numeric.variables())
+    env.push_back(std::string(name) + "=" + value);
+  return env;
+}
+
+db::RunExecution execution_record(int64_t max_steps, const std::string& probes,
+                                  const NumericEnv& requested, const std::string& effective_json,
+                                  const std::string& libraries) {
+  db::RunExecution e;
+  e.max_steps = max_steps;
+  e.probes = probes;
+  programs::Json numeric = {{"requested", programs::Json::parse(requested.to_json())}};
+  if (!effective_json.empty()) numeric["effective"] = programs::Json::parse(effective_json);
+  e.numeric = numeric.dump();
+  e.libraries = libraries;
+  e.cpu = CpuInfo::current().model;
+  e.build = std::string("dynfault ") + kVersion + " (git " + DYNFAULT_GIT_COMMIT + ", gcc " +
+            __VERSION__ + ")";
+  return e;
 }
 
 int64_t shard_of(const std::string& run_uuid, int64_t count) {
@@ -528,6 +562,8 @@ std::string unfinished_line(const ExecuteSummary& s, const ExecuteOptions& o) {
 ExecuteSummary execute(const ExecuteOptions& o) {
   check_options(o);
   DYNFAULT_CHECK(!o.worker_binary.empty(), "execute(): no worker binary given");
+  DYNFAULT_CHECK(!o.libraries.empty(),
+                 "execute(): no library versions given (ExecuteOptions::libraries)");
   const Log log = [&](const std::string& s) {
     if (o.log) o.log(s);
   };
@@ -539,7 +575,7 @@ ExecuteSummary execute(const ExecuteOptions& o) {
   const std::map<std::string, NumericEnv> envs = prepare_numeric(store, o);
   if (!o.replace.empty())
     log("replaced " + std::to_string(o.replace.size()) + " stale run(s) by this build's");
-  for (const auto& [k, v] : environment_info()) store.set_info(k, v);
+  for (const auto& [k, v] : environment_info(o.libraries)) store.set_info(k, v);
   ExecuteSummary summary;
   summary.requeued = requeue(store, o, log);
   std::deque<db::RunRow> queue = scheduled_runs(store, o);

@@ -6,7 +6,8 @@
 /// per run, and writes each finished run in one transaction. The coordinator dispatches runs over
 /// a pipe, keeps heartbeats, enforces each run's wall-clock limit (SIGKILL after a grace period),
 /// and records a worker that crashes or hangs as that run's outcome, then respawns the worker. A
-/// crash, abort or hang in one run costs that run only. Torch-free.
+/// crash, abort or hang in one run costs that run only. Torch-free: this coordinator side is
+/// part of dynfault::campaign; the worker side, which trains, is runner/worker.h.
 ///
 /// A worker starts with exactly the numeric environment of its runs' campaign (runner/numeric.h),
 /// whatever the coordinator's own: its environment holds that environment's variables,
@@ -62,6 +63,11 @@ struct ExecuteOptions {
   /// (`run --allow-numeric-change`); each run records its own. Otherwise such a campaign is
   /// refused before anything is written (runner::execution_env).
   bool allow_numeric_change = false;
+  /// This build's library versions as JSON (runner::library_versions_json(), filled by the
+  /// caller: reading them needs LibTorch, which the coordinator does without). Compared with the
+  /// versions a campaign recorded, recorded for a campaign that had none, and recorded with a
+  /// run that dies with its worker. Required.
+  std::string libraries;
   /// Stale runs to replace by this build's spec, as (old id, new spec), before runs are queued
   /// (`run --rerun-stale`; runner::replacements).
   std::vector<std::pair<std::string, db::RunSpec>> replace;
@@ -131,20 +137,12 @@ class CoordinatorLock {
 };
 
 /// Facts about this build stored in every database's `info` table: tool_version,
-/// libtorch_version, git_commit (at configure time), compiler.
-std::map<std::string, std::string> environment_info();
+/// libtorch_version (the "libtorch" entry of `libraries`, runner::library_versions_json()),
+/// git_commit (at configure time), compiler.
+std::map<std::string, std::string> environment_info(const std::string& libraries);
 
 /// The shard (0..count-1) of a run id: a stable partition by id.
 int64_t shard_of(const std::string& run_uuid, int64_t count);
-
-struct WorkerOptions {
-  std::string db_path;
-  /// false records loss curves only; true applies each run's campaign `probes:` configuration.
-  bool probes = true;
-  int64_t max_steps = 0;
-  /// The numeric environment the coordinator started this worker in (`worker --numeric JSON`).
-  NumericEnv numeric;
-};
 
 /// The environment a process computing in `numeric` starts with (the worker's, executor.h,
 /// without DYNFAULT_COORDINATOR_PID), as NAME=VALUE strings; `dynfault replay` starts itself
@@ -155,27 +153,18 @@ std::vector<std::string> numeric_process_environment(const NumericEnv& numeric);
 /// in (runner::numeric_mismatch): the machine, not the run, failed, and the campaign stops.
 inline constexpr int kExitNumericEnv = 78;  // EX_CONFIG
 
-struct ProbeOptions;  // runner/trainer.h
+struct ProbeOptions;  // runner/probe_options.h
 
 /// The probe configuration a run executes with, as recorded (db::RunExecution::probes): the
 /// options' JSON, or "off" when `probes` is false.
 std::string probes_record(bool probes, const ProbeOptions& options);
 
 /// How this process executes a run: the record stored with its result (db::RunExecution).
-/// `effective_json` is effective_numeric_env()'s JSON, "" when unknown (a worker that died).
+/// `effective_json` is effective_numeric_env()'s JSON, "" when unknown (a worker that died);
+/// `libraries` is library_versions_json() of the process that records (both
+/// runner/numeric_libraries.h).
 db::RunExecution execution_record(int64_t max_steps, const std::string& probes,
-                                  const NumericEnv& requested, const std::string& effective_json);
-
-/// Body of `dynfault worker`: puts `numeric` into effect (exit kExitNumericEnv, with the reason
-/// on standard error, when the libraries did not take it), then reads "RUN <uuid>" lines on
-/// stdin, trains, stores the result with how it was executed, answers "DONE <uuid> <status>
-/// <outcome>" on stdout (runner/worker_message.h); exits 0 at end of input.
-///
-/// Debugging and tests: the environment variable `DYNFAULT_TEST_CRASH_RUN=<id>:<how>[,...]`
-/// makes the worker die in each run whose id starts with `<id>`, before training, where `<how>`
-/// is `segv` (SIGSEGV), `abort` (SIGABRT), `hang` (sleeps until the coordinator's deadline
-/// kills it) or `kill` (SIGKILL, as `kill -9` or a cluster's preemption would); the worker
-/// first writes one line about it to its standard error.
-int worker_main(const WorkerOptions& options);
+                                  const NumericEnv& requested, const std::string& effective_json,
+                                  const std::string& libraries);
 
 }  // namespace dynfault::runner

@@ -27,9 +27,10 @@
 ///
 /// The planner records the campaign's environment and the library versions; workers start with
 /// exactly that environment whatever their parent's (runner/executor.h), check that the
-/// libraries took it, and record per run what was in effect.
+/// libraries took it, and record per run what was in effect. What the libraries are and use can
+/// only be read through LibTorch: that half is runner/numeric_libraries.h (dynfault::runner);
+/// this half, in the torch-free dynfault::campaign, receives the versions as data.
 #include <cstdint>
-#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -89,28 +90,14 @@ std::string cpu_offers(const CpuInfo& cpu);
 /// would die of SIGILL or silently fall back), naming the missing flags and what the CPU offers.
 void require_cpu_supports(const NumericEnv& env, const CpuInfo& cpu);
 
-/// The versions of the numeric libraries this process loaded: {"libtorch": "1.13.0", "openblas":
-/// "0.3.21", "onednn": "2.6.3"} (read from the libraries themselves, not from headers; "none"
-/// for a library that is not loaded, e.g. a BLAS other than OpenBLAS).
-std::map<std::string, std::string> library_versions();
-/// library_versions() as canonical JSON text.
-std::string library_versions_json();
-
-/// Puts `env` into effect in this process where a library reads it at run time (LibTorch's
-/// thread count, oneDNN on or off); the variables() must already have been in the environment
-/// when the libraries loaded.
-void apply_in_process(const NumericEnv& env);
-
 /// The environment in which to train a run again (`dynfault replay`), from its record
 /// (db::RunExecution::numeric): the requested one, with each `auto` replaced by the kernels the
 /// run actually used where that is a value dynfault can pin. Throws dynfault::Error.
 NumericEnv numeric_env_to_replay(const std::string& execution_numeric);
 
-/// The kernels this process's libraries actually use: `auto` replaced by the library's choice.
-NumericEnv effective_numeric_env(const NumericEnv& requested);
-
-/// "" when this process computes in `requested` (every pinned choice in effect); else what
-/// differs, e.g. "OpenBLAS uses core Cooperlake, not Haswell".
-std::string numeric_mismatch(const NumericEnv& requested);
+/// "" when `effective` (what a process's libraries use, runner::effective_numeric_env) is
+/// `requested` in every pinned choice and in the thread counts; else what differs, e.g.
+/// "OpenBLAS uses core Cooperlake, not Haswell".
+std::string numeric_difference(const NumericEnv& requested, const NumericEnv& effective);
 
 }  // namespace dynfault::runner

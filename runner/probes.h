@@ -1,5 +1,5 @@
 #pragma once
-/// The tensor side of the probes (db/trace.h lists their keys; trainer.h's ProbeOptions says
+/// The tensor side of the probes (db/trace.h lists their keys; probe_options.h's ProbeOptions says
 /// when they run). Torch header: included by trainer.cpp and the tests, never by torch-free code.
 ///
 /// Every function here only reads the model, its gradients and the optimizer state. Forward

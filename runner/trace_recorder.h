@@ -17,9 +17,9 @@
 /// Keys written: train/loss (every on_step, step = global 0-based step), epoch/{train_loss,
 /// train_metric,val_loss,val_metric} (step = epoch), epoch/lr (first param group of the watched
 /// optimizer, read at on_epoch), time/step_ms, and with watch(): grad/..., weight/... (with update
-/// ratios), opt/... at the cadences of ProbeOptions (runner/trainer.h), via the trainer's own probe
-/// functions (runner/probes.h). Activation and curvature probes need dynfault's model builder and
-/// the loss function, so the recorder never records them (their cadences are ignored).
+/// ratios), opt/... at the cadences of ProbeOptions (runner/probe_options.h), via the trainer's own
+/// probe functions (runner/probes.h). Activation and curvature probes need dynfault's model builder
+/// and the loss function, so the recorder never records them (their cadences are ignored).
 ///
 /// Differences from the trainer, by construction: gradients are read when on_step or on_epoch is
 /// called, i.e. after optimizer.step() and after any clipping the loop does (the trainer reads

@@ -1,3 +1,5 @@
+#include "runner/worker.h"
+
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -7,23 +9,22 @@
 #include <map>
 #include <sstream>
 #include <string>
-#include <vector>
 
 #include "common/check.h"
 #include "common/clock.h"
-#include "common/version.h"
 #include "db/store.h"
 #include "runner/campaign.h"
 #include "runner/executor.h"
+#include "runner/numeric_libraries.h"
 #include "runner/trainer.h"
 #include "runner/worker_message.h"
 
-// The body of `dynfault worker` (runner/executor.h): it answers the coordinator's requests in the
+// The body of `dynfault worker` (runner/worker.h): it answers the coordinator's requests in the
 // format of runner/worker_message.h.
 namespace dynfault::runner {
 namespace {
 
-/// The DYNFAULT_TEST_CRASH_RUN hook (see worker_main in executor.h): dies as asked when `uuid`
+/// The DYNFAULT_TEST_CRASH_RUN hook (see worker_main in runner/worker.h): dies as asked when `uuid`
 /// matches one of its entries, so that tests can show a crash costs that run only.
 void simulate_crash_if_asked(const std::string& uuid) {
   const char* env = std::getenv("DYNFAULT_TEST_CRASH_RUN");
@@ -73,8 +74,12 @@ bool attach_to_coordinator() {
 /// Trains the runs of one database as a worker started with `options` was asked to.
 class RunTrainer {
  public:
-  RunTrainer(const WorkerOptions& options, db::Store& store, std::string effective_json)
-      : o_(options), store_(store), effective_(std::move(effective_json)) {}
+  RunTrainer(const WorkerOptions& options, db::Store& store, std::string effective_json,
+             std::string libraries)
+      : o_(options),
+        store_(store),
+        effective_(std::move(effective_json)),
+        libraries_(std::move(libraries)) {}
 
   /// The result of `row` with how it was executed: trained, or FAILED with the reason when its
   /// recipe or its campaign's probe configuration is invalid (nothing was trained then).
@@ -90,7 +95,7 @@ class RunTrainer {
     try {
       if (to.probes) to.probe = probes_of(row.spec.campaign);
       execution = execution_record(o_.max_steps, probes_record(to.probes, to.probe), o_.numeric,
-                                   effective_);
+                                   effective_, libraries_);
       res = train_spec(row.spec, to);
     } catch (const std::exception& e) {
       res = db::RunResult{};
@@ -101,7 +106,7 @@ class RunTrainer {
     res.run_uuid = row.spec.run_uuid;
     res.execution = execution.recorded()
                         ? execution
-                        : execution_record(o_.max_steps, "", o_.numeric, effective_);
+                        : execution_record(o_.max_steps, "", o_.numeric, effective_, libraries_);
     if (res.start_time == 0) res.start_time = start;
     if (res.end_time == 0) res.end_time = unix_ms();
     return res;
@@ -122,39 +127,11 @@ class RunTrainer {
   const WorkerOptions& o_;
   db::Store& store_;
   const std::string effective_;
+  const std::string libraries_;
   std::map<std::string, ProbeOptions> probe_options_;
 };
 
 }  // namespace
-
-std::string probes_record(bool probes, const ProbeOptions& options) {
-  return probes ? options.to_json() : "off";
-}
-
-std::vector<std::string> numeric_process_environment(const NumericEnv& numeric) {
-  std::vector<std::string> env;
-  for (const char* name :
-       {"LD_LIBRARY_PATH", "DYNFAULT_DATA_DIR", "DYNFAULT_FASHION_MNIST_DIR",
-        "DYNFAULT_TEST_CRASH_RUN", "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"})
-    if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
-  for (const auto& [name, value] : numeric.variables()) env.push_back(name + "=" + value);
-  return env;
-}
-
-db::RunExecution execution_record(int64_t max_steps, const std::string& probes,
-                                  const NumericEnv& requested, const std::string& effective_json) {
-  db::RunExecution e;
-  e.max_steps = max_steps;
-  e.probes = probes;
-  programs::Json numeric = {{"requested", programs::Json::parse(requested.to_json())}};
-  if (!effective_json.empty()) numeric["effective"] = programs::Json::parse(effective_json);
-  e.numeric = numeric.dump();
-  e.libraries = library_versions_json();
-  e.cpu = CpuInfo::current().model;
-  e.build = std::string("dynfault ") + kVersion + " (git " + DYNFAULT_GIT_COMMIT + ", gcc " +
-            __VERSION__ + ")";
-  return e;
-}
 
 int worker_main(const WorkerOptions& o) {
   if (!attach_to_coordinator()) return 1;
@@ -169,7 +146,7 @@ int worker_main(const WorkerOptions& o) {
   const std::string effective = effective_numeric_env(o.numeric).to_json();
   // The coordinator checked the file's integrity under its lock before starting us.
   db::Store store = db::Store::open(o.db_path, /*create=*/false, db::IntegrityCheck::kTrusted);
-  RunTrainer trainer(o, store, effective);
+  RunTrainer trainer(o, store, effective, library_versions_json());
   std::string line;
   while (std::getline(std::cin, line)) {
     if (!is_run_request(line)) continue;

@@ -57,7 +57,7 @@ faults:
 
 }  // namespace
 
-TEST_SUITE("runner") {
+TEST_SUITE("campaign") {
   TEST_CASE("Planning expands programs x grid x repetitions, clean runs included") {
     const auto plan = runner::plan_campaign(parse(kSmall));
     // 2 programs x (1 clean + 2 lr + 1 optimizer) x 2 repetitions; a skipped (program, fault)

@@ -17,6 +17,7 @@
 #include "mutators/mutator_util.h"
 #include "runner/campaign.h"
 #include "runner/executor.h"
+#include "runner/numeric_libraries.h"
 
 namespace fs = std::filesystem;
 using namespace dynfault;
@@ -95,6 +96,7 @@ faults:
     eo.db_path = db_path;
     eo.jobs = 1;
     eo.worker_binary = DYNFAULT_BINARY;
+    eo.libraries = runner::library_versions_json();
     const auto summary = runner::execute(eo);
     CHECK(summary.progress.finished == 1);
 

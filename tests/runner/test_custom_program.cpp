@@ -18,6 +18,7 @@
 #include "programs/registry.h"
 #include "runner/campaign.h"
 #include "runner/executor.h"
+#include "runner/numeric_libraries.h"
 
 namespace fs = std::filesystem;
 using namespace dynfault;
@@ -89,7 +90,9 @@ faults:
     const std::string db_path = (dir / "t.db").string();
     {
       db::Store store = db::Store::open(db_path);
-      REQUIRE(runner::store_plan(store, campaign, plan).added == 2);
+      runner::StorePlanOptions o;
+      o.libraries = runner::library_versions_json();
+      REQUIRE(runner::store_plan(store, campaign, plan, o).added == 2);
       const auto programs_rows = store.programs();
       REQUIRE(programs_rows.size() == 1);
       CHECK(programs_rows[0].id == "example_tiny_moons");
@@ -100,6 +103,7 @@ faults:
     eo.db_path = db_path;
     eo.jobs = 1;
     eo.worker_binary = DYNFAULT_BINARY;
+    eo.libraries = runner::library_versions_json();
     const auto summary = runner::execute(eo);
     CHECK(summary.progress.finished == 2);
     {

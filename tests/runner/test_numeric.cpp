@@ -8,6 +8,7 @@
 #include "db/database.h"
 #include "runner/campaign.h"
 #include "runner/numeric.h"
+#include "tests/runner/campaign_fixtures.h"
 
 using namespace dynfault;
 using runner::NumericEnv;
@@ -51,7 +52,7 @@ std::string snapshot(db::Store& store) {
 
 }  // namespace
 
-TEST_SUITE("runner") {
+TEST_SUITE("campaign") {
   TEST_CASE("numeric: parses with defaults portable to any x86-64 CPU with AVX2") {
     const NumericEnv defaults = parse("").numeric;
     CHECK(defaults.aten_capability == "avx2");
@@ -150,26 +151,28 @@ TEST_SUITE("runner") {
   TEST_CASE("numeric: the planner records it; another one for the campaign is refused") {
     db::Store store = db::Store::memory();
     const runner::Campaign c = parse("");
-    runner::store_plan(store, c, runner::plan_campaign(c));
+    runner::store_plan(store, c, runner::plan_campaign(c), fixtures::plan_options());
     const auto recorded = store.campaign_numeric("num");
     REQUIRE(recorded);
     CHECK(NumericEnv::from_json(recorded->numeric_json) == c.numeric);
-    CHECK(recorded->libraries_json == runner::library_versions_json());
-    CHECK(recorded->libraries_json.find("\"libtorch\":\"1.13") != std::string::npos);
+    CHECK(recorded->libraries_json == fixtures::kLibraries);
+    CHECK(store.info("libtorch_version") == "1.13.0");  // from the library versions handed in
 
     // The same campaign with its defaults spelt out: the same environment, the same campaign.
     const runner::Campaign spelt = parse("numeric: {aten_capability: avx2}\n");
-    CHECK(runner::store_plan(store, spelt, runner::plan_campaign(spelt)).added == 0);
+    CHECK(runner::store_plan(store, spelt, runner::plan_campaign(spelt), fixtures::plan_options())
+              .added == 0);
 
     // Another environment: refused, nothing written.
     const runner::Campaign other = parse("numeric: {aten_capability: default}\n");
     const std::string before = snapshot(store);
-    CHECK_THROWS_WITH_AS(runner::store_plan(store, other, runner::plan_campaign(other)),
-                         doctest::Contains("--allow-numeric-change"), Error);
+    CHECK_THROWS_WITH_AS(
+        runner::store_plan(store, other, runner::plan_campaign(other), fixtures::plan_options()),
+        doctest::Contains("--allow-numeric-change"), Error);
     CHECK(snapshot(store) == before);
     // Allowed: the campaign keeps its environment; the runs executed now use the new one.
-    const auto allowed =
-        runner::store_plan(store, other, runner::plan_campaign(other), {/*allow=*/true});
+    const auto allowed = runner::store_plan(store, other, runner::plan_campaign(other),
+                                            fixtures::plan_options(/*allow_numeric_change=*/true));
     REQUIRE(allowed.numeric_change);
     CHECK(allowed.numeric_change->aten_capability == "default");
     CHECK(allowed.added == 0);
@@ -179,32 +182,36 @@ TEST_SUITE("runner") {
     const runner::Campaign different = runner::parse_campaign(
         "name: num\nseed: 3\nprograms: [iris_mlp]\nnumeric: {aten_capability: default}\n",
         "num2.yaml");
-    CHECK_THROWS_WITH_AS(
-        runner::store_plan(store, different, runner::plan_campaign(different), {true}),
-        doctest::Contains("a different campaign under the same name"), Error);
+    CHECK_THROWS_WITH_AS(runner::store_plan(store, different, runner::plan_campaign(different),
+                                            fixtures::plan_options(true)),
+                         doctest::Contains("a different campaign under the same name"), Error);
   }
 
   TEST_CASE("numeric: execution keeps to the recorded environment and libraries") {
     db::Store store = db::Store::memory();
     const runner::Campaign c = parse("numeric: {openblas_coretype: Zen}\n");
-    runner::store_plan(store, c, runner::plan_campaign(c));
-    CHECK(runner::execution_env(store, "num", std::nullopt, false).numeric == c.numeric);
-    CHECK_FALSE(runner::execution_env(store, "num", std::nullopt, false).record);
+    runner::store_plan(store, c, runner::plan_campaign(c), fixtures::plan_options());
+    CHECK(runner::execution_env(store, "num", std::nullopt, false, fixtures::kLibraries).numeric ==
+          c.numeric);
+    CHECK_FALSE(
+        runner::execution_env(store, "num", std::nullopt, false, fixtures::kLibraries).record);
     NumericEnv other = c.numeric;
     other.aten_capability = "default";
-    CHECK_THROWS_WITH_AS(runner::execution_env(store, "num", other, false),
+    CHECK_THROWS_WITH_AS(runner::execution_env(store, "num", other, false, fixtures::kLibraries),
                          doctest::Contains("refusing to run it in ATen default"), Error);
-    CHECK(runner::execution_env(store, "num", other, true).numeric == other);
+    CHECK(runner::execution_env(store, "num", other, true, fixtures::kLibraries).numeric == other);
 
     // Planned by a build with other libraries.
     store.set_campaign_numeric("num", {c.numeric.to_json(), "{\"libtorch\":\"2.1.0\"}"});
-    CHECK_THROWS_WITH_AS(runner::execution_env(store, "num", std::nullopt, false),
-                         doctest::Contains("another LibTorch, OpenBLAS or oneDNN"), Error);
-    CHECK_NOTHROW(runner::execution_env(store, "num", std::nullopt, true));
+    CHECK_THROWS_WITH_AS(
+        runner::execution_env(store, "num", std::nullopt, false, fixtures::kLibraries),
+        doctest::Contains("another LibTorch, OpenBLAS or oneDNN"), Error);
+    CHECK_NOTHROW(runner::execution_env(store, "num", std::nullopt, true, fixtures::kLibraries));
 
     // Planned before environments were recorded: recorded at the first run, unless runs finished.
     store.set_campaign_numeric("num", {"", ""});
-    const auto first = runner::execution_env(store, "num", std::nullopt, false);
+    const auto first =
+        runner::execution_env(store, "num", std::nullopt, false, fixtures::kLibraries);
     CHECK(first.record);
     CHECK(first.numeric == NumericEnv{});
     const auto run = store.runs().front().spec.run_uuid;
@@ -212,9 +219,11 @@ TEST_SUITE("runner") {
     db::RunResult done;
     done.run_uuid = run;
     store.write_result(done);
-    CHECK_THROWS_WITH_AS(runner::execution_env(store, "num", std::nullopt, false),
-                         doctest::Contains("planned before dynfault recorded numeric"), Error);
-    const auto allowed = runner::execution_env(store, "num", std::nullopt, true);
+    CHECK_THROWS_WITH_AS(
+        runner::execution_env(store, "num", std::nullopt, false, fixtures::kLibraries),
+        doctest::Contains("planned before dynfault recorded numeric"), Error);
+    const auto allowed =
+        runner::execution_env(store, "num", std::nullopt, true, fixtures::kLibraries);
     CHECK_FALSE(allowed.record);
 
     // A capability this CPU lacks is refused before anything runs.
@@ -241,17 +250,23 @@ TEST_SUITE("runner") {
     CHECK_THROWS_AS(runner::numeric_env_to_replay("{}"), Error);
   }
 
-  TEST_CASE("numeric: this process reports what its libraries use") {
-    // The test runs in CTest's environment, not a pinned one: it checks the report, not a value.
-    const NumericEnv e = runner::effective_numeric_env(NumericEnv{});
-    CHECK((e.aten_capability == "default" || e.aten_capability == "avx2" ||
-           e.aten_capability == "avx512"));
-    CHECK_FALSE(e.openblas_coretype.empty());
-    CHECK_FALSE(e.onednn_isa.empty());
-    const auto versions = runner::library_versions();
-    CHECK(versions.at("libtorch").rfind("1.13", 0) == 0);
-    CHECK(versions.at("openblas") != "");
-    CHECK(versions.at("onednn") != "");
-    CHECK(runner::numeric_mismatch(e).empty());  // what is in effect is in effect
+  TEST_CASE("numeric: what differs between the requested and the effective environment") {
+    const NumericEnv requested;
+    NumericEnv used = requested;
+    CHECK(runner::numeric_difference(requested, used).empty());
+    used.openblas_coretype = "haswell";  // OpenBLAS ignores the case of core names
+    CHECK(runner::numeric_difference(requested, used).empty());
+    used.openblas_coretype = "Cooperlake";
+    used.intra_op_threads = 2;
+    CHECK(runner::numeric_difference(requested, used) ==
+          "OpenBLAS uses core Cooperlake, not Haswell; LibTorch uses 2 intra-op threads, not 1");
+    used = requested;
+    used.openblas_coretype = "none";
+    CHECK(runner::numeric_difference(requested, used) ==
+          "the BLAS in use is not OpenBLAS, so its core type cannot be chosen");
+    NumericEnv any = requested;
+    any.aten_capability = any.openblas_coretype = any.onednn_isa = "auto";
+    used.aten_capability = "avx512";
+    CHECK(runner::numeric_difference(any, used).empty());  // auto: whatever the library chose
   }
 }

@@ -12,6 +12,7 @@
 #include "mutators/mutator.h"
 #include "programs/registry.h"
 #include "runner/campaign.h"
+#include "tests/runner/campaign_fixtures.h"
 
 using namespace dynfault;
 using programs::Json;
@@ -67,13 +68,13 @@ std::string defaulted_values(const Json& semantic, const Json& defaults, const J
 
 db::Store planned_store(const runner::Campaign& c, const runner::Plan& plan) {
   db::Store store = db::Store::memory();
-  runner::store_plan(store, c, plan);
+  runner::store_plan(store, c, plan, fixtures::plan_options());
   return store;
 }
 
 }  // namespace
 
-TEST_SUITE("runner") {
+TEST_SUITE("campaign") {
   TEST_CASE("Golden run ids of configs/dynfault.yaml") {
     // Computed by run_id() (scheme 2: semantic recipe JSON, seed, kRecipeVersion 2) on
     // 2026-12-05. A change here changes the id of every run in every database: a newer build
@@ -197,7 +198,7 @@ TEST_SUITE("runner") {
     CHECK(plan.skipped[0].rfind("iris_mlp: optimizer_change", 0) == 0);
     REQUIRE(plan.runs.size() == 14);
     db::Store store = planned_store(c, plan);
-    const auto again = runner::store_plan(store, c, plan);
+    const auto again = runner::store_plan(store, c, plan, fixtures::plan_options());
     CHECK(again.added == 0);
     CHECK(again.present == 14);
     CHECK(again.stale.empty());
@@ -212,7 +213,7 @@ TEST_SUITE("runner") {
           db.prepared("UPDATE runs SET run_uuid = ?2, recipe_json = ?3 WHERE run_uuid = ?1");
       update.bind_all(r.run_uuid, hash128_hex("old " + r.run_uuid), recipe.dump()).step_and_reset();
     }
-    const auto upgraded = runner::store_plan(store, c, plan);
+    const auto upgraded = runner::store_plan(store, c, plan, fixtures::plan_options());
     CHECK(upgraded.added == 0);
     CHECK(upgraded.present == 14);
     CHECK(upgraded.present_under_old_id == 14);
@@ -231,7 +232,7 @@ TEST_SUITE("runner") {
       ++edited;
     }
     REQUIRE(edited == 8);
-    const auto stale = runner::store_plan(store, c, plan);
+    const auto stale = runner::store_plan(store, c, plan, fixtures::plan_options());
     CHECK(stale.added == 0);
     CHECK(stale.present == 6);
     REQUIRE(stale.stale.size() == 8);
@@ -247,7 +248,7 @@ TEST_SUITE("runner") {
       CHECK(store.run(s.planned.run_uuid)->status == "SCHEDULED");
       CHECK_FALSE(store.run(s.stored.spec.run_uuid));
     }
-    const auto after = runner::store_plan(store, c, plan);
+    const auto after = runner::store_plan(store, c, plan, fixtures::plan_options());
     CHECK(after.stale.empty());
     CHECK(after.added == 0);
     CHECK(after.present == 14);
