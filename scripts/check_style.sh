@@ -27,8 +27,16 @@ done
 
 if [ -n "$changed" ]; then
   mapfile -t files < <(git diff --name-only --diff-filter=ACMR "$changed" -- '*.cpp' '*.h')
-else
+elif git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   mapfile -t files < <(git ls-files -- '*.cpp' '*.h')
+else
+  # A checkout without git metadata (an exported tree): every C++ file outside build/.
+  mapfile -t files < <(find . -path ./build -prune -o -type f \( -name '*.cpp' -o -name '*.h' \) \
+    -print | sed 's#^\./##' | sort)
+fi
+if [ ${#files[@]} -eq 0 ] && [ -z "$changed" ]; then
+  echo "check_style: no C++ files found under $(pwd)" >&2
+  exit 2
 fi
 
 status=0
