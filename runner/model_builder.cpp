@@ -130,7 +130,7 @@ class ResidualImpl : public torch::nn::Module {
     }
   }
 
-  torch::Tensor forward(torch::Tensor x) {
+  torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor skip = shortcut_.is_empty() ? x : shortcut_.forward(x);
     return act_->forward(body_->forward(x) + skip);
   }
@@ -148,7 +148,7 @@ class TokenEmbeddingImpl : public torch::nn::Module {
   TokenEmbeddingImpl(int64_t vocab, int64_t dim)
       : torch::nn::Module("dynfault::TokenEmbedding"),
         embedding_(register_module("embedding", torch::nn::Embedding(vocab, dim))) {}
-  torch::Tensor forward(torch::Tensor x) { return embedding_->forward(x.to(torch::kLong)); }
+  torch::Tensor forward(const torch::Tensor& x) { return embedding_->forward(x.to(torch::kLong)); }
 
  private:
   torch::nn::Embedding embedding_;
@@ -180,7 +180,7 @@ torch::nn::AnyModule make_layer(const LayerContext& c, Shape& s, bool& integer_i
 
 torch::nn::AnyModule make_conv(const LayerContext& c, Shape& s, int dims) {
   const Layer& l = c.layer;
-  require_rank(c, s, static_cast<size_t>(dims + 1), dims == 1 ? "{C, L}" : "{C, H, W}");
+  require_rank(c, s, static_cast<size_t>(dims) + 1, dims == 1 ? "{C, L}" : "{C, H, W}");
   require_positive(c, l.out, "out");
   require_positive(c, l.kernel, "kernel");
   const int64_t stride = l.stride == 0 ? 1 : l.stride;
@@ -211,7 +211,7 @@ torch::nn::AnyModule make_conv(const LayerContext& c, Shape& s, int dims) {
 
 torch::nn::AnyModule make_pool(const LayerContext& c, Shape& s, int dims, bool max) {
   const Layer& l = c.layer;
-  require_rank(c, s, static_cast<size_t>(dims + 1), dims == 1 ? "{C, L}" : "{C, H, W}");
+  require_rank(c, s, static_cast<size_t>(dims) + 1, dims == 1 ? "{C, L}" : "{C, H, W}");
   require_positive(c, l.kernel, "kernel");
   const int64_t stride = l.stride == 0 ? l.kernel : l.stride;
   require_positive(c, stride, "stride");
@@ -265,7 +265,7 @@ torch::nn::AnyModule make_residual(const LayerContext& c, Shape& s, bool& intege
 class TransposeImpl : public torch::nn::Module {
  public:
   TransposeImpl() : torch::nn::Module("dynfault::Transpose") {}
-  torch::Tensor forward(torch::Tensor x) { return x.transpose(1, 2); }
+  torch::Tensor forward(const torch::Tensor& x) { return x.transpose(1, 2); }
 };
 TORCH_MODULE(Transpose);
 
@@ -284,8 +284,10 @@ torch::nn::AnyModule make_extra_layer(const LayerContext& c, Shape& s) {
   if (l.type == "unflatten") {
     require_rank(c, s, 1, "{F}");
     require_positive(c, l.out, "out (channels)");
-    const auto side = static_cast<int64_t>(
-        std::llround(std::sqrt(static_cast<double>(s[0] / std::max<int64_t>(l.out, 1)))));
+    // Whole features per map: a remainder means the maps are not square, which the check
+    // below reports.
+    const int64_t per_map = s[0] / std::max<int64_t>(l.out, 1);
+    const auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(per_map))));
     DYNFAULT_CHECK(side * side * l.out == s[0], "build_model(): ", c.where(), ": ", s[0],
                    " features are not ", l.out, " square maps");
     s = {l.out, side, side};
@@ -392,7 +394,7 @@ constexpr double kTruncatedStdCorrection = 0.87962566103423978;
 
 /// Fills `w` from N(0, std^2) truncated to [-2 std, 2 std], by the inverse-CDF method PyTorch's
 /// torch.nn.init.trunc_normal_ uses (no rejection loop, so the number of draws is fixed).
-void truncated_normal_(torch::Tensor w, double std) {
+void fill_truncated_normal(const torch::Tensor& w, double std) {
   torch::NoGradGuard no_grad;
   auto norm_cdf = [](double x) { return (1.0 + std::erf(x / std::sqrt(2.0))) / 2.0; };
   const double lo = norm_cdf(-kTruncatedNormalCut);
@@ -403,7 +405,7 @@ void truncated_normal_(torch::Tensor w, double std) {
   w.clamp_(-kTruncatedNormalCut * std, kTruncatedNormalCut * std);
 }
 
-void init_weight(torch::Tensor w, const std::string& init, double scale) {
+void init_weight(const torch::Tensor& w, const std::string& init, double scale) {
   namespace init_ns = torch::nn::init;
   torch::NoGradGuard no_grad;
   const int64_t fan_in = std::get<0>(init_ns::_calculate_fan_in_and_fan_out(w));
@@ -418,7 +420,7 @@ void init_weight(torch::Tensor w, const std::string& init, double scale) {
   } else if (init == "uniform") {
     init_ns::uniform_(w, -scale, scale);
   } else if (init == "truncated_normal") {
-    truncated_normal_(w, scale);
+    fill_truncated_normal(w, scale);
   } else if (init == "xavier_uniform") {
     init_ns::xavier_uniform_(w, scale);
   } else if (init == "xavier_normal") {
@@ -432,7 +434,7 @@ void init_weight(torch::Tensor w, const std::string& init, double scale) {
   } else if (init == "orthogonal") {
     init_ns::orthogonal_(w, scale);
   } else if (init == "lecun_normal") {
-    truncated_normal_(
+    fill_truncated_normal(
         w, scale * std::sqrt(1.0 / static_cast<double>(fan_in)) / kTruncatedStdCorrection);
   } else if (init == "lecun_uniform") {
     const double bound = scale * std::sqrt(3.0 / static_cast<double>(fan_in));
@@ -456,13 +458,13 @@ ActivationImpl::ActivationImpl(const std::string& kind)
       kind_(kind),
       code_(activation_code(kind)) {}
 
-torch::Tensor ActivationImpl::forward(torch::Tensor x) {
+torch::Tensor ActivationImpl::forward(const torch::Tensor& x) {
   torch::Tensor y = activate(x);
   if (capture_) capture_(x, y);
   return y;
 }
 
-torch::Tensor ActivationImpl::activate(torch::Tensor x) {
+torch::Tensor ActivationImpl::activate(const torch::Tensor& x) {
   switch (code_) {
     case kRelu:
       return torch::relu(x);
@@ -498,7 +500,7 @@ torch::Tensor ActivationImpl::activate(torch::Tensor x) {
 SequentialNetImpl::SequentialNetImpl(torch::nn::Sequential seq)
     : NetImpl("dynfault::SequentialNet"), layers(register_module("layers", std::move(seq))) {}
 
-torch::Tensor SequentialNetImpl::forward(torch::Tensor x) { return layers->forward(x); }
+torch::Tensor SequentialNetImpl::forward(const torch::Tensor& x) { return layers->forward(x); }
 
 torch::nn::Sequential build_layers(const std::vector<Layer>& layers, Shape& shape,
                                    bool integer_inputs) {

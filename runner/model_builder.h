@@ -23,7 +23,7 @@ class NetImpl : public torch::nn::Module {
  public:
   using torch::nn::Module::Module;
   /// Maps a batch {N, sample_shape...} to the outputs {N, output_shape...}.
-  virtual torch::Tensor forward(torch::Tensor x) = 0;
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
 };
 
 /// An activation function as a module, so that probes can find every activation by type
@@ -46,13 +46,13 @@ class ActivationImpl : public torch::nn::Module {
 
   /// Throws dynfault::Error for an unknown name.
   explicit ActivationImpl(const std::string& kind);
-  torch::Tensor forward(torch::Tensor x);
+  torch::Tensor forward(const torch::Tensor& x);
   const std::string& kind() const { return kind_; }
   /// Sets (or, with an empty function, clears) the capture.
   void set_capture(Capture capture) { capture_ = std::move(capture); }
 
  private:
-  torch::Tensor activate(torch::Tensor x);
+  torch::Tensor activate(const torch::Tensor& x);
 
   std::string kind_;
   int code_;
@@ -65,7 +65,7 @@ TORCH_MODULE(Activation);
 class SequentialNetImpl : public NetImpl {
  public:
   explicit SequentialNetImpl(torch::nn::Sequential layers);
-  torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor forward(const torch::Tensor& x) override;
   torch::nn::Sequential layers;
 };
 

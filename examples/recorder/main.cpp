@@ -11,7 +11,7 @@ struct Mlp : torch::nn::Module {
     fc1 = register_module("fc1", torch::nn::Linear(2, 32));
     fc2 = register_module("fc2", torch::nn::Linear(32, 3));
   }
-  torch::Tensor forward(torch::Tensor x) { return fc2(torch::relu(fc1(x))); }
+  torch::Tensor forward(const torch::Tensor& x) { return fc2(torch::relu(fc1(x))); }
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 
