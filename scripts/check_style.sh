@@ -81,16 +81,35 @@ trap 'rm -rf "$logs"' EXIT
 # parsed from its own includes (scripts/check_sizes.sh does the same).
 mkdir "$logs/cdb" "$logs/out"
 sed -E 's# -include [^ ]*/cmake_pch\.hxx##g' "$db" >"$logs/cdb/compile_commands.json"
+# Each unit's exit status is kept too: a clang-tidy that crashed or could not parse a unit
+# prints no finding but must not pass.
+mkdir "$logs/rc" "$logs/err"
 printf '%s\n' "${units[@]}" |
-  xargs -P "$jobs" -I{} sh -c 'clang-tidy -p "$2/cdb" --quiet "$1" >"$2/out/$(echo "$1" | tr / _)" 2>/dev/null' \
-    _ {} "$logs" || true
+  xargs -P "$jobs" -I{} sh -c 'n=$(echo "$1" | tr / _)
+    clang-tidy -p "$2/cdb" --quiet "$1" >"$2/out/$n" 2>"$2/err/$n"
+    echo $? >"$2/rc/$n"' _ {} "$logs" || true
 cat "$logs"/out/* >"$out"
 findings=$(grep -cE '^[^ ].*: (warning|error): ' "$out" || true)
+failed=()
+for f in "${units[@]}"; do
+  n=$(echo "$f" | tr / _)
+  rc=$(cat "$logs/rc/$n" 2>/dev/null || echo missing)
+  [ "$rc" = 0 ] || failed+=("$f (exit $rc)")
+done
 if [ "$findings" -gt 0 ]; then
   cat "$out"
   echo "clang-tidy: $findings findings in ${#units[@]} translation units"
   status=1
-else
+fi
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "clang-tidy: ${#failed[@]} units not checked (clang-tidy failed):"
+  for f in "${failed[@]}"; do
+    echo "  $f"
+    tail -n 5 "$logs/err/$(echo "${f%% (exit*}" | tr / _)" | sed 's/^/    /'
+  done
+  status=1
+fi
+if [ "$findings" -eq 0 ] && [ ${#failed[@]} -eq 0 ]; then
   echo "clang-tidy: ${#units[@]} translation units clean"
 fi
 echo "clang-tidy: $(( $(date +%s) - start )) s with $jobs jobs"
