@@ -405,9 +405,10 @@ int cmd_diagnose(const Args& args) {
                               "features listed per model")(
       "format", po::value(&format)->default_value(format),
       "text, json, jsonl (one line per trace) or csv (one row per trace)");
-  parse("diagnose", args, d,
-        "diagnose --model MODEL [--model MODEL2 ...] (--db PATH --run RUN_ID | --trace FILE|DIR"
-        " ... | --traces-from LIST) [--format text|json|jsonl|csv]");
+  const Parsed parsed =
+      parse("diagnose", args, d,
+            "diagnose --model MODEL [--model MODEL2 ...] (--db PATH --run RUN_ID | --trace FILE|DIR"
+            " ... | --traces-from LIST) [--format text|json|jsonl|csv]");
   if (models.empty()) throw UsageError("diagnose: no model given (--model MODEL)");
   const bool logs = !trace_files.empty() || !traces_from.empty();
   if (run.empty() == !logs)
@@ -417,6 +418,10 @@ int cmd_diagnose(const Args& args) {
   if (format != "text" && format != "json" && format != "jsonl" && format != "csv")
     throw UsageError("diagnose: --format must be text, json, jsonl or csv, got '" + format + "'");
   if (top < 0) throw UsageError("diagnose: --top must be >= 0");
+  if (parsed.vm.count("planned-epochs") && flags.planned < 0)
+    throw UsageError(
+        "diagnose: --planned-epochs must be >= 0 (0: not known, count the rows), got " +
+        std::to_string(flags.planned));
   if (!flags.outcome.empty() && !db::is_outcome(flags.outcome))
     throw UsageError("diagnose: --outcome must be one of " + db::outcome_list() + "; got '" +
                      flags.outcome + "'");

@@ -15,6 +15,8 @@ namespace dynfault::files {
 inline constexpr uint64_t kMaxConfigBytes = 4ull << 20;
 /// Cap of a per-epoch trace CSV: a million epochs of a hundred columns fit.
 inline constexpr uint64_t kMaxTraceCsvBytes = 1ull << 30;
+/// Cap of a list of paths (`diagnose --traces-from`): a million paths of 60 characters fit.
+inline constexpr uint64_t kMaxPathListBytes = 64ull << 20;
 /// Cap of a saved model file (a k-NN model holds its training matrix as text).
 inline constexpr uint64_t kMaxModelBytes = 4ull << 30;
 

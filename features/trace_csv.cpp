@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <set>
@@ -278,21 +277,28 @@ db::Trace read_trace_csv(const std::string& path) {
 
 std::vector<std::string> expand_trace_paths(const std::vector<std::string>& paths,
                                             const std::string& list_file) {
-  std::vector<std::string> given = paths;
+  // (path, where it was given: "" for an argument, "LIST:LINE" for a line of the list)
+  std::vector<std::pair<std::string, std::string>> given;
+  for (const auto& p : paths) given.emplace_back(p, "");
   if (!list_file.empty()) {
-    std::ifstream in(list_file);
-    if (!in || fs::is_directory(list_file))
-      throw ConfigError(list_file, 0, "", "", "cannot read the list of traces");
+    // Through the capped reader like every other input: a device, a FIFO or a huge file given
+    // by mistake is refused before a byte is read, not read line by line without end.
+    const std::string text =
+        files::read_input_file(list_file, "list of traces", files::kMaxPathListBytes);
+    std::istringstream in(text);
     std::string line;
-    while (std::getline(in, line)) {
+    for (int number = 1; std::getline(in, line); ++number) {
+      if (line.find('\0') != std::string::npos)
+        throw ConfigError(list_file, number, "", "", "a NUL byte: not a list of paths, one a line");
       const auto a = line.find_first_not_of(" \t\r");
       if (a == std::string::npos || line[a] == '#') continue;
       const auto b = line.find_last_not_of(" \t\r");
-      given.push_back(line.substr(a, b - a + 1));
+      given.emplace_back(line.substr(a, b - a + 1), list_file + ":" + std::to_string(number));
     }
   }
   std::vector<std::string> out;
-  for (const auto& p : given) {
+  for (const auto& [p, where] : given) {
+    const std::string from = where.empty() ? "" : where + ": ";
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       std::vector<std::string> found;
@@ -300,14 +306,14 @@ std::vector<std::string> expand_trace_paths(const std::vector<std::string>& path
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
         if (it->is_regular_file(ec) && it->path().extension() == ".csv")
           found.push_back(it->path().string());
-      if (ec) throw Error("cannot list the directory '" + shown(p) + "': " + ec.message());
-      if (found.empty()) throw Error("no *.csv file in the directory '" + shown(p) + "'");
+      if (ec) throw Error(from + "cannot list the directory '" + shown(p) + "': " + ec.message());
+      if (found.empty()) throw Error(from + "no *.csv file in the directory '" + shown(p) + "'");
       std::sort(found.begin(), found.end());
       out.insert(out.end(), found.begin(), found.end());
     } else if (fs::exists(p, ec)) {
       out.push_back(p);
     } else {
-      throw Error("no trace file '" + shown(p) + "'");
+      throw Error(from + "no trace file '" + shown(p) + "'");
     }
   }
   return out;

@@ -78,8 +78,10 @@ db::Trace read_trace_csv(const std::string& path);
 
 /// The files behind `--trace` arguments and a `--traces-from` list (one path a line, '#' comments
 /// and blank lines skipped; "" = none): a file as given, a directory as every regular `*.csv` file
-/// below it (recursively, sorted). Throws dynfault::Error naming a path that does not exist or a
-/// directory without CSV files.
+/// below it (recursively, sorted). The list is read through files::read_input_file (a regular
+/// file of at most kMaxPathListBytes). Throws dynfault::Error naming a path that does not exist or
+/// a directory without CSV files, with "LIST:LINE: " in front for a path of the list; a list that
+/// is not text (a NUL byte) is a ConfigError naming its line.
 std::vector<std::string> expand_trace_paths(const std::vector<std::string>& paths,
                                             const std::string& list_file);
 

@@ -207,6 +207,16 @@ TEST_SUITE("e2e") {
     CHECK(short_csv.code != 0);
     CHECK(short_csv.out.find("missing column 'train_metric'") != std::string::npos);
 
+    for (const std::string planned : {"--planned-epochs=-3", "--planned-epochs -3"}) {
+      const auto negative = run_cli("diagnose --trace run.csv --model fault.model " + planned, dir);
+      CAPTURE(planned);
+      CHECK(negative.code != 0);  // was taken as "not given"
+      CHECK(negative.out.find("-3") != std::string::npos);
+    }
+    const auto planned_zero =
+        run_cli("diagnose --trace run.csv --model fault.model --planned-epochs 0", dir);
+    CHECK(planned_zero.code == 0);
+
     const auto not_model = run_cli("diagnose --trace run.csv --model run.csv", dir);
     CHECK(not_model.code != 0);
     CHECK(not_model.out.find("not a dynfault model file") != std::string::npos);

@@ -9,10 +9,13 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <vector>
 
 #include "common/check.h"
 #include "features/csv_table.h"
 #include "features/trace_csv.h"
+#include "tests/test_check.h"
+#include "tests/test_files.h"
 
 using namespace dynfault;
 namespace fs = std::filesystem;
@@ -171,5 +174,32 @@ TEST_SUITE("features") {
     CHECK(log.format == "keras");
     CHECK(log.trace.find("epoch/train_loss")->values == std::vector<double>{1.5, 1.25});
     CHECK(log.trace.find("epoch/val_loss")->values == std::vector<double>{2, 1.75});
+  }
+
+  TEST_CASE("Trace lists: comments, line numbers, and only a regular file is read") {
+    test::ScratchDir dir("dynfault-tracelist");
+    const std::string list = dir.file("list.txt");
+    std::ofstream(list) << "# logs of the first machine\n\n  " << kLogs
+                        << "/keras_csvlogger.csv \r\n"
+                        << kLogs << "\n";
+    const auto paths = features::expand_trace_paths({}, list);
+    REQUIRE(paths.size() == 8);  // the file, then the directory's seven
+    CHECK(paths[0] == kLogs + "/keras_csvlogger.csv");
+
+    // A listed path that does not exist is named with the list's file and line.
+    std::ofstream(list) << "# one\n" << kLogs << "/keras_csvlogger.csv\nmissing.csv\n";
+    CHECK(test::has(test::error_of([&] { features::expand_trace_paths({}, list); }),
+                    "list.txt:3: no trace file 'missing.csv'"));
+    // A binary file given as the list: refused at the line of its first NUL byte.
+    std::ofstream(list, std::ios::binary) << std::string("a.csv\nb\0c\n", 9);
+    const std::string nul =
+        test::error_of<ConfigError>([&] { features::expand_trace_paths({}, list); });
+    CHECK(test::has(nul, "list.txt:2: "));
+    CHECK(test::has(nul, "NUL"));
+    // A device, a directory or a missing file as the list: refused before anything is read.
+    for (const std::string& bad :
+         std::vector<std::string>{"/dev/zero", dir.path.string(), dir.file("none.txt")})
+      CHECK(test::has(test::error_of<ConfigError>([&] { features::expand_trace_paths({}, bad); }),
+                      "list of traces"));
   }
 }

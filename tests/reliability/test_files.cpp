@@ -216,6 +216,9 @@ TEST_SUITE("reliability") {
         {"diagnose --model /dev/zero --trace x.csv", "/dev/zero: is a character device"},
         {"diagnose --model m.model --trace /dev/zero", "/dev/zero: is a character device"},
         {"diagnose --model m.model --trace pipe.csv", "pipe.csv: is a FIFO"},
+        // The list of traces too: std::ifstream on the FIFO waited for a writer for ever.
+        {"diagnose --model m.model --traces-from pipe.csv", "pipe.csv: is a FIFO"},
+        {"diagnose --model m.model --traces-from /dev/zero", "/dev/zero: is a character device"},
         {"plan /dev/zero --db n.db", "/dev/zero: is a character device"}};
     for (const auto& [cmd, message] : cases) {
       const auto r = cli(cmd, w.dir, "timeout 60");  // /dev/zero hung `diagnose --model`
