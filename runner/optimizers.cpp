@@ -39,6 +39,19 @@ torch::Tensor zeros_like_param(const torch::Tensor& p) {
   return torch::zeros_like(p, torch::MemoryFormat::Preserve);
 }
 
+/// The checks (and messages) of PyTorch's Adam-family constructors: lr, eps, both betas in
+/// [0, 1), weight decay.
+template <typename Options>
+void check_adam_family(const Options& defaults) {
+  TORCH_CHECK(defaults.lr() >= 0, "Invalid learning rate: ", defaults.lr());
+  TORCH_CHECK(defaults.eps() >= 0, "Invalid epsilon value: ", defaults.eps());
+  const auto [b1, b2] = defaults.betas();
+  TORCH_CHECK(b1 >= 0 && b1 < 1, "Invalid beta parameter at index 0: ", b1);
+  TORCH_CHECK(b2 >= 0 && b2 < 1, "Invalid beta parameter at index 1: ", b2);
+  TORCH_CHECK(defaults.weight_decay() >= 0,
+              "Invalid weight_decay value: ", defaults.weight_decay());
+}
+
 }  // namespace
 
 // --- Adadelta ------------------------------------------------------------------------------------
@@ -90,13 +103,7 @@ torch::Tensor Adadelta::step(LossClosure closure) {
 Adamax::Adamax(std::vector<torch::Tensor> params, AdamaxOptions defaults)
     : torch::optim::Optimizer({torch::optim::OptimizerParamGroup(std::move(params))},
                               std::make_unique<AdamaxOptions>(defaults)) {
-  TORCH_CHECK(defaults.lr() >= 0, "Invalid learning rate: ", defaults.lr());
-  TORCH_CHECK(defaults.eps() >= 0, "Invalid epsilon value: ", defaults.eps());
-  const auto [b1, b2] = defaults.betas();
-  TORCH_CHECK(b1 >= 0 && b1 < 1, "Invalid beta parameter at index 0: ", b1);
-  TORCH_CHECK(b2 >= 0 && b2 < 1, "Invalid beta parameter at index 1: ", b2);
-  TORCH_CHECK(defaults.weight_decay() >= 0,
-              "Invalid weight_decay value: ", defaults.weight_decay());
+  check_adam_family(defaults);
 }
 
 torch::Tensor Adamax::step(LossClosure closure) {
@@ -135,13 +142,7 @@ torch::Tensor Adamax::step(LossClosure closure) {
 NAdam::NAdam(std::vector<torch::Tensor> params, NAdamOptions defaults)
     : torch::optim::Optimizer({torch::optim::OptimizerParamGroup(std::move(params))},
                               std::make_unique<NAdamOptions>(defaults)) {
-  TORCH_CHECK(defaults.lr() >= 0, "Invalid learning rate: ", defaults.lr());
-  TORCH_CHECK(defaults.eps() >= 0, "Invalid epsilon value: ", defaults.eps());
-  const auto [b1, b2] = defaults.betas();
-  TORCH_CHECK(b1 >= 0 && b1 < 1, "Invalid beta parameter at index 0: ", b1);
-  TORCH_CHECK(b2 >= 0 && b2 < 1, "Invalid beta parameter at index 1: ", b2);
-  TORCH_CHECK(defaults.weight_decay() >= 0,
-              "Invalid weight_decay value: ", defaults.weight_decay());
+  check_adam_family(defaults);
   TORCH_CHECK(defaults.momentum_decay() >= 0,
               "Invalid momentum_decay value: ", defaults.momentum_decay());
 }

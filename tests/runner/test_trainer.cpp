@@ -528,6 +528,32 @@ TEST_SUITE("runner") {
     CHECK_THROWS_AS(R::make_optimizer(bad, {torch::ones({1})}), dynfault::Error);
   }
 
+  TEST_CASE("Optimizers: Adamax and NAdam refuse what PyTorch's constructors refuse") {
+    const std::vector<torch::Tensor> ps = {torch::ones({2}).requires_grad_(true)};
+    CHECK_NOTHROW(R::Adamax(ps, R::AdamaxOptions(0.0).betas({0.0, 0.999}).eps(0.0)));
+    CHECK_NOTHROW(R::NAdam(ps, R::NAdamOptions(0.0).betas({0.9, 0.0}).momentum_decay(0.0)));
+    const auto refused = [](auto make, const std::string& message) {
+      CAPTURE(message);
+      CHECK_THROWS_WITH(make(), doctest::Contains(message.c_str()));
+    };
+    refused([&] { R::Adamax(ps, R::AdamaxOptions(-1.0)); }, "Invalid learning rate: -1");
+    refused([&] { R::Adamax(ps, R::AdamaxOptions().eps(-1e-8)); }, "Invalid epsilon value");
+    refused(
+        [&] {
+          R::Adamax(ps, R::AdamaxOptions().betas({1.0, 0.999}));
+        },
+        "Invalid beta parameter at index 0: 1");
+    refused(
+        [&] {
+          R::NAdam(ps, R::NAdamOptions().betas({0.9, -0.5}));
+        },
+        "Invalid beta parameter at index 1: -0.5");
+    refused([&] { R::NAdam(ps, R::NAdamOptions().weight_decay(-0.1)); },
+            "Invalid weight_decay value");
+    refused([&] { R::NAdam(ps, R::NAdamOptions().momentum_decay(-1.0)); },
+            "Invalid momentum_decay value");
+  }
+
   // --- data pipeline ----------------------------------------------------------------------------
 
   TEST_CASE("Data pipeline: stratified validation, faults on the training part, normalisation") {
