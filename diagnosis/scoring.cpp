@@ -203,12 +203,15 @@ Verdict judge(const Interval& d, double margin) {
   return Verdict::inconclusive;
 }
 
-std::string comparison_word(Verdict v) {
+namespace {
+
+/// A verdict in words; `positive` and `negative` name the two directions.
+std::string verdict_word(Verdict v, const char* positive, const char* negative) {
   switch (v) {
     case Verdict::positive:
-      return "helps";
+      return positive;
     case Verdict::negative:
-      return "hurts";
+      return negative;
     case Verdict::equivalent:
       return "equivalent";
     case Verdict::inconclusive:
@@ -219,20 +222,10 @@ std::string comparison_word(Verdict v) {
   return "-";
 }
 
-std::string loss_word(Verdict v) {
-  switch (v) {
-    case Verdict::positive:
-      return "loses";
-    case Verdict::negative:
-      return "gains";
-    case Verdict::equivalent:
-      return "equivalent";
-    case Verdict::inconclusive:
-      return "inconclusive";
-    case Verdict::none:
-      break;
-  }
-  return "-";
-}
+}  // namespace
+
+std::string comparison_word(Verdict v) { return verdict_word(v, "helps", "hurts"); }
+
+std::string loss_word(Verdict v) { return verdict_word(v, "loses", "gains"); }
 
 }  // namespace dynfault::diagnosis
