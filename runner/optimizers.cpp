@@ -56,7 +56,7 @@ void check_adam_family(const Options& defaults) {
 
 // --- Adadelta ------------------------------------------------------------------------------------
 
-Adadelta::Adadelta(std::vector<torch::Tensor> params, AdadeltaOptions defaults)
+Adadelta::Adadelta(std::vector<torch::Tensor> params, const AdadeltaOptions& defaults)
     : torch::optim::Optimizer({torch::optim::OptimizerParamGroup(std::move(params))},
                               std::make_unique<AdadeltaOptions>(defaults)) {
   TORCH_CHECK(defaults.lr() >= 0, "Invalid learning rate: ", defaults.lr());
@@ -100,7 +100,7 @@ torch::Tensor Adadelta::step(LossClosure closure) {
 
 // --- Adamax --------------------------------------------------------------------------------------
 
-Adamax::Adamax(std::vector<torch::Tensor> params, AdamaxOptions defaults)
+Adamax::Adamax(std::vector<torch::Tensor> params, const AdamaxOptions& defaults)
     : torch::optim::Optimizer({torch::optim::OptimizerParamGroup(std::move(params))},
                               std::make_unique<AdamaxOptions>(defaults)) {
   check_adam_family(defaults);
@@ -139,7 +139,7 @@ torch::Tensor Adamax::step(LossClosure closure) {
 
 // --- NAdam ---------------------------------------------------------------------------------------
 
-NAdam::NAdam(std::vector<torch::Tensor> params, NAdamOptions defaults)
+NAdam::NAdam(std::vector<torch::Tensor> params, const NAdamOptions& defaults)
     : torch::optim::Optimizer({torch::optim::OptimizerParamGroup(std::move(params))},
                               std::make_unique<NAdamOptions>(defaults)) {
   check_adam_family(defaults);

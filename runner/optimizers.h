@@ -38,7 +38,7 @@ struct AdadeltaParamState : public torch::optim::OptimizerCloneableParamState<Ad
 /// Adadelta (Zeiler 2012) as torch.optim.Adadelta in PyTorch 1.13.
 class Adadelta : public torch::optim::Optimizer {
  public:
-  explicit Adadelta(std::vector<torch::Tensor> params, AdadeltaOptions defaults = {});
+  explicit Adadelta(std::vector<torch::Tensor> params, const AdadeltaOptions& defaults = {});
   torch::Tensor step(LossClosure closure = nullptr) override;
 };
 
@@ -66,7 +66,7 @@ struct AdamaxParamState : public torch::optim::OptimizerCloneableParamState<Adam
 /// Adamax (Kingma & Ba 2015, section 7.1) as torch.optim.Adamax in PyTorch 1.13.
 class Adamax : public torch::optim::Optimizer {
  public:
-  explicit Adamax(std::vector<torch::Tensor> params, AdamaxOptions defaults = {});
+  explicit Adamax(std::vector<torch::Tensor> params, const AdamaxOptions& defaults = {});
   torch::Tensor step(LossClosure closure = nullptr) override;
 };
 
@@ -96,7 +96,7 @@ struct NAdamParamState : public torch::optim::OptimizerCloneableParamState<NAdam
 /// NAdam (Dozat 2016) as torch.optim.NAdam in PyTorch 1.13.
 class NAdam : public torch::optim::Optimizer {
  public:
-  explicit NAdam(std::vector<torch::Tensor> params, NAdamOptions defaults = {});
+  explicit NAdam(std::vector<torch::Tensor> params, const NAdamOptions& defaults = {});
   torch::Tensor step(LossClosure closure = nullptr) override;
 };
 
