@@ -443,6 +443,9 @@ int cmd_diagnose(const Args& args) {
   for (const auto& m : models) loaded.push_back({m, diagnosis::load_model_file(m)});
   const std::vector<std::string> paths =
       logs ? features::expand_trace_paths(trace_files, traces_from) : std::vector<std::string>{};
+  if (logs && paths.empty())
+    throw Error("diagnose: the list '" + traces_from +
+                "' names no trace (only comments and blank lines)");
 
   const std::vector<std::string> csv_keys =
       logs ? std::vector<std::string>{"trace", "format", "epochs", "outcome"}

@@ -213,6 +213,10 @@ TEST_SUITE("e2e") {
       CHECK(negative.code != 0);  // was taken as "not given"
       CHECK(negative.out.find("-3") != std::string::npos);
     }
+    std::ofstream(dir / "empty.txt") << "# nothing yet\n\n";
+    const auto empty_list = run_cli("diagnose --traces-from empty.txt --model fault.model", dir);
+    CHECK(empty_list.code != 0);  // printed nothing and exited 0
+    CHECK(empty_list.out.find("names no trace") != std::string::npos);
     const auto planned_zero =
         run_cli("diagnose --trace run.csv --model fault.model --planned-epochs 0", dir);
     CHECK(planned_zero.code == 0);
