@@ -372,6 +372,32 @@ diagnosis::TraceDiagnoses diagnose_file(const std::vector<diagnosis::LoadedModel
   return d;
 }
 
+/// Checks the options that describe a log given with --trace (usage errors name the option) and
+/// completes `flags` with the column mappings; `planned_given` says whether --planned-epochs was
+/// on the command line, `stored_run` whether a stored run (--run) is diagnosed instead.
+void set_trace_flags(TraceFlags& flags, bool planned_given, bool stored_run,
+                     const std::vector<std::string>& column_specs, const std::string& ignore) {
+  if (planned_given && flags.planned < 0)
+    throw UsageError(
+        "diagnose: --planned-epochs must be >= 0 (0: not known, count the rows), got " +
+        std::to_string(flags.planned));
+  if (!flags.outcome.empty() && !db::is_outcome(flags.outcome))
+    throw UsageError("diagnose: --outcome must be one of " + db::outcome_list() + "; got '" +
+                     flags.outcome + "'");
+  if (stored_run && (!flags.outcome.empty() || flags.planned >= 0 || !column_specs.empty() ||
+                     !ignore.empty() || flags.log.format != "auto"))
+    throw UsageError(
+        "diagnose: --outcome, --planned-epochs, --trace-format, --column and "
+        "--ignore-columns go with --trace only");
+  flags.log.columns = column_mappings(column_specs);
+  flags.log.ignore_columns = split_list(ignore);
+  const auto& known = features::trace_formats();
+  if (flags.log.format != "auto" &&
+      std::find(known.begin(), known.end(), flags.log.format) == known.end())
+    throw UsageError("diagnose: " + unknown_name_message("trace format", flags.log.format, known) +
+                     " (or auto)");
+}
+
 }  // namespace
 
 /// `dynfault diagnose`: saved models applied to a stored run, or to one or many logs of runs
@@ -418,25 +444,7 @@ int cmd_diagnose(const Args& args) {
   if (format != "text" && format != "json" && format != "jsonl" && format != "csv")
     throw UsageError("diagnose: --format must be text, json, jsonl or csv, got '" + format + "'");
   if (top < 0) throw UsageError("diagnose: --top must be >= 0");
-  if (parsed.vm.count("planned-epochs") && flags.planned < 0)
-    throw UsageError(
-        "diagnose: --planned-epochs must be >= 0 (0: not known, count the rows), got " +
-        std::to_string(flags.planned));
-  if (!flags.outcome.empty() && !db::is_outcome(flags.outcome))
-    throw UsageError("diagnose: --outcome must be one of " + db::outcome_list() + "; got '" +
-                     flags.outcome + "'");
-  if (!run.empty() && (!flags.outcome.empty() || flags.planned >= 0 || !column_specs.empty() ||
-                       !ignore.empty() || flags.log.format != "auto"))
-    throw UsageError(
-        "diagnose: --outcome, --planned-epochs, --trace-format, --column and "
-        "--ignore-columns go with --trace only");
-  flags.log.columns = column_mappings(column_specs);
-  flags.log.ignore_columns = split_list(ignore);
-  const auto& known = features::trace_formats();
-  if (flags.log.format != "auto" &&
-      std::find(known.begin(), known.end(), flags.log.format) == known.end())
-    throw UsageError("diagnose: " + unknown_name_message("trace format", flags.log.format, known) +
-                     " (or auto)");
+  set_trace_flags(flags, parsed.vm.count("planned-epochs") > 0, !run.empty(), column_specs, ignore);
 
   // Every model and the list of inputs are read before anything is printed.
   std::vector<diagnosis::LoadedModel> loaded;

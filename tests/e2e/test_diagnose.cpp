@@ -213,6 +213,18 @@ TEST_SUITE("e2e") {
       CHECK(negative.code != 0);  // was taken as "not given"
       CHECK(negative.out.find("-3") != std::string::npos);
     }
+    // The options that describe a log: each refused with its name.
+    const std::vector<std::pair<std::string, std::string>> misuse = {
+        {"--trace run.csv --outcome finished", "--outcome must be one of"},
+        {"--trace run.csv --trace-format kerass", "did you mean 'keras'"},
+        {"--db t.db --run " + faulty + " --outcome completed", "go with --trace only"},
+        {"--db t.db --run " + faulty + " --planned-epochs 3", "go with --trace only"}};
+    for (const auto& [options, message] : misuse) {
+      const auto r = run_cli("diagnose --model fault.model " + options, dir);
+      CAPTURE(options);
+      CHECK(r.code != 0);
+      CHECK(r.out.find(message) != std::string::npos);
+    }
     std::ofstream(dir / "empty.txt") << "# nothing yet\n\n";
     const auto empty_list = run_cli("diagnose --traces-from empty.txt --model fault.model", dir);
     CHECK(empty_list.code != 0);  // printed nothing and exited 0
